@@ -1,0 +1,58 @@
+// @ts-check
+import js from '@eslint/js';
+import importX from 'eslint-plugin-import-x';
+import tseslint from 'typescript-eslint';
+
+const RUNTIME = ['daemon', 'connector', 'relay'];
+
+/** The three runtime packages never import each other; nobody reaches into another package's src/ or dist/. */
+function boundaryRules(self) {
+  const others = RUNTIME.filter((p) => p !== self);
+  return {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          ...others.map((p) => ({
+            group: [`@sluice/${p}`, `@sluice/${p}/*`, `**/packages/${p}/**`, `../../${p}/**`, `../${p}/**`],
+            message: `${self} must not import ${p}: the runtime packages only share @sluice/shared-protocol.`,
+          })),
+          { group: ['@sluice/*/src/*', '@sluice/*/dist/*', '**/shared-protocol/src/**'], message: 'Import the package entry, not its internals.' },
+        ],
+      },
+    ],
+  };
+}
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['vitest.config.ts'] }, tsconfigRootDir: import.meta.dirname } },
+    plugins: { 'import-x': importX },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports' }],
+      'import-x/no-cycle': 'error',
+      'no-console': 'off',
+    },
+  },
+  ...RUNTIME.map((p) => ({ files: [`packages/${p}/**/*.ts`], rules: boundaryRules(p) })),
+  {
+    files: ['packages/shared-protocol/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@sluice/*', 'fastify', 'ws', 'better-sqlite3', 'pino'], message: 'shared-protocol depends on zod only.' }] },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', Buffer: 'readonly', URL: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', fetch: 'readonly' } },
+  },
+);

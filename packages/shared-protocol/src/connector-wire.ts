@@ -1,0 +1,49 @@
+import * as z from 'zod';
+import { InstanceId } from './ids.js';
+import { WorkspaceSummary } from './model.js';
+
+/** Websocket close codes the relay uses, so the connector can tell "stop" from "reconnect". */
+export const CLOSE_CODES = {
+  /** Normal close (goodbye). */
+  normal: 1000,
+  /** Relay shutting down or restarting: reconnect. */
+  goingAway: 1001,
+  /** A protocol error: reconnect after backoff. */
+  protocolError: 4000,
+  /** The instance was revoked: stop, enroll again. */
+  revoked: 4001,
+  /** A newer session of the same instance took over: stop this one. */
+  replaced: 4002,
+  /** The instance was disabled by an admin: stop until re-enabled. */
+  disabled: 4003,
+  /** The hello asked for a protocol version the relay does not speak: stop, upgrade. */
+  unsupportedVersion: 4004,
+  /** Heartbeats were missed: reconnect. */
+  heartbeatTimeout: 4005,
+} as const;
+
+/** `POST /ws/connectors/enroll`: trade a single-use enrollment token and a public key for an instance id. */
+export const EnrollRequest = z.strictObject({
+  token: z.string().min(1).max(200),
+  /** Raw Ed25519 public key (32 bytes), base64url: the JWK `x` value. */
+  publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  name: z.string().min(1).max(200).regex(/^[^\u0000-\u001F\u007F]+$/),
+});
+export type EnrollRequest = z.infer<typeof EnrollRequest>;
+
+export const EnrollResponse = z.object({
+  instanceId: InstanceId,
+  orgId: z.string(),
+  relayOrigin: z.string().url(),
+});
+export type EnrollResponse = z.infer<typeof EnrollResponse>;
+
+/** `GET /api/v1/workspaces` on the daemon: what it serves, as planners may see it (no paths). */
+export const DaemonWorkspaceList = z.object({ workspaces: z.array(WorkspaceSummary) });
+export type DaemonWorkspaceList = z.infer<typeof DaemonWorkspaceList>;
+
+/** Daemon routes outside the verb table that the connector may call. */
+export const DAEMON_PATHS = {
+  healthz: '/healthz',
+  workspaces: '/api/v1/workspaces',
+} as const;

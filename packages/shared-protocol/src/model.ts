@@ -1,0 +1,183 @@
+import * as z from 'zod';
+import { Actor, ArtifactId, AttemptId, Digest, GateId, InstanceId, Name, RunId, StepId } from './ids.js';
+
+/** ISO-8601 timestamp as written by the daemon and relay. */
+export const Timestamp = z.string().datetime({ offset: true });
+
+export const RUN_STATES = ['open', 'completed', 'aborted'] as const;
+export const RunState = z.enum(RUN_STATES);
+export type RunState = z.infer<typeof RunState>;
+
+export const STEP_STATES = ['queued', 'running', 'awaiting_approval', 'succeeded', 'failed', 'cancelled'] as const;
+export const StepState = z.enum(STEP_STATES);
+export type StepState = z.infer<typeof StepState>;
+/** A step is settled when `steps.wait` can return: it finished or it needs a decision. */
+export const SETTLED_STEP_STATES: readonly StepState[] = ['succeeded', 'failed', 'cancelled', 'awaiting_approval'];
+
+export const ATTEMPT_STATES = [
+  'queued',
+  'preparing',
+  'running',
+  'validating',
+  'awaiting_approval',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'timed_out',
+  'interrupted',
+] as const;
+export const AttemptState = z.enum(ATTEMPT_STATES);
+export type AttemptState = z.infer<typeof AttemptState>;
+export const TERMINAL_ATTEMPT_STATES: readonly AttemptState[] = ['succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted'];
+export const LIVE_ATTEMPT_STATES: readonly AttemptState[] = ['queued', 'preparing', 'running', 'validating'];
+
+export const ApprovalPolicy = z.enum(['none', 'always']);
+export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
+
+/** What a planner may know of a shared workspace: names only, never paths. */
+export const WorkspaceSummary = z.object({
+  workspaceId: Name,
+  name: z.string().max(200),
+  executors: z.array(Name).max(64),
+  validations: z.array(Name).max(256),
+  approvalPolicy: ApprovalPolicy,
+  remoteApprovals: z.boolean(),
+});
+export type WorkspaceSummary = z.infer<typeof WorkspaceSummary>;
+
+export const Instance = z.object({
+  instanceId: InstanceId,
+  name: z.string().max(200),
+  online: z.boolean(),
+  lastSeenAt: Timestamp.nullable(),
+  workspaces: z.array(WorkspaceSummary),
+});
+export type Instance = z.infer<typeof Instance>;
+
+export const Run = z.object({
+  runId: RunId,
+  workspaceId: Name,
+  title: z.string(),
+  state: RunState,
+  baseRef: z.string(),
+  baseCommit: z.string(),
+  branch: z.string(),
+  headCommit: z.string(),
+  createdBy: Actor,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type Run = z.infer<typeof Run>;
+
+export const Attempt = z.object({
+  attemptId: AttemptId,
+  stepId: StepId,
+  runId: RunId,
+  number: z.number().int().min(1),
+  state: AttemptState,
+  executor: Name,
+  branch: z.string(),
+  baseCommit: z.string(),
+  commit: z.string().nullable(),
+  exitCode: z.number().int().nullable(),
+  failureCode: z.string().nullable(),
+  summary: z.string().nullable(),
+  changedFiles: z.number().int().min(0).nullable(),
+  startedAt: Timestamp.nullable(),
+  endedAt: Timestamp.nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type Attempt = z.infer<typeof Attempt>;
+
+export const Step = z.object({
+  stepId: StepId,
+  runId: RunId,
+  seq: z.number().int().min(1),
+  executor: Name,
+  task: z.string(),
+  validations: z.array(Name),
+  approvalRequired: z.boolean(),
+  timeoutMs: z.number().int(),
+  attemptsRequested: z.number().int().min(1),
+  state: StepState,
+  acceptedAttemptId: AttemptId.nullable(),
+  idempotencyKey: z.string().nullable(),
+  createdBy: Actor,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  /** The latest attempt of each parallel slot. */
+  attempts: z.array(Attempt),
+});
+export type Step = z.infer<typeof Step>;
+
+export const GateKind = z.enum(['validation', 'approval']);
+export const GateStatus = z.enum(['pending', 'passed', 'failed', 'approved', 'rejected', 'cancelled']);
+export type GateStatus = z.infer<typeof GateStatus>;
+
+export const Gate = z.object({
+  gateId: GateId,
+  runId: RunId,
+  stepId: StepId,
+  attemptId: AttemptId.nullable(),
+  kind: GateKind,
+  status: GateStatus,
+  rule: z.string(),
+  /** Attempts that can be accepted at an approval gate. */
+  candidates: z.array(AttemptId),
+  acceptedAttemptId: AttemptId.nullable(),
+  decidedBy: Actor.nullable(),
+  reason: z.string().nullable(),
+  createdAt: Timestamp,
+  decidedAt: Timestamp.nullable(),
+});
+export type Gate = z.infer<typeof Gate>;
+
+export const ValidationResult = z.object({
+  attemptId: AttemptId,
+  name: Name,
+  argv: z.array(z.string()),
+  passed: z.boolean(),
+  exitCode: z.number().int().nullable(),
+  timedOut: z.boolean(),
+  durationMs: z.number().int().min(0),
+  stdoutDigest: Digest.nullable(),
+  stderrDigest: Digest.nullable(),
+  createdAt: Timestamp,
+});
+export type ValidationResult = z.infer<typeof ValidationResult>;
+
+export const ARTIFACT_KINDS = ['diff', 'changed-files', 'stdout', 'stderr', 'log', 'summary', 'validation-stdout', 'validation-stderr', 'task'] as const;
+export const ArtifactKind = z.enum(ARTIFACT_KINDS);
+
+export const ArtifactRef = z.object({
+  artifactId: ArtifactId,
+  digest: Digest,
+  size: z.number().int().min(0),
+  mediaType: z.string().max(200),
+  kind: ArtifactKind,
+  name: z.string().max(200),
+  runId: RunId,
+  stepId: StepId.nullable(),
+  attemptId: AttemptId.nullable(),
+  createdAt: Timestamp,
+});
+export type ArtifactRef = z.infer<typeof ArtifactRef>;
+
+/** Position in the global event log. Cursors are opaque to planners but are non-negative integers. */
+export const Cursor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const Event = z.object({
+  cursor: Cursor,
+  type: z.string().regex(/^[a-z]+(\.[a-z_]+)+$/),
+  runId: RunId,
+  stepId: StepId.nullable(),
+  attemptId: AttemptId.nullable(),
+  actor: Actor,
+  at: Timestamp,
+  data: z.record(z.string(), z.unknown()),
+});
+export type Event = z.infer<typeof Event>;
+
+/** A page cursor for list verbs: opaque text. */
+export const PageCursor = z.string().min(1).max(200).regex(/^[A-Za-z0-9_-]+$/);

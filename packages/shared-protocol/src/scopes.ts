@@ -1,0 +1,11 @@
+import * as z from 'zod';
+
+/** Every scope a planner token can hold. */
+export const SCOPES = ['runs:read', 'runs:write', 'runs:cancel', 'gates:decide', 'artifacts:read', 'audit:read', 'admin'] as const;
+export const Scope = z.enum(SCOPES);
+export type Scope = z.infer<typeof Scope>;
+
+/** True when the held scopes satisfy the required one; `admin` satisfies every scope. */
+export function hasScope(held: readonly string[], required: Scope): boolean {
+  return held.includes(required) || held.includes('admin');
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { ESLint } from 'eslint';
+
+const eslint = new ESLint({ cwd: new URL('..', import.meta.url).pathname });
+
+async function ruleIdsFor(filePath: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? []).map((m) => m.ruleId ?? m.message);
+}
+
+describe('lint enforces the architecture', () => {
+  it.each([
+    ['packages/relay/src/index.ts', "import { x } from '@sluice/daemon';\nexport const y = x;\n"],
+    ['packages/daemon/src/index.ts', "import { x } from '@sluice/connector';\nexport const y = x;\n"],
+    ['packages/connector/src/index.ts', "import { x } from '../../relay/src/index.js';\nexport const y = x;\n"],
+    ['packages/daemon/src/index.ts', "import { x } from '@sluice/shared-protocol/src/verbs.js';\nexport const y = x;\n"],
+  ])('%s may not import across the boundary', async (file, code) => {
+    expect(await ruleIdsFor(file, code)).toContain('no-restricted-imports');
+  });
+
+  it('shared-protocol may import nothing but zod', async () => {
+    expect(await ruleIdsFor('packages/shared-protocol/src/index.ts', "import Fastify from 'fastify';\nexport const f = Fastify;\n")).toContain('no-restricted-imports');
+  });
+
+  it('flags floating promises', async () => {
+    const ids = await ruleIdsFor('packages/daemon/src/index.ts', 'async function f(): Promise<void> {}\nf();\nexport {};\n');
+    expect(ids).toContain('@typescript-eslint/no-floating-promises');
+  });
+
+  it('allows the shared protocol from a runtime package', async () => {
+    expect(await ruleIdsFor('packages/relay/src/index.ts', "import { VERBS } from '@sluice/shared-protocol';\nexport const v = VERBS;\n")).toEqual([]);
+  });
+});
