@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+
+/** The identity every Sluice commit carries. */
+export const SLUICE_IDENTITY = { name: 'Sluice', email: 'sluice@localhost' } as const;
+
+/**
+ * `-c` options on every git call: no hooks, no signing prompts, no fsmonitor program, parallel checkout.
+ * They override the repository's and the user's config for that call only.
+ */
+export const GIT_SAFE_CONFIG = [
+  '-c', 'core.hooksPath=/dev/null',
+  '-c', 'commit.gpgsign=false',
+  '-c', 'tag.gpgsign=false',
+  '-c', 'core.fsmonitor=false',
+  '-c', 'gc.auto=0',
+  '-c', 'advice.detachedHead=false',
+] as const;
+
+/** The environment of every git call: the user's global/system config and prompts are kept out. */
+export function gitEnv(base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_AUTHOR_NAME: SLUICE_IDENTITY.name,
+    GIT_AUTHOR_EMAIL: SLUICE_IDENTITY.email,
+    GIT_COMMITTER_NAME: SLUICE_IDENTITY.name,
+    GIT_COMMITTER_EMAIL: SLUICE_IDENTITY.email,
+    LC_ALL: 'C',
+  };
+  for (const name of ['PATH', 'HOME', 'TMPDIR'] as const) {
+    const v = base[name];
+    if (v !== undefined) env[name] = v;
+  }
+  return env;
+}
+
+/** A git call that exited non-zero. */
+export class GitCommandError extends Error {
+  constructor(
+    readonly args: readonly string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(`git ${args.filter((a) => !a.startsWith('core.') && a !== '-c').slice(0, 4).join(' ')} failed (${exitCode}): ${stderr.trim().slice(0, 500)}`);
+    this.name = 'GitCommandError';
+  }
+}
+
+export interface GitResult {
+  stdout: Buffer;
+  stderr: string;
+  exitCode: number | null;
+}
+
+/** Run git with argv (never a shell) in `cwd`; resolves even on a non-zero exit. */
+export function runGitRaw(cwd: string, args: readonly string[], opts: { input?: string } = {}): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', [...GIT_SAFE_CONFIG, ...args], { cwd, env: gitEnv(), shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input ?? '');
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), exitCode: code }));
+  });
+}
+
+/** Run git and return stdout; throws `GitCommandError` on a non-zero exit. */
+export async function runGit(cwd: string, args: readonly string[], opts: { input?: string } = {}): Promise<Buffer> {
+  const r = await runGitRaw(cwd, args, opts);
+  if (r.exitCode !== 0) throw new GitCommandError(args, r.exitCode, r.stderr);
+  return r.stdout;
+}
+
+/** Run git and return trimmed stdout text. */
+export async function gitText(cwd: string, args: readonly string[]): Promise<string> {
+  return (await runGit(cwd, args)).toString('utf8').trim();
+}

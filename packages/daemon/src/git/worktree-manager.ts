@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitText, runGit, runGitRaw } from './git-command.js';
+import { assertSafeConfiguredPath } from './safe-path.js';
+
+/** The branch an attempt's work is committed on. */
+export function attemptBranch(attemptId: string): string {
+  return `sluice/attempt/${attemptId}`;
+}
+
+export interface WorktreeManagerOptions {
+  /** Where worktrees live (e.g. `~/.sluice/worktrees`, or a tmpfs such as `/dev/shm/sluice`). */
+  worktreeRoot: string;
+  /** `checkout.workers` for the checkout (parallel checkout); 2 is a good default on 2 cores. */
+  checkoutWorkers?: number;
+  /** Worktrees kept per repository for reuse (`checkout -f -B` + `clean -fdx` instead of a fresh add). 0: none. */
+  poolSize?: number;
+  /** Never remove worktrees after completion (they stay for inspection). */
+  keepWorktrees?: boolean;
+}
+
+/** An attempt's worktree. */
+export interface AttemptWorktree {
+  repoPath: string;
+  attemptId: string;
+  path: string;
+  branch: string;
+  baseCommit: string;
+  /** Set once every change is committed on the attempt branch; only then may the worktree go. */
+  commit: string | null;
+}
+
+/** One changed path between the base and the attempt commit. */
+export interface ChangedFile {
+  /** git's status letter: A, M, D, T. */
+  status: string;
+  path: string;
+}
+
+/** What capture produced: the attempt commit, its binary diff against the base and the changed paths. */
+export interface Capture {
+  commit: string;
+  diff: Buffer;
+  changedFiles: ChangedFile[];
+  /** `<status>\t<path>` lines, the changed-files artifact. */
+  changedFilesText: string;
+}
+
+/**
+ * Creates, captures and removes attempt worktrees. It only ever touches the attempt branches and worktrees it
+ * created: the operator's checked-out branch, index and working tree are never used.
+ */
+export class WorktreeManager {
+  private readonly root: string;
+  private readonly workers: number;
+  private readonly poolSize: number;
+  private readonly keep: boolean;
+  private readonly pools = new Map<string, string[]>();
+
+  constructor(opts: WorktreeManagerOptions) {
+    this.root = assertSafeConfiguredPath(opts.worktreeRoot, 'worktreeRoot');
+    this.workers = Math.max(1, opts.checkoutWorkers ?? 2);
+    this.poolSize = Math.max(0, opts.poolSize ?? 0);
+    this.keep = opts.keepWorktrees ?? false;
+  }
+
+  private repoDir(repoPath: string): string {
+    return join(this.root, createHash('sha256').update(repoPath).digest('hex').slice(0, 12));
+  }
+
+  /** Create branch `sluice/attempt/<id>` at `baseCommit` and a worktree on it (pooled when one is free). */
+  async create(repoPath: string, attemptId: string, baseCommit: string): Promise<AttemptWorktree> {
+    const branch = attemptBranch(attemptId);
+    const pooled = this.pools.get(repoPath)?.pop();
+    if (pooled) {
+      try {
+        await runGit(pooled, ['-c', `checkout.workers=${this.workers}`, 'checkout', '-q', '-f', '-B', branch, baseCommit, '--']);
+        await runGit(pooled, ['clean', '-fdxq']);
+        return { repoPath, attemptId, path: pooled, branch, baseCommit, commit: null };
+      } catch {
+        await this.forceRemove(repoPath, pooled);
+      }
+    }
+    const dir = this.repoDir(repoPath);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, `wt-${attemptId}`);
+    await runGit(repoPath, ['-c', `checkout.workers=${this.workers}`, 'worktree', 'add', '-q', '-b', branch, path, baseCommit]);
+    return { repoPath, attemptId, path, branch, baseCommit, commit: null };
+  }
+
+  /**
+   * Commit every change in the worktree (new, deleted, binary; ignored files excepted) on the attempt branch
+   * with the Sluice identity, then produce the diff and changed-file list against the base.
+   */
+  async capture(wt: AttemptWorktree, message: string): Promise<Capture> {
+    await runGit(wt.path, ['add', '-A', '--', '.']);
+    const staged = await runGitRaw(wt.path, ['diff', '--cached', '--quiet']);
+    if (staged.exitCode === 1) await runGit(wt.path, ['commit', '-q', '--no-verify', '-m', message]);
+    else if (staged.exitCode !== 0) throw new Error(`git diff --cached failed: ${staged.stderr.trim()}`);
+    const commit = await gitText(wt.path, ['rev-parse', '--verify', 'HEAD^{commit}']);
+    // The agent may have switched branches; the attempt branch must hold the captured commit either way.
+    await runGit(wt.path, ['update-ref', `refs/heads/${wt.branch}`, commit]);
+    wt.commit = commit;
+    const diff = await runGit(wt.path, ['diff', '--binary', '--no-color', '--no-ext-diff', '--no-textconv', '--full-index', wt.baseCommit, commit, '--']);
+    const raw = (await runGit(wt.path, ['diff', '--name-status', '--no-renames', '-z', wt.baseCommit, commit, '--'])).toString('utf8');
+    const parts = raw.split('\0').filter((p) => p.length > 0);
+    const changedFiles: ChangedFile[] = [];
+    for (let i = 0; i + 1 < parts.length; i += 2) changedFiles.push({ status: parts[i]!, path: parts[i + 1]! });
+    const changedFilesText = changedFiles.map((f) => `${f.status}\t${f.path}\n`).join('');
+    return { commit, diff, changedFiles, changedFilesText };
+  }
+
+  /**
+   * Give the worktree back: kept (`keepWorktrees`), pooled for reuse, or removed. Refused while its work is not
+   * committed, so no edit is ever lost with a worktree.
+   */
+  async release(wt: AttemptWorktree): Promise<'kept' | 'pooled' | 'removed'> {
+    if (!wt.commit) throw new Error('refusing to remove a worktree whose changes are not committed');
+    if (this.keep) return 'kept';
+    const pool = this.pools.get(wt.repoPath) ?? [];
+    if (pool.length < this.poolSize) {
+      // Detach so the attempt branch is free to be checked out or deleted by the operator.
+      const r = await runGitRaw(wt.path, ['checkout', '-q', '--detach', wt.commit]);
+      if (r.exitCode === 0) {
+        pool.push(wt.path);
+        this.pools.set(wt.repoPath, pool);
+        return 'pooled';
+      }
+    }
+    await this.forceRemove(wt.repoPath, wt.path);
+    return 'removed';
+  }
+
+  /** Find the worktree that has an attempt branch checked out (after a restart), or null. */
+  async find(repoPath: string, attemptId: string): Promise<string | null> {
+    const list = await gitText(repoPath, ['worktree', 'list', '--porcelain']);
+    const want = `branch refs/heads/${attemptBranch(attemptId)}`;
+    let current: string | null = null;
+    for (const line of list.split('\n')) {
+      if (line.startsWith('worktree ')) current = line.slice('worktree '.length);
+      else if (line === want && current) return current;
+    }
+    return null;
+  }
+
+  /** Remove pooled worktrees (daemon shutdown). */
+  async drainPools(): Promise<void> {
+    for (const [repo, paths] of this.pools) {
+      for (const p of paths) await this.forceRemove(repo, p);
+    }
+    this.pools.clear();
+  }
+
+  private async forceRemove(repoPath: string, path: string): Promise<void> {
+    const r = await runGitRaw(repoPath, ['worktree', 'remove', '--force', '--force', path]);
+    if (r.exitCode !== 0) {
+      rmSync(path, { recursive: true, force: true });
+      await runGitRaw(repoPath, ['worktree', 'prune']);
+    }
+  }
+}
