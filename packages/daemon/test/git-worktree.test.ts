@@ -1,0 +1,156 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { assertSafeConfiguredPath } from '../src/git/safe-path.js';
+import { WorktreeManager } from '../src/git/worktree-manager.js';
+import { git, makeRepo, operatorFingerprint } from './helpers-exec/repo.js';
+
+let dir: string;
+let repo: string;
+let base: string;
+const ATT1 = 'att_01JABCDEFGHJKMNPQRSTVWXYZ0';
+const ATT2 = 'att_01JABCDEFGHJKMNPQRSTVWXYZ1';
+const ATT3 = 'att_01JABCDEFGHJKMNPQRSTVWXYZ2';
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sluice-wt-'));
+  repo = join(dir, 'repo');
+  base = makeRepo(repo, { 'src/math.js': 'export const add = (a, b) => a - b;\n', 'README.md': '# demo\n', 'old.txt': 'bye\n', '.gitignore': 'node_modules/\n' });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('WorktreeManager', () => {
+  it('commits new, modified, deleted and binary files on the attempt branch and produces an exact diff', async () => {
+    writeFileSync(join(repo, 'README.md'), '# operator edit in progress\n'); // the operator's dirty work
+    const before = operatorFingerprint(repo);
+    const m = new WorktreeManager({ worktreeRoot: join(dir, 'wts') });
+    const wt = await m.create(repo, ATT1, base);
+    expect(wt.branch).toBe(`sluice/attempt/${ATT1}`);
+    expect(readFileSync(join(wt.path, 'README.md'), 'utf8')).toBe('# demo\n');
+    writeFileSync(join(wt.path, 'src/math.js'), 'export const add = (a, b) => a + b;\n');
+    writeFileSync(join(wt.path, 'new.txt'), 'hello\n');
+    writeFileSync(join(wt.path, 'logo.bin'), Buffer.from([0, 1, 2, 255, 0, 7]));
+    unlinkSync(join(wt.path, 'old.txt'));
+    mkdirSync(join(wt.path, 'node_modules'));
+    writeFileSync(join(wt.path, 'node_modules/x.js'), 'ignored');
+
+    const cap = await m.capture(wt, 'attempt');
+    expect(git(repo, 'rev-parse', `refs/heads/${wt.branch}`)).toBe(cap.commit);
+    expect(git(repo, 'log', '-1', '--format=%an <%ae>', cap.commit)).toBe('Sluice <sluice@localhost>');
+    expect(cap.changedFiles).toEqual([
+      { status: 'A', path: 'logo.bin' },
+      { status: 'A', path: 'new.txt' },
+      { status: 'D', path: 'old.txt' },
+      { status: 'M', path: 'src/math.js' },
+    ]);
+    expect(cap.changedFilesText).toBe('A\tlogo.bin\nA\tnew.txt\nD\told.txt\nM\tsrc/math.js\n');
+
+    // The diff reproduces the commit exactly when applied to the base.
+    const check = join(dir, 'check');
+    execFileSync('git', ['clone', '-q', repo, check]);
+    git(check, 'checkout', '-q', base);
+    writeFileSync(join(dir, 'p.diff'), cap.diff);
+    git(check, 'apply', '--binary', join(dir, 'p.diff'));
+    git(check, 'add', '-A');
+    expect(git(check, 'write-tree')).toBe(git(repo, 'rev-parse', `${cap.commit}^{tree}`));
+
+    expect(await m.release(wt)).toBe('removed');
+    expect(existsSync(wt.path)).toBe(false);
+    expect(git(repo, 'rev-parse', `refs/heads/${wt.branch}`)).toBe(cap.commit);
+    expect(operatorFingerprint(repo)).toBe(before);
+  });
+
+  it('two attempts edit the same file differently without interfering', async () => {
+    const m = new WorktreeManager({ worktreeRoot: join(dir, 'wts') });
+    const [a, b] = await Promise.all([m.create(repo, ATT1, base), m.create(repo, ATT2, base)]);
+    writeFileSync(join(a.path, 'src/math.js'), 'A\n');
+    writeFileSync(join(b.path, 'src/math.js'), 'B\n');
+    const [ca, cb] = await Promise.all([m.capture(a, 'a'), m.capture(b, 'b')]);
+    expect(ca.diff.toString()).toContain('+A\n');
+    expect(ca.diff.toString()).not.toContain('+B');
+    expect(cb.diff.toString()).toContain('+B\n');
+    expect(cb.diff.toString()).not.toContain('+A');
+    expect(git(repo, 'show', `${ca.commit}:src/math.js`)).toBe('A');
+    expect(git(repo, 'show', `${cb.commit}:src/math.js`)).toBe('B');
+  });
+
+  it('an attempt without changes keeps the base commit and an empty diff', async () => {
+    const m = new WorktreeManager({ worktreeRoot: join(dir, 'wts') });
+    const wt = await m.create(repo, ATT1, base);
+    const cap = await m.capture(wt, 'nothing');
+    expect(cap.commit).toBe(base);
+    expect(cap.diff.length).toBe(0);
+    expect(cap.changedFiles).toEqual([]);
+  });
+
+  it('refuses to remove a worktree before its changes are committed, and keepWorktrees keeps it', async () => {
+    const m = new WorktreeManager({ worktreeRoot: join(dir, 'wts') });
+    const wt = await m.create(repo, ATT1, base);
+    writeFileSync(join(wt.path, 'x.txt'), 'precious');
+    await expect(m.release(wt)).rejects.toThrow(/not committed/);
+    expect(readFileSync(join(wt.path, 'x.txt'), 'utf8')).toBe('precious');
+
+    const keep = new WorktreeManager({ worktreeRoot: join(dir, 'wts'), keepWorktrees: true });
+    await keep.capture(wt, 'x');
+    expect(await keep.release(wt)).toBe('kept');
+    expect(existsSync(join(wt.path, 'x.txt'))).toBe(true);
+  });
+
+  it('does not run the repository hooks when committing', async () => {
+    const hook = join(repo, '.git', 'hooks', 'pre-commit');
+    writeFileSync(hook, `#!/bin/sh\necho ran > "${join(dir, 'hook-ran')}"\nexit 1\n`);
+    chmodSync(hook, 0o755);
+    const m = new WorktreeManager({ worktreeRoot: join(dir, 'wts') });
+    const wt = await m.create(repo, ATT1, base);
+    writeFileSync(join(wt.path, 'x.txt'), 'x');
+    const cap = await m.capture(wt, 'x');
+    expect(cap.changedFiles).toEqual([{ status: 'A', path: 'x.txt' }]);
+    expect(existsSync(join(dir, 'hook-ran'))).toBe(false);
+  });
+
+  it('reuses a pooled worktree from a clean state at the new base', async () => {
+    const m = new WorktreeManager({ worktreeRoot: join(dir, 'wts'), poolSize: 1 });
+    const a = await m.create(repo, ATT1, base);
+    writeFileSync(join(a.path, 'left-over.txt'), 'a');
+    mkdirSync(join(a.path, 'node_modules'));
+    writeFileSync(join(a.path, 'node_modules/junk'), 'ignored junk');
+    const ca = await m.capture(a, 'a');
+    expect(await m.release(a)).toBe('pooled');
+    const b = await m.create(repo, ATT2, base);
+    expect(b.path).toBe(a.path);
+    expect(existsSync(join(b.path, 'left-over.txt'))).toBe(false);
+    expect(existsSync(join(b.path, 'node_modules'))).toBe(false);
+    expect(git(b.path, 'symbolic-ref', 'HEAD')).toBe(`refs/heads/sluice/attempt/${ATT2}`);
+    // The earlier attempt's commit is still on its branch.
+    expect(git(repo, 'rev-parse', `refs/heads/sluice/attempt/${ATT1}`)).toBe(ca.commit);
+    // And a second one starting from the first attempt's commit sees its file.
+    await m.capture(b, 'b');
+    await m.release(b);
+    const c = await m.create(repo, ATT3, ca.commit);
+    expect(readFileSync(join(c.path, 'left-over.txt'), 'utf8')).toBe('a');
+    await m.drainPools();
+  });
+
+  it('finds the worktree of an attempt after a restart', async () => {
+    const m = new WorktreeManager({ worktreeRoot: join(dir, 'wts') });
+    const wt = await m.create(repo, ATT1, base);
+    const again = new WorktreeManager({ worktreeRoot: join(dir, 'wts') });
+    expect(await again.find(repo, ATT1)).toBe(wt.path);
+    expect(await again.find(repo, ATT2)).toBeNull();
+  });
+});
+
+describe('assertSafeConfiguredPath', () => {
+  it('refuses relative paths, .. and symlinks on the way', () => {
+    mkdirSync(join(dir, 'real'));
+    symlinkSync(join(dir, 'real'), join(dir, 'link'));
+    expect(() => assertSafeConfiguredPath('rel/path', 'x')).toThrow(/absolute/);
+    expect(() => assertSafeConfiguredPath(`${dir}/real/../real`, 'x')).toThrow(/\.\./);
+    expect(() => assertSafeConfiguredPath(join(dir, 'link'), 'x')).toThrow(/symlink/);
+    expect(() => assertSafeConfiguredPath(join(dir, 'link', 'not-yet'), 'x')).toThrow(/symlink/);
+    expect(assertSafeConfiguredPath(join(dir, 'real', 'not-yet'), 'x')).toBe(join(dir, 'real', 'not-yet'));
+    expect(() => new WorktreeManager({ worktreeRoot: join(dir, 'link') })).toThrow(/symlink/);
+  });
+});
