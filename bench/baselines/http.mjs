@@ -1,0 +1,49 @@
+/**
+ * Raw HTTP baselines: Fastify called directly, and the raw relay prototype (HTTP → relay → one ws → connector →
+ * `fastify.inject`) in front of the same app. Latency deltas are taken pairwise within a round.
+ */
+import { fileURLToPath } from 'node:url';
+import { buildRequest, latency, throughput } from '../lib/http-load.mjs';
+import { startProcess } from '../lib/proc.mjs';
+import { median, round, spread } from '../lib/stats.mjs';
+
+const fixture = (name) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+const BODY = { id: 'run_01J00000000000000000000000', verbose: false, pad: 'x'.repeat(120) };
+
+/** @param {{ rounds: number, quick?: boolean }} opts */
+export async function run({ rounds, quick }) {
+  const relay = await startProcess(fixture('proto-relay.mjs'));
+  const backend = await startProcess(fixture('proto-backend.mjs'), [String(relay.info.wsPort)]);
+  try {
+    const direct = { port: backend.info.port, requests: buildRequest({ port: backend.info.port, path: '/rpc', body: BODY }) };
+    const hop = { port: relay.info.port, requests: buildRequest({ port: relay.info.port, path: '/rpc', body: BODY }) };
+    const count = quick ? 1500 : 4000;
+    const perRound = [];
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? [direct, hop] : [hop, direct];
+      const res = new Map();
+      for (const target of order) res.set(target, await latency({ ...target, count, warmup: 300 }));
+      const d = res.get(direct);
+      const h = res.get(hop);
+      const tput = {};
+      for (const [name, target] of r % 2 === 0 ? [['direct', direct], ['hop', hop]] : [['hop', hop], ['direct', direct]]) {
+        tput[name] = await throughput({ ...target, connections: 4, window: 8, durationMs: quick ? 1500 : 2500, warmupMs: 400 });
+      }
+      perRound.push({ d, h, tput, errors: d.errors + h.errors + tput.direct.errors + tput.hop.errors });
+    }
+    const pick = (f) => perRound.map(f);
+    const errors = perRound.reduce((a, x) => a + x.errors, 0);
+    const note = (vals) => `median of ${rounds} rounds (${spread(vals)})${errors ? `; ${errors} errors` : ''}`;
+    const fig = (id, figure, unit, vals, better) => ({ id, figure, unit, value: round(median(vals)), better, note: note(vals), rounds: vals.map((v) => round(v)) });
+    return [
+      fig('raw.fastify.p50', 'raw: Fastify direct call p50', 'ms', pick((x) => x.d.p50), 'lower'),
+      fig('raw.fastify.p99', 'raw: Fastify direct call p99', 'ms', pick((x) => x.d.p99), 'lower'),
+      fig('raw.fastify.rps', 'raw: Fastify direct throughput (4 conns × 8 pipelined)', 'req/s', pick((x) => x.tput.direct.rps), 'higher'),
+      fig('raw.proto-hop.added-p50', 'raw: ws relay prototype hop, added p50', 'ms', pick((x) => x.h.p50 - x.d.p50), 'lower'),
+      fig('raw.proto-hop.added-p99', 'raw: ws relay prototype hop, added p99', 'ms', pick((x) => x.h.p99 - x.d.p99), 'lower'),
+      fig('raw.proto-hop.rps', 'raw: ws relay prototype throughput (4 conns × 8 pipelined)', 'req/s', pick((x) => x.tput.hop.rps), 'higher'),
+    ];
+  } finally {
+    await Promise.all([backend.stop(), relay.stop()]);
+  }
+}
