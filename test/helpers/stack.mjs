@@ -1,0 +1,310 @@
+// The whole Sluice stack as real processes: daemon, relay and connector started from their built bins on free
+// loopback ports with temporary homes, wired together the way an operator would do it with the CLIs.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeBuggyRepo } from './repo.mjs';
+import { HarnessTimeout, ManagedProcess, readJsonIfExists, runNode, waitUntil } from './proc.mjs';
+
+/** Repository root (this file lives in test/helpers/). */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The built bins. `npm run build` (or `npm ci`) produces them. */
+export const BINS = {
+  sluice: join(REPO_ROOT, 'packages/daemon/dist/cli/main.js'),
+  relay: join(REPO_ROOT, 'packages/relay/dist/cli/main.js'),
+  connector: join(REPO_ROOT, 'packages/connector/dist/cli/main.js'),
+};
+
+/** Every planner scope; the demo planner gets them all except `admin`. */
+export const PLANNER_SCOPES = ['runs:read', 'runs:write', 'runs:cancel', 'gates:decide', 'artifacts:read', 'audit:read'];
+
+/** Quiet, fast settings for child processes. */
+function baseEnv(extra) {
+  const env = { ...process.env, NO_COLOR: '1', LOG_LEVEL: process.env.SLUICE_E2E_LOG_LEVEL ?? 'info', ...extra };
+  delete env.SLUICE_HOME;
+  delete env.SLUICE_RELAY_HOME;
+  delete env.SLUICE_CONNECTOR_CONFIG;
+  return { ...env, ...extra };
+}
+
+function parseJsonOutput(what, res) {
+  if (res.code !== 0) throw new Error(`${what} failed (exit ${res.code}): ${res.stderr.trim() || res.stdout.trim()}`);
+  try {
+    return JSON.parse(res.stdout);
+  } catch {
+    throw new Error(`${what} did not print JSON: ${res.stdout.slice(0, 500)}`);
+  }
+}
+
+/** A daemon (`sluice`) with its own SLUICE_HOME. */
+export class DaemonNode {
+  /** @param {string} home */
+  constructor(home, opts = {}) {
+    this.home = home;
+    this.env = baseEnv({ SLUICE_HOME: home, ...(opts.env ?? {}) });
+    this.proc = undefined;
+    this.url = undefined;
+  }
+
+  /** Run the `sluice` CLI against this home. */
+  cli(args, opts = {}) {
+    return runNode(BINS.sluice, args, { env: this.env, ...opts });
+  }
+
+  /** Run the CLI with `--json` and parse its output. */
+  async cliJson(args) {
+    return parseJsonOutput(`sluice ${args.join(' ')}`, await this.cli([...args, '--json']));
+  }
+
+  get configPath() {
+    return join(this.home, 'config.json');
+  }
+
+  /** Read config.json, let `edit` change it, write it back (the operator editing the file). */
+  editConfig(edit) {
+    const cfg = JSON.parse(readFileSync(this.configPath, 'utf8'));
+    edit(cfg);
+    writeFileSync(this.configPath, `${JSON.stringify(cfg, null, 2)}\n`, { mode: 0o600 });
+    return cfg;
+  }
+
+  /** `sluice init`, listening on a free port. */
+  async init() {
+    mkdirSync(this.home, { recursive: true, mode: 0o700 });
+    const res = await this.cli(['init']);
+    if (res.code !== 0) throw new Error(`sluice init failed: ${res.stderr || res.stdout}`);
+    this.editConfig((cfg) => {
+      cfg.listen = { host: '127.0.0.1', port: 0 };
+      cfg.cancelGrace = '1s';
+    });
+  }
+
+  /**
+   * Register a repo as a workspace, then configure it as an operator would in config.json.
+   * @param {string} path
+   * @param {string} id
+   * @param {{ approval?: { policy: 'none' | 'always', remote: boolean } }} [opts]
+   */
+  async addWorkspace(path, id, opts = {}) {
+    const res = await this.cli(['workspace', 'add', path, '--id', id]);
+    if (res.code !== 0) throw new Error(`sluice workspace add failed: ${res.stderr || res.stdout}`);
+    this.editConfig((cfg) => {
+      const ws = cfg.workspaces[id];
+      ws.executors = { simulation: { adapter: 'simulation' } };
+      ws.validations = { test: { argv: ['node', 'test.js'], timeout: '30s' } };
+      ws.approval = opts.approval ?? { policy: 'always', remote: true };
+    });
+  }
+
+  /** Start `sluice daemon start` and wait for `daemon.json` and `/healthz`. */
+  async start() {
+    rmSync(join(this.home, 'daemon.json'), { force: true });
+    this.proc = new ManagedProcess('daemon', [BINS.sluice, 'daemon', 'start'], { env: this.env });
+    const info = await waitUntil(
+      () => {
+        if (!this.proc.running) throw new HarnessTimeout(`the daemon exited: ${JSON.stringify(this.proc.exit)}`, this.proc.output);
+        const j = readJsonIfExists(join(this.home, 'daemon.json'));
+        return j && j.pid === this.proc.pid ? j : undefined;
+      },
+      { timeoutMs: 20_000, what: 'daemon.json' },
+    ).catch((err) => {
+      throw new HarnessTimeout(err.message, this.proc.output);
+    });
+    this.url = info.url;
+    await waitUntil(async () => (await fetch(`${this.url}/healthz`)).ok, { what: 'daemon /healthz' });
+    return this;
+  }
+
+  /** The daemon token (operator credential, for direct /api/v1 calls in tests). */
+  get token() {
+    return readFileSync(join(this.home, 'daemon.token'), 'utf8').trim();
+  }
+
+  /** Call a verb on the daemon's /api/v1 as the local operator. */
+  async verb(verb, input = {}) {
+    const res = await fetch(`${this.url}/api/v1/verbs/${verb}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(input),
+    });
+    const body = await res.json();
+    if (!res.ok) throw Object.assign(new Error(`${body.code}: ${body.message}`), { code: body.code });
+    return body;
+  }
+
+  async stop() {
+    return this.proc ? this.proc.stop() : undefined;
+  }
+
+  async crash() {
+    return this.proc?.crash();
+  }
+}
+
+/** A relay (`sluice-relay`) with its own SLUICE_RELAY_HOME. */
+export class RelayNode {
+  constructor(home, opts = {}) {
+    this.home = home;
+    this.heartbeatMs = opts.heartbeatMs ?? 1000;
+    this.env = baseEnv({ SLUICE_RELAY_HOME: home, ...(opts.env ?? {}) });
+    this.proc = undefined;
+    this.port = 0;
+    this.url = undefined;
+  }
+
+  cli(args, opts = {}) {
+    return runNode(BINS.relay, args, { env: this.env, ...opts });
+  }
+
+  async cliJson(args) {
+    return parseJsonOutput(`sluice-relay ${args.join(' ')}`, await this.cli([...args, '--json']));
+  }
+
+  /** Start the relay; on a restart it comes back on the same port so connectors and planners find it again. */
+  async start() {
+    mkdirSync(this.home, { recursive: true, mode: 0o700 });
+    const args = [BINS.relay, 'start', '--host', '127.0.0.1', '--port', String(this.port), '--heartbeat-ms', String(this.heartbeatMs)];
+    this.proc = new ManagedProcess('relay', args, { env: this.env });
+    const m = await this.proc.waitForOutput(/listening[^\n]*?(https?:\/\/127\.0\.0\.1:(\d+))/i, { timeoutMs: 20_000 });
+    this.url = m[1];
+    this.port = Number(m[2]);
+    await waitUntil(async () => (await fetch(`${this.url}/healthz`)).ok, { what: 'relay /healthz' });
+    return this;
+  }
+
+  /**
+   * Create an org with a planner token and an enrollment token, through the CLI.
+   * @param {string} name
+   */
+  async createOrg(name, scopes = PLANNER_SCOPES) {
+    const org = await this.cliJson(['org', 'create', name]);
+    const orgId = org.orgId ?? org.id;
+    const pat = await this.cliJson(['token', 'create', '--org', orgId, '--name', `${name}-planner`, '--scopes', scopes.join(',')]);
+    const enr = await this.cliJson(['enroll-token', 'create', '--org', orgId]);
+    return { orgId, plannerToken: pat.token, enrollToken: enr.token };
+  }
+
+  async stop() {
+    return this.proc ? this.proc.stop() : undefined;
+  }
+
+  async crash() {
+    return this.proc?.crash();
+  }
+}
+
+/** A connector (`sluice-connector`) living next to a daemon (same SLUICE_HOME). */
+export class ConnectorNode {
+  /** @param {DaemonNode} daemon */
+  constructor(daemon, opts = {}) {
+    this.daemon = daemon;
+    this.env = baseEnv({ SLUICE_HOME: daemon.home, SLUICE_CONNECTOR_BACKOFF_MS: '200', ...(opts.env ?? {}) });
+    this.proc = undefined;
+    this.instanceId = undefined;
+  }
+
+  cli(args, opts = {}) {
+    return runNode(BINS.connector, args, { env: this.env, ...opts });
+  }
+
+  async cliJson(args) {
+    return parseJsonOutput(`sluice-connector ${args.join(' ')}`, await this.cli([...args, '--json']));
+  }
+
+  /** Enroll with the relay, then share the workspaces. */
+  async enroll(relayUrl, enrollToken, name, shares) {
+    const res = await this.cliJson(['enroll', '--relay', relayUrl, '--token', enrollToken, '--name', name]);
+    this.instanceId = res.instanceId;
+    for (const ws of shares) {
+      const r = await this.cli(['share', ws]);
+      if (r.code !== 0) throw new Error(`sluice-connector share ${ws} failed: ${r.stderr || r.stdout}`);
+    }
+    return res;
+  }
+
+  get statePath() {
+    return join(this.daemon.home, 'connector.state.json');
+  }
+
+  /** Start `sluice-connector run` and wait until its state file says connected. */
+  async start() {
+    rmSync(this.statePath, { force: true });
+    this.proc = new ManagedProcess('connector', [BINS.connector, 'run'], { env: this.env });
+    await this.waitConnected();
+    return this;
+  }
+
+  /** Wait for the state file to say connected (after a start or a relay restart). */
+  async waitConnected(timeoutMs = 20_000) {
+    await waitUntil(
+      () => {
+        if (!this.proc.running) throw new HarnessTimeout(`the connector exited: ${JSON.stringify(this.proc.exit)}`, this.proc.output);
+        return readJsonIfExists(this.statePath)?.connected === true;
+      },
+      { timeoutMs, what: 'the connector to connect' },
+    ).catch((err) => {
+      throw new HarnessTimeout(err.message, this.proc.output);
+    });
+  }
+
+  async stop() {
+    return this.proc ? this.proc.stop() : undefined;
+  }
+
+  async crash() {
+    return this.proc?.crash();
+  }
+}
+
+/**
+ * Start a whole stack: temp repo with a failing test, daemon, relay, org + tokens, enrolled connector sharing
+ * the workspace. `stop()` stops everything (connector, relay, daemon) and reports how each exited.
+ * @param {{ workspaceId?: string, approval?: { policy: 'none' | 'always', remote: boolean }, heartbeatMs?: number, keepDir?: boolean }} [opts]
+ */
+export async function startStack(opts = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
+  const workspaceId = opts.workspaceId ?? 'tiny-math';
+  const stack = {
+    dir,
+    workspaceId,
+    repo: undefined,
+    daemon: new DaemonNode(join(dir, 'daemon-home')),
+    relay: new RelayNode(join(dir, 'relay-home'), { heartbeatMs: opts.heartbeatMs }),
+    connector: undefined,
+    org: undefined,
+    /** Stop everything, in reverse order of dependence; returns how each process ended. */
+    async stop() {
+      const results = {};
+      for (const [name, node] of [
+        ['connector', stack.connector],
+        ['relay', stack.relay],
+        ['daemon', stack.daemon],
+      ]) {
+        try {
+          results[name] = node ? await node.stop() : undefined;
+        } catch (err) {
+          results[name] = { error: err.message, clean: false };
+        }
+      }
+      if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
+      return results;
+    },
+  };
+  try {
+    stack.repo = await makeBuggyRepo(join(dir, 'tiny-math'));
+    await stack.daemon.init();
+    await stack.daemon.addWorkspace(stack.repo.path, workspaceId, { approval: opts.approval });
+    await stack.daemon.start();
+    await stack.relay.start();
+    stack.org = await stack.relay.createOrg('demo');
+    stack.connector = new ConnectorNode(stack.daemon);
+    await stack.connector.enroll(stack.relay.url, stack.org.enrollToken, 'demo-laptop', [workspaceId]);
+    await stack.connector.start();
+    return stack;
+  } catch (err) {
+    await stack.stop().catch(() => undefined);
+    throw err;
+  }
+}
