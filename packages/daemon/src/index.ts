@@ -1,1 +1,2 @@
-export {};
+export * from './store/index.js';
+export * from './config/index.js';

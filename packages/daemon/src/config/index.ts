@@ -1,0 +1,5 @@
+export * from './duration.js';
+export * from './executor-config.js';
+export * from './schema.js';
+export * from './load.js';
+export * from './workspaces.js';

@@ -1,0 +1,45 @@
+import * as z from 'zod';
+import { ApprovalPolicy, Name } from '@sluice/shared-protocol';
+import { Duration } from './duration.js';
+import { EnvNames, ExecutorConfig } from './executor-config.js';
+
+/** A named validation: an argv array (never a shell string), a timeout and env pass-through. */
+export const ValidationConfig = z.strictObject({
+  argv: z.array(z.string().min(1).max(4096)).min(1).max(64),
+  timeout: Duration.default(600_000),
+  env: EnvNames.default([]),
+});
+export type ValidationConfig = z.infer<typeof ValidationConfig>;
+
+const AbsolutePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0'), 'must be an absolute canonical path');
+
+/** One registered workspace. */
+export const WorkspaceConfig = z.strictObject({
+  path: AbsolutePath,
+  name: z.string().min(1).max(200),
+  executors: z.record(Name, ExecutorConfig).default({ sim: { adapter: 'simulation' } }),
+  validations: z.record(Name, ValidationConfig).default({}),
+  approval: z.strictObject({ policy: ApprovalPolicy.default('none'), remote: z.boolean().default(false) }).default({ policy: 'none', remote: false }),
+  concurrency: z.number().int().min(1).max(64).default(2),
+  worktreeRoot: AbsolutePath.nullable().default(null),
+  keepWorktrees: z.boolean().default(false),
+});
+export type WorkspaceConfig = z.infer<typeof WorkspaceConfig>;
+
+/** The whole `config.json`. */
+export const DaemonConfig = z.strictObject({
+  listen: z
+    .strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(7433) })
+    .default({ host: '127.0.0.1', port: 7433 }),
+  concurrency: z.number().int().min(1).max(64).default(4),
+  cancelGrace: Duration.default(5000),
+  workspaces: z.record(Name, WorkspaceConfig).default({}),
+});
+export type DaemonConfig = z.infer<typeof DaemonConfig>;
+
+/** The config as written to disk (durations as text). */
+export type DaemonConfigInput = z.input<typeof DaemonConfig>;

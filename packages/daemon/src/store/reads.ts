@@ -1,0 +1,197 @@
+import type Database from 'better-sqlite3';
+import type { ArtifactRef, Attempt, AttemptDetail, AttemptState, Event, Gate, Run, RunDetail, RunState, Step, StepDetail, ValidationResult } from '@sluice/shared-protocol';
+import {
+  toArtifact,
+  toAttempt,
+  toEvent,
+  toGate,
+  toRun,
+  toStep,
+  toValidation,
+  type ArtifactRow,
+  type AttemptRow,
+  type EventRow,
+  type GateRow,
+  type RunRow,
+  type StepRow,
+  type ValidationRow,
+} from './rows.js';
+
+const GATE_SELECT = `
+SELECT g.gate_id, g.run_id, g.step_id, g.attempt_id, g.kind, g.rule, g.candidates, g.actor, g.created_at,
+       e.status, e.accepted_attempt_id, e.reason,
+       CASE WHEN e.status = 'pending' THEN NULL ELSE e.actor END AS decided_by,
+       CASE WHEN e.status = 'pending' THEN NULL ELSE e.at END AS decided_at
+FROM gates g JOIN gate_evaluations e ON e.id = (SELECT max(id) FROM gate_evaluations WHERE gate_id = g.gate_id)`;
+
+/** Filters for `listRuns`. `workspaceIds` limits to visible workspaces (null: all). */
+export interface ListRunsQuery {
+  workspaceIds: readonly string[] | null;
+  workspaceId?: string | undefined;
+  state?: RunState | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Read side of the ledger, shaped as the shared-protocol models. */
+export class LedgerReader {
+  constructor(readonly db: Database.Database) {}
+
+  getRun(runId: string): Run | null {
+    const row = this.db.prepare('SELECT * FROM runs WHERE run_id = ?').get(runId) as RunRow | undefined;
+    return row ? toRun(row) : null;
+  }
+
+  getRunDetail(runId: string): RunDetail | null {
+    const run = this.getRun(runId);
+    if (!run) return null;
+    const steps = (this.db.prepare('SELECT * FROM steps WHERE run_id = ? ORDER BY seq').all(runId) as StepRow[]).map((s) => this.stepFromRow(s));
+    return { ...run, steps };
+  }
+
+  listRuns(q: ListRunsQuery): { runs: Run[]; nextCursor: string | null } {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.workspaceIds) {
+      if (q.workspaceIds.length === 0) return { runs: [], nextCursor: null };
+      where.push(`workspace_id IN (${q.workspaceIds.map(() => '?').join(',')})`);
+      args.push(...q.workspaceIds);
+    }
+    if (q.workspaceId) (where.push('workspace_id = ?'), args.push(q.workspaceId));
+    if (q.state) (where.push('state = ?'), args.push(q.state));
+    if (q.cursor) (where.push('run_id < ?'), args.push(q.cursor));
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY run_id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, q.limit + 1) as RunRow[];
+    const more = rows.length > q.limit;
+    const page = rows.slice(0, q.limit).map(toRun);
+    return { runs: page, nextCursor: more ? (page.at(-1)?.runId ?? null) : null };
+  }
+
+  private stepFromRow(row: StepRow): Step {
+    // The latest attempt of each parallel slot.
+    const rows = this.db
+      .prepare('SELECT a.* FROM attempts a WHERE a.step_id = ? AND a.number = (SELECT max(number) FROM attempts b WHERE b.step_id = a.step_id AND b.slot = a.slot) ORDER BY a.slot')
+      .all(row.step_id) as AttemptRow[];
+    return toStep(row, rows.map(toAttempt));
+  }
+
+  getStepRow(stepId: string): StepRow | null {
+    return (this.db.prepare('SELECT * FROM steps WHERE step_id = ?').get(stepId) as StepRow | undefined) ?? null;
+  }
+
+  getStep(stepId: string): Step | null {
+    const row = this.getStepRow(stepId);
+    return row ? this.stepFromRow(row) : null;
+  }
+
+  getStepDetail(stepId: string): StepDetail | null {
+    const step = this.getStep(stepId);
+    if (!step) return null;
+    const gates = (this.db.prepare(`${GATE_SELECT} WHERE g.step_id = ? ORDER BY g.gate_id`).all(stepId) as GateRow[]).map(toGate);
+    const validationResults = (this.db.prepare('SELECT * FROM validation_results WHERE step_id = ? ORDER BY id').all(stepId) as ValidationRow[]).map(toValidation);
+    return { ...step, gates, validationResults };
+  }
+
+  getAttempt(attemptId: string): Attempt | null {
+    const row = this.db.prepare('SELECT * FROM attempts WHERE attempt_id = ?').get(attemptId) as AttemptRow | undefined;
+    return row ? toAttempt(row) : null;
+  }
+
+  getAttemptDetail(attemptId: string): AttemptDetail | null {
+    const attempt = this.getAttempt(attemptId);
+    if (!attempt) return null;
+    const validationResults = (this.db.prepare('SELECT * FROM validation_results WHERE attempt_id = ? ORDER BY id').all(attemptId) as ValidationRow[]).map(toValidation);
+    const artifacts = (this.db.prepare('SELECT * FROM artifact_refs WHERE attempt_id = ? ORDER BY artifact_id').all(attemptId) as ArtifactRow[]).map(toArtifact);
+    return { ...attempt, validationResults, artifacts };
+  }
+
+  /** Every attempt of a step, oldest first. */
+  listAttempts(stepId: string): Attempt[] {
+    return (this.db.prepare('SELECT * FROM attempts WHERE step_id = ? ORDER BY number').all(stepId) as AttemptRow[]).map(toAttempt);
+  }
+
+  /** Attempts in any of these states, oldest first (crash recovery, cancellation). */
+  attemptsInStates(states: readonly AttemptState[], runId?: string): Attempt[] {
+    if (states.length === 0) return [];
+    const marks = states.map(() => '?').join(',');
+    const sql = `SELECT * FROM attempts WHERE state IN (${marks}) ${runId ? 'AND run_id = ?' : ''} ORDER BY created_at, attempt_id`;
+    const args: unknown[] = runId ? [...states, runId] : [...states];
+    return (this.db.prepare(sql).all(...args) as AttemptRow[]).map(toAttempt);
+  }
+
+  /**
+   * Queued attempts that may start now: of open runs, in step order (a step waits while an earlier step of its
+   * run is not finished), oldest first.
+   */
+  nextQueuedAttempts(limit = 100): Attempt[] {
+    const rows = this.db
+      .prepare(
+        `SELECT a.* FROM attempts a JOIN steps s ON s.step_id = a.step_id JOIN runs r ON r.run_id = a.run_id
+         WHERE a.state = 'queued' AND r.state = 'open'
+           AND NOT EXISTS (SELECT 1 FROM steps p WHERE p.run_id = s.run_id AND p.seq < s.seq AND p.state IN ('queued','running','awaiting_approval'))
+         ORDER BY a.created_at, a.attempt_id LIMIT ?`,
+      )
+      .all(limit) as AttemptRow[];
+    return rows.map(toAttempt);
+  }
+
+  getGate(gateId: string): Gate | null {
+    const row = this.db.prepare(`${GATE_SELECT} WHERE g.gate_id = ?`).get(gateId) as GateRow | undefined;
+    return row ? toGate(row) : null;
+  }
+
+  listGates(runId: string, status: 'pending' | 'decided' | 'all' = 'all'): Gate[] {
+    const filter = status === 'pending' ? " AND e.status = 'pending'" : status === 'decided' ? " AND e.status <> 'pending'" : '';
+    return (this.db.prepare(`${GATE_SELECT} WHERE g.run_id = ?${filter} ORDER BY g.gate_id`).all(runId) as GateRow[]).map(toGate);
+  }
+
+  listValidations(attemptId: string): ValidationResult[] {
+    return (this.db.prepare('SELECT * FROM validation_results WHERE attempt_id = ? ORDER BY id').all(attemptId) as ValidationRow[]).map(toValidation);
+  }
+
+  listArtifacts(q: { runId: string; stepId?: string | undefined; attemptId?: string | undefined }): ArtifactRef[] {
+    let sql = 'SELECT * FROM artifact_refs WHERE run_id = ?';
+    const args: unknown[] = [q.runId];
+    if (q.stepId) (sql += ' AND step_id = ?', args.push(q.stepId));
+    if (q.attemptId) (sql += ' AND attempt_id = ?', args.push(q.attemptId));
+    return (this.db.prepare(`${sql} ORDER BY artifact_id`).all(...args) as ArtifactRow[]).map(toArtifact);
+  }
+
+  /** The newest ref of a digest within a run, or null when the run never recorded it. */
+  findArtifact(runId: string, digest: string): ArtifactRef | null {
+    const row = this.db.prepare('SELECT * FROM artifact_refs WHERE run_id = ? AND digest = ? ORDER BY artifact_id DESC LIMIT 1').get(runId, digest) as ArtifactRow | undefined;
+    return row ? toArtifact(row) : null;
+  }
+
+  /** Any ref of a digest (operator reads). */
+  findArtifactAnyRun(digest: string): ArtifactRef | null {
+    const row = this.db.prepare('SELECT * FROM artifact_refs WHERE digest = ? ORDER BY artifact_id DESC LIMIT 1').get(digest) as ArtifactRow | undefined;
+    return row ? toArtifact(row) : null;
+  }
+
+  /** Events after a cursor, of one run or of all runs. */
+  listEvents(q: { runId?: string | undefined; after?: number | undefined; limit: number }): Event[] {
+    const after = q.after ?? 0;
+    const rows = q.runId
+      ? (this.db.prepare('SELECT * FROM events WHERE run_id = ? AND cursor > ? ORDER BY cursor LIMIT ?').all(q.runId, after, q.limit) as EventRow[])
+      : (this.db.prepare('SELECT * FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?').all(after, q.limit) as EventRow[]);
+    return rows.map(toEvent);
+  }
+
+  /** The newest cursor (0 when there are no events). */
+  lastCursor(): number {
+    return (this.db.prepare('SELECT coalesce(max(cursor), 0) AS c FROM events').get() as { c: number }).c;
+  }
+
+  /** Counts for `sluice status`. */
+  counts(): { runs: Record<string, number>; attempts: Record<string, number>; events: number; auditRows: number } {
+    const group = (table: string) =>
+      Object.fromEntries((this.db.prepare(`SELECT state, count(*) AS n FROM ${table} GROUP BY state`).all() as { state: string; n: number }[]).map((r) => [r.state, r.n]));
+    return {
+      runs: group('runs'),
+      attempts: group('attempts'),
+      events: this.lastCursor(),
+      auditRows: (this.db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n,
+    };
+  }
+}
