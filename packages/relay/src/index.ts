@@ -1,1 +1,11 @@
-export {};
+export { buildRelay, createRelayLogger } from './api/build-relay.js';
+export type { Relay, RelayDeps } from './api/build-relay.js';
+export { parseRelayConfig, RelayConfigSchema } from './config/relay-config.js';
+export type { RelayConfig, RelayConfigInput } from './config/relay-config.js';
+export { SqliteRelayStore, openDatabase, StoreTooNewError } from './store/sqlite-store.js';
+export type { RelayStore, OrgRecord, TokenRecord, InstanceRecord, InstanceState, AuditInput } from './store/relay-store.js';
+export { generateSecret, isWellFormedSecret, hashSecret, TOKEN_PREFIX } from './tokens/token-format.js';
+export { RELAY_ERROR_CATALOG, renderErrorsMarkdown } from './errors/catalog.js';
+export { verifyAuditRows, auditRowHash } from './audit/audit-chain.js';
+export type { AuditRow, AuditVerification } from './audit/audit-chain.js';
+export { RELAY_VERSION } from './version.js';

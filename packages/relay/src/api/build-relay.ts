@@ -1,0 +1,115 @@
+import type { AddressInfo } from 'node:net';
+import Fastify from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { Authenticator } from '../auth/authenticator.js';
+import { parseRelayConfig } from '../config/relay-config.js';
+import type { RelayConfig, RelayConfigInput } from '../config/relay-config.js';
+import { ConnectorHub } from '../connectors/connector-hub.js';
+import { Dispatcher } from '../routing/dispatcher.js';
+import type { RelayStore } from '../store/relay-store.js';
+import { hashSecret } from '../tokens/token-format.js';
+import type { RelayContext } from './context.js';
+import { mcpResourceUrl, resourceMetadataUrl } from './context.js';
+import { makeErrorHandler } from './error-handler.js';
+import { registerAdminRoutes } from './routes/admin-routes.js';
+import { registerConnectorRoutes } from './routes/connector-routes.js';
+import { registerMcpRoute } from './routes/mcp-route.js';
+import { registerPublicRoutes } from './routes/public-routes.js';
+import { registerVerbRoutes } from './routes/verb-routes.js';
+
+export interface RelayDeps {
+  store: RelayStore;
+  logger?: Logger;
+  now?: () => number;
+}
+
+/** A built relay: the Fastify app (listen on it) plus the parts tests and the CLI reach for. */
+export interface Relay {
+  app: FastifyInstance;
+  hub: ConnectorHub;
+  config: RelayConfig;
+  /** Public origin (after listen when no publicUrl is configured). */
+  origin(): string;
+  close(): Promise<void>;
+}
+
+/** The default root logger: redacts credentials wherever they appear. */
+export function createRelayLogger(level = 'info'): Logger {
+  return pino({ level, redact: ['req.headers.authorization', 'headers.authorization', '*.token', '*.secret', '*.privateKey', 'authorization'] });
+}
+
+/** Build the relay: Fastify app with /api/v2, /mcp, the connector endpoints and the websocket upgrade handler. */
+export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput = {}): Promise<Relay> {
+  const config = parseRelayConfig(configInput);
+  const log = deps.logger ?? createRelayLogger('warn');
+  const now = deps.now ?? Date.now;
+  const app = Fastify({
+    loggerInstance: log,
+    bodyLimit: config.bodyLimit,
+    // Fastify takes a hop count too (proxy-addr semantics); its types only list the other forms.
+    trustProxy: config.trustProxy as string | boolean,
+    disableRequestLogging: true,
+    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
+  }) as unknown as FastifyInstance;
+
+  const origin = (): string => {
+    if (config.publicUrl) return new URL(config.publicUrl).origin;
+    const addr = app.server.address() as AddressInfo | null;
+    return `${config.tls ? 'https' : 'http'}://127.0.0.1:${addr?.port ?? 0}`;
+  };
+  const store = deps.store;
+  const hub = new ConnectorHub(store, {
+    heartbeatMs: config.heartbeatMs,
+    helloTimeoutMs: config.helloTimeoutMs,
+    challengeTtlMs: config.challengeTtlMs,
+    clockSkewMs: config.clockSkewMs,
+    relayOrigin: origin,
+    // Upgrades see the socket peer; behind a proxy the challenge request (a normal route) carries the forwarded IP.
+    clientIp: (req) => req.socket.remoteAddress ?? null,
+    now,
+    log: log.child({ component: 'connectors' }),
+  });
+  const ctx: RelayContext = {
+    store,
+    hub,
+    dispatcher: new Dispatcher(store, hub, { requestTimeoutMs: config.requestTimeoutMs }),
+    auth: new Authenticator(store, config, () => mcpResourceUrl({ origin }), now),
+    config,
+    log,
+    now,
+    origin,
+  };
+
+  app.setErrorHandler(makeErrorHandler(() => resourceMetadataUrl(ctx)));
+  await app.register(helmet, { global: true });
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimit.max,
+    timeWindow: config.rateLimit.timeWindowMs,
+    keyGenerator: (req) => {
+      const a = req.headers.authorization;
+      return typeof a === 'string' ? `t:${hashSecret(a)}` : `ip:${req.ip}`;
+    },
+  });
+  registerPublicRoutes(app, ctx);
+  registerConnectorRoutes(app, ctx);
+  registerVerbRoutes(app, ctx);
+  registerAdminRoutes(app, ctx);
+  registerMcpRoute(app, ctx);
+
+  app.server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
+  app.addHook('onClose', () => hub.close());
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    hub,
+    config,
+    origin,
+    close: () => (closing ??= app.close()),
+  };
+}

@@ -1,0 +1,42 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { SluiceError, VERBS } from '@sluice/shared-protocol';
+import type { VerbSpec } from '@sluice/shared-protocol';
+import type { Principal } from '../auth/principal.js';
+import type { CallContext, Dispatcher } from '../routing/dispatcher.js';
+
+/**
+ * A fresh MCP server for one stateless POST, with exactly the verb table as tools. Tool calls go through the same
+ * dispatcher as /api/v2; failures come back as `isError: true` results whose text starts with the catalog code.
+ */
+export function buildMcpServer(principal: Principal, dispatcher: Dispatcher, ctx: CallContext, version: string): McpServer {
+  const server = new McpServer({ name: 'sluice-relay', version }, { capabilities: { tools: {} } });
+  for (const spec of Object.values(VERBS) as VerbSpec[]) {
+    server.registerTool(
+      spec.mcpName,
+      {
+        title: spec.title,
+        description: spec.description,
+        inputSchema: spec.input as never,
+        outputSchema: spec.output as never,
+        annotations: {
+          title: spec.title,
+          readOnlyHint: spec.hints.readOnly,
+          destructiveHint: spec.hints.destructive,
+          idempotentHint: spec.hints.idempotent,
+          openWorldHint: false,
+        },
+      },
+      (async (args: unknown): Promise<CallToolResult> => {
+        try {
+          const output = (await dispatcher.call(principal, spec.name, args, ctx)) as Record<string, unknown>;
+          return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output };
+        } catch (err) {
+          const e = err instanceof SluiceError ? err : new SluiceError('INTERNAL');
+          return { isError: true, content: [{ type: 'text', text: `${e.code}: ${e.message}` }] };
+        }
+      }) as never,
+    );
+  }
+  return server;
+}

@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify';
+import { SCOPES, SluiceError } from '@sluice/shared-protocol';
+import type { RelayContext } from '../context.js';
+import { mcpResourceUrl } from '../context.js';
+
+/** `/healthz` and the RFC 9728 protected-resource metadata; every other `/.well-known/*` path is a real 404. */
+export function registerPublicRoutes(app: FastifyInstance, ctx: RelayContext): void {
+  app.get('/healthz', { config: { rateLimit: false } }, () => ({ status: 'ok', version: ctx.config.version, commit: ctx.config.buildCommit }));
+
+  const metadata = () => ({
+    resource: mcpResourceUrl(ctx),
+    authorization_servers: ctx.config.oauth ? [ctx.config.oauth.issuer] : [],
+    scopes_supported: [...SCOPES],
+    bearer_methods_supported: ['header'],
+    resource_name: 'Sluice relay',
+  });
+  app.get('/.well-known/oauth-protected-resource', metadata);
+  app.get('/.well-known/oauth-protected-resource/mcp', metadata);
+
+  app.setNotFoundHandler(() => {
+    throw new SluiceError('NOT_FOUND');
+  });
+}

@@ -1,0 +1,96 @@
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
+import type { JWTVerifyGetKey } from 'jose';
+import { SCOPES, SluiceError } from '@sluice/shared-protocol';
+import type { ErrorCode } from '@sluice/shared-protocol';
+import type { RelayConfig } from '../config/relay-config.js';
+import type { RelayStore } from '../store/relay-store.js';
+import { digestsEqual, hashSecret, isWellFormedSecret, TOKEN_PREFIX } from '../tokens/token-format.js';
+import type { Principal } from './principal.js';
+
+const LAST_USE_RESOLUTION_MS = 60_000;
+
+/** Turns an `Authorization` header into a principal, or throws a catalog error after auditing the failure. */
+export class Authenticator {
+  private readonly jwks: JWTVerifyGetKey | undefined;
+  private readonly lastTouched = new Map<string, number>();
+
+  constructor(
+    private readonly store: RelayStore,
+    private readonly config: RelayConfig,
+    private readonly resourceUrl: () => string,
+    private readonly now: () => number = Date.now,
+  ) {
+    const o = config.oauth;
+    if (o?.jwks) this.jwks = createLocalJWKSet(o.jwks as Parameters<typeof createLocalJWKSet>[0]);
+    else if (o?.jwksUrl) this.jwks = createRemoteJWKSet(new URL(o.jwksUrl));
+  }
+
+  /** Authenticate a request; `ip` and `path` only feed the audit row of a failure. */
+  async authenticate(header: string | undefined, ip: string | null, path: string): Promise<Principal> {
+    const match = /^Bearer ([^\s]+)$/i.exec(header?.trim() ?? '');
+    const presented = match?.[1];
+    if (!presented) {
+      throw this.fail('UNAUTHENTICATED', header ? hashSecret(header) : null, ip, path);
+    }
+    if (presented.startsWith(TOKEN_PREFIX.planner)) return this.plannerToken(presented, ip, path);
+    if (this.jwks && presented.split('.').length === 3) return this.jwt(presented, ip, path);
+    throw this.fail('TOKEN_MALFORMED', hashSecret(presented), ip, path);
+  }
+
+  private plannerToken(secret: string, ip: string | null, path: string): Principal {
+    const hash = hashSecret(secret);
+    if (!isWellFormedSecret('planner', secret)) throw this.fail('TOKEN_MALFORMED', hash, ip, path);
+    const token = this.store.findTokenByHash(hash);
+    if (!token || !digestsEqual(token.hash, hash)) throw this.fail('UNAUTHENTICATED', hash, ip, path);
+    const now = this.now();
+    if (token.revokedAt !== null) throw this.fail('TOKEN_REVOKED', hash, ip, path, token.orgId, token.id);
+    if (token.expiresAt !== null && token.expiresAt <= now) throw this.fail('TOKEN_EXPIRED', hash, ip, path, token.orgId, token.id);
+    const last = this.lastTouched.get(token.id) ?? token.lastUsedAt ?? 0;
+    if (now - last >= LAST_USE_RESOLUTION_MS) {
+      this.store.touchToken(token.id, now);
+      this.lastTouched.set(token.id, now);
+    }
+    return {
+      kind: 'token',
+      orgId: token.orgId,
+      actor: `planner:${token.orgId}/${token.id}`,
+      scopes: token.scopes,
+      instanceAllowlist: token.instanceAllowlist,
+      tokenId: token.id,
+    };
+  }
+
+  private async jwt(jwt: string, ip: string | null, path: string): Promise<Principal> {
+    const o = this.config.oauth!;
+    const hash = hashSecret(jwt);
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(jwt, this.jwks!, { issuer: o.issuer, audience: o.audience ?? this.resourceUrl() }));
+    } catch (err) {
+      throw this.fail(err instanceof joseErrors.JWTExpired ? 'TOKEN_EXPIRED' : 'UNAUTHENTICATED', hash, ip, path);
+    }
+    const org = payload[o.orgClaim];
+    const sub = payload.sub;
+    if (typeof org !== 'string' || !this.store.getOrg(org) || typeof sub !== 'string' || sub.length === 0) {
+      throw this.fail('UNAUTHENTICATED', hash, ip, path);
+    }
+    const raw = typeof payload.scope === 'string' ? payload.scope.split(' ') : Array.isArray(payload.scp) ? payload.scp : typeof payload.scp === 'string' ? payload.scp.split(' ') : [];
+    const scopes = raw.filter((s): s is string => typeof s === 'string' && (SCOPES as readonly string[]).includes(s));
+    const issuerHost = new URL(o.issuer).host;
+    const actor = `oauth:${`${issuerHost}/${sub}`.replace(/[^A-Za-z0-9._@/:+-]/g, '_').slice(0, 200)}`;
+    return { kind: 'oauth', orgId: org, actor, scopes, instanceAllowlist: null };
+  }
+
+  private fail(code: ErrorCode, presentedHash: string | null, ip: string | null, path: string, orgId: string | null = null, tokenId?: string): SluiceError {
+    this.store.appendAudit({
+      orgId,
+      actor: 'system:relay-auth',
+      action: 'auth.failed',
+      target: path.slice(0, 200),
+      outcome: code,
+      ip,
+      detail: { presentedSha256: presentedHash, ...(tokenId ? { tokenId } : {}) },
+    });
+    return new SluiceError(code);
+  }
+}

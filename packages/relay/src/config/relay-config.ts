@@ -1,0 +1,42 @@
+import * as z from 'zod';
+
+const OAuthConfig = z.strictObject({
+  /** Expected `iss` of access tokens. */
+  issuer: z.string().url(),
+  /** Remote JWKS; or `jwks` for a key set given inline (tests, air-gapped setups). */
+  jwksUrl: z.string().url().optional(),
+  jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+  /** Expected `aud`; defaults to the MCP resource URL. */
+  audience: z.string().min(1).optional(),
+  /** The claim holding the relay org id of the caller. */
+  orgClaim: z.string().min(1).default('sluice_org'),
+});
+
+export const RelayConfigSchema = z
+  .strictObject({
+    /** Public origin, e.g. `https://relay.example.com`; defaults to `http(s)://127.0.0.1:<bound port>`. */
+    publicUrl: z.string().url().optional(),
+    heartbeatMs: z.number().int().min(1000).max(300_000).default(15_000),
+    helloTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    requestTimeoutMs: z.number().int().min(100).max(120_000).default(30_000),
+    challengeTtlMs: z.number().int().min(1000).max(300_000).default(30_000),
+    clockSkewMs: z.number().int().min(1000).max(600_000).default(60_000),
+    enrollmentTtlMinutes: z.number().int().min(1).max(24 * 60).default(15),
+    bodyLimit: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+    rateLimit: z.strictObject({ max: z.number().int().min(1), timeWindowMs: z.number().int().min(1000) }).default({ max: 600, timeWindowMs: 60_000 }),
+    oauth: OAuthConfig.optional(),
+    tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+    /** Which proxies may set X-Forwarded-For: false (none), a CIDR/address list, or a hop count. */
+    trustProxy: z.union([z.literal(false), z.string().min(1), z.number().int().min(1).max(10)]).default(false),
+    version: z.string().default('0.1.0'),
+    buildCommit: z.string().default('unknown'),
+  })
+  .refine((c) => !c.oauth || c.oauth.jwksUrl !== undefined || c.oauth.jwks !== undefined, { message: 'oauth needs jwksUrl or jwks', path: ['oauth'] });
+
+export type RelayConfigInput = z.input<typeof RelayConfigSchema>;
+export type RelayConfig = Readonly<z.output<typeof RelayConfigSchema>>;
+
+/** Parse and freeze the relay config; unknown keys are rejected. */
+export function parseRelayConfig(input: RelayConfigInput): RelayConfig {
+  return Object.freeze(RelayConfigSchema.parse(input));
+}

@@ -1,0 +1,193 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { CLOSE_CODES, ERROR_CATALOG, HEADERS, LIMITS, RELAY_PATHS } from '@sluice/shared-protocol';
+import type { Logger } from 'pino';
+import type { RelayStore } from '../store/relay-store.js';
+import { ChallengeBook } from './challenge-book.js';
+import { ConnectorSession } from './connector-session.js';
+import { verifyConnectorAuth } from './verify-connector-auth.js';
+
+export interface HubOptions {
+  heartbeatMs: number;
+  helloTimeoutMs: number;
+  challengeTtlMs: number;
+  clockSkewMs: number;
+  relayOrigin: () => string;
+  clientIp: (req: IncomingMessage) => string | null;
+  now: () => number;
+  log: Logger;
+}
+
+/** A live session as admins see it. */
+export interface SessionInfo {
+  sessionId: string;
+  instanceId: string;
+  connectedAt: string;
+  ip: string | null;
+  connectorVersion: string;
+  protocolVersion: string;
+  inFlight: number;
+  workspaces: string[];
+}
+
+/**
+ * The connector side of the relay: challenges, authenticated upgrades, one live session per instance,
+ * heartbeats, and closing sessions of revoked or disabled instances.
+ */
+export class ConnectorHub {
+  readonly challenges: ChallengeBook;
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 2 * LIMITS.frameBytes + 64 * 1024, perMessageDeflate: false });
+  private readonly sessions = new Map<string, ConnectorSession>();
+  private readonly pendingSessions = new Set<ConnectorSession>();
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: RelayStore,
+    private readonly opts: HubOptions,
+  ) {
+    this.challenges = new ChallengeBook(opts.challengeTtlMs, opts.now);
+    this.heartbeat = setInterval(() => this.tick(), opts.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /** The ready session of an instance, if it is online. */
+  get(instanceId: string): ConnectorSession | undefined {
+    const s = this.sessions.get(instanceId);
+    return s?.state === 'ready' ? s : undefined;
+  }
+
+  isOnline(instanceId: string): boolean {
+    return this.get(instanceId) !== undefined;
+  }
+
+  listSessions(orgId: string): SessionInfo[] {
+    return [...this.sessions.values()]
+      .filter((s) => s.orgId === orgId && s.state === 'ready')
+      .map((s) => ({
+        sessionId: s.sessionId,
+        instanceId: s.instanceId,
+        connectedAt: new Date(s.connectedAt).toISOString(),
+        ip: s.ip,
+        connectorVersion: s.connectorVersion,
+        protocolVersion: s.protocolVersion,
+        inFlight: s.inFlight,
+        workspaces: s.workspaces.map((w) => w.workspaceId),
+      }));
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Close the live session of an instance (revoked, disabled). */
+  closeInstance(instanceId: string, code: number, reason: string): void {
+    this.sessions.get(instanceId)?.close(code, reason);
+    for (const s of this.pendingSessions) if (s.instanceId === instanceId) s.close(code, reason);
+  }
+
+  /** The http server's `upgrade` listener: authenticate first, upgrade only when every check passed. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '').split('?')[0];
+    const ip = this.opts.clientIp(req);
+    if (path !== RELAY_PATHS.connectorSocket) {
+      refuse(socket, 404, { code: 'NOT_FOUND', message: ERROR_CATALOG.NOT_FOUND.message });
+      return;
+    }
+    const header = req.headers[HEADERS.connectorAuth];
+    const result = verifyConnectorAuth(typeof header === 'string' ? header : undefined, {
+      store: this.store,
+      challenges: this.challenges,
+      relayOrigin: this.opts.relayOrigin(),
+      clockSkewMs: this.opts.clockSkewMs,
+      now: this.opts.now(),
+    });
+    if (!result.ok) {
+      this.store.appendAudit({
+        orgId: result.orgId,
+        actor: 'system:relay-connectors',
+        action: 'connector.auth_failed',
+        target: result.instanceId,
+        outcome: result.error.code,
+        ip,
+        detail: {},
+      });
+      refuse(socket, result.error.status, result.error.toBody());
+      return;
+    }
+    const instance = result.instance;
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new ConnectorSession(
+        instance.id,
+        instance.orgId,
+        ip,
+        ws,
+        { heartbeatMs: this.opts.heartbeatMs, helloTimeoutMs: this.opts.helloTimeoutMs, now: this.opts.now, log: this.opts.log },
+        {
+          onHello: (s, first) => this.onHello(s, first),
+          onClose: (s, code, reason) => this.onClose(s, code, reason),
+        },
+      );
+      this.pendingSessions.add(session);
+      this.store.appendAudit({
+        orgId: instance.orgId,
+        actor: `system:relay-connectors`,
+        action: 'connector.connected',
+        target: instance.id,
+        outcome: 'ok',
+        ip,
+        detail: { sessionId: session.sessionId },
+      });
+    });
+  }
+
+  /** Close every session (relay shutdown). */
+  close(): void {
+    clearInterval(this.heartbeat);
+    for (const s of [...this.sessions.values(), ...this.pendingSessions]) s.close(CLOSE_CODES.goingAway, 'relay shutting down');
+    this.wss.close();
+  }
+
+  private onHello(s: ConnectorSession, first: boolean): void {
+    if (!first) return;
+    this.pendingSessions.delete(s);
+    const old = this.sessions.get(s.instanceId);
+    this.sessions.set(s.instanceId, s);
+    if (old && old !== s) old.close(CLOSE_CODES.replaced, 'replaced by a newer session');
+    this.store.touchInstance(s.instanceId, this.opts.now());
+  }
+
+  private onClose(s: ConnectorSession, code: number, reason: string): void {
+    this.pendingSessions.delete(s);
+    if (this.sessions.get(s.instanceId) === s) this.sessions.delete(s.instanceId);
+    this.store.touchInstance(s.instanceId, this.opts.now());
+    this.store.appendAudit({
+      orgId: s.orgId,
+      actor: 'system:relay-connectors',
+      action: 'connector.disconnected',
+      target: s.instanceId,
+      outcome: String(code),
+      ip: s.ip,
+      detail: { sessionId: s.sessionId, reason: reason.slice(0, 200) },
+    });
+  }
+
+  private tick(): void {
+    for (const s of [...this.sessions.values()]) {
+      // Catches revocations made with the CLI against the same database while the relay runs.
+      const inst = this.store.getInstance(s.instanceId);
+      if (!inst || inst.state === 'revoked') s.close(CLOSE_CODES.revoked, 'instance revoked');
+      else if (inst.state === 'disabled') s.close(CLOSE_CODES.disabled, 'instance disabled');
+      else s.tick();
+    }
+  }
+}
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
+
+function refuse(socket: Duplex, status: number, body: { code: string; message: string }): void {
+  const text = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
+}

@@ -1,0 +1,187 @@
+import { createHash } from 'node:crypto';
+import { getVerb, hasScope, idPattern, LIMITS, SluiceError, zodDetails } from '@sluice/shared-protocol';
+import type { ErrorCode, Instance, VerbSpec } from '@sluice/shared-protocol';
+import type { Principal } from '../auth/principal.js';
+import { mayUseInstance } from '../auth/principal.js';
+import type { ConnectorHub } from '../connectors/connector-hub.js';
+import type { RelayStore } from '../store/relay-store.js';
+
+const NOT_FOUND_BY_FIELD: Record<'runId' | 'stepId' | 'attemptId' | 'gateId', ErrorCode> = {
+  runId: 'RUN_NOT_FOUND',
+  stepId: 'STEP_NOT_FOUND',
+  attemptId: 'ATTEMPT_NOT_FOUND',
+  gateId: 'GATE_NOT_FOUND',
+};
+const OWNED_ID = [idPattern('run'), idPattern('step'), idPattern('attempt'), idPattern('gate')];
+
+/** Where a call came from, for the audit row. */
+export interface CallContext {
+  ip: string | null;
+  via: 'api' | 'mcp' | 'sse';
+}
+
+/**
+ * The one path every planner call takes, whether it came over /api/v2 or /mcp: validate, check scope and org,
+ * route to an instance, wait for the answer, check its shape, record id ownership, audit.
+ */
+export class Dispatcher {
+  private readonly inFlightDispatch = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly store: RelayStore,
+    private readonly hub: ConnectorHub,
+    private readonly opts: { requestTimeoutMs: number },
+  ) {}
+
+  async call(principal: Principal, verbName: string, rawInput: unknown, ctx: CallContext): Promise<unknown> {
+    let target: string | null = null;
+    let instanceId: string | null = null;
+    try {
+      const spec = getVerb(verbName);
+      if (!spec) throw new SluiceError('UNKNOWN_VERB');
+      if (!hasScope(principal.scopes, spec.scope)) throw new SluiceError('INSUFFICIENT_SCOPE', `The token lacks the scope ${spec.scope} that ${spec.name} needs.`);
+      const parsed = spec.input.safeParse(rawInput ?? {});
+      if (!parsed.success) throw new SluiceError('INVALID_INPUT', undefined, zodDetails(parsed.error));
+      const input = parsed.data as Record<string, unknown>;
+      if (spec.route.kind === 'relay') {
+        const out = this.listInstances(principal);
+        this.audit(principal, spec.name, null, null, 'ok', ctx);
+        return out;
+      }
+      if (spec.route.kind === 'owner') {
+        target = input[spec.route.field] as string;
+        instanceId = this.ownerOf(principal, target, spec.route.field);
+      } else {
+        instanceId = this.pickInstance(principal, input);
+        target = instanceId;
+      }
+      const chosen = instanceId;
+      const send = (): Promise<unknown> => this.forward(principal, spec, chosen, input);
+      const output =
+        spec.name === 'steps.dispatch' && typeof input.idempotencyKey === 'string'
+          ? await this.dispatchOnce(principal.orgId, input.runId as string, input.idempotencyKey, input, send)
+          : await send();
+      this.audit(principal, spec.name, target, instanceId, 'ok', ctx);
+      return output;
+    } catch (err) {
+      const code = err instanceof SluiceError ? err.code : 'INTERNAL';
+      this.audit(principal, verbName, target, instanceId, code, ctx);
+      throw err;
+    }
+  }
+
+  private async forward(principal: Principal, spec: VerbSpec, instanceId: string, input: Record<string, unknown>): Promise<unknown> {
+    const session = this.hub.get(instanceId);
+    if (!session) throw new SluiceError('INSTANCE_OFFLINE');
+    const waits = typeof input.waitMs === 'number' ? input.waitMs : spec.name === 'steps.wait' ? ((input.timeoutMs as number | undefined) ?? LIMITS.waitMs) : 0;
+    const answer = await session.request(spec.name, input, principal.actor, this.opts.requestTimeoutMs + waits);
+    if (!answer.ok) throw new SluiceError(answer.error.code as ErrorCode, answer.error.message, answer.error.details);
+    const out = spec.output.safeParse(answer.output);
+    if (!out.success) throw new SluiceError('UPSTREAM_ERROR', 'The instance answered with output that does not match the verb schema.');
+    this.recordOwners(principal.orgId, instanceId, out.data, 0);
+    return out.data;
+  }
+
+  /** One dispatch per (org, run, key): a stored answer is replayed, a call in flight is joined. */
+  private async dispatchOnce(orgId: string, runId: string, key: string, input: Record<string, unknown>, send: () => Promise<unknown>): Promise<unknown> {
+    const inputHash = createHash('sha256').update(JSON.stringify(input)).digest('hex');
+    const stored = this.store.getDispatchKey(orgId, runId, key);
+    if (stored) {
+      if (stored.inputHash !== inputHash) throw new SluiceError('IDEMPOTENCY_CONFLICT');
+      return stored.output;
+    }
+    const k = JSON.stringify([orgId, runId, key]);
+    const running = this.inFlightDispatch.get(k);
+    if (running) {
+      const out = await running;
+      return out;
+    }
+    const p = send().then((output) => {
+      this.store.putDispatchKey(orgId, runId, key, { inputHash, output });
+      return output;
+    });
+    this.inFlightDispatch.set(k, p);
+    try {
+      return await p;
+    } finally {
+      this.inFlightDispatch.delete(k);
+    }
+  }
+
+  private ownerOf(principal: Principal, id: string, field: keyof typeof NOT_FOUND_BY_FIELD): string {
+    const owner = this.store.getOwner(principal.orgId, id);
+    // Unknown, other-org and not-allowlisted ids all answer the same.
+    if (!owner || !mayUseInstance(principal, owner)) throw new SluiceError(NOT_FOUND_BY_FIELD[field]);
+    return owner;
+  }
+
+  private pickInstance(principal: Principal, input: Record<string, unknown>): string {
+    const workspaceId = typeof input.workspaceId === 'string' ? input.workspaceId : undefined;
+    if (typeof input.instanceId === 'string') {
+      const inst = this.store.getInstance(input.instanceId);
+      if (!inst || inst.orgId !== principal.orgId || inst.state === 'revoked' || !mayUseInstance(principal, inst.id)) throw new SluiceError('INSTANCE_NOT_FOUND');
+      if (inst.state === 'disabled') throw new SluiceError('INSTANCE_DISABLED');
+      const session = this.hub.get(inst.id);
+      if (!session) throw new SluiceError('INSTANCE_OFFLINE');
+      if (workspaceId !== undefined && !session.workspaces.some((w) => w.workspaceId === workspaceId)) throw new SluiceError('WORKSPACE_NOT_FOUND');
+      return inst.id;
+    }
+    const candidates = this.store
+      .listInstances(principal.orgId)
+      .filter((i) => i.state === 'active' && mayUseInstance(principal, i.id))
+      .map((i) => this.hub.get(i.id))
+      .filter((s) => s !== undefined)
+      .filter((s) => workspaceId === undefined || s.workspaces.some((w) => w.workspaceId === workspaceId));
+    if (candidates.length === 0) throw new SluiceError(workspaceId === undefined ? 'INSTANCE_OFFLINE' : 'WORKSPACE_NOT_FOUND');
+    if (candidates.length > 1) throw new SluiceError('INSTANCE_AMBIGUOUS');
+    return candidates[0]!.instanceId;
+  }
+
+  private listInstances(principal: Principal): { instances: Instance[] } {
+    const instances = this.store
+      .listInstances(principal.orgId)
+      .filter((i) => i.state !== 'revoked' && mayUseInstance(principal, i.id))
+      .map((i): Instance => {
+        const s = this.hub.get(i.id);
+        return {
+          instanceId: i.id,
+          name: i.name,
+          online: s !== undefined,
+          lastSeenAt: s ? new Date().toISOString() : i.lastSeenAt === null ? null : new Date(i.lastSeenAt).toISOString(),
+          workspaces: s ? s.workspaces : [],
+        };
+      });
+    return { instances };
+  }
+
+  private recordOwners(orgId: string, instanceId: string, value: unknown, depth: number): void {
+    if (depth > 8 || value === null || typeof value !== 'object') return;
+    if (Array.isArray(value)) {
+      for (const v of value) {
+        if (typeof v === 'string') this.recordIfOwned(orgId, instanceId, v);
+        else this.recordOwners(orgId, instanceId, v, depth + 1);
+      }
+      return;
+    }
+    for (const v of Object.values(value)) {
+      if (typeof v === 'string') this.recordIfOwned(orgId, instanceId, v);
+      else this.recordOwners(orgId, instanceId, v, depth + 1);
+    }
+  }
+
+  private recordIfOwned(orgId: string, instanceId: string, v: string): void {
+    if (v.length === 30 && OWNED_ID.some((re) => re.test(v))) this.store.recordOwner(orgId, v, instanceId);
+  }
+
+  private audit(p: Principal, verb: string, target: string | null, instanceId: string | null, outcome: string, ctx: CallContext): void {
+    this.store.appendAudit({
+      orgId: p.orgId,
+      actor: p.actor,
+      action: 'planner.call',
+      target,
+      outcome,
+      ip: ctx.ip,
+      detail: { verb: verb.slice(0, 64), instanceId, via: ctx.via },
+    });
+  }
+}

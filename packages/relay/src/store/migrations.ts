@@ -1,0 +1,42 @@
+/** One schema step; applied in order inside one transaction, tracked in `PRAGMA user_version`. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly up: string;
+}
+
+/** Append-only: released migrations are never edited. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'orgs, tokens, instances, routing, audit',
+    up: `
+      CREATE TABLE orgs (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);
+      CREATE TABLE tokens (
+        id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), name TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL, instance_allowlist TEXT,
+        expires_at INTEGER, revoked_at INTEGER, last_used_at INTEGER, created_at INTEGER NOT NULL);
+      CREATE INDEX tokens_org ON tokens(org_id);
+      CREATE TABLE enrollment_tokens (
+        id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), hash TEXT NOT NULL UNIQUE,
+        expires_at INTEGER NOT NULL, used_at INTEGER, instance_id TEXT, created_at INTEGER NOT NULL);
+      CREATE TABLE instances (
+        id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), name TEXT NOT NULL,
+        public_key TEXT, state TEXT NOT NULL CHECK (state IN ('active','disabled','revoked')),
+        last_seen_at INTEGER, created_at INTEGER NOT NULL);
+      CREATE INDEX instances_org ON instances(org_id);
+      CREATE TABLE id_owners (
+        org_id TEXT NOT NULL, id TEXT NOT NULL, instance_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+        PRIMARY KEY (org_id, id)) WITHOUT ROWID;
+      CREATE TABLE dispatch_keys (
+        org_id TEXT NOT NULL, run_id TEXT NOT NULL, idem_key TEXT NOT NULL, input_hash TEXT NOT NULL,
+        output TEXT NOT NULL, created_at INTEGER NOT NULL,
+        PRIMARY KEY (org_id, run_id, idem_key)) WITHOUT ROWID;
+      CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, org_id TEXT, actor TEXT NOT NULL,
+        action TEXT NOT NULL, target TEXT, outcome TEXT NOT NULL, ip TEXT, detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+      CREATE INDEX audit_org ON audit(org_id, seq);
+    `,
+  },
+];

@@ -1,0 +1,91 @@
+import type { Scope } from '@sluice/shared-protocol';
+import type { AuditRow, AuditVerification } from '../audit/audit-chain.js';
+
+export interface OrgRecord {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface TokenRecord {
+  id: string;
+  orgId: string;
+  name: string;
+  hash: string;
+  scopes: Scope[];
+  instanceAllowlist: string[] | null;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  lastUsedAt: number | null;
+  createdAt: number;
+}
+
+export type InstanceState = 'active' | 'disabled' | 'revoked';
+
+export interface InstanceRecord {
+  id: string;
+  orgId: string;
+  name: string;
+  /** Raw Ed25519 public key, base64url; null once revoked. */
+  publicKey: string | null;
+  state: InstanceState;
+  lastSeenAt: number | null;
+  createdAt: number;
+}
+
+export interface AuditInput {
+  orgId: string | null;
+  actor: string;
+  action: string;
+  target?: string | null;
+  outcome: string;
+  ip?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+export interface DispatchKeyRecord {
+  inputHash: string;
+  output: unknown;
+}
+
+/**
+ * Everything the relay keeps. SQLite implements it today; the interface is small so a PostgreSQL store can follow.
+ * Every read that a planner can trigger takes the org id, so orgs stay isolated at the store boundary.
+ */
+export interface RelayStore {
+  close(): void;
+
+  createOrg(name: string): OrgRecord;
+  getOrg(id: string): OrgRecord | undefined;
+  listOrgs(): OrgRecord[];
+
+  createToken(input: { orgId: string; name: string; scopes: Scope[]; instanceAllowlist?: string[] | null; expiresAt?: number | null }): {
+    record: TokenRecord;
+    secret: string;
+  };
+  findTokenByHash(hash: string): TokenRecord | undefined;
+  listTokens(orgId?: string): TokenRecord[];
+  revokeToken(id: string): boolean;
+  revokeAllTokens(orgId: string): number;
+  touchToken(id: string, at: number): void;
+
+  createEnrollmentToken(orgId: string, ttlMs: number): { id: string; secret: string; expiresAt: number };
+  /** Atomically marks an unused, unexpired enrollment token used and creates the instance; undefined if not valid. */
+  enroll(hash: string, input: { name: string; publicKey: string }): InstanceRecord | undefined;
+
+  getInstance(id: string): InstanceRecord | undefined;
+  listInstances(orgId?: string): InstanceRecord[];
+  /** Revoking also deletes the public key: the instance must enroll again. */
+  setInstanceState(id: string, state: InstanceState): InstanceRecord | undefined;
+  touchInstance(id: string, at: number): void;
+
+  recordOwner(orgId: string, id: string, instanceId: string): void;
+  getOwner(orgId: string, id: string): string | undefined;
+
+  getDispatchKey(orgId: string, runId: string, key: string): DispatchKeyRecord | undefined;
+  putDispatchKey(orgId: string, runId: string, key: string, record: DispatchKeyRecord): void;
+
+  appendAudit(entry: AuditInput): AuditRow;
+  listAudit(orgId: string, opts: { after?: number; limit: number }): AuditRow[];
+  verifyAudit(): AuditVerification;
+}

@@ -1,0 +1,352 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { newId, SluiceError } from '@sluice/shared-protocol';
+import type { Scope } from '@sluice/shared-protocol';
+import { auditRowHash, GENESIS_HASH, verifyAuditRows } from '../audit/audit-chain.js';
+import type { AuditRow, AuditVerification } from '../audit/audit-chain.js';
+import { generateSecret, hashSecret } from '../tokens/token-format.js';
+import { MIGRATIONS } from './migrations.js';
+import type { Migration } from './migrations.js';
+import type { AuditInput, DispatchKeyRecord, InstanceRecord, InstanceState, OrgRecord, RelayStore, TokenRecord } from './relay-store.js';
+
+/** Thrown when the database was written by newer code than this build. */
+export class StoreTooNewError extends Error {
+  constructor(
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(`The relay database is at schema version ${found}, newer than this build supports (${supported}). Upgrade sluice-relay.`);
+    this.name = 'StoreTooNewError';
+  }
+}
+
+const rnd = (n: number): Uint8Array => randomBytes(n);
+
+/** Open (creating if needed) a relay SQLite database in WAL mode and apply pending migrations. */
+export function openDatabase(file: string, migrations: readonly Migration[] = MIGRATIONS): Database.Database {
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  }
+  const fresh = file === ':memory:' || !existsSync(file);
+  const db = new Database(file);
+  if (fresh && file !== ':memory:') chmodSync(file, 0o600);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > latest) {
+    db.close();
+    throw new StoreTooNewError(current, latest);
+  }
+  const pending = migrations.filter((m) => m.version > current).sort((a, b) => a.version - b.version);
+  if (pending.length > 0) {
+    db.transaction(() => {
+      for (const m of pending) {
+        db.exec(m.up);
+        db.pragma(`user_version = ${m.version}`);
+      }
+    }).immediate();
+  }
+  return db;
+}
+
+interface TokenRow {
+  id: string;
+  org_id: string;
+  name: string;
+  hash: string;
+  scopes: string;
+  instance_allowlist: string | null;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+  created_at: number;
+}
+interface InstanceRow {
+  id: string;
+  org_id: string;
+  name: string;
+  public_key: string | null;
+  state: InstanceState;
+  last_seen_at: number | null;
+  created_at: number;
+}
+interface AuditDbRow {
+  seq: number;
+  at: number;
+  org_id: string | null;
+  actor: string;
+  action: string;
+  target: string | null;
+  outcome: string;
+  ip: string | null;
+  detail: string;
+  prev_hash: string;
+  hash: string;
+}
+
+const toToken = (r: TokenRow): TokenRecord => ({
+  id: r.id,
+  orgId: r.org_id,
+  name: r.name,
+  hash: r.hash,
+  scopes: JSON.parse(r.scopes) as Scope[],
+  instanceAllowlist: r.instance_allowlist === null ? null : (JSON.parse(r.instance_allowlist) as string[]),
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+  lastUsedAt: r.last_used_at,
+  createdAt: r.created_at,
+});
+const toInstance = (r: InstanceRow): InstanceRecord => ({
+  id: r.id,
+  orgId: r.org_id,
+  name: r.name,
+  publicKey: r.public_key,
+  state: r.state,
+  lastSeenAt: r.last_seen_at,
+  createdAt: r.created_at,
+});
+const toAudit = (r: AuditDbRow): AuditRow => ({
+  seq: r.seq,
+  at: r.at,
+  orgId: r.org_id,
+  actor: r.actor,
+  action: r.action,
+  target: r.target,
+  outcome: r.outcome,
+  ip: r.ip,
+  detail: r.detail,
+  prevHash: r.prev_hash,
+  hash: r.hash,
+});
+
+/** The SQLite relay store. `now` is injectable so tests can expire tokens without sleeping. */
+export class SqliteRelayStore implements RelayStore {
+  readonly db: Database.Database;
+  private readonly now: () => number;
+
+  constructor(file: string, opts: { now?: () => number } = {}) {
+    this.db = openDatabase(file);
+    this.now = opts.now ?? Date.now;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  createOrg(name: string): OrgRecord {
+    const org = { id: newId('org', rnd), name, createdAt: this.now() };
+    try {
+      this.db.prepare('INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)').run(org.id, org.name, org.createdAt);
+    } catch (err) {
+      if (err instanceof Error && /UNIQUE/.test(err.message)) throw new SluiceError('BAD_REQUEST', `An org named "${name}" already exists.`);
+      throw err;
+    }
+    return org;
+  }
+
+  getOrg(id: string): OrgRecord | undefined {
+    const r = this.db.prepare('SELECT id, name, created_at FROM orgs WHERE id = ?').get(id) as { id: string; name: string; created_at: number } | undefined;
+    return r && { id: r.id, name: r.name, createdAt: r.created_at };
+  }
+
+  listOrgs(): OrgRecord[] {
+    const rows = this.db.prepare('SELECT id, name, created_at FROM orgs ORDER BY created_at, id').all() as { id: string; name: string; created_at: number }[];
+    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
+  }
+
+  createToken(input: { orgId: string; name: string; scopes: Scope[]; instanceAllowlist?: string[] | null; expiresAt?: number | null }): {
+    record: TokenRecord;
+    secret: string;
+  } {
+    if (!this.getOrg(input.orgId)) throw new SluiceError('NOT_FOUND', 'No such org.');
+    const secret = generateSecret('planner');
+    const record: TokenRecord = {
+      id: newId('token', rnd),
+      orgId: input.orgId,
+      name: input.name,
+      hash: hashSecret(secret),
+      scopes: [...new Set(input.scopes)],
+      instanceAllowlist: input.instanceAllowlist ?? null,
+      expiresAt: input.expiresAt ?? null,
+      revokedAt: null,
+      lastUsedAt: null,
+      createdAt: this.now(),
+    };
+    this.db
+      .prepare(
+        'INSERT INTO tokens (id, org_id, name, hash, scopes, instance_allowlist, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        record.id,
+        record.orgId,
+        record.name,
+        record.hash,
+        JSON.stringify(record.scopes),
+        record.instanceAllowlist === null ? null : JSON.stringify(record.instanceAllowlist),
+        record.expiresAt,
+        record.createdAt,
+      );
+    return { record, secret };
+  }
+
+  findTokenByHash(hash: string): TokenRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM tokens WHERE hash = ?').get(hash) as TokenRow | undefined;
+    return r && toToken(r);
+  }
+
+  listTokens(orgId?: string): TokenRecord[] {
+    const rows = (
+      orgId === undefined
+        ? this.db.prepare('SELECT * FROM tokens ORDER BY created_at, id').all()
+        : this.db.prepare('SELECT * FROM tokens WHERE org_id = ? ORDER BY created_at, id').all(orgId)
+    ) as TokenRow[];
+    return rows.map(toToken);
+  }
+
+  revokeToken(id: string): boolean {
+    return this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.now(), id).changes === 1;
+  }
+
+  revokeAllTokens(orgId: string): number {
+    return this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE org_id = ? AND revoked_at IS NULL').run(this.now(), orgId).changes;
+  }
+
+  touchToken(id: string, at: number): void {
+    this.db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ?').run(at, id);
+  }
+
+  createEnrollmentToken(orgId: string, ttlMs: number): { id: string; secret: string; expiresAt: number } {
+    if (!this.getOrg(orgId)) throw new SluiceError('NOT_FOUND', 'No such org.');
+    const secret = generateSecret('enrollment');
+    const id = newId('token', rnd);
+    const createdAt = this.now();
+    const expiresAt = createdAt + ttlMs;
+    this.db
+      .prepare('INSERT INTO enrollment_tokens (id, org_id, hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(id, orgId, hashSecret(secret), expiresAt, createdAt);
+    return { id, secret, expiresAt };
+  }
+
+  enroll(hash: string, input: { name: string; publicKey: string }): InstanceRecord | undefined {
+    return this.db
+      .transaction((): InstanceRecord | undefined => {
+        const now = this.now();
+        const row = this.db
+          .prepare('SELECT id, org_id FROM enrollment_tokens WHERE hash = ? AND used_at IS NULL AND expires_at > ?')
+          .get(hash, now) as { id: string; org_id: string } | undefined;
+        if (!row) return undefined;
+        const instance: InstanceRecord = {
+          id: newId('instance', rnd),
+          orgId: row.org_id,
+          name: input.name,
+          publicKey: input.publicKey,
+          state: 'active',
+          lastSeenAt: null,
+          createdAt: now,
+        };
+        this.db.prepare('UPDATE enrollment_tokens SET used_at = ?, instance_id = ? WHERE id = ?').run(now, instance.id, row.id);
+        this.db
+          .prepare('INSERT INTO instances (id, org_id, name, public_key, state, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(instance.id, instance.orgId, instance.name, instance.publicKey, instance.state, instance.createdAt);
+        return instance;
+      })
+      .immediate();
+  }
+
+  getInstance(id: string): InstanceRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM instances WHERE id = ?').get(id) as InstanceRow | undefined;
+    return r && toInstance(r);
+  }
+
+  listInstances(orgId?: string): InstanceRecord[] {
+    const rows = (
+      orgId === undefined
+        ? this.db.prepare('SELECT * FROM instances ORDER BY created_at, id').all()
+        : this.db.prepare('SELECT * FROM instances WHERE org_id = ? ORDER BY created_at, id').all(orgId)
+    ) as InstanceRow[];
+    return rows.map(toInstance);
+  }
+
+  setInstanceState(id: string, state: InstanceState): InstanceRecord | undefined {
+    const current = this.getInstance(id);
+    if (!current) return undefined;
+    // A revoked instance stays revoked: its key is gone, so only a new enrollment brings it back.
+    if (current.state === 'revoked') return current;
+    if (state === 'revoked') this.db.prepare("UPDATE instances SET state = 'revoked', public_key = NULL WHERE id = ?").run(id);
+    else this.db.prepare('UPDATE instances SET state = ? WHERE id = ?').run(state, id);
+    return this.getInstance(id);
+  }
+
+  touchInstance(id: string, at: number): void {
+    this.db.prepare('UPDATE instances SET last_seen_at = ? WHERE id = ?').run(at, id);
+  }
+
+  recordOwner(orgId: string, id: string, instanceId: string): void {
+    this.db.prepare('INSERT OR IGNORE INTO id_owners (org_id, id, instance_id, created_at) VALUES (?, ?, ?, ?)').run(orgId, id, instanceId, this.now());
+  }
+
+  getOwner(orgId: string, id: string): string | undefined {
+    const r = this.db.prepare('SELECT instance_id FROM id_owners WHERE org_id = ? AND id = ?').get(orgId, id) as { instance_id: string } | undefined;
+    return r?.instance_id;
+  }
+
+  getDispatchKey(orgId: string, runId: string, key: string): DispatchKeyRecord | undefined {
+    const r = this.db.prepare('SELECT input_hash, output FROM dispatch_keys WHERE org_id = ? AND run_id = ? AND idem_key = ?').get(orgId, runId, key) as
+      | { input_hash: string; output: string }
+      | undefined;
+    return r && { inputHash: r.input_hash, output: JSON.parse(r.output) as unknown };
+  }
+
+  putDispatchKey(orgId: string, runId: string, key: string, record: DispatchKeyRecord): void {
+    this.db
+      .prepare('INSERT OR IGNORE INTO dispatch_keys (org_id, run_id, idem_key, input_hash, output, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(orgId, runId, key, record.inputHash, JSON.stringify(record.output), this.now());
+  }
+
+  appendAudit(entry: AuditInput): AuditRow {
+    return this.db
+      .transaction((): AuditRow => {
+        const last = this.db.prepare('SELECT hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { hash: string } | undefined;
+        const counter = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").get() as { seq: number } | undefined;
+        const base: Omit<AuditRow, 'hash'> = {
+          seq: (counter?.seq ?? 0) + 1,
+          at: this.now(),
+          orgId: entry.orgId,
+          actor: entry.actor,
+          action: entry.action,
+          target: entry.target ?? null,
+          outcome: entry.outcome,
+          ip: entry.ip ?? null,
+          detail: JSON.stringify(entry.detail ?? {}),
+          prevHash: last?.hash ?? GENESIS_HASH,
+        };
+        const row: AuditRow = { ...base, hash: auditRowHash(base) };
+        this.db
+          .prepare('INSERT INTO audit (seq, at, org_id, actor, action, target, outcome, ip, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(row.seq, row.at, row.orgId, row.actor, row.action, row.target, row.outcome, row.ip, row.detail, row.prevHash, row.hash);
+        return row;
+      })
+      .immediate();
+  }
+
+  listAudit(orgId: string, opts: { after?: number; limit: number }): AuditRow[] {
+    const rows = this.db
+      .prepare('SELECT * FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?')
+      .all(orgId, opts.after ?? 0, opts.limit) as AuditDbRow[];
+    return rows.map(toAudit);
+  }
+
+  verifyAudit(): AuditVerification {
+    const counter = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").get() as { seq: number } | undefined;
+    const iter = this.db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as IterableIterator<AuditDbRow>;
+    const mapped = (function* () {
+      for (const r of iter) yield toAudit(r);
+    })();
+    return verifyAuditRows(mapped, counter?.seq ?? 0);
+  }
+}
