@@ -21,10 +21,14 @@ export const TARGETS = [
   { pattern: /cancel/i, op: '<=', ratio: 1, source: 'issue 5 (grace + 200 ms)' },
 ];
 
-/** The target that applies to a figure, or undefined. A module may also set `target` on the figure itself. */
+/**
+ * The target that applies to a figure, or undefined. A module may also set `target` on the figure itself.
+ * Raw baselines (`raw.*`) are never matched by pattern: they are the floor, not a goal.
+ */
 export function targetFor(fig) {
   if (fig.target && typeof fig.target === 'object') return fig.target;
   for (const t of TARGETS) {
+    if (String(fig.id).startsWith('raw.') && t.id === undefined) continue;
     if (t.id !== undefined) {
       if (t.id === fig.id) return t;
       continue;

@@ -1,0 +1,67 @@
+/** Synthetic git repositories for benchmarks: deterministic code-like text files spread over directories. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { run } from './proc.mjs';
+
+/** mulberry32: a tiny deterministic PRNG so every run builds the same repo. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const WORDS = ['const', 'return', 'function', 'value', 'index', 'result', 'await', 'export', 'import', 'if', 'else', 'for', 'let', 'state', 'config', 'error', 'items', 'count', '=', '{', '}', '(', ')', ';'];
+
+function text(rand, bytes) {
+  let s = '';
+  while (s.length < bytes) {
+    let line = '  ';
+    const n = 4 + Math.floor(rand() * 10);
+    for (let i = 0; i < n; i++) line += WORDS[Math.floor(rand() * WORDS.length)] + ' ';
+    s += line + '\n';
+  }
+  return s.slice(0, bytes);
+}
+
+/** Git env that ignores the user's global config, so hooks, templates and signing never interfere. */
+export function gitEnv() {
+  return {
+    ...process.env,
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: 'bench',
+    GIT_AUTHOR_EMAIL: 'bench@example.invalid',
+    GIT_COMMITTER_NAME: 'bench',
+    GIT_COMMITTER_EMAIL: 'bench@example.invalid',
+  };
+}
+
+/** Run git with argv (never a shell). */
+export function git(args, opts = {}) {
+  return run('git', args, { env: gitEnv(), timeoutMs: 120_000, ...opts });
+}
+
+/**
+ * Create a repository at `dir` with `files` files (about `avgBytes` each, 20 files per directory) in one commit
+ * on branch `main`. Returns the directory.
+ */
+export async function makeRepo(dir, files, avgBytes = 8000, seed = 42) {
+  mkdirSync(dir, { recursive: true });
+  const rand = prng(seed + files);
+  for (let i = 0; i < files; i++) {
+    const sub = path.join(dir, 'src', `d${Math.floor(i / 20)}`);
+    if (i % 20 === 0) mkdirSync(sub, { recursive: true });
+    const size = Math.max(200, Math.floor(avgBytes * (0.5 + rand())));
+    writeFileSync(path.join(sub, `f${i}.ts`), text(rand, size));
+  }
+  writeFileSync(path.join(dir, 'README.md'), `# bench repo, ${files} files\n`);
+  await git(['init', '-q', '-b', 'main', dir]);
+  await git(['-C', dir, 'add', '-A']);
+  await git(['-C', dir, 'commit', '-q', '-m', 'initial']);
+  return dir;
+}

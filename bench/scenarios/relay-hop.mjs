@@ -1,0 +1,99 @@
+/**
+ * Relay hop on the real stack (daemon, relay, connector as separate processes on loopback):
+ * `runs.get` through `/api/v2` → relay → connector → daemon against the same verb on the daemon's `/api/v1`,
+ * pairwise per round; throughput through one connector; one MCP tool call (raw JSON-RPC POST and the MCP SDK
+ * client) against the `/api/v2` call; the daemon's idle RSS before any load.
+ */
+import { buildRequest, latency, throughput } from '../lib/http-load.mjs';
+import { rssBytes, peakRssBytes } from '../lib/proc.mjs';
+import { median, nowMs, round, sleep, spread, summarize } from '../lib/stats.mjs';
+import { McpPlanner, HttpPlanner, startStack } from './stack.mjs';
+
+const MB = 1024 * 1024;
+
+/** @param {{ rounds: number, quick?: boolean }} opts */
+export async function run({ rounds, quick }) {
+  const stack = await startStack({ approval: { policy: 'none', remote: true }, heartbeatMs: 15_000 });
+  try {
+    const daemonPid = stack.daemon.proc.pid;
+    const relayPid = stack.relay.proc.pid;
+    const connectorPid = stack.connector.proc.pid;
+    const api = new HttpPlanner(stack.relay.url, stack.org.plannerToken);
+    const opened = await api.call('runs.open', { workspaceId: stack.workspaceId, title: 'bench' });
+    const runId = opened.id ?? opened.runId;
+    // Idle: the stack is up, one run is open, nothing is being asked.
+    await sleep(1500);
+    const daemonIdleRss = rssBytes(daemonPid) / MB;
+
+    const dPort = Number(new URL(stack.daemon.url).port);
+    const rPort = Number(new URL(stack.relay.url).port);
+    const body = { runId };
+    const direct = { port: dPort, requests: buildRequest({ port: dPort, path: '/api/v1/verbs/runs.get', headers: { authorization: `Bearer ${stack.daemon.token}` }, body }) };
+    const relay = { port: rPort, requests: buildRequest({ port: rPort, path: '/api/v2/runs.get', headers: { authorization: `Bearer ${stack.org.plannerToken}` }, body }) };
+    const mcpReq = (i) =>
+      buildRequest({
+        port: rPort,
+        path: '/mcp',
+        headers: { authorization: `Bearer ${stack.org.plannerToken}`, accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' },
+        body: { jsonrpc: '2.0', id: i + 1, method: 'tools/call', params: { name: 'runs_get', arguments: body } },
+      });
+    const mcpOk = (b) => b.includes('"result"') && !b.includes('"isError":true');
+    const check = (b) => b.includes(runId);
+
+    const count = quick ? 800 : 2000;
+    const per = [];
+    const sdk = new McpPlanner(stack.relay.url, stack.org.plannerToken);
+    await sdk.connect();
+    try {
+      for (let r = 0; r < rounds; r++) {
+        const order = r % 2 === 0 ? ['direct', 'relay'] : ['relay', 'direct'];
+        const lat = {};
+        for (const k of order) lat[k] = await latency({ ...(k === 'direct' ? direct : relay), count, warmup: 200, check });
+        const mcpRaw = await latency({ port: rPort, requests: mcpReq, count: Math.floor(count / 2), warmup: 100, check: mcpOk });
+        const sdkSamples = [];
+        const t0 = nowMs();
+        for (let i = 0; i < (quick ? 100 : 250) + 20 && nowMs() - t0 < 15_000; i++) {
+          const t = nowMs();
+          await sdk.call('runs.get', body);
+          if (i >= 20) sdkSamples.push(nowMs() - t);
+        }
+        const tput = {};
+        for (const k of order) tput[k] = await throughput({ ...(k === 'direct' ? direct : relay), connections: 4, window: 8, durationMs: quick ? 1500 : 2500, warmupMs: 400 });
+        per.push({ lat, mcpRaw, sdk: summarize(sdkSamples), tput });
+      }
+    } finally {
+      await sdk.close();
+    }
+    const errors = per.reduce((a, x) => a + x.lat.direct.errors + x.lat.relay.errors + x.mcpRaw.errors + x.tput.direct.errors + x.tput.relay.errors, 0);
+    const firstError = per.map((x) => x.lat.relay.firstError ?? x.mcpRaw.firstError ?? x.tput.relay.firstError ?? x.tput.direct.firstError).find(Boolean);
+    const errNote = errors ? `; ${errors} non-2xx answers (first: ${firstError})` : '';
+    const fig = (id, figure, unit, vals, extra = {}) => ({
+      id,
+      figure,
+      unit,
+      value: round(median(vals)),
+      note: `median of ${vals.length} rounds (${spread(vals)})${errNote}`,
+      rounds: vals.map((v) => round(v)),
+      ...extra,
+    });
+    return [
+      { id: 'daemon.idle-rss', figure: 'daemon idle RSS (one workspace, one open run)', unit: 'MB', value: round(daemonIdleRss), note: 'VmRSS of `sluice daemon start` 1.5 s after start-up, before any load' },
+      fig('daemon.direct.p50', 'daemon direct runs.get p50 (/api/v1)', 'ms', per.map((x) => x.lat.direct.p50)),
+      fig('daemon.direct.p99', 'daemon direct runs.get p99 (/api/v1)', 'ms', per.map((x) => x.lat.direct.p99)),
+      fig('relay.api-v2.p50', 'runs.get via /api/v2 → relay → connector → daemon, p50', 'ms', per.map((x) => x.lat.relay.p50), { baselineId: 'daemon.direct.p50' }),
+      fig('relay.api-v2.p99', 'runs.get via /api/v2 → relay → connector → daemon, p99', 'ms', per.map((x) => x.lat.relay.p99), { baselineId: 'daemon.direct.p99' }),
+      fig('relay.hop.added-p50', 'relay hop added p50 (vs daemon direct; baseline: raw prototype hop)', 'ms', per.map((x) => x.lat.relay.p50 - x.lat.direct.p50), { baselineId: 'raw.proto-hop.added-p50' }),
+      fig('relay.hop.added-p99', 'relay hop added p99 (vs daemon direct; baseline: raw prototype hop)', 'ms', per.map((x) => x.lat.relay.p99 - x.lat.direct.p99), { baselineId: 'raw.proto-hop.added-p99' }),
+      fig('daemon.direct.rps', 'daemon direct runs.get throughput (4 conns × 8 pipelined)', 'req/s', per.map((x) => x.tput.direct.rps), { baselineId: 'raw.fastify.rps' }),
+      fig('relay.rps', 'runs.get throughput through one connector (4 conns × 8 pipelined; baseline: raw prototype)', 'req/s', per.map((x) => x.tput.relay.rps), { baselineId: 'raw.proto-hop.rps' }),
+      fig('mcp.raw.p50', 'MCP tools/call runs_get, raw JSON-RPC POST, p50 (baseline: /api/v2 call)', 'ms', per.map((x) => x.mcpRaw.p50), { baselineId: 'relay.api-v2.p50' }),
+      fig('mcp.call.p50', 'MCP tool call end to end, MCP SDK client, p50 (baseline: /api/v2 call)', 'ms', per.map((x) => x.sdk.p50), { baselineId: 'relay.api-v2.p50' }),
+      fig('mcp.call.p99', 'MCP tool call end to end, MCP SDK client, p99', 'ms', per.map((x) => x.sdk.p99)),
+      { id: 'rss.after-load.relay', figure: 'relay RSS after the load (peak)', unit: 'MB', value: round(rssBytes(relayPid) / MB), note: `peak ${round(peakRssBytes(relayPid) / MB)} MB` },
+      { id: 'rss.after-load.connector', figure: 'connector RSS after the load (peak)', unit: 'MB', value: round(rssBytes(connectorPid) / MB), note: `peak ${round(peakRssBytes(connectorPid) / MB)} MB` },
+      { id: 'rss.after-load.daemon', figure: 'daemon RSS after the load (peak)', unit: 'MB', value: round(rssBytes(daemonPid) / MB), note: `peak ${round(peakRssBytes(daemonPid) / MB)} MB` },
+    ];
+  } finally {
+    await stack.stop();
+  }
+}
