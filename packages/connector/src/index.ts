@@ -1,1 +1,16 @@
-export {};
+export { ConnectorConfig, loadConnectorConfig, saveConnectorConfig, assertPrivateMode } from './config/connector-config.js';
+export { connectorConfigPath, connectorStatePath, sluiceHome } from './config/paths.js';
+export { DaemonClient } from './upstream/daemon-client.js';
+export { EXIT_CODES, ConnectorFailure } from './errors/exit-codes.js';
+export { enroll } from './enroll/enroll.js';
+export { generateIdentity, privateKeyObject, publicKeyOf, signPayload } from './identity/ed25519.js';
+export { checkRelayUrl, isLoopbackHost } from './net/relay-url.js';
+export { validateRequest } from './proxy/validate-request.js';
+export { handleRequest } from './proxy/request-handler.js';
+export { backoffDelay, DEFAULT_BACKOFF } from './session/backoff.js';
+export { isUnrecoverable } from './session/unrecoverable.js';
+export { runConnector } from './session/run-loop.js';
+export type { RunOptions, RunOutcome } from './session/run-loop.js';
+export { runCli } from './cli/program.js';
+export type { CliIo } from './cli/program.js';
+export { readState } from './state/state-file.js';
