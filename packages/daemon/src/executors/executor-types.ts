@@ -1,0 +1,83 @@
+/** The adapters a workspace executor entry can name. */
+export const ADAPTER_KINDS = ['simulation', 'command', 'claude-code', 'codex', 'aider', 'gemini'] as const;
+export type AdapterKind = (typeof ADAPTER_KINDS)[number];
+
+/** The part of a workspace executor entry the adapters read (the config schema lives in `src/config`). */
+export interface ExecutorSpec {
+  adapter: AdapterKind;
+  /** Program name (looked up on PATH) or absolute path; defaults per adapter. */
+  binary?: string | undefined;
+  /** `command` only: the operator's argv. */
+  argv?: readonly string[] | undefined;
+  /** Extra arguments appended to the adapter's own. */
+  args?: readonly string[] | undefined;
+  /** Names of daemon environment variables passed through to the child. */
+  env?: readonly string[] | undefined;
+  /** Oldest CLI version accepted (`x.y.z`). */
+  minVersion?: string | undefined;
+}
+
+/** What an attempt gives an adapter to build its invocation. */
+export interface InvocationContext {
+  task: string;
+  /** The attempt worktree: the child's cwd. */
+  worktree: string;
+  /** The task text in a file outside the worktree (`SLUICE_TASK_FILE`). */
+  taskFile: string;
+  /** A scratch directory outside the worktree for the adapter's own files. */
+  scratchDir: string;
+  /** The program found by preflight. */
+  binaryPath: string;
+}
+
+/** A fully built child invocation: argv (no shell), stdin, and the variables Sluice sets. */
+export interface Invocation {
+  argv: string[];
+  stdin: string;
+  env: Record<string, string>;
+}
+
+/** An executor's stdout turned into a readable log and a short summary. */
+export interface ParsedOutput {
+  log: string;
+  summary: string | null;
+  /** The agent itself reported failure (e.g. `is_error` in a result line) even if it exited 0. */
+  reportedFailure: string | null;
+}
+
+/** Preflight result: where the program is and which version it says it is. */
+export interface Preflight {
+  binaryPath: string;
+  version: string | null;
+}
+
+/** One executor adapter. Adapters build argv and parse output; they never run anything themselves. */
+export interface ExecutorAdapter {
+  readonly kind: AdapterKind;
+  /** Program looked up on PATH when the entry names no `binary`; null for `command` (argv[0]) and `simulation`. */
+  readonly defaultBinary: string | null;
+  /** Oldest version whose flags this adapter uses; combined with the entry's `minVersion`. */
+  readonly builtinMinVersion: string | null;
+  buildInvocation(spec: ExecutorSpec, ctx: InvocationContext): Invocation;
+  parseOutput(stdout: string): ParsedOutput;
+}
+
+/** Attempt failure codes from executors (recorded as the attempt's `failureCode`; see docs/EXECUTORS.md). */
+export type ExecutorFailureCode =
+  | 'EXECUTOR_NOT_FOUND'
+  | 'EXECUTOR_TOO_OLD'
+  | 'EXECUTOR_VERSION_UNKNOWN'
+  | 'EXECUTOR_MISCONFIGURED'
+  | 'EXECUTOR_START_FAILED'
+  | 'EXECUTOR_FAILED';
+
+/** A preflight or start failure with its stable code; never turned into a fallback. */
+export class ExecutorError extends Error {
+  constructor(
+    readonly code: ExecutorFailureCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ExecutorError';
+  }
+}

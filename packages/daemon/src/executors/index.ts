@@ -1,0 +1,3 @@
+export * from './executor-types.js';
+export { getAdapter, simulationAdapter, commandAdapter, claudeCodeAdapter, codexAdapter, aiderAdapter, geminiAdapter } from './adapters.js';
+export { preflightExecutor, findOnPath, parseVersion, compareVersions } from './preflight.js';

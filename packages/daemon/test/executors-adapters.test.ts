@@ -1,0 +1,148 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ExecutorError, getAdapter, preflightExecutor } from '../src/executors/index.js';
+import type { AdapterKind, ExecutorSpec } from '../src/executors/index.js';
+import { buildChildEnv, spawnSupervised } from '../src/process/index.js';
+import { fakePath, installFakeClis } from './helpers-exec/fake-clis.js';
+
+let dir: string;
+let bin: string;
+let wt: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sluice-exec-'));
+  bin = join(dir, 'bin');
+  wt = join(dir, 'wt');
+  mkdirSync(wt);
+  mkdirSync(join(dir, 'scratch'));
+  installFakeClis(bin);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(kind: AdapterKind, spec: Omit<ExecutorSpec, 'adapter'>, task: string, source: Record<string, string> = {}) {
+  const adapter = getAdapter(kind);
+  const full: ExecutorSpec = { adapter: kind, ...spec, env: [...(spec.env ?? []), 'FAKE_RECORD', 'FAKE_VERSION', 'FAKE_SUBTYPE'] };
+  const env = buildChildEnv(full.env, {}, { PATH: fakePath(bin), HOME: dir, FAKE_RECORD: join(dir, 'record.json'), ...source });
+  const pf = await preflightExecutor(adapter, full, env, wt);
+  const taskFile = join(dir, 'scratch', 'task.md');
+  writeFileSync(taskFile, task);
+  const inv = adapter.buildInvocation(full, { task, worktree: wt, taskFile, scratchDir: join(dir, 'scratch'), binaryPath: pf.binaryPath });
+  const p = spawnSupervised({ argv: inv.argv, cwd: wt, env: { ...env, ...inv.env }, stdin: inv.stdin, stdoutPath: join(dir, 'out'), stderrPath: join(dir, 'err'), outputCapBytes: 1 << 20, graceMs: 300 });
+  const result = await p.done;
+  const parsed = adapter.parseOutput(readFileSync(join(dir, 'out'), 'utf8'));
+  let record: Record<string, unknown> = {};
+  try {
+    record = JSON.parse(readFileSync(join(dir, 'record.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    // the simulation does not record
+  }
+  return { pf, inv, result, parsed, record, taskFile };
+}
+
+describe('executor adapters against fake CLIs', () => {
+  it('claude-code: print mode with stream-json, prompt on stdin, result line is the summary', async () => {
+    const r = await run('claude-code', { args: ['--model', 'sonnet'] }, 'fix the bug in src/math.js');
+    expect(r.pf.version).toBe('1.0.83');
+    expect(r.record.argv).toEqual(['-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits', '--model', 'sonnet']);
+    expect(r.record.stdin).toBe('fix the bug in src/math.js');
+    expect(r.record.cwd).toBe(wt);
+    expect(readFileSync(join(wt, 'claude-was-here.txt'), 'utf8')).toBe('fix the bug in src/math.js');
+    expect(r.parsed.summary).toBe('Fixed add() to use +.');
+    expect(r.parsed.reportedFailure).toBeNull();
+    expect(r.parsed.log).toContain('assistant: I will fix the sign in add().');
+    expect(r.parsed.log).toContain('tool: Edit');
+  });
+
+  it('claude-code: an error result is reported as a failure even with exit 0', async () => {
+    const r = await run('claude-code', {}, 'x', { FAKE_SUBTYPE: 'error_max_turns' });
+    expect(r.result.exitCode).toBe(0);
+    expect(r.parsed.reportedFailure).toMatch(/error_max_turns/);
+  });
+
+  it('codex: exec --json with the prompt on stdin, last agent message is the summary', async () => {
+    const r = await run('codex', {}, '-rf everything? no: fix add()');
+    expect(r.pf.version).toBe('0.46.0');
+    expect(r.record.argv).toEqual(['exec', '--json', '--sandbox', 'workspace-write', '-']);
+    expect(r.record.stdin).toBe('-rf everything? no: fix add()');
+    expect(r.parsed.summary).toBe('Changed add() to return a + b.');
+    expect(r.parsed.log).toContain('command: bash -lc ls (exit 0)');
+    expect(r.parsed.reportedFailure).toBeNull();
+  });
+
+  it('aider: message mode without auto-commits, history files outside the worktree', async () => {
+    const r = await run('aider', {}, 'rename foo to bar');
+    expect(r.pf.version).toBe('0.86.1');
+    const argv = r.record.argv as string[];
+    expect(argv.slice(0, 2)).toEqual(['--message-file', r.taskFile]);
+    expect(argv).toContain('--yes-always');
+    expect(argv).toContain('--no-auto-commits');
+    expect(argv[argv.indexOf('--chat-history-file') + 1]).toBe(join(dir, 'scratch', 'aider.chat.history.md'));
+    expect(r.record.message).toBe('rename foo to bar');
+    expect(r.parsed.summary).toBe('Applied edit to aider-was-here.txt');
+  });
+
+  it('gemini: non-interactive prompt bound to --prompt= so a leading dash is not a flag, JSON response parsed', async () => {
+    const r = await run('gemini', {}, '--yolo please');
+    expect(r.pf.version).toBe('0.9.0');
+    expect(r.record.argv).toEqual(['--output-format', 'json', '--approval-mode', 'auto_edit', '--prompt=--yolo please']);
+    expect(r.record.prompt).toBe('--yolo please');
+    expect(r.parsed.summary).toBe('Updated the function as requested.');
+  });
+
+  it('command: operator argv, task in SLUICE_TASK_FILE and on stdin, last line is the summary', async () => {
+    const r = await run('command', { argv: ['my-agent', '--fast'], args: ['--x'] }, 'do the thing');
+    expect(r.record.argv).toEqual(['--fast', '--x']);
+    expect(r.record.stdin).toBe('do the thing');
+    expect(r.record.taskFile).toBe('do the thing');
+    expect(r.parsed.summary).toBe('my agent is done');
+  });
+
+  it('simulation: writes, deletes and binary files from the task text, stays inside the worktree', async () => {
+    writeFileSync(join(wt, 'old.txt'), 'x');
+    const task = [
+      'fix the bug in src/math.js',
+      'write src/math.js',
+      '<<<',
+      'export const add = (a, b) => a + b;',
+      '>>>',
+      'write-base64 img.bin',
+      '<<<',
+      Buffer.from([0, 255, 1]).toString('base64'),
+      '>>>',
+      'delete old.txt',
+      'summary fixed add()',
+    ].join('\n');
+    const r = await run('simulation', {}, task);
+    expect(r.result.exitCode).toBe(0);
+    expect(readFileSync(join(wt, 'src/math.js'), 'utf8')).toBe('export const add = (a, b) => a + b;\n');
+    expect([...readFileSync(join(wt, 'img.bin'))]).toEqual([0, 255, 1]);
+    expect(() => readFileSync(join(wt, 'old.txt'))).toThrow();
+    expect(r.parsed.summary).toBe('fixed add()');
+
+    const bad = await run('simulation', {}, 'write ../escape.txt\n<<<\nx\n>>>');
+    expect(bad.result.exitCode).toBe(2);
+    const failing = await run('simulation', {}, 'fail tests are red');
+    expect(failing.result.exitCode).toBe(1);
+    expect(failing.parsed.summary).toBe('failed: tests are red');
+  });
+
+  it('a missing CLI fails preflight with EXECUTOR_NOT_FOUND, an old one with EXECUTOR_TOO_OLD', async () => {
+    const env = buildChildEnv([], {}, { PATH: fakePath(join(dir, 'empty')) });
+    const e1 = await preflightExecutor(getAdapter('claude-code'), { adapter: 'claude-code' }, env, wt).catch((e: unknown) => e);
+    expect(e1).toBeInstanceOf(ExecutorError);
+    expect((e1 as ExecutorError).code).toBe('EXECUTOR_NOT_FOUND');
+    const e2 = await preflightExecutor(getAdapter('command'), { adapter: 'command', argv: ['nope-agent'] }, env, wt).catch((e: unknown) => e);
+    expect((e2 as ExecutorError).code).toBe('EXECUTOR_NOT_FOUND');
+
+    const old = buildChildEnv(['FAKE_VERSION'], {}, { PATH: fakePath(bin), FAKE_VERSION: 'codex-cli 0.20.1' });
+    const e3 = await preflightExecutor(getAdapter('codex'), { adapter: 'codex' }, old, wt).catch((e: unknown) => e);
+    expect((e3 as ExecutorError).code).toBe('EXECUTOR_TOO_OLD');
+    const cfgMin = buildChildEnv([], {}, { PATH: fakePath(bin) });
+    const e4 = await preflightExecutor(getAdapter('claude-code'), { adapter: 'claude-code', minVersion: '2.0.0' }, cfgMin, wt).catch((e: unknown) => e);
+    expect((e4 as ExecutorError).code).toBe('EXECUTOR_TOO_OLD');
+    const unknown = buildChildEnv(['FAKE_VERSION'], {}, { PATH: fakePath(bin), FAKE_VERSION: 'dev build' });
+    const e5 = await preflightExecutor(getAdapter('gemini'), { adapter: 'gemini' }, unknown, wt).catch((e: unknown) => e);
+    expect((e5 as ExecutorError).code).toBe('EXECUTOR_VERSION_UNKNOWN');
+  });
+});

@@ -1,0 +1,85 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+const RECORD = `
+const fs = require('fs');
+function record(extra) {
+  if (process.env.FAKE_RECORD) fs.writeFileSync(process.env.FAKE_RECORD, JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd(), ...extra }));
+}
+function readStdin(cb) { let s = ''; process.stdin.on('data', (d) => (s += d)).on('end', () => cb(s)); }
+`;
+
+/** Fake agent CLIs that print what the real ones print (version banners, output formats). */
+export const FAKE_CLIS: Record<string, string> = {
+  claude: `${RECORD}
+if (process.argv.includes('--version')) { console.log(process.env.FAKE_VERSION || '1.0.83 (Claude Code)'); process.exit(0); }
+readStdin((stdin) => {
+  record({ stdin });
+  fs.writeFileSync('claude-was-here.txt', stdin);
+  const out = [
+    { type: 'system', subtype: 'init', cwd: process.cwd(), session_id: 'b1f0c7e2-0000-4000-8000-000000000001', tools: ['Read', 'Edit', 'Bash'], model: 'claude-sonnet-4-5', permissionMode: 'acceptEdits' },
+    { type: 'assistant', message: { id: 'msg_01', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [{ type: 'text', text: 'I will fix the sign in add().' }] }, session_id: 'b1f0c7e2-0000-4000-8000-000000000001' },
+    { type: 'assistant', message: { id: 'msg_02', type: 'message', role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_01', name: 'Edit', input: { file_path: 'src/math.js' } }] }, session_id: 'b1f0c7e2-0000-4000-8000-000000000001' },
+    { type: 'user', message: { role: 'user', content: [{ tool_use_id: 'toolu_01', type: 'tool_result', content: 'ok' }] } },
+    { type: 'result', subtype: process.env.FAKE_SUBTYPE || 'success', is_error: process.env.FAKE_SUBTYPE ? true : false, duration_ms: 5120, duration_api_ms: 4800, num_turns: 3, result: 'Fixed add() to use +.', session_id: 'b1f0c7e2-0000-4000-8000-000000000001', total_cost_usd: 0.0123, usage: { input_tokens: 10, output_tokens: 20 } },
+  ];
+  for (const l of out) process.stdout.write(JSON.stringify(l) + '\\n');
+});
+`,
+  codex: `${RECORD}
+if (process.argv.includes('--version')) { console.log(process.env.FAKE_VERSION || 'codex-cli 0.46.0'); process.exit(0); }
+readStdin((stdin) => {
+  record({ stdin });
+  fs.writeFileSync('codex-was-here.txt', stdin);
+  const out = [
+    { type: 'thread.started', thread_id: '0199a213-81c0-7800-8aa1-bbab2a035a53' },
+    { type: 'turn.started' },
+    { type: 'item.completed', item: { id: 'item_0', type: 'reasoning', text: '**Looking at math.js**' } },
+    { type: 'item.completed', item: { id: 'item_1', type: 'command_execution', command: 'bash -lc ls', aggregated_output: 'src\\n', exit_code: 0, status: 'completed' } },
+    { type: 'item.completed', item: { id: 'item_2', type: 'agent_message', text: 'Changed add() to return a + b.' } },
+    { type: 'turn.completed', usage: { input_tokens: 24763, cached_input_tokens: 24448, output_tokens: 122 } },
+  ];
+  for (const l of out) process.stdout.write(JSON.stringify(l) + '\\n');
+});
+`,
+  aider: `${RECORD}
+if (process.argv.includes('--version')) { console.log(process.env.FAKE_VERSION || 'aider 0.86.1'); process.exit(0); }
+const i = process.argv.indexOf('--message-file');
+const message = fs.readFileSync(process.argv[i + 1], 'utf8');
+record({ message });
+fs.writeFileSync('aider-was-here.txt', message);
+console.log('Aider v0.86.1');
+console.log('Main model: gpt-4o with diff edit format');
+console.log('Git repo: .git with 3 files');
+console.log('Applied edit to aider-was-here.txt');
+`,
+  gemini: `${RECORD}
+if (process.argv.includes('--version')) { console.log(process.env.FAKE_VERSION || '0.9.0'); process.exit(0); }
+const p = process.argv.find((a) => a.startsWith('--prompt='));
+record({ prompt: p ? p.slice('--prompt='.length) : null });
+fs.writeFileSync('gemini-was-here.txt', 'x');
+console.log(JSON.stringify({ response: 'Updated the function as requested.', stats: { models: { 'gemini-2.5-pro': { api: { totalRequests: 2 } } } } }, null, 2));
+`,
+  'my-agent': `${RECORD}
+readStdin((stdin) => {
+  record({ stdin, taskFile: fs.readFileSync(process.env.SLUICE_TASK_FILE, 'utf8') });
+  console.log('working');
+  console.log('my agent is done');
+});
+`,
+};
+
+/** Write the fake CLIs (or the named ones) into `binDir` as executables. */
+export function installFakeClis(binDir: string, names: string[] = Object.keys(FAKE_CLIS)): void {
+  mkdirSync(binDir, { recursive: true });
+  for (const name of names) {
+    const p = join(binDir, name);
+    writeFileSync(p, `#!/usr/bin/env node\n${FAKE_CLIS[name]!}`);
+    chmodSync(p, 0o755);
+  }
+}
+
+/** A PATH with the fake bin dir first and node available for `#!/usr/bin/env node`. */
+export function fakePath(binDir: string): string {
+  return [binDir, dirname(process.execPath), '/usr/bin', '/bin'].join(':');
+}
