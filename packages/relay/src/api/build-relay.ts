@@ -52,7 +52,6 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     bodyLimit: config.bodyLimit,
     // Fastify takes a hop count too (proxy-addr semantics); its types only list the other forms.
     trustProxy: config.trustProxy as string | boolean,
-    disableRequestLogging: true,
     ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
   }) as unknown as FastifyInstance;
 

@@ -1,0 +1,157 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CLOSE_CODES } from '@sluice/shared-protocol';
+import { FakeConnector, orgWithToken, startRelay, callVerb, connectedConnector } from './helpers.js';
+import type { TestRelay } from './helpers.js';
+
+describe('connector enrollment and authenticated upgrade', () => {
+  let t: TestRelay;
+  let orgId: string;
+  beforeEach(async () => {
+    t = await startRelay();
+    orgId = t.store.createOrg('acme').id;
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('an enrollment token works exactly once, and failures are audited by hash only', async () => {
+    const enr = t.store.createEnrollmentToken(orgId, 60_000);
+    const c = new FakeConnector(t.url);
+    const ok = await c.enroll(enr.secret);
+    expect(ok.status).toBe(200);
+    const body = (await ok.json()) as { instanceId: string; orgId: string; relayOrigin: string };
+    expect(body.instanceId).toMatch(/^ins_/);
+    expect(body.orgId).toBe(orgId);
+    expect(body.relayOrigin).toBe(t.url);
+
+    const again = await new FakeConnector(t.url).enroll(enr.secret);
+    expect(again.status).toBe(401);
+    expect(((await again.json()) as { code: string }).code).toBe('ENROLLMENT_TOKEN_INVALID');
+    const rows = t.store.db.prepare("SELECT detail FROM audit WHERE action = 'connector.enroll' AND outcome = 'ENROLLMENT_TOKEN_INVALID'").all() as { detail: string }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.detail).not.toContain(enr.secret);
+    expect(t.store.listInstances(orgId)).toHaveLength(1);
+  });
+
+  it('an expired enrollment token is refused', async () => {
+    const enr = t.store.createEnrollmentToken(orgId, 1);
+    await new Promise((r) => setTimeout(r, 5));
+    const res = await new FakeConnector(t.url).enroll(enr.secret);
+    expect(res.status).toBe(401);
+  });
+
+  it('a signed challenge opens a session: welcome, heartbeat interval, instance listed online', async () => {
+    const c = await connectedConnector(t, orgId);
+    const welcome = c.frames.find((f) => f.type === 'welcome');
+    expect(welcome).toMatchObject({ type: 'welcome', instanceId: c.instanceId, heartbeatMs: 15_000 });
+    const { token } = { token: t.store.createToken({ orgId, name: 'p', scopes: ['runs:read'] }).secret };
+    const list = await callVerb(t.url, token, 'instances.list', {});
+    expect(list.body).toMatchObject({ instances: [{ instanceId: c.instanceId, online: true, workspaces: [{ workspaceId: 'ws1' }] }] });
+    c.close();
+  });
+
+  it('a replayed nonce, a forged signature, a wrong relay origin and a skewed clock are refused before the upgrade', async () => {
+    const c = new FakeConnector(t.url);
+    await c.enroll(t.store.createEnrollmentToken(orgId, 60_000).secret);
+
+    const { nonce } = await c.challenge();
+    const header = c.authHeader(nonce);
+    const first = await c.upgrade(header);
+    expect(first.ws).toBeDefined();
+    first.ws!.terminate();
+    const replay = await c.upgrade(header);
+    expect(replay).toMatchObject({ status: 401, body: { code: 'SIGNATURE_REPLAYED' } });
+
+    const other = generateKeyPairSync('ed25519').privateKey;
+    const forged = await c.upgrade(c.authHeader((await c.challenge()).nonce, { key: other }));
+    expect(forged).toMatchObject({ status: 401, body: { code: 'AUTH_FAILED' } });
+
+    const elsewhere = await c.upgrade(c.authHeader((await c.challenge()).nonce, { relayOrigin: 'https://evil.example' }));
+    expect(elsewhere).toMatchObject({ status: 401, body: { code: 'AUTH_FAILED' } });
+
+    const skewed = await c.upgrade(c.authHeader((await c.challenge()).nonce, { timestamp: Date.now() - 5 * 60_000 }));
+    expect(skewed).toMatchObject({ status: 401, body: { code: 'CLOCK_SKEW' } });
+
+    const invented = await c.upgrade(c.authHeader('A'.repeat(43)));
+    expect(invented).toMatchObject({ status: 401, body: { code: 'AUTH_FAILED' } });
+
+    const none = await c.upgrade(undefined);
+    expect(none).toMatchObject({ status: 401, body: { code: 'AUTH_FAILED' } });
+
+    const failed = t.store.db.prepare("SELECT outcome FROM audit WHERE action = 'connector.auth_failed' ORDER BY seq").all() as { outcome: string }[];
+    expect(failed.map((r) => r.outcome)).toEqual(['SIGNATURE_REPLAYED', 'AUTH_FAILED', 'AUTH_FAILED', 'CLOCK_SKEW', 'AUTH_FAILED', 'AUTH_FAILED']);
+  });
+
+  it('the challenge answers the same shape for unknown instances; the upgrade says INSTANCE_NOT_FOUND', async () => {
+    const c = new FakeConnector(t.url);
+    c.instanceId = 'ins_01JD0000000000000000000000';
+    const ch = await c.challenge();
+    expect(ch.nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const r = await c.upgrade(c.authHeader(ch.nonce));
+    expect(r).toMatchObject({ status: 404, body: { code: 'INSTANCE_NOT_FOUND' } });
+  });
+
+  it('an unsupported protocol version gets a fatal error frame and close code 4004', async () => {
+    const c = new FakeConnector(t.url);
+    await c.enroll(t.store.createEnrollmentToken(orgId, 60_000).secret);
+    const f = await c.connect('2001-01-01');
+    expect(f).toMatchObject({ type: 'error', code: 'UNSUPPORTED_PROTOCOL_VERSION', fatal: true });
+    expect(await c.waitClose()).toBe(CLOSE_CODES.unsupportedVersion);
+  });
+
+  it('a newer session replaces the old one; the old socket is closed with "replaced"', async () => {
+    const c = await connectedConnector(t, orgId);
+    const oldWs = c.ws!;
+    const closed = new Promise<number>((r) => oldWs.once('close', (code) => r(code)));
+    await c.connect();
+    expect(await closed).toBe(CLOSE_CODES.replaced);
+    expect(t.relay.hub.isOnline(c.instanceId)).toBe(true);
+    c.close();
+  });
+
+  it('disabling closes the socket and refuses reconnects until enabled; revoking needs a new enrollment', async () => {
+    const { token } = orgWithToken(t.store, 'admins', ['admin']);
+    // Admin token must be in the same org as the instance.
+    const admin = t.store.createToken({ orgId, name: 'admin', scopes: ['admin'] }).secret;
+    const c = await connectedConnector(t, orgId);
+    const post = (path: string, tok: string) => fetch(`${t.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${tok}` } });
+
+    const foreign = await post(`/api/v2/admin/instances/${c.instanceId}/disable`, token);
+    expect(foreign.status).toBe(404);
+    expect(t.relay.hub.isOnline(c.instanceId)).toBe(true);
+
+    const closed = c.waitClose();
+    expect((await post(`/api/v2/admin/instances/${c.instanceId}/disable`, admin)).status).toBe(200);
+    expect(await closed).toBe(CLOSE_CODES.disabled);
+    const refused = await c.upgrade(c.authHeader((await c.challenge()).nonce));
+    expect(refused).toMatchObject({ status: 403, body: { code: 'INSTANCE_DISABLED' } });
+
+    expect((await post(`/api/v2/admin/instances/${c.instanceId}/enable`, admin)).status).toBe(200);
+    await c.connect();
+    expect(t.relay.hub.isOnline(c.instanceId)).toBe(true);
+
+    const closed2 = c.waitClose();
+    expect((await post(`/api/v2/admin/instances/${c.instanceId}/revoke`, admin)).status).toBe(200);
+    expect(await closed2).toBe(CLOSE_CODES.revoked);
+    const gone = await c.upgrade(c.authHeader((await c.challenge()).nonce));
+    expect(gone).toMatchObject({ status: 401, body: { code: 'INSTANCE_REVOKED' } });
+    expect(t.store.getInstance(c.instanceId)?.publicKey).toBeNull();
+  });
+});
+
+describe('heartbeats', () => {
+  it('a connector that stops answering pings is closed with heartbeatTimeout and shown offline', async () => {
+    const t = await startRelay({ heartbeatMs: 1000 });
+    try {
+      const orgId = t.store.createOrg('acme').id;
+      const c = await connectedConnector(t, orgId);
+      c.answerPings = false;
+      expect(await c.waitClose()).toBe(CLOSE_CODES.heartbeatTimeout);
+      expect(c.frames.filter((f) => f.type === 'ping').length).toBeGreaterThanOrEqual(2);
+      expect(t.relay.hub.isOnline(c.instanceId)).toBe(false);
+    } finally {
+      await t.close();
+    }
+  });
+});
