@@ -142,6 +142,19 @@ export class ConnectorNode {
   stop(): Promise<StopResult | undefined>;
   crash(): Promise<ExitInfo | undefined>;
 }
+export interface Machine {
+  dir: string;
+  workspaceId: string;
+  repo: { path: string; head: string };
+  daemon: DaemonNode;
+  connector: ConnectorNode;
+  org: { orgId: string; plannerToken: string; enrollToken: string };
+}
+export function addMachine(
+  relay: RelayNode,
+  opts: { dir: string; orgName: string; workspaceId: string; approval?: { policy: 'none' | 'always'; remote: boolean }; connectorEnv?: Env },
+): Promise<Machine>;
+export function stopAll(named: Array<[string, { stop(): Promise<StopResult | undefined> } | undefined]>): Promise<Record<string, StopResult | { error: string; clean: false } | undefined>>;
 export interface Stack {
   dir: string;
   workspaceId: string;

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PlannerError } from './planner.mjs';
 import { makeBuggyRepo } from './repo.mjs';
 import { HarnessTimeout, ManagedProcess, readJsonIfExists, runNode, waitUntil } from './proc.mjs';
 
@@ -98,8 +99,17 @@ export class DaemonNode {
     });
   }
 
-  /** Start `sluice daemon start` and wait for `daemon.json` and `/healthz`. */
+  /**
+   * Start `sluice daemon start` and wait for `daemon.json` and `/healthz`. A restart comes back on the port it
+   * had, as a daemon on a fixed configured port would.
+   */
   async start() {
+    if (this.url) {
+      const port = Number(new URL(this.url).port);
+      this.editConfig((cfg) => {
+        cfg.listen = { host: '127.0.0.1', port };
+      });
+    }
     rmSync(join(this.home, 'daemon.json'), { force: true });
     this.proc = new ManagedProcess('daemon', [BINS.sluice, 'daemon', 'start'], { env: this.env });
     const info = await waitUntil(
@@ -130,7 +140,7 @@ export class DaemonNode {
       body: JSON.stringify(input),
     });
     const body = await res.json();
-    if (!res.ok) throw Object.assign(new Error(`${body.code}: ${body.message}`), { code: body.code });
+    if (!res.ok) throw new PlannerError(body.code, body.message, res.status);
     return body;
   }
 
@@ -259,49 +269,59 @@ export class ConnectorNode {
 }
 
 /**
+ * One operator machine joined to a relay: a temp repo with a failing test, a daemon serving it as a workspace,
+ * an org with a planner token, and a connector enrolled in that org sharing the workspace (started).
+ * @param {RelayNode} relay
+ * @param {{ dir: string, orgName: string, workspaceId: string, approval?: { policy: 'none' | 'always', remote: boolean }, connectorEnv?: Record<string, string> }} opts
+ */
+export async function addMachine(relay, opts) {
+  const machine = { dir: opts.dir, workspaceId: opts.workspaceId, repo: undefined, daemon: new DaemonNode(join(opts.dir, 'daemon-home')), connector: undefined, org: undefined };
+  machine.repo = await makeBuggyRepo(join(opts.dir, opts.workspaceId));
+  await machine.daemon.init();
+  await machine.daemon.addWorkspace(machine.repo.path, opts.workspaceId, { approval: opts.approval });
+  await machine.daemon.start();
+  machine.org = await relay.createOrg(opts.orgName);
+  machine.connector = new ConnectorNode(machine.daemon, { env: opts.connectorEnv });
+  await machine.connector.enroll(relay.url, machine.org.enrollToken, `${opts.orgName}-laptop`, [opts.workspaceId]);
+  await machine.connector.start();
+  return machine;
+}
+
+/** Stop processes in order (connectors, then relay, then daemons); returns how each ended. */
+export async function stopAll(named) {
+  const results = {};
+  for (const [name, node] of named) {
+    try {
+      results[name] = node ? await node.stop() : undefined;
+    } catch (err) {
+      results[name] = { error: err.message, clean: false };
+    }
+  }
+  return results;
+}
+
+/**
  * Start a whole stack: temp repo with a failing test, daemon, relay, org + tokens, enrolled connector sharing
  * the workspace. `stop()` stops everything (connector, relay, daemon) and reports how each exited.
  * @param {{ workspaceId?: string, approval?: { policy: 'none' | 'always', remote: boolean }, heartbeatMs?: number, keepDir?: boolean }} [opts]
  */
 export async function startStack(opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
-  const workspaceId = opts.workspaceId ?? 'tiny-math';
-  const stack = {
-    dir,
-    workspaceId,
-    repo: undefined,
-    daemon: new DaemonNode(join(dir, 'daemon-home')),
-    relay: new RelayNode(join(dir, 'relay-home'), { heartbeatMs: opts.heartbeatMs }),
-    connector: undefined,
-    org: undefined,
-    /** Stop everything, in reverse order of dependence; returns how each process ended. */
-    async stop() {
-      const results = {};
-      for (const [name, node] of [
-        ['connector', stack.connector],
-        ['relay', stack.relay],
-        ['daemon', stack.daemon],
-      ]) {
-        try {
-          results[name] = node ? await node.stop() : undefined;
-        } catch (err) {
-          results[name] = { error: err.message, clean: false };
-        }
-      }
-      if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
-      return results;
-    },
+  const relay = new RelayNode(join(dir, 'relay-home'), { heartbeatMs: opts.heartbeatMs });
+  const stack = { dir, workspaceId: opts.workspaceId ?? 'tiny-math', relay, repo: undefined, daemon: undefined, connector: undefined, org: undefined };
+  stack.stop = async () => {
+    const results = await stopAll([
+      ['connector', stack.connector],
+      ['relay', stack.relay],
+      ['daemon', stack.daemon],
+    ]);
+    if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
+    return results;
   };
   try {
-    stack.repo = await makeBuggyRepo(join(dir, 'tiny-math'));
-    await stack.daemon.init();
-    await stack.daemon.addWorkspace(stack.repo.path, workspaceId, { approval: opts.approval });
-    await stack.daemon.start();
-    await stack.relay.start();
-    stack.org = await stack.relay.createOrg('demo');
-    stack.connector = new ConnectorNode(stack.daemon);
-    await stack.connector.enroll(stack.relay.url, stack.org.enrollToken, 'demo-laptop', [workspaceId]);
-    await stack.connector.start();
+    await relay.start();
+    const machine = await addMachine(relay, { dir, orgName: 'demo', workspaceId: stack.workspaceId, approval: opts.approval });
+    Object.assign(stack, { repo: machine.repo, daemon: machine.daemon, connector: machine.connector, org: machine.org });
     return stack;
   } catch (err) {
     await stack.stop().catch(() => undefined);
