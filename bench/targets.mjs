@@ -10,7 +10,6 @@ export const TARGETS = [
   { id: 'relay.rps', op: '>=', value: 5000, source: 'issue 6' },
   { id: 'mcp.call.p50', op: '<', value: 6, source: 'issue 6' },
   { id: 'daemon.idle-rss', op: '<', value: 100, source: 'issue 4' },
-  { id: 'scale.runs50.drain', op: '<=', ratio: 1.3, source: 'issue 9 (drain ≤ 1.3× the raw git work of the same runs)' },
   { pattern: /append.*(rate|events\/s|per second)|events?\/s.*append/i, op: '>=', value: 20000, source: 'issue 4' },
   { pattern: /events\.list.*(1[ _,]?000[ _,]?000|1M).*p50|last 50.*p50/i, op: '<', value: 1, source: 'issue 4' },
   { pattern: /idle rss|rss.*idle/i, exclude: /connector/i, op: '<', value: 100, source: 'issue 4' },
