@@ -43,7 +43,9 @@ export function checkRelayUrl(input: string, insecure: boolean): URL {
 
 /** `http(s)://host/base` + path. */
 export function relayHttpUrl(base: URL, path: string): URL {
-  return new URL(`${base.pathname}${path}`, base);
+  const url = new URL(base.href);
+  url.pathname = `${base.pathname.replace(/\/+$/, '')}${path}`;
+  return url;
 }
 
 /** The websocket URL of the connector socket. */
