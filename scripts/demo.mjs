@@ -61,24 +61,28 @@ function short(id) {
 }
 function describeEvent(e) {
   const d = e.data ?? {};
-  const bits = [d.from && d.to ? `${d.from} → ${d.to}` : d.to ?? d.state ?? d.status ?? '', d.kind ?? '', d.name ?? ''].filter(Boolean);
-  return `#${String(e.cursor).padEnd(4)} ${e.type.padEnd(26)} ${bits.join(' ')}`;
+  const sha = (c) => (typeof c === 'string' ? c.slice(0, 10) : '');
+  let what = '';
+  if (d.from !== undefined && d.to !== undefined) what = `${d.from ?? '∅'} → ${e.type === 'run.head_moved' ? sha(d.to) : d.to}`;
+  if (e.type === 'validation.recorded') what = `${d.name}: ${d.passed ? 'passed' : 'failed'} (exit ${d.exitCode})`;
+  if (e.type === 'gate.created' || e.type === 'gate.decided') what = `${d.kind ?? ''} ${d.status ?? ''}`.trim();
+  if (e.type === 'artifact.recorded') what = `${d.kind} ${d.name ?? ''} ${d.size} B`;
+  if (e.type === 'step.queued') what = `executor ${d.executor}, validations [${(d.validations ?? []).join(', ')}]`;
+  if (d.failureCode) what += ` (${d.failureCode})`;
+  if (d.commit && e.type === 'attempt.state_changed') what += ` commit ${sha(d.commit)}`;
+  return `#${String(e.cursor).padEnd(4)} ${e.type.padEnd(22)} ${what}`;
 }
 
 /** Follow the run's events until the step settles; print each event; return the settled step and new cursor. */
 async function followStep(planner, runId, stepId, cursor, settledStates) {
-  let step;
   const res = await followEvents(planner, {
     runId,
     after: cursor,
     timeoutMs: 20_000,
     onEvent: (e) => detail(describeEvent(e)),
-    until: async (e) => {
-      if (e.stepId !== stepId && e.type !== 'run.aborted') return false;
-      step = await planner.call('steps.get', { stepId });
-      return settledStates.includes(step.state);
-    },
+    until: (e) => e.type === 'step.state_changed' && e.stepId === stepId && settledStates.includes(e.data.to),
   });
+  const step = await planner.call('steps.get', { stepId });
   return { step, cursor: res.cursor };
 }
 
@@ -189,14 +193,10 @@ async function main() {
         after: cursor,
         timeoutMs: 15_000,
         onEvent: (e) => detail(describeEvent(e)),
-        until: async (e) => {
-          if (e.stepId !== step3.stepId) return false;
-          const s = await planner.call('steps.get', { stepId: step3.stepId });
-          return s.attempts.some((a) => a.state === 'running');
-        },
+        until: (e) => e.type === 'attempt.state_changed' && e.stepId === step3.stepId && e.data.to === 'running',
       });
       cursor = f3.cursor;
-      const running = (await planner.call('steps.get', { stepId: step3.stepId })).attempts.find((a) => a.state === 'running');
+      const running = { attemptId: f3.match.attemptId };
       say(`attempt ${running.attemptId} is running; attempts_cancel…`);
       const cancelStart = Date.now();
       const cancelled = await planner.call('attempts.cancel', { attemptId: running.attemptId, reason: 'taking too long' });

@@ -31,7 +31,7 @@ beforeAll(async () => {
   await followEvents(plannerA, {
     runId: run.runId,
     timeoutMs: 20_000,
-    until: async (e) => e.stepId === step.stepId && (await plannerA.call('steps.get', { stepId: step.stepId })).state === 'awaiting_approval',
+    until: (e) => e.type === 'step.state_changed' && e.stepId === step.stepId && e.data['to'] === 'awaiting_approval',
   });
   const detail = await plannerA.call('steps.get', { stepId: step.stepId });
   const attemptId = detail.attempts[0]!.attemptId;

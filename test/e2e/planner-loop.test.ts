@@ -31,18 +31,14 @@ afterAll(async () => {
 
 /** Follow events from `after` until the step settles; returns the step and the cursor. */
 async function settle(planner: Planner, runId: string, stepId: string, after: number) {
-  let step: StepDetail | undefined;
   const res = await followEvents(planner, {
     runId,
     after,
     timeoutMs: 20_000,
-    until: async (e) => {
-      if (e.stepId !== stepId) return false;
-      step = await planner.call('steps.get', { stepId });
-      return SETTLED.includes(step.state);
-    },
+    until: (e) => e.type === 'step.state_changed' && e.stepId === stepId && SETTLED.includes(String(e.data['to'])),
   });
-  return { step: step!, cursor: res.cursor, events: res.events };
+  const step: StepDetail = await planner.call('steps.get', { stepId });
+  return { step, cursor: res.cursor, events: res.events };
 }
 
 async function readArtifact(planner: Planner, runId: string, digest: string): Promise<Buffer> {
@@ -115,7 +111,7 @@ describe.each([
     await followEvents(planner, {
       runId: run.runId,
       after: s2.cursor,
-      until: async (e) => e.stepId === step3.stepId && (await planner.call('steps.get', { stepId: step3.stepId })).attempts.some((a) => a.state === 'running'),
+      until: (e) => e.type === 'attempt.state_changed' && e.stepId === step3.stepId && e.data['to'] === 'running',
     });
     const attemptId = (await planner.call('steps.get', { stepId: step3.stepId })).attempts[0]!.attemptId;
     const cancelled = await planner.call('attempts.cancel', { attemptId, reason: 'too slow' });

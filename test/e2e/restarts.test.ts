@@ -1,13 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Event, StepDetail } from '@sluice/shared-protocol';
-import { FIXED_MATH, HttpPlanner, McpPlanner, PlannerError, followEvents, git, startStack, waitUntil } from '../helpers/index.mjs';
+import { HttpPlanner, McpPlanner, PlannerError, followEvents, git, slowFixTask, startStack, waitUntil } from '../helpers/index.mjs';
 import type { Planner, Stack } from '../helpers/index.mjs';
 
-/** A step that works for a while, then writes the fix. */
-const slowFix = (ms: number) => `Fix add(), taking your time.
-sleep ${ms}
-write src/math.js
-${FIXED_MATH}`;
+const slowFix = slowFixTask;
 
 let stack: Stack;
 let planner: Planner;
@@ -52,23 +48,19 @@ async function untilRunning(runId: string, stepId: string, after = 0) {
   return followEvents(planner, {
     runId,
     after,
-    until: async (e) => e.stepId === stepId && (await planner.call('steps.get', { stepId })).attempts.some((a) => a.state === 'running'),
+    until: (e) => e.type === 'attempt.state_changed' && e.stepId === stepId && e.data['to'] === 'running',
   });
 }
 
 async function untilSettled(runId: string, stepId: string, after: number, p: Planner = planner) {
-  let step: StepDetail | undefined;
   const res = await followEvents(p, {
     runId,
     after,
     timeoutMs: 25_000,
-    until: async (e) => {
-      if (e.stepId !== stepId) return false;
-      step = await p.call('steps.get', { stepId });
-      return ['awaiting_approval', 'succeeded', 'failed', 'cancelled'].includes(step.state);
-    },
+    until: (e) => e.type === 'step.state_changed' && e.stepId === stepId && ['awaiting_approval', 'succeeded', 'failed', 'cancelled'].includes(String(e.data['to'])),
   });
-  return { step: step!, ...res };
+  const step: StepDetail = await p.call('steps.get', { stepId });
+  return { step, ...res };
 }
 
 describe('restarts in the middle of a run', () => {
@@ -120,9 +112,12 @@ describe('restarts in the middle of a run', () => {
     expect(['failed', 'cancelled']).toContain(afterCrash.state);
     expect(await git(stack.repo.path, ['rev-parse', runRef])).toBe(run.baseCommit);
 
+    // Resume following after what the crash recovery recorded, then retry from there.
+    const recovered = await planner.call('events.list', { runId: run.runId, after: r.cursor, limit: 500 });
+    expect(recovered.events.some((e) => e.attemptId === first.attemptId && e.data['to'] === 'interrupted')).toBe(true);
     const retried = await planner.call('steps.retry', { stepId: step.stepId });
     expect(retried.stepId).toBe(step.stepId);
-    const s = await untilSettled(run.runId, step.stepId, r.cursor);
+    const s = await untilSettled(run.runId, step.stepId, recovered.nextCursor);
     expect(s.step.state).toBe('awaiting_approval');
     const gate = s.step.gates.find((g) => g.kind === 'approval' && g.status === 'pending')!;
     await planner.call('gates.approve', { gateId: gate.gateId });
@@ -139,7 +134,7 @@ describe('restarts in the middle of a run', () => {
       const step = await mcp.call('steps.dispatch', { runId: run.runId, executor: 'simulation', task: slowFix(2500), validations: ['test'] });
       const before = await followEvents(mcp, {
         runId: run.runId,
-        until: async (e) => e.stepId === step.stepId && (await mcp.call('steps.get', { stepId: step.stepId })).attempts.some((a) => a.state === 'running'),
+        until: (e) => e.type === 'attempt.state_changed' && e.stepId === step.stepId && e.data['to'] === 'running',
       });
 
       const stopped = await stack.relay.stop();

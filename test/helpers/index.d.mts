@@ -45,6 +45,8 @@ export function makeBuggyRepo(dir: string): Promise<{ path: string; head: string
 export const FIX_TASK: string;
 export const WRONG_FIX_TASK: string;
 export const LONG_TASK: string;
+export function writeFile(path: string, content: string): string;
+export function slowFixTask(ms: number): string;
 
 export class PlannerError extends Error {
   readonly code: string;

@@ -21,9 +21,9 @@ export const BINS = {
 /** Every planner scope; the demo planner gets them all except `admin`. */
 export const PLANNER_SCOPES = ['runs:read', 'runs:write', 'runs:cancel', 'gates:decide', 'artifacts:read', 'audit:read'];
 
-/** Quiet, fast settings for child processes. */
+/** Child environment: no inherited Sluice homes, no colours, logs at info unless asked otherwise. */
 function baseEnv(extra) {
-  const env = { ...process.env, NO_COLOR: '1', LOG_LEVEL: process.env.SLUICE_E2E_LOG_LEVEL ?? 'info', ...extra };
+  const env = { ...process.env, NO_COLOR: '1', SLUICE_LOG_LEVEL: process.env.SLUICE_E2E_LOG_LEVEL ?? 'info' };
   delete env.SLUICE_HOME;
   delete env.SLUICE_RELAY_HOME;
   delete env.SLUICE_CONNECTOR_CONFIG;
@@ -210,7 +210,7 @@ export class ConnectorNode {
   /** @param {DaemonNode} daemon */
   constructor(daemon, opts = {}) {
     this.daemon = daemon;
-    this.env = baseEnv({ SLUICE_HOME: daemon.home, SLUICE_CONNECTOR_BACKOFF_MS: '200', ...(opts.env ?? {}) });
+    this.env = baseEnv({ SLUICE_HOME: daemon.home, SLUICE_CONNECTOR_BACKOFF_BASE_MS: '200', SLUICE_CONNECTOR_BACKOFF_CAP_MS: '1000', ...(opts.env ?? {}) });
     this.proc = undefined;
     this.instanceId = undefined;
   }
