@@ -50,6 +50,7 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: config.bodyLimit,
+    forceCloseConnections: true,
     // Fastify takes a hop count too (proxy-addr semantics); its types only list the other forms.
     trustProxy: config.trustProxy as string | boolean,
     ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
@@ -101,7 +102,11 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   registerMcpRoute(app, ctx);
 
   app.server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
-  app.addHook('onClose', () => hub.close());
+  // Before the server waits for open requests: closing sessions fails their in-flight calls (long polls, SSE) at once.
+  app.addHook('preClose', (done) => {
+    hub.close();
+    done();
+  });
 
   let closing: Promise<void> | undefined;
   return {
