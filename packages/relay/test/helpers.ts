@@ -23,7 +23,8 @@ export async function startRelay(config: RelayConfigInput = {}, opts: { now?: ()
   const store = new SqliteRelayStore(join(dir, 'relay.db'), opts);
   const relay = await buildRelay({ store, ...(opts.now ? { now: opts.now } : {}) }, { rateLimit: { max: 100_000, timeWindowMs: 60_000 }, ...config });
   await relay.app.listen({ host: '127.0.0.1', port: 0 });
-  const url = relay.origin();
+  const addr = relay.app.server.address() as { port: number };
+  const url = `http://127.0.0.1:${addr.port}`;
   return {
     relay,
     store,
@@ -58,6 +59,8 @@ export class FakeConnector {
   readonly publicKeyX: string;
   instanceId = '';
   orgId = '';
+  /** The origin the relay said to sign (from the enrollment answer). */
+  relayOrigin = '';
   ws: WebSocket | undefined;
   readonly frames: Frame[] = [];
   readonly requests: RequestFrame[] = [];
@@ -81,7 +84,8 @@ export class FakeConnector {
       body: JSON.stringify({ token, publicKey: this.publicKeyX, name }),
     });
     if (res.ok) {
-      const body = (await res.clone().json()) as { instanceId: string; orgId: string };
+      const body = (await res.clone().json()) as { instanceId: string; orgId: string; relayOrigin: string };
+      this.relayOrigin = body.relayOrigin;
       this.instanceId = body.instanceId;
       this.orgId = body.orgId;
     }
@@ -96,7 +100,7 @@ export class FakeConnector {
   /** The header value for a signed challenge. */
   authHeader(nonce: string, opts: { timestamp?: number; key?: KeyObject; relayOrigin?: string } = {}): string {
     const timestamp = opts.timestamp ?? Date.now();
-    const payload = authSigningPayload({ nonce, instanceId: this.instanceId, relayOrigin: opts.relayOrigin ?? this.relayUrl, timestamp });
+    const payload = authSigningPayload({ nonce, instanceId: this.instanceId, relayOrigin: opts.relayOrigin ?? (this.relayOrigin || this.relayUrl), timestamp });
     const signature = sign(null, Buffer.from(payload), opts.key ?? this.privateKey).toString('base64url');
     return Buffer.from(JSON.stringify({ type: 'auth', instanceId: this.instanceId, nonce, timestamp, signature })).toString('base64url');
   }
