@@ -59,7 +59,14 @@ export class FakeDaemon {
   }
 
   /** Stop like a clean shutdown: the port closes and daemon.json disappears. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private async doClose(): Promise<void> {
     rmSync(join(this.home, 'daemon.json'), { force: true });
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));

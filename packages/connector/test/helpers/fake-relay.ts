@@ -149,7 +149,15 @@ export class FakeRelay {
     if (code) for (const s of this.sessions) if (!s.closed && s.instanceId === instanceId) s.ws.close(code, state);
   }
 
-  async close(): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  /** Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
     clearInterval(this.pinger);
     for (const s of this.sessions) s.ws.terminate();
     this.wss.close();

@@ -1,0 +1,122 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLOSE_CODES } from '@sluice/shared-protocol';
+import { backoffDelay, isUnrecoverable, readState, EXIT_CODES } from '../src/index.js';
+import { TestEnv } from './helpers/env.js';
+
+const RUN = 'run_01JDQ4Z8X9V7T6S5R4Q3P2N1M0';
+
+describe('backoff and the unrecoverable table', () => {
+  it('draws uniformly from a window of base << min(n, 6), capped at 64 s', () => {
+    expect(backoffDelay(0, undefined, () => 0.999)).toBe(999);
+    expect(backoffDelay(3, undefined, () => 0.5)).toBe(4000);
+    expect(backoffDelay(6, undefined, () => 0.999)).toBe(63_936);
+    expect(backoffDelay(50, undefined, () => 0.999)).toBe(63_936);
+    expect(backoffDelay(50, undefined, () => 0)).toBe(0);
+  });
+
+  it('stops on revoked, unknown, disabled, unsupported protocol and replaced; retries everything else', () => {
+    expect(isUnrecoverable({ code: 'INSTANCE_REVOKED', message: '' })?.exitCode).toBe(EXIT_CODES.revoked);
+    expect(isUnrecoverable({ code: 'RELAY_CLOSED', message: '', closeCode: CLOSE_CODES.revoked })?.exitCode).toBe(EXIT_CODES.revoked);
+    expect(isUnrecoverable({ code: 'INSTANCE_NOT_FOUND', message: '' })?.exitCode).toBe(EXIT_CODES.instanceNotFound);
+    expect(isUnrecoverable({ code: 'X', message: '', closeCode: CLOSE_CODES.disabled })?.exitCode).toBe(EXIT_CODES.disabled);
+    expect(isUnrecoverable({ code: 'UNSUPPORTED_PROTOCOL_VERSION', message: '' })?.exitCode).toBe(EXIT_CODES.unsupportedProtocol);
+    expect(isUnrecoverable({ code: 'X', message: '', closeCode: CLOSE_CODES.replaced })?.exitCode).toBe(EXIT_CODES.replaced);
+    for (const code of ['RELAY_UNAVAILABLE', 'AUTH_FAILED', 'CLOCK_SKEW', 'HEARTBEAT_TIMEOUT', 'RELAY_CLOSED']) {
+      expect(isUnrecoverable({ code, message: '' }), code).toBeUndefined();
+    }
+    expect(isUnrecoverable({ code: 'RELAY_CLOSED', message: '', closeCode: CLOSE_CODES.goingAway })).toBeUndefined();
+    expect(isUnrecoverable({ code: 'RELAY_CLOSED', message: '', closeCode: CLOSE_CODES.heartbeatTimeout })).toBeUndefined();
+  });
+});
+
+describe('connector run: losing and regaining the relay', () => {
+  let t: TestEnv | undefined;
+  let stop: AbortController | undefined;
+  afterEach(async () => {
+    stop?.abort();
+    await t?.close();
+    t = undefined;
+  });
+
+  it('reconnects after the socket drops mid-request, serves again, and never answers the lost request twice', async () => {
+    t = await TestEnv.start();
+    await t.enrollAndShare();
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    t.daemon.handler = async (verb, body) => {
+      if ((body as { runId?: string }).runId === RUN) await slow;
+      return { status: 200, body: { verb, echo: body } };
+    };
+    stop = new AbortController();
+    const running = t.cli(['run'], stop.signal);
+    const first = await t.relay.waitForSession(1);
+    const lost = first.request('runs.get', { runId: RUN }, { id: 'req_lost' });
+    while (t.daemon.active === 0) await new Promise((r) => setTimeout(r, 10));
+    t.relay.dropAll();
+    await expect(lost).rejects.toThrow(/socket closed/);
+
+    const second = await t.relay.waitForSession(2);
+    expect(second).not.toBe(first);
+    expect(t.relay.upgrades.filter((u) => u.status === 101)).toHaveLength(2);
+    const other = 'run_01JDQ4Z8X9V7T6S5R4Q3P2N1M1';
+    const served = await second.request('runs.get', { runId: other }, { id: 'req_after' });
+    expect(served).toMatchObject({ ok: true, output: { echo: { runId: other } } });
+
+    // The daemon finishes the lost call after the socket it came on is gone: its answer is dropped, not re-sent.
+    release();
+    while (t.daemon.active > 0) await new Promise((r) => setTimeout(r, 10));
+    await second.request('runs.get', { runId: other }, { id: 'req_fence' });
+    expect(t.relay.responseCounts.get('req_lost')).toBeUndefined();
+    expect(t.relay.responseCounts.get('req_after')).toBe(1);
+    expect(t.daemon.verbCalls().filter((c) => (c.body as { runId: string }).runId === RUN)).toHaveLength(1);
+
+    stop.abort();
+    expect((await running).code).toBe(0);
+  });
+
+  it('treats a relay that goes silent for more than 2.5 heartbeats as a dead socket and reconnects', async () => {
+    t = await TestEnv.start();
+    await t.enrollAndShare();
+    stop = new AbortController();
+    const running = t.cli(['run'], stop.signal);
+    const first = await t.relay.waitForSession(1);
+    t.relay.pinging = false;
+    // No close frame and no pings: only the connector's silence timer can notice.
+    const second = await t.relay.waitForSession(2);
+    expect(first.closed).toBe(true);
+    t.relay.pinging = true;
+    expect((await second.request('runs.get', { runId: RUN })).ok).toBe(true);
+    stop.abort();
+    expect((await running).code).toBe(0);
+  });
+
+  it('keeps retrying while the relay refuses with a recoverable error, and records it for status', async () => {
+    t = await TestEnv.start();
+    const instanceId = await t.enrollAndShare();
+    const saved = t.relay.instances.get(instanceId)!.publicKey;
+    // A wrong key on the relay side makes every signature fail: AUTH_FAILED is retried, not fatal.
+    t.relay.instances.get(instanceId)!.publicKey = 'A'.repeat(43);
+    stop = new AbortController();
+    const running = t.cli(['run'], stop.signal);
+    while (t.relay.upgrades.filter((u) => u.code === 'AUTH_FAILED').length < 2) await new Promise((r) => setTimeout(r, 20));
+    const state = readState(`${t.home}/connector.state.json`);
+    expect(state?.connected).toBe(false);
+    expect(state?.lastError?.code).toBe('AUTH_FAILED');
+    t.relay.instances.get(instanceId)!.publicKey = saved;
+    await t.relay.waitForSession(1);
+    stop.abort();
+    expect((await running).code).toBe(0);
+  });
+
+  it('says goodbye on shutdown', async () => {
+    t = await TestEnv.start();
+    await t.enrollAndShare();
+    stop = new AbortController();
+    const running = t.cli(['run'], stop.signal);
+    const s = await t.relay.waitForSession(1);
+    stop.abort();
+    expect((await running).code).toBe(0);
+    expect(s.goodbyes).toHaveLength(1);
+    expect(readState(`${t.home}/connector.state.json`)).toMatchObject({ connected: false, exitCode: 0 });
+  });
+});
