@@ -1,2 +1,14 @@
 export * from './store/index.js';
 export * from './config/index.js';
+export { buildApp, BODY_LIMIT, type AppDeps, type EngineContext } from './api/build-app.js';
+export type { EnginePort } from './service/engine-port.js';
+export { RecordOnlyEngine } from './service/record-only-engine.js';
+export { ConfigHolder } from './service/config-holder.js';
+export { settleStepIfDone } from './service/step-outcome.js';
+export type { CallContext } from './service/call-context.js';
+export { ArtifactStore, ArtifactCorruptError, type StoredBlob } from './artifacts/artifact-store.js';
+export { resolveCommit, createRunBranch, compareAndSwapRef, readRef, runRef, runBranchName, isAncestor, runGit } from './git/refs.js';
+export * from './home/home.js';
+export { createLogger } from './logger.js';
+export { startDaemon, type RunningDaemon } from './daemon.js';
+export { DAEMON_VERSION } from './version.js';

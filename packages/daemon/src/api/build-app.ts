@@ -1,0 +1,77 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { DaemonConfig } from '../config/schema.js';
+import { ConfigHolder } from '../service/config-holder.js';
+import type { EnginePort } from '../service/engine-port.js';
+import { RecordOnlyEngine } from '../service/record-only-engine.js';
+import { VerbService } from '../service/verb-service.js';
+import { WorkspaceService } from '../service/workspace-service.js';
+import type { Store } from '../store/index.js';
+import { DAEMON_VERSION } from '../version.js';
+import { installErrorHandler } from './error-handler.js';
+import { registerEventStream } from './event-stream.js';
+import { installGuard } from './guard.js';
+import { registerOperatorRoutes } from './operator-routes.js';
+import { registerVerbRoutes } from './verb-routes.js';
+
+/** Largest accepted request body. */
+export const BODY_LIMIT = 256 * 1024;
+
+/** What the engine factory gets: the same store and live config the services use. */
+export interface EngineContext {
+  store: Store;
+  artifacts: ArtifactStore;
+  config: ConfigHolder;
+}
+
+/** Everything `buildApp` needs; only `main` reads env, files and signals. */
+export interface AppDeps {
+  store: Store;
+  artifacts: ArtifactStore;
+  /** The bearer token from `daemon.token`. */
+  token: string;
+  /** The execution engine, or a factory for it; the record-only engine when absent. */
+  engine?: EnginePort | ((ctx: EngineContext) => EnginePort);
+  logger?: Logger;
+  /** `config.json`, for workspace add/remove through the API; null refuses them. */
+  configPath?: string | null;
+  /** Relative workspace paths resolve against this (default: the process cwd). */
+  cwd?: string;
+}
+
+/** The daemon's Fastify app (not listening). `config.listen.port` is the port Host headers must carry until it listens. */
+export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: true,
+    trustProxy: false,
+  }) as unknown as FastifyInstance;
+  app.removeContentTypeParser('text/plain');
+
+  const holder = new ConfigHolder(config);
+  const engineCtx: EngineContext = { store: deps.store, artifacts: deps.artifacts, config: holder };
+  const engine = typeof deps.engine === 'function' ? deps.engine(engineCtx) : (deps.engine ?? new RecordOnlyEngine({ store: deps.store, config: holder }));
+  const verbs = new VerbService({ store: deps.store, artifacts: deps.artifacts, engine, config: holder });
+  const workspaces = new WorkspaceService({ store: deps.store, config: holder, configPath: deps.configPath ?? null });
+
+  installErrorHandler(app);
+  installGuard(app, {
+    token: deps.token,
+    store: deps.store,
+    port: () => {
+      const addr = app.server.address();
+      return addr && typeof addr === 'object' ? addr.port : config.listen.port;
+    },
+  });
+
+  app.get('/healthz', async () => ({ ok: true, version: DAEMON_VERSION }));
+  registerVerbRoutes(app, verbs);
+  registerOperatorRoutes(app, { store: deps.store, workspaces, cwd: deps.cwd ?? process.cwd(), startedAt: new Date().toISOString() });
+  registerEventStream(app, deps.store);
+  app.addHook('preClose', async () => {
+    deps.store.bus.close();
+  });
+  return app;
+}

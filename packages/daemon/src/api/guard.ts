@@ -1,0 +1,99 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { userInfo } from 'node:os';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ACTOR_PATTERN, HEADERS, NAME_PATTERN, SluiceError } from '@sluice/shared-protocol';
+import type { CallContext } from '../service/call-context.js';
+import type { Store } from '../store/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who calls and what they may see; set by the guard on every authenticated request. */
+    callCtx: CallContext | null;
+  }
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** The actor of local requests without `x-sluice-actor`. */
+export function localActor(): string {
+  let name = 'operator';
+  try {
+    name = userInfo().username;
+  } catch {
+    // No passwd entry (containers): keep the generic name.
+  }
+  const safe = name.replace(/[^A-Za-z0-9._@+-]/g, '_').slice(0, 200) || 'operator';
+  return `local:${safe}`;
+}
+
+/** The call context of an authenticated request. */
+export function callCtx(req: FastifyRequest): CallContext {
+  if (!req.callCtx) throw new SluiceError('UNAUTHENTICATED');
+  return req.callCtx;
+}
+
+/** Operator routes refuse remote (shared-workspace) requests. */
+export function requireOperator(req: FastifyRequest): CallContext {
+  const ctx = callCtx(req);
+  if (ctx.sharedWorkspaces !== null) throw new SluiceError('FORBIDDEN', 'This route is for local operators only.');
+  return ctx;
+}
+
+function single(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Every route but `/healthz`: Host must be a loopback name with our port (DNS rebinding), a browser Origin
+ * must be our own, and the bearer token must match (constant time). Refusals are audited with a hash of the
+ * presented token, never the token.
+ */
+export function installGuard(app: FastifyInstance, opts: { token: string; store: Store; port: () => number }): void {
+  const expected = sha256(opts.token);
+  const defaultActor = localActor();
+  app.decorateRequest('callCtx', null);
+  app.addHook('onRequest', async (req) => {
+    if (req.url === '/healthz' || req.url.startsWith('/healthz?')) return;
+    const port = opts.port();
+    const allowedHosts = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+    const presented = single(req.headers.authorization);
+    const refuse = (code: 'UNAUTHENTICATED' | 'HOST_NOT_ALLOWED' | 'ORIGIN_NOT_ALLOWED') => {
+      const bearer = presented?.startsWith('Bearer ') ? presented.slice(7) : presented;
+      opts.store.audit({
+        actor: 'system:api',
+        action: 'auth.refused',
+        target: null,
+        outcome: code,
+        details: {
+          method: req.method,
+          path: req.url.split('?')[0]!.slice(0, 200),
+          ip: req.ip,
+          tokenSha256: bearer ? sha256(bearer).toString('hex') : null,
+        },
+      });
+      return new SluiceError(code);
+    };
+    const host = (single(req.headers.host) ?? '').toLowerCase();
+    if (!allowedHosts.includes(host)) throw refuse('HOST_NOT_ALLOWED');
+    const origin = single(req.headers.origin);
+    if (origin !== undefined && !allowedHosts.some((h) => origin.toLowerCase() === `http://${h}`)) throw refuse('ORIGIN_NOT_ALLOWED');
+    const m = presented ? /^Bearer ([\x21-\x7e]{1,512})$/.exec(presented) : null;
+    if (!m || !timingSafeEqual(sha256(m[1]!), expected)) throw refuse('UNAUTHENTICATED');
+
+    const actorHeader = single(req.headers[HEADERS.actor]);
+    if (actorHeader !== undefined && !ACTOR_PATTERN.test(actorHeader)) throw new SluiceError('BAD_REQUEST', `${HEADERS.actor} must be kind:identity.`);
+    const sharedHeader = single(req.headers[HEADERS.sharedWorkspaces]);
+    let shared: Set<string> | null = null;
+    if (sharedHeader !== undefined) {
+      const names = sharedHeader
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+      if (names.length > 256 || names.some((n) => !NAME_PATTERN.test(n) || n.includes('..'))) throw new SluiceError('BAD_REQUEST', `${HEADERS.sharedWorkspaces} must list workspace names.`);
+      shared = new Set(names);
+    }
+    req.callCtx = { actor: actorHeader ?? defaultActor, sharedWorkspaces: shared };
+  });
+}

@@ -1,0 +1,163 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, closeSync, readSync, renameSync, rmSync, statSync, fstatSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DIGEST_PATTERN, SluiceError } from '@sluice/shared-protocol';
+
+/** A stored blob: `sha256:<hex>` and its size in bytes. */
+export interface StoredBlob {
+  digest: string;
+  size: number;
+}
+
+/** A blob whose content no longer matches its digest; it is never served. */
+export class ArtifactCorruptError extends Error {
+  constructor(readonly digest: string) {
+    super(`artifact ${digest} is corrupt on disk (its content does not match its digest)`);
+    this.name = 'ArtifactCorruptError';
+  }
+}
+
+/**
+ * Content-addressed blobs under `artifacts/sha256/ab/<hex>`: deduplicated, written atomically (temp + rename),
+ * verified on read. Large content is streamed, never held whole in memory.
+ */
+export class ArtifactStore {
+  private readonly tmpDir: string;
+  /** Blobs verified since they were last seen unchanged on disk (size, mtime, inode). */
+  private readonly verified = new Map<string, string>();
+
+  constructor(readonly root: string) {
+    this.tmpDir = join(root, 'tmp');
+    mkdirSync(join(root, 'sha256'), { recursive: true, mode: 0o700 });
+    mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Where a digest lives on disk. */
+  pathOf(digest: string): string {
+    if (!DIGEST_PATTERN.test(digest)) throw new SluiceError('BAD_REQUEST', 'Not a sha256 digest.');
+    const hex = digest.slice('sha256:'.length);
+    return join(this.root, 'sha256', hex.slice(0, 2), hex);
+  }
+
+  has(digest: string): boolean {
+    return existsSync(this.pathOf(digest));
+  }
+
+  private tmpPath(): string {
+    return join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
+  }
+
+  private commit(tmp: string, hex: string, size: number): StoredBlob {
+    const digest = `sha256:${hex}`;
+    const final = this.pathOf(digest);
+    if (existsSync(final)) {
+      rmSync(tmp, { force: true });
+    } else {
+      mkdirSync(join(this.root, 'sha256', hex.slice(0, 2)), { recursive: true, mode: 0o700 });
+      renameSync(tmp, final);
+    }
+    return { digest, size };
+  }
+
+  /** Store a buffer. */
+  async putBuffer(data: Buffer | string): Promise<StoredBlob> {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const hex = createHash('sha256').update(buf).digest('hex');
+    if (this.has(`sha256:${hex}`)) return { digest: `sha256:${hex}`, size: buf.length };
+    const tmp = this.tmpPath();
+    const out = createWriteStream(tmp, { mode: 0o600 });
+    await new Promise<void>((resolve, reject) => {
+      out.on('error', reject);
+      out.end(buf, () => resolve());
+    });
+    return this.commit(tmp, hex, buf.length);
+  }
+
+  /** Store a stream, hashing as it is written. */
+  async putStream(input: Readable | AsyncIterable<Buffer | string>): Promise<StoredBlob> {
+    const tmp = this.tmpPath();
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      await pipeline(
+        input,
+        async function* (source: AsyncIterable<Buffer | string>) {
+          for await (const chunk of source) {
+            const b = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+            hash.update(b);
+            size += b.length;
+            yield b;
+          }
+        },
+        createWriteStream(tmp, { mode: 0o600 }),
+      );
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+    return this.commit(tmp, hash.digest('hex'), size);
+  }
+
+  /** Store a file by streaming it. */
+  putFile(path: string): Promise<StoredBlob> {
+    return this.putStream(createReadStream(path));
+  }
+
+  /** Size of a stored blob. */
+  size(digest: string): number {
+    try {
+      return statSync(this.pathOf(digest)).size;
+    } catch {
+      throw new SluiceError('ARTIFACT_NOT_FOUND');
+    }
+  }
+
+  /** Hash the whole blob (streamed) unless it was verified and has not changed since. */
+  private async verify(digest: string): Promise<void> {
+    const path = this.pathOf(digest);
+    let st;
+    try {
+      st = statSync(path);
+    } catch {
+      throw new SluiceError('ARTIFACT_NOT_FOUND');
+    }
+    const stamp = `${st.size}:${st.mtimeMs}:${st.ino}:${st.ctimeMs}`;
+    if (this.verified.get(digest) === stamp) return;
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    if (`sha256:${hash.digest('hex')}` !== digest) {
+      this.verified.delete(digest);
+      throw new ArtifactCorruptError(digest);
+    }
+    this.verified.set(digest, stamp);
+  }
+
+  /** Read `length` bytes at `offset` of a verified blob. */
+  async read(digest: string, offset = 0, length = 1024 * 1024): Promise<{ data: Buffer; size: number; eof: boolean }> {
+    await this.verify(digest);
+    const fd = openSync(this.pathOf(digest), 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const start = Math.min(offset, size);
+      const n = Math.max(0, Math.min(length, size - start));
+      const data = Buffer.alloc(n);
+      let done = 0;
+      while (done < n) {
+        const got = readSync(fd, data, done, n - done, start + done);
+        if (got === 0) break;
+        done += got;
+      }
+      return { data: data.subarray(0, done), size, eof: start + done >= size };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Stream a blob after verifying it (a corrupt blob rejects instead of streaming). */
+  async createReadStream(digest: string): Promise<Readable> {
+    await this.verify(digest);
+    return createReadStream(this.pathOf(digest));
+  }
+}

@@ -1,0 +1,135 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { SluiceError } from '@sluice/shared-protocol';
+import { loadConfig, writeRawConfig } from '../config/load.js';
+import { addWorkspace, removeWorkspace } from '../config/workspaces.js';
+import { startDaemon } from '../daemon.js';
+import { ensureHome, ensureToken } from '../home/home.js';
+import { createLogger } from '../logger.js';
+import { summarize } from '../service/workspace-service.js';
+import { callDaemon, cliHome, daemonFailure } from './context.js';
+import { printJson, printTable } from './output.js';
+
+/** init, daemon start, status, workspace add/list/show/remove. */
+export function registerAdminCommands(program: Command): void {
+  program
+    .command('init')
+    .description('Create SLUICE_HOME (mode 700) with config.json and daemon.token (mode 600)')
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }) => {
+      const home = ensureHome(cliHome().root);
+      if (!existsSync(home.config)) writeRawConfig(home.config, { listen: { host: '127.0.0.1', port: 7433 }, workspaces: {} });
+      loadConfig(home.config);
+      ensureToken(home);
+      if (o.json) printJson({ home: home.root, config: home.config, token: home.token });
+      else process.stdout.write(`sluice home ready at ${home.root}\n  config ${home.config}\n  token  ${home.token} (mode 600)\n`);
+    });
+
+  const daemon = program.command('daemon').description('The local daemon');
+  daemon
+    .command('start')
+    .description('Run the daemon in the foreground (pino logs on stdout; SIGTERM or Ctrl-C stops it cleanly)')
+    .option('--host <host>', 'listen address (only 127.0.0.1 is allowed)')
+    .option('--port <port>', 'listen port (0 picks a free one; see daemon.json)')
+    .option('--log-level <level>', 'pino level', 'info')
+    .action(async (o: { host?: string; port?: string; logLevel: string }) => {
+      const logger = createLogger({ level: o.logLevel });
+      const port = o.port === undefined ? undefined : Number(o.port);
+      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new SluiceError('BAD_REQUEST', '--port must be 0-65535.');
+      const running = await startDaemon({ home: cliHome().root, ...(o.host !== undefined ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}), logger });
+      logger.info({ url: running.url, pid: process.pid, home: running.home.root }, 'sluice daemon listening');
+      let signals = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals++;
+        if (signals > 1) {
+          logger.warn({ signal }, 'second signal: exiting now');
+          process.exit(1);
+        }
+        logger.info({ signal }, 'shutting down');
+        running.close().then(
+          () => {
+            logger.info('stopped');
+            process.exit(0);
+          },
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+
+  program
+    .command('status')
+    .description('Ask the running daemon how it is')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const r = await callDaemon(cliHome(), 'GET', '/api/v1/status');
+      if (!r) {
+        if (o.json) printJson({ running: false });
+        else process.stdout.write('daemon not running\n');
+        process.exitCode = 3;
+        return;
+      }
+      if (r.status !== 200) daemonFailure(r);
+      const s = r.body as { version: string; pid: number; startedAt: string; workspaces: string[]; runs: Record<string, number>; events: number; auditRows: number };
+      if (o.json) return printJson({ running: true, ...s });
+      process.stdout.write(
+        `daemon ${s.version} running (pid ${s.pid}, since ${s.startedAt})\n  workspaces: ${s.workspaces.join(', ') || '(none)'}\n  runs: ${JSON.stringify(s.runs)}\n  events: ${s.events}  audit rows: ${s.auditRows}\n`,
+      );
+    });
+
+  const ws = program.command('workspace').description('Registered workspaces (git repositories)');
+  ws.command('add <path>')
+    .description('Register a git repository (its root, no symlinks); default executor "sim", no validations')
+    .option('--id <id>', 'workspace id (default: the folder name)')
+    .option('--json', 'print JSON')
+    .action(async (path: string, o: { id?: string; json?: boolean }) => {
+      const home = ensureHome(cliHome().root);
+      const viaDaemon = await callDaemon(home, 'POST', '/api/v1/workspaces', { path: path.startsWith('/') ? path : `${process.cwd()}/${path}`, ...(o.id ? { id: o.id } : {}) });
+      let result: { workspaceId: string; path: string };
+      if (viaDaemon) {
+        if (viaDaemon.status !== 201) daemonFailure(viaDaemon);
+        result = viaDaemon.body as typeof result;
+      } else {
+        const { id, config } = addWorkspace(home.config, { path, id: o.id, cwd: process.cwd() });
+        result = { workspaceId: id, path: config.workspaces[id]!.path };
+      }
+      if (o.json) printJson(result);
+      else process.stdout.write(`added workspace ${result.workspaceId} at ${result.path}\n`);
+    });
+  ws.command('list')
+    .description('List workspaces')
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }) => {
+      const config = loadConfig(cliHome().config);
+      const rows = Object.entries(config.workspaces).map(([id, w]) => ({ ...summarize(id, w), path: w.path }));
+      if (o.json) return printJson({ workspaces: rows });
+      if (rows.length === 0) return void process.stdout.write('no workspaces; add one with `sluice workspace add PATH`\n');
+      printTable([['ID', 'PATH', 'EXECUTORS', 'VALIDATIONS', 'APPROVAL'], ...rows.map((r) => [r.workspaceId, r.path, r.executors.join(','), r.validations.join(','), `${r.approvalPolicy}${r.remoteApprovals ? '+remote' : ''}`])]);
+    });
+  ws.command('show <id>')
+    .description('Show one workspace config')
+    .option('--json', 'print JSON')
+    .action((id: string, o: { json?: boolean }) => {
+      const config = loadConfig(cliHome().config);
+      const w = Object.prototype.hasOwnProperty.call(config.workspaces, id) ? config.workspaces[id] : undefined;
+      if (!w) throw new SluiceError('WORKSPACE_NOT_FOUND');
+      if (o.json) return printJson({ workspaceId: id, ...w });
+      process.stdout.write(`${JSON.stringify({ workspaceId: id, ...w }, null, 2)}\n`);
+    });
+  ws.command('remove <id>')
+    .description('Unregister a workspace (its runs stay in the ledger, its branches in the repository)')
+    .action(async (id: string) => {
+      const home = cliHome();
+      const viaDaemon = await callDaemon(home, 'DELETE', `/api/v1/workspaces/${encodeURIComponent(id)}`);
+      if (viaDaemon) {
+        if (viaDaemon.status !== 200) daemonFailure(viaDaemon);
+      } else {
+        removeWorkspace(home.config, id);
+      }
+      process.stdout.write(`removed workspace ${id}\n`);
+    });
+}

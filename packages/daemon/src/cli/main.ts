@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { DAEMON_VERSION } from '../version.js';
+import { registerAdminCommands } from './commands-admin.js';
+import { registerLedgerCommands } from './commands-ledger.js';
+
+const program = new Command();
+program
+  .name('sluice')
+  .description('Sluice daemon: the local system of record for runs driven by remote planners')
+  .version(DAEMON_VERSION)
+  .showHelpAfterError()
+  .exitOverride();
+registerAdminCommands(program);
+registerLedgerCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode);
+  }
+  const e = err as Error & { code?: string };
+  const code = typeof e.code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(e.code) ? e.code : 'ERROR';
+  process.stderr.write(`sluice: ${code}: ${e.message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,12 @@
+/** Who is calling and what they may see. */
+export interface CallContext {
+  /** Recorded on every ledger row the call writes. */
+  actor: string;
+  /** Remote calls (through the connector) see only these workspaces; null for local operators. */
+  sharedWorkspaces: ReadonlySet<string> | null;
+}
+
+/** True when the caller may see a workspace. */
+export function canSee(ctx: CallContext, workspaceId: string): boolean {
+  return ctx.sharedWorkspaces === null || ctx.sharedWorkspaces.has(workspaceId);
+}

@@ -1,0 +1,320 @@
+import { randomBytes } from 'node:crypto';
+import {
+  LIMITS,
+  LIVE_ATTEMPT_STATES,
+  SETTLED_STEP_STATES,
+  SluiceError,
+  TERMINAL_ATTEMPT_STATES,
+  VERBS,
+  newId,
+  type Attempt,
+  type Gate,
+  type Run,
+  type VerbInput,
+  type VerbName,
+  type VerbOutput,
+} from '@sluice/shared-protocol';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import { ArtifactCorruptError } from '../artifacts/artifact-store.js';
+import { createRunBranch, resolveCommit } from '../git/refs.js';
+import type { Store } from '../store/index.js';
+import { canSee, type CallContext } from './call-context.js';
+import type { ConfigHolder } from './config-holder.js';
+import type { EnginePort } from './engine-port.js';
+
+/** What the verb services need. */
+export interface ServiceDeps {
+  store: Store;
+  artifacts: ArtifactStore;
+  engine: EnginePort;
+  config: ConfigHolder;
+}
+
+type Handler<V extends VerbName> = (input: VerbInput<V>, ctx: CallContext) => Promise<VerbOutput<V>> | VerbOutput<V>;
+type Handlers = { [V in Exclude<VerbName, 'instances.list'>]: Handler<V> };
+
+const TEXT_MEDIA = /^(text\/|application\/(json|x-ndjson|xml|javascript|x-diff|x-patch)\b)/;
+
+/** The id a verb input is about, for the audit row. */
+function targetOf(input: Record<string, unknown>): string | null {
+  for (const k of ['attemptId', 'gateId', 'stepId', 'runId', 'workspaceId']) if (typeof input[k] === 'string') return input[k];
+  return null;
+}
+
+/** The verbs of the table, served from the ledger. Knows nothing of HTTP. */
+export class VerbService {
+  private readonly handlers: Handlers;
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.handlers = {
+      'runs.open': (i, c) => this.runsOpen(i, c),
+      'runs.get': (i, c) => this.deps.store.getRunDetail(this.visibleRun(i.runId, c).runId)!,
+      'runs.list': (i, c) => this.runsList(i, c),
+      'runs.close': (i, c) => this.runsClose(i, c),
+      'runs.abort': (i, c) => this.runsAbort(i, c),
+      'steps.dispatch': (i, c) => this.stepsDispatch(i, c),
+      'steps.get': (i, c) => this.deps.store.getStepDetail(this.visibleStep(i.stepId, c))!,
+      'steps.retry': (i, c) => this.stepsRetry(i, c),
+      'steps.wait': (i, c) => this.stepsWait(i, c),
+      'attempts.get': (i, c) => this.deps.store.getAttemptDetail(this.visibleAttempt(i.attemptId, c).attemptId)!,
+      'attempts.cancel': (i, c) => this.attemptsCancel(i, c),
+      'gates.list': (i, c) => ({ gates: this.deps.store.listGates(this.visibleRun(i.runId, c).runId, i.status ?? 'all') }),
+      'gates.approve': (i, c) => this.gatesDecide(i.gateId, { approve: true, attemptId: i.attemptId, reason: i.reason ?? null }, c),
+      'gates.reject': (i, c) => this.gatesDecide(i.gateId, { approve: false, attemptId: undefined, reason: i.reason }, c),
+      'artifacts.list': (i, c) => this.artifactsList(i, c),
+      'artifacts.get': (i, c) => this.artifactsGet(i, c),
+      'events.list': (i, c) => this.eventsList(i, c),
+    };
+  }
+
+  /** True when the daemon serves this verb (everything but the relay-only ones). */
+  serves(verb: VerbName): verb is Exclude<VerbName, 'instances.list'> {
+    return Object.prototype.hasOwnProperty.call(this.handlers, verb);
+  }
+
+  /** Run one verb with already-validated input; writes leave an audit row with their outcome. */
+  async call<V extends Exclude<VerbName, 'instances.list'>>(verb: V, input: VerbInput<V>, ctx: CallContext): Promise<VerbOutput<V>> {
+    const handler = this.handlers[verb] as Handler<V>;
+    if (VERBS[verb].hints.readOnly) return handler(input, ctx);
+    const audit = (outcome: string) =>
+      this.deps.store.audit({ actor: ctx.actor, action: `verb.${verb}`, target: targetOf(input as Record<string, unknown>), outcome, details: { remote: ctx.sharedWorkspaces !== null } });
+    try {
+      const out = await handler(input, ctx);
+      audit('ok');
+      return out;
+    } catch (err) {
+      audit(err instanceof SluiceError ? err.code : 'INTERNAL');
+      throw err;
+    }
+  }
+
+  private visibleRun(runId: string, ctx: CallContext): Run {
+    const run = this.deps.store.getRun(runId);
+    if (!run || !canSee(ctx, run.workspaceId)) throw new SluiceError('RUN_NOT_FOUND');
+    return run;
+  }
+
+  private visibleStep(stepId: string, ctx: CallContext): string {
+    const step = this.deps.store.getStepRow(stepId);
+    if (!step) throw new SluiceError('STEP_NOT_FOUND');
+    const run = this.deps.store.getRun(step.run_id);
+    if (!run || !canSee(ctx, run.workspaceId)) throw new SluiceError('STEP_NOT_FOUND');
+    return stepId;
+  }
+
+  private visibleAttempt(attemptId: string, ctx: CallContext): Attempt {
+    const attempt = this.deps.store.getAttempt(attemptId);
+    const run = attempt ? this.deps.store.getRun(attempt.runId) : null;
+    if (!attempt || !run || !canSee(ctx, run.workspaceId)) throw new SluiceError('ATTEMPT_NOT_FOUND');
+    return attempt;
+  }
+
+  private visibleGate(gateId: string, ctx: CallContext): { gate: Gate; run: Run } {
+    const gate = this.deps.store.getGate(gateId);
+    const run = gate ? this.deps.store.getRun(gate.runId) : null;
+    if (!gate || !run || !canSee(ctx, run.workspaceId)) throw new SluiceError('GATE_NOT_FOUND');
+    return { gate, run };
+  }
+
+  private visibleWorkspace(workspaceId: string, ctx: CallContext) {
+    if (!canSee(ctx, workspaceId)) throw new SluiceError('WORKSPACE_NOT_FOUND');
+    return this.deps.config.requireWorkspace(workspaceId);
+  }
+
+  private async runsOpen(i: VerbInput<'runs.open'>, ctx: CallContext): Promise<Run> {
+    const ws = this.visibleWorkspace(i.workspaceId, ctx);
+    const baseRef = i.baseRef ?? 'HEAD';
+    const baseCommit = await resolveCommit(ws.path, baseRef);
+    const runId = newId('run', (n) => randomBytes(n));
+    const branch = await createRunBranch(ws.path, runId, baseCommit);
+    return this.deps.store.openRun({ runId, workspaceId: i.workspaceId, title: i.title ?? '', baseRef, baseCommit, branch, actor: ctx.actor });
+  }
+
+  private runsList(i: VerbInput<'runs.list'>, ctx: CallContext): VerbOutput<'runs.list'> {
+    if (i.workspaceId !== undefined && !canSee(ctx, i.workspaceId)) throw new SluiceError('WORKSPACE_NOT_FOUND');
+    return this.deps.store.listRuns({
+      workspaceIds: ctx.sharedWorkspaces ? [...ctx.sharedWorkspaces] : null,
+      workspaceId: i.workspaceId,
+      state: i.state,
+      limit: i.limit ?? 20,
+      cursor: i.cursor,
+    });
+  }
+
+  private runsClose(i: VerbInput<'runs.close'>, ctx: CallContext): Run {
+    const { store } = this.deps;
+    return store.transaction(() => {
+      const run = this.visibleRun(i.runId, ctx);
+      if (run.state === 'completed') return run;
+      if (run.state !== 'open') throw new SluiceError('RUN_NOT_OPEN');
+      const detail = store.getRunDetail(run.runId)!;
+      if (detail.steps.some((s) => s.state === 'queued' || s.state === 'running')) throw new SluiceError('RUN_HAS_LIVE_STEPS');
+      return store.transitionRun(run.runId, 'completed', ctx.actor);
+    });
+  }
+
+  private async runsAbort(i: VerbInput<'runs.abort'>, ctx: CallContext): Promise<Run> {
+    const { store, engine } = this.deps;
+    const run = this.visibleRun(i.runId, ctx);
+    if (run.state === 'completed') throw new SluiceError('RUN_NOT_OPEN');
+    // Aborting first makes the run refuse new steps while live attempts are cancelled.
+    if (run.state === 'open') store.transitionRun(run.runId, 'aborted', ctx.actor, { reason: i.reason ?? null });
+    const live = store.attemptsInStates([...LIVE_ATTEMPT_STATES, 'awaiting_approval'], run.runId);
+    await Promise.all(live.map((a) => engine.cancelAttempt(a.attemptId, i.reason ?? 'run aborted', ctx.actor)));
+    store.transaction(() => {
+      for (const g of store.listGates(run.runId, 'pending')) store.decideGate(g.gateId, { status: 'cancelled', reason: i.reason ?? 'run aborted' }, ctx.actor);
+      for (const s of store.getRunDetail(run.runId)!.steps) {
+        if (s.state === 'queued' || s.state === 'running' || s.state === 'awaiting_approval') store.transitionStep(s.stepId, 'cancelled', {}, ctx.actor);
+      }
+    });
+    return store.getRun(run.runId)!;
+  }
+
+  private stepsDispatch(i: VerbInput<'steps.dispatch'>, ctx: CallContext): VerbOutput<'steps.dispatch'> {
+    const run = this.visibleRun(i.runId, ctx);
+    const ws = this.deps.config.requireWorkspace(run.workspaceId);
+    const executor = Object.prototype.hasOwnProperty.call(ws.executors, i.executor) ? ws.executors[i.executor] : undefined;
+    if (!executor) throw new SluiceError('EXECUTOR_NOT_ALLOWED', `Executor ${i.executor} is not configured for workspace ${run.workspaceId}.`);
+    const validations = i.validations ?? [];
+    for (const v of validations) {
+      if (!Object.prototype.hasOwnProperty.call(ws.validations, v)) throw new SluiceError('VALIDATION_NOT_DEFINED', `Validation ${v} is not configured for workspace ${run.workspaceId}.`);
+    }
+    const { step, created } = this.deps.store.dispatchStep({
+      runId: run.runId,
+      executor: i.executor,
+      task: i.task,
+      validations,
+      approvalRequired: ws.approval.policy === 'always' || (i.approval ?? false),
+      timeoutMs: i.timeoutMs ?? executor.timeout ?? LIMITS.stepTimeoutMs.default,
+      attemptsRequested: i.attempts ?? 1,
+      idempotencyKey: i.idempotencyKey ?? null,
+      actor: ctx.actor,
+    });
+    if (created) this.deps.engine.notify();
+    return step;
+  }
+
+  private stepsRetry(i: VerbInput<'steps.retry'>, ctx: CallContext): VerbOutput<'steps.retry'> {
+    const { store } = this.deps;
+    this.visibleStep(i.stepId, ctx);
+    const step = store.getStep(i.stepId)!;
+    if (step.state !== 'failed' && step.state !== 'cancelled') throw new SluiceError('STEP_NOT_RETRYABLE');
+    store.createAttempts(step.stepId, step.attemptsRequested, ctx.actor);
+    this.deps.engine.notify();
+    return store.getStep(step.stepId)!;
+  }
+
+  private async stepsWait(i: VerbInput<'steps.wait'>, ctx: CallContext): Promise<VerbOutput<'steps.wait'>> {
+    const { store } = this.deps;
+    this.visibleStep(i.stepId, ctx);
+    const deadline = Date.now() + (i.timeoutMs ?? LIMITS.waitMs);
+    for (;;) {
+      const detail = store.getStepDetail(i.stepId)!;
+      const settled = SETTLED_STEP_STATES.includes(detail.state);
+      const left = deadline - Date.now();
+      if (settled || left <= 0) return { ...detail, settled };
+      if (!(await store.bus.waitFor((n) => n.runIds.has(detail.runId), left))) {
+        const last = store.getStepDetail(i.stepId)!;
+        return { ...last, settled: SETTLED_STEP_STATES.includes(last.state) };
+      }
+    }
+  }
+
+  private async attemptsCancel(i: VerbInput<'attempts.cancel'>, ctx: CallContext): Promise<VerbOutput<'attempts.cancel'>> {
+    const attempt = this.visibleAttempt(i.attemptId, ctx);
+    if (TERMINAL_ATTEMPT_STATES.includes(attempt.state)) return { attempt, alreadyFinished: true };
+    await this.deps.engine.cancelAttempt(attempt.attemptId, i.reason ?? null, ctx.actor);
+    return { attempt: this.deps.store.getAttempt(attempt.attemptId)!, alreadyFinished: false };
+  }
+
+  private async gatesDecide(gateId: string, d: { approve: boolean; attemptId: string | undefined; reason: string | null }, ctx: CallContext): Promise<Gate> {
+    const { store, engine } = this.deps;
+    const { gate, run } = this.visibleGate(gateId, ctx);
+    const ws = this.deps.config.requireWorkspace(run.workspaceId);
+    if (ctx.sharedWorkspaces !== null && !ws.approval.remote) throw new SluiceError('REMOTE_APPROVAL_DISABLED');
+    if (gate.kind !== 'approval') throw new SluiceError('GATE_NOT_DECIDABLE');
+    if (gate.status !== 'pending') {
+      const same = d.approve ? gate.status === 'approved' && (d.attemptId === undefined || d.attemptId === gate.acceptedAttemptId) : gate.status === 'rejected';
+      if (same) return gate;
+      throw new SluiceError('GATE_ALREADY_DECIDED');
+    }
+    if (!d.approve) {
+      return store.transaction(() => {
+        const decided = store.decideGate(gateId, { status: 'rejected', reason: d.reason }, ctx.actor);
+        for (const id of gate.candidates) {
+          const a = store.getAttempt(id);
+          if (a && !TERMINAL_ATTEMPT_STATES.includes(a.state)) store.transitionAttempt(id, 'failed', { failureCode: 'REJECTED', summary: d.reason }, ctx.actor);
+        }
+        const step = store.getStep(gate.stepId)!;
+        if (step.state === 'awaiting_approval' || step.state === 'running' || step.state === 'queued') store.transitionStep(step.stepId, 'failed', {}, ctx.actor);
+        return decided;
+      });
+    }
+    let chosen = d.attemptId;
+    if (chosen === undefined) {
+      if (gate.candidates.length !== 1) throw new SluiceError('ATTEMPT_CHOICE_REQUIRED');
+      chosen = gate.candidates[0]!;
+    }
+    if (!gate.candidates.includes(chosen)) throw new SluiceError('ATTEMPT_NOT_ACCEPTABLE', 'That attempt is not a candidate of this gate.');
+    const attempt = store.getAttempt(chosen);
+    if (!attempt || attempt.state !== 'awaiting_approval') throw new SluiceError('ATTEMPT_NOT_ACCEPTABLE', 'That attempt is not awaiting approval.');
+    await engine.acceptAttempt(gateId, chosen, ctx.actor);
+    const accepted = chosen;
+    return store.transaction(() => {
+      const decided = store.decideGate(gateId, { status: 'approved', acceptedAttemptId: accepted, reason: d.reason }, ctx.actor);
+      store.transitionAttempt(accepted, 'succeeded', {}, ctx.actor);
+      for (const id of gate.candidates) {
+        const a = store.getAttempt(id);
+        if (id !== accepted && a && !TERMINAL_ATTEMPT_STATES.includes(a.state)) store.transitionAttempt(id, 'cancelled', { failureCode: 'NOT_SELECTED' }, ctx.actor);
+      }
+      const step = store.getStep(gate.stepId)!;
+      if (step.state !== 'succeeded') store.transitionStep(step.stepId, 'succeeded', { acceptedAttemptId: accepted }, ctx.actor);
+      return decided;
+    });
+  }
+
+  private artifactsList(i: VerbInput<'artifacts.list'>, ctx: CallContext): VerbOutput<'artifacts.list'> {
+    const run = this.visibleRun(i.runId, ctx);
+    return { artifacts: this.deps.store.listArtifacts({ runId: run.runId, stepId: i.stepId, attemptId: i.attemptId }) };
+  }
+
+  private async artifactsGet(i: VerbInput<'artifacts.get'>, ctx: CallContext): Promise<VerbOutput<'artifacts.get'>> {
+    const run = this.visibleRun(i.runId, ctx);
+    const ref = this.deps.store.findArtifact(run.runId, i.digest);
+    if (!ref) throw new SluiceError('ARTIFACT_NOT_FOUND');
+    const offset = i.offset ?? 0;
+    let chunk;
+    try {
+      chunk = await this.deps.artifacts.read(i.digest, offset, i.length ?? LIMITS.artifactChunkBytes);
+    } catch (err) {
+      if (err instanceof ArtifactCorruptError) throw new SluiceError('STORAGE_ERROR', 'The artifact is corrupt on disk and is not served.');
+      throw err;
+    }
+    let encoding: 'utf8' | 'base64' = 'base64';
+    let content = chunk.data.toString('base64');
+    if (TEXT_MEDIA.test(ref.mediaType)) {
+      try {
+        content = new TextDecoder('utf-8', { fatal: true }).decode(chunk.data);
+        encoding = 'utf8';
+      } catch {
+        // A chunk boundary inside a multi-byte character: fall back to base64.
+      }
+    }
+    return { digest: i.digest, size: chunk.size, mediaType: ref.mediaType, offset: Math.min(offset, chunk.size), length: chunk.data.length, encoding, content, eof: chunk.eof };
+  }
+
+  private async eventsList(i: VerbInput<'events.list'>, ctx: CallContext): Promise<VerbOutput<'events.list'>> {
+    const { store } = this.deps;
+    const run = this.visibleRun(i.runId, ctx);
+    const limit = i.limit ?? 100;
+    let events = store.listEvents({ runId: run.runId, after: i.after, limit });
+    if (events.length === 0 && (i.waitMs ?? 0) > 0) {
+      const deadline = Date.now() + i.waitMs!;
+      while (events.length === 0 && Date.now() < deadline) {
+        if (!(await store.bus.waitFor((n) => n.runIds.has(run.runId), deadline - Date.now()))) break;
+        events = store.listEvents({ runId: run.runId, after: i.after, limit });
+      }
+    }
+    return { events, nextCursor: events.at(-1)?.cursor ?? i.after ?? 0 };
+  }
+}
