@@ -4,7 +4,12 @@ import { clipSummary, jsonLines, lastLine, obj, str } from './output-text.js';
 import { SIMULATION_SCRIPT } from './simulation-script.js';
 
 const extra = (spec: ExecutorSpec): string[] => [...(spec.args ?? [])];
-const taskEnv = (ctx: InvocationContext): Record<string, string> => ({ SLUICE_TASK_FILE: ctx.taskFile, SLUICE_WORKTREE: ctx.worktree });
+const taskEnv = (ctx: InvocationContext): Record<string, string> => ({
+  SLUICE_TASK_FILE: ctx.taskFile,
+  SLUICE_WORKTREE: ctx.worktree,
+  ...(ctx.attemptId ? { SLUICE_ATTEMPT_ID: ctx.attemptId } : {}),
+  ...(ctx.attemptNumber !== undefined ? { SLUICE_ATTEMPT_NUMBER: String(ctx.attemptNumber) } : {}),
+});
 
 function plainOutput(stdout: string): ParsedOutput {
   return { log: stdout, summary: clipSummary(lastLine(stdout)), reportedFailure: null };

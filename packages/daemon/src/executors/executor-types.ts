@@ -28,6 +28,9 @@ export interface InvocationContext {
   scratchDir: string;
   /** The program found by preflight. */
   binaryPath: string;
+  /** The attempt (exported as `SLUICE_ATTEMPT_ID` / `SLUICE_ATTEMPT_NUMBER`). */
+  attemptId?: string;
+  attemptNumber?: number;
 }
 
 /** A fully built child invocation: argv (no shell), stdin, and the variables Sluice sets. */

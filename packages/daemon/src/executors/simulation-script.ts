@@ -31,7 +31,8 @@ function block(i) {
   const body = [];
   let j = i + 2;
   while (j < lines.length && lines[j] !== '>>>') body.push(lines[j++]);
-  return { text: body.length ? body.join('\n') + '\n' : '', next: j + 1 };
+  const text = body.length ? body.join('\n') + '\n' : '';
+  return { text: text.split('{{attempt}}').join(process.env.SLUICE_ATTEMPT_NUMBER || '1'), next: j + 1 };
 }
 async function main() {
   let i = 0;

@@ -1,0 +1,39 @@
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { ConfigHolder } from '../service/config-holder.js';
+import type { Store } from '../store/index.js';
+
+/** The actor recorded on rows the engine writes on its own behalf. */
+export const ENGINE_ACTOR = 'system:engine';
+
+/** Minimal logger surface (a pino child logger fits). */
+export interface EngineLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** What the engine needs. */
+export interface EngineDeps {
+  store: Store;
+  artifacts: ArtifactStore;
+  config: ConfigHolder;
+  /** Scratch space per attempt (task file, captured output): `<SLUICE_HOME>/attempts`. */
+  attemptsDir: string;
+  /** Default worktree root when a workspace sets none: `<SLUICE_HOME>/worktrees`. */
+  worktreesDir: string;
+  logger?: EngineLogger;
+}
+
+/** Tuning knobs (the defaults suit a laptop). */
+export interface EngineOptions {
+  /** Bytes of stdout/stderr kept per stream. */
+  outputCapBytes?: number;
+  /** `checkout.workers` for worktree checkouts. */
+  checkoutWorkers?: number;
+  /** Worktrees kept per repository for reuse; 0 disables pooling. */
+  worktreePool?: number;
+  /** Overrides the config's `cancelGrace` (tests). */
+  cancelGraceMs?: number;
+  /** Environment the child allowlist reads from (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+}

@@ -1,0 +1,426 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SluiceError, TERMINAL_ATTEMPT_STATES, type Attempt, type AttemptState } from '@sluice/shared-protocol';
+import type { ArtifactKind } from './artifact-recorder.js';
+import { recordArtifact } from './artifact-recorder.js';
+import { ENGINE_ACTOR, type EngineDeps, type EngineOptions } from './engine-types.js';
+import { LogPump } from './log-pump.js';
+import { fastForwardRun } from './run-branch.js';
+import { killLeftoverGroup } from './leftover.js';
+import { ExecutorError, getAdapter, preflightExecutor, type ExecutorSpec } from '../executors/index.js';
+import { WorktreeManager, type AttemptWorktree, type Capture } from '../git/worktree-manager.js';
+import { buildChildEnv, spawnSupervised } from '../process/index.js';
+import type { EnginePort } from '../service/engine-port.js';
+import { settleStepIfDone } from '../service/step-outcome.js';
+import type { AttemptPatch } from '../store/index.js';
+import { runValidation } from '../validations/index.js';
+import type { WorkspaceConfig } from '../config/schema.js';
+
+interface CancelRequest {
+  reason: string | null;
+  actor: string;
+  /** The daemon is stopping: record `interrupted`, not `cancelled`. */
+  shutdown: boolean;
+}
+
+interface LiveAttempt {
+  attemptId: string;
+  workspaceId: string;
+  cancel: CancelRequest | null;
+  /** Stops whatever process the attempt is running now. */
+  kill: (() => Promise<unknown>) | null;
+  finished: Promise<void>;
+}
+
+type Ending = Extract<AttemptState, 'failed' | 'cancelled' | 'timed_out' | 'interrupted'>;
+
+const LIVE: readonly AttemptState[] = ['preparing', 'running', 'validating'];
+
+/**
+ * The execution engine: schedules queued attempts from the ledger (so the queue survives restarts), runs each in
+ * its own worktree through an executor adapter, captures every change, runs validations, opens gates, accepts by
+ * compare-and-swap, cancels honestly and recovers after a crash. Every state change goes through the ledger.
+ */
+export class ExecutionEngine implements EnginePort {
+  private readonly live = new Map<string, LiveAttempt>();
+  private readonly managers = new Map<string, WorktreeManager>();
+  private pumpQueued = false;
+  private stopping = false;
+  private unsubscribe: (() => void) | null = null;
+  private readonly opts: Required<Omit<EngineOptions, 'cancelGraceMs' | 'env'>> & Pick<EngineOptions, 'cancelGraceMs' | 'env'>;
+
+  constructor(
+    private readonly deps: EngineDeps,
+    opts: EngineOptions = {},
+  ) {
+    this.opts = { outputCapBytes: 8 * 1024 * 1024, checkoutWorkers: 2, worktreePool: 0, ...opts };
+    mkdirSync(deps.attemptsDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Recover attempts a previous daemon left live, then start scheduling. */
+  async start(): Promise<void> {
+    await this.recover();
+    // Any committed change (a step settled, an attempt accepted) may make queued work runnable.
+    this.unsubscribe = this.deps.store.bus.subscribe(() => this.notify());
+    this.notify();
+  }
+
+  /** Stop scheduling; live attempts are stopped and recorded `interrupted`; pooled worktrees are removed. */
+  async close(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.unsubscribe?.();
+    await Promise.all(
+      [...this.live.values()].map(async (l) => {
+        l.cancel ??= { reason: 'the daemon stopped', actor: ENGINE_ACTOR, shutdown: true };
+        await l.kill?.();
+        await l.finished;
+      }),
+    );
+    for (const m of this.managers.values()) await m.drainPools().catch(() => undefined);
+  }
+
+  /** Number of attempts this engine is running now. */
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  notify(): void {
+    if (this.pumpQueued || this.stopping) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      try {
+        this.pump();
+      } catch (err) {
+        this.deps.logger?.error({ err }, 'scheduling failed');
+      }
+    });
+  }
+
+  private pump(): void {
+    if (this.stopping) return;
+    const { store, config } = this.deps;
+    const global = config.current.concurrency;
+    if (this.live.size >= global) return;
+    for (const a of store.nextQueuedAttempts(100)) {
+      if (this.live.size >= global) break;
+      if (this.live.has(a.attemptId)) continue;
+      const run = store.getRun(a.runId);
+      if (!run) continue;
+      const ws = config.workspace(run.workspaceId);
+      const perWs = [...this.live.values()].filter((l) => l.workspaceId === run.workspaceId).length;
+      if (ws && perWs >= ws.concurrency) continue;
+      this.launch(a, run.workspaceId);
+    }
+  }
+
+  private launch(a: Attempt, workspaceId: string): void {
+    const live: LiveAttempt = { attemptId: a.attemptId, workspaceId, cancel: null, kill: null, finished: Promise.resolve() };
+    this.live.set(a.attemptId, live);
+    live.finished = this.execute(a, live)
+      .catch((err: unknown) => this.failUnexpected(a.attemptId, err))
+      .finally(() => {
+        this.live.delete(a.attemptId);
+        this.notify();
+      });
+  }
+
+  private worktrees(ws: WorkspaceConfig): WorktreeManager {
+    const root = ws.worktreeRoot ?? this.deps.worktreesDir;
+    const key = `${root}\0${ws.keepWorktrees}`;
+    let m = this.managers.get(key);
+    if (!m) {
+      m = new WorktreeManager({ worktreeRoot: root, keepWorktrees: ws.keepWorktrees, checkoutWorkers: this.opts.checkoutWorkers, poolSize: this.opts.worktreePool });
+      this.managers.set(key, m);
+    }
+    return m;
+  }
+
+  private graceMs(): number {
+    return this.opts.cancelGraceMs ?? this.deps.config.current.cancelGrace;
+  }
+
+  /** One attempt from `queued` to an outcome. */
+  private async execute(a: Attempt, live: LiveAttempt): Promise<void> {
+    const { store, config } = this.deps;
+    const run = store.getRun(a.runId)!;
+    const step = store.getStep(a.stepId)!;
+    // The attempt starts from the run branch head as it is now: the previous step's accepted work.
+    store.transaction(() => {
+      store.transitionAttempt(a.attemptId, 'preparing', { baseCommit: run.headCommit }, ENGINE_ACTOR);
+      if (store.getStep(a.stepId)!.state === 'queued') store.transitionStep(a.stepId, 'running', {}, ENGINE_ACTOR);
+    });
+    const ids = { runId: a.runId, stepId: a.stepId, attemptId: a.attemptId };
+    const ws = config.workspace(run.workspaceId);
+    if (!ws) return this.end(a, live, 'failed', { failureCode: 'WORKSPACE_NOT_FOUND', summary: 'the workspace is no longer registered' });
+    const entry = Object.prototype.hasOwnProperty.call(ws.executors, step.executor) ? ws.executors[step.executor] : undefined;
+    if (!entry) return this.end(a, live, 'failed', { failureCode: 'EXECUTOR_MISCONFIGURED', summary: `executor ${step.executor} is no longer configured` });
+    const spec: ExecutorSpec = entry;
+    const adapter = getAdapter(spec.adapter);
+
+    const scratch = join(this.deps.attemptsDir, a.attemptId);
+    mkdirSync(scratch, { recursive: true, mode: 0o700 });
+    const taskFile = join(scratch, 'task.md');
+    writeFileSync(taskFile, step.task, { mode: 0o600 });
+    await recordArtifact(this.deps, ids, 'task', 'task.md', 'text/markdown; charset=utf-8', { file: taskFile });
+
+    const childEnv = buildChildEnv(spec.env ?? [], {}, this.opts.env ?? process.env);
+    let binaryPath: string;
+    try {
+      binaryPath = (await preflightExecutor(adapter, spec, childEnv, scratch)).binaryPath;
+    } catch (err) {
+      if (err instanceof ExecutorError) return this.end(a, live, 'failed', { failureCode: err.code, summary: err.message });
+      throw err;
+    }
+    if (live.cancel) return this.endCancelled(a, live, {});
+
+    const mgr = this.worktrees(ws);
+    let wt: AttemptWorktree;
+    try {
+      wt = await mgr.create(ws.path, a.attemptId, run.headCommit);
+    } catch (err) {
+      return this.end(a, live, 'failed', { failureCode: 'WORKTREE_FAILED', summary: err instanceof Error ? err.message.slice(0, 500) : 'worktree creation failed' });
+    }
+
+    const inv = adapter.buildInvocation(spec, { task: step.task, worktree: wt.path, taskFile, scratchDir: scratch, binaryPath, attemptId: a.attemptId, attemptNumber: a.number });
+    const pump = new LogPump(store, ids, ENGINE_ACTOR);
+    const stdoutPath = join(scratch, 'stdout');
+    const stderrPath = join(scratch, 'stderr');
+    let result;
+    if (live.cancel) {
+      result = null;
+    } else {
+      const proc = spawnSupervised({
+        argv: inv.argv,
+        cwd: wt.path,
+        env: { ...childEnv, ...inv.env },
+        stdin: inv.stdin,
+        stdoutPath,
+        stderrPath,
+        outputCapBytes: this.opts.outputCapBytes,
+        timeoutMs: step.timeoutMs,
+        graceMs: this.graceMs(),
+        onStdout: (c) => pump.push('stdout', c),
+        onStderr: (c) => pump.push('stderr', c),
+      });
+      if (proc.pid !== undefined) writeFileSync(join(scratch, 'pid'), `${proc.pid}\n${wt.path}\n`, { mode: 0o600 });
+      live.kill = () => proc.cancel();
+      store.transitionAttempt(a.attemptId, 'running', {}, ENGINE_ACTOR);
+      if (live.cancel) void proc.cancel();
+      result = await proc.done;
+      live.kill = null;
+      pump.flush(true);
+    }
+
+    // Every change is committed before anything else happens, also after a cancel or a timeout.
+    let cap: Capture;
+    try {
+      cap = await mgr.capture(wt, `sluice: attempt ${a.attemptId} (step ${step.seq} of ${run.runId})`);
+    } catch (err) {
+      return this.end(a, live, 'failed', { failureCode: 'CAPTURE_FAILED', summary: err instanceof Error ? err.message.slice(0, 500) : 'capture failed' });
+    }
+    const patch: AttemptPatch = { commit: cap.commit, changedFiles: cap.changedFiles.length };
+    await this.recordCapture(ids, cap);
+    if (result) {
+      patch.exitCode = result.exitCode;
+      await recordArtifact(this.deps, ids, 'stdout', 'stdout', 'text/plain; charset=utf-8', { file: stdoutPath });
+      await recordArtifact(this.deps, ids, 'stderr', 'stderr', 'text/plain; charset=utf-8', { file: stderrPath });
+    }
+    const parsed = adapter.parseOutput(result ? readFileSync(stdoutPath, 'utf8') : '');
+    patch.summary = parsed.summary;
+    if (result && parsed.log && parsed.log !== readFileSync(stdoutPath, 'utf8')) await recordArtifact(this.deps, ids, 'log', 'log', 'text/plain; charset=utf-8', { data: parsed.log });
+
+    try {
+      if (live.cancel || !result || result.cancelled) return this.endCancelled(a, live, patch);
+      if (result.timedOut) return this.end(a, live, 'timed_out', { ...patch, failureCode: 'TIMED_OUT', summary: `the executor ran longer than ${step.timeoutMs} ms and was stopped` });
+      if (result.spawnError) return this.end(a, live, 'failed', { ...patch, failureCode: 'EXECUTOR_START_FAILED', summary: result.spawnError.message });
+      if (result.exitCode !== 0) return this.end(a, live, 'failed', { ...patch, failureCode: 'EXECUTOR_FAILED', summary: parsed.summary ?? `the executor exited with ${result.exitCode ?? result.signal}` });
+      if (parsed.reportedFailure) return this.end(a, live, 'failed', { ...patch, failureCode: 'EXECUTOR_REPORTED_FAILURE', summary: parsed.reportedFailure });
+
+      if (step.validations.length > 0) {
+        store.transitionAttempt(a.attemptId, 'validating', patch, ENGINE_ACTOR);
+        let allPassed = true;
+        for (const name of step.validations) {
+          const v = Object.prototype.hasOwnProperty.call(ws.validations, name) ? ws.validations[name] : undefined;
+          if (!v) return this.end(a, live, 'failed', { failureCode: 'VALIDATION_NOT_DEFINED', summary: `validation ${name} is no longer configured` });
+          const r = await runValidation(
+            { name, argv: v.argv, timeoutMs: v.timeout, env: v.env },
+            { worktree: wt.path, outDir: scratch, graceMs: this.graceMs(), outputCapBytes: this.opts.outputCapBytes, onStart: (c) => (live.kill = c) },
+          );
+          live.kill = null;
+          if (live.cancel) return this.endCancelled(a, live, {});
+          const out = await recordArtifact(this.deps, ids, 'validation-stdout', `${name}.stdout`, 'text/plain; charset=utf-8', { file: r.stdoutPath });
+          const err = await recordArtifact(this.deps, ids, 'validation-stderr', `${name}.stderr`, 'text/plain; charset=utf-8', { file: r.stderrPath });
+          store.recordValidation(
+            { attemptId: a.attemptId, name, argv: r.argv, passed: r.passed, exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs, stdoutDigest: out?.digest ?? null, stderrDigest: err?.digest ?? null },
+            ENGINE_ACTOR,
+          );
+          if (!r.passed) allPassed = false;
+        }
+        store.createGate(
+          { runId: a.runId, stepId: a.stepId, attemptId: a.attemptId, kind: 'validation', rule: `all of: ${step.validations.join(', ')}`, candidates: [a.attemptId], status: allPassed ? 'passed' : 'failed' },
+          ENGINE_ACTOR,
+        );
+        if (!allPassed) return this.end(a, live, 'failed', { failureCode: 'VALIDATION_FAILED', summary: patch.summary ?? 'a validation failed' });
+      }
+
+      if (step.approvalRequired || step.attemptsRequested > 1) {
+        store.transitionAttempt(a.attemptId, 'awaiting_approval', patch, ENGINE_ACTOR);
+        this.openApprovalGateIfReady(a.stepId);
+        return;
+      }
+      try {
+        await fastForwardRun(store, ws.path, a.runId, cap.commit, ENGINE_ACTOR);
+      } catch (err) {
+        if (err instanceof SluiceError && err.code === 'RUN_BRANCH_MOVED') return this.end(a, live, 'failed', { ...patch, failureCode: 'RUN_BRANCH_MOVED', summary: err.message });
+        throw err;
+      }
+      store.transaction(() => {
+        store.transitionAttempt(a.attemptId, 'succeeded', patch, ENGINE_ACTOR);
+        settleStepIfDone(store, a.stepId, ENGINE_ACTOR);
+      });
+    } finally {
+      if (wt.commit) await mgr.release(wt).catch((err: unknown) => this.deps.logger?.warn({ err }, 'worktree removal failed'));
+    }
+  }
+
+  private async recordCapture(ids: { runId: string; stepId: string; attemptId: string }, cap: Capture): Promise<void> {
+    await recordArtifact(this.deps, ids, 'diff', 'diff.patch', 'text/x-diff', { data: cap.diff });
+    await recordArtifact(this.deps, ids, 'changed-files', 'changed-files.txt', 'text/plain; charset=utf-8', { data: cap.changedFilesText });
+  }
+
+  private endCancelled(a: Attempt, live: LiveAttempt, patch: AttemptPatch): void {
+    const c = live.cancel ?? { reason: null, actor: ENGINE_ACTOR, shutdown: false };
+    if (c.shutdown) return this.end(a, live, 'interrupted', { ...patch, failureCode: 'DAEMON_STOPPED', summary: 'the daemon stopped while this attempt was live' }, c.actor);
+    return this.end(a, live, 'cancelled', { ...patch, failureCode: 'CANCELLED', summary: c.reason ?? 'cancelled' }, c.actor);
+  }
+
+  /** Record an ending and settle the step (or open its approval gate when the other attempts are waiting). */
+  private end(a: Attempt, _live: LiveAttempt, to: Ending, patch: AttemptPatch, actor: string = ENGINE_ACTOR): void {
+    const { store } = this.deps;
+    store.transaction(() => {
+      const now = store.getAttempt(a.attemptId);
+      if (now && !TERMINAL_ATTEMPT_STATES.includes(now.state)) store.transitionAttempt(a.attemptId, to, patch, actor);
+      this.openApprovalGateIfReady(a.stepId);
+    });
+  }
+
+  /**
+   * When every latest attempt of a step has ended or waits for approval: open one approval gate naming the
+   * waiting ones as candidates, or settle the step when none is waiting.
+   */
+  private openApprovalGateIfReady(stepId: string): void {
+    const { store } = this.deps;
+    store.transaction(() => {
+      const step = store.getStep(stepId);
+      if (!step || (step.state !== 'running' && step.state !== 'queued')) return;
+      if (!step.attempts.every((x) => TERMINAL_ATTEMPT_STATES.includes(x.state) || x.state === 'awaiting_approval')) return;
+      const candidates = step.attempts.filter((x) => x.state === 'awaiting_approval').map((x) => x.attemptId);
+      if (candidates.length === 0) {
+        settleStepIfDone(store, stepId, ENGINE_ACTOR);
+        return;
+      }
+      const ws = this.deps.config.workspace(store.getRun(step.runId)?.workspaceId ?? '');
+      const rule =
+        step.attemptsRequested > 1
+          ? `choose one of ${candidates.length} passing attempt(s)`
+          : ws?.approval.policy === 'always'
+            ? 'workspace approval policy: always'
+            : 'approval requested by the planner';
+      store.createGate({ runId: step.runId, stepId, attemptId: candidates.length === 1 ? candidates[0]! : null, kind: 'approval', rule, candidates }, ENGINE_ACTOR);
+      store.transitionStep(stepId, 'awaiting_approval', {}, ENGINE_ACTOR);
+    });
+  }
+
+  private failUnexpected(attemptId: string, err: unknown): void {
+    this.deps.logger?.error({ err, attemptId }, 'attempt failed unexpectedly');
+    const { store } = this.deps;
+    try {
+      const a = store.getAttempt(attemptId);
+      if (!a || TERMINAL_ATTEMPT_STATES.includes(a.state)) return;
+      store.transaction(() => {
+        store.transitionAttempt(attemptId, 'failed', { failureCode: 'INTERNAL', summary: 'the engine failed while running this attempt; see the daemon log' }, ENGINE_ACTOR);
+        this.openApprovalGateIfReady(a.stepId);
+      });
+    } catch (e) {
+      this.deps.logger?.error({ err: e, attemptId }, 'could not record the failure');
+    }
+  }
+
+  async cancelAttempt(attemptId: string, reason: string | null, actor: string): Promise<void> {
+    const { store } = this.deps;
+    const a = store.getAttempt(attemptId);
+    if (!a) throw new SluiceError('ATTEMPT_NOT_FOUND');
+    if (TERMINAL_ATTEMPT_STATES.includes(a.state)) return;
+    const live = this.live.get(attemptId);
+    if (live) {
+      live.cancel ??= { reason, actor, shutdown: false };
+      await live.kill?.();
+      await live.finished;
+      return;
+    }
+    // Queued, or waiting for approval: there is no process; record the outcome directly.
+    store.transaction(() => {
+      store.transitionAttempt(attemptId, 'cancelled', { failureCode: 'CANCELLED', summary: reason ?? 'cancelled' }, actor);
+      for (const g of store.listGates(a.runId, 'pending')) {
+        if (g.stepId !== a.stepId || g.kind !== 'approval') continue;
+        const left = g.candidates.filter((id) => !TERMINAL_ATTEMPT_STATES.includes(store.getAttempt(id)?.state ?? 'cancelled'));
+        if (left.length === 0) store.decideGate(g.gateId, { status: 'cancelled', reason: 'every candidate attempt was cancelled' }, actor);
+      }
+      this.openApprovalGateIfReady(a.stepId);
+      settleStepIfDone(store, a.stepId, actor);
+    });
+  }
+
+  async acceptAttempt(_gateId: string, attemptId: string, actor: string): Promise<void> {
+    const { store, config } = this.deps;
+    const attempt = store.getAttempt(attemptId);
+    if (!attempt) throw new SluiceError('ATTEMPT_NOT_FOUND');
+    if (!attempt.commit) throw new SluiceError('ATTEMPT_NOT_ACCEPTABLE', 'The attempt has no commit to accept.');
+    const run = store.getRun(attempt.runId);
+    if (!run) throw new SluiceError('RUN_NOT_FOUND');
+    await fastForwardRun(store, config.requireWorkspace(run.workspaceId).path, run.runId, attempt.commit, actor);
+  }
+
+  /**
+   * Crash recovery: attempts a previous daemon left preparing, running or validating are stopped if anything of
+   * them still runs, their worktree changes are committed and recorded, and they become `interrupted`; their
+   * steps settle (failed, hence retryable). Queued attempts stay queued and run normally.
+   */
+  private async recover(): Promise<void> {
+    const { store, config } = this.deps;
+    for (const a of store.attemptsInStates(LIVE)) {
+      const ids = { runId: a.runId, stepId: a.stepId, attemptId: a.attemptId };
+      const patch: AttemptPatch = { failureCode: 'DAEMON_RESTARTED', summary: `the daemon stopped while this attempt was ${a.state}` };
+      try {
+        const run = store.getRun(a.runId);
+        const ws = run ? config.workspace(run.workspaceId) : null;
+        const scratch = join(this.deps.attemptsDir, a.attemptId);
+        if (ws) {
+          const mgr = this.worktrees(ws);
+          const path = await mgr.find(ws.path, a.attemptId);
+          killLeftoverGroup(join(scratch, 'pid'), path);
+          if (path) {
+            const wt: AttemptWorktree = { repoPath: ws.path, attemptId: a.attemptId, path, branch: a.branch, baseCommit: a.baseCommit, commit: null };
+            const cap = await mgr.capture(wt, `sluice: attempt ${a.attemptId} (interrupted)`);
+            await this.recordCapture(ids, cap);
+            patch.commit = cap.commit;
+            patch.changedFiles = cap.changedFiles.length;
+            await recordArtifact(this.deps, ids, 'stdout', 'stdout', 'text/plain; charset=utf-8', { file: join(scratch, 'stdout'), optional: true });
+            await recordArtifact(this.deps, ids, 'stderr', 'stderr', 'text/plain; charset=utf-8', { file: join(scratch, 'stderr'), optional: true });
+            await mgr.release(wt);
+          }
+        }
+      } catch (err) {
+        this.deps.logger?.warn({ err, attemptId: a.attemptId }, 'could not capture the changes of an interrupted attempt');
+      }
+      store.transaction(() => {
+        store.transitionAttempt(a.attemptId, 'interrupted', patch, ENGINE_ACTOR);
+        this.openApprovalGateIfReady(a.stepId);
+      });
+    }
+  }
+}
+
+export type { ArtifactKind };

@@ -1,0 +1,3 @@
+export { ExecutionEngine } from './engine.js';
+export { ENGINE_ACTOR, type EngineDeps, type EngineOptions, type EngineLogger } from './engine-types.js';
+export { fastForwardRun } from './run-branch.js';

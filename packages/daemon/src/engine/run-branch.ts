@@ -1,0 +1,34 @@
+import { SluiceError } from '@sluice/shared-protocol';
+import { compareAndSwapRef, isAncestor, runRef } from '../git/refs.js';
+import type { Store } from '../store/index.js';
+
+/** Serializes fast-forwards per run so two accepts never race between the ancestry check and the ref update. */
+const chains = new Map<string, Promise<unknown>>();
+
+/**
+ * Fast-forward `sluice/run/<runId>` from the head the ledger knows to `commit` with a compare-and-swap ref update,
+ * then record the new head. A branch that moved (or a commit that does not descend from the head) is refused
+ * with `RUN_BRANCH_MOVED`; nothing is overwritten.
+ */
+export function fastForwardRun(store: Store, repoPath: string, runId: string, commit: string, actor: string): Promise<void> {
+  const prev = chains.get(runId) ?? Promise.resolve();
+  const next = prev.then(
+    () => doFastForward(store, repoPath, runId, commit, actor),
+    () => doFastForward(store, repoPath, runId, commit, actor),
+  );
+  const tail = next.catch(() => undefined);
+  chains.set(runId, tail);
+  void tail.then(() => {
+    if (chains.get(runId) === tail) chains.delete(runId);
+  });
+  return next;
+}
+
+async function doFastForward(store: Store, repoPath: string, runId: string, commit: string, actor: string): Promise<void> {
+  const run = store.getRun(runId);
+  if (!run) throw new SluiceError('RUN_NOT_FOUND');
+  if (run.headCommit === commit) return;
+  if (!(await isAncestor(repoPath, run.headCommit, commit))) throw new SluiceError('RUN_BRANCH_MOVED');
+  await compareAndSwapRef(repoPath, runRef(runId), commit, run.headCommit);
+  store.setRunHead(runId, commit, actor);
+}
