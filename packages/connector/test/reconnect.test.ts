@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CLOSE_CODES } from '@sluice/shared-protocol';
 import { backoffDelay, isUnrecoverable, readState, EXIT_CODES } from '../src/index.js';
 import { TestEnv } from './helpers/env.js';
+import { FakeDaemon } from './helpers/fake-daemon.js';
 
 const RUN = 'run_01JDQ4Z8X9V7T6S5R4Q3P2N1M0';
 
@@ -104,6 +105,23 @@ describe('connector run: losing and regaining the relay', () => {
     expect(state?.lastError?.code).toBe('AUTH_FAILED');
     t.relay.instances.get(instanceId)!.publicKey = saved;
     await t.relay.waitForSession(1);
+    stop.abort();
+    expect((await running).code).toBe(0);
+  });
+
+  it('connects while the daemon is down, advertises nothing, and re-sends hello once the daemon is back', async () => {
+    t = await TestEnv.start();
+    await t.enrollAndShare();
+    await t.daemon.close();
+    stop = new AbortController();
+    const running = t.cli(['run'], stop.signal);
+    const s = await t.relay.waitForSession(1);
+    expect(s.hellos[0]!.workspaces).toEqual([]);
+    expect((await s.request('runs.get', { runId: RUN })).error?.code).toBe('DAEMON_UNAVAILABLE');
+    t.daemon = await FakeDaemon.start(t.home);
+    await s.waitForHellos(2);
+    expect(s.hellos[1]!.workspaces.map((w) => w.workspaceId)).toEqual(['web-app']);
+    expect((await s.request('runs.get', { runId: RUN })).ok).toBe(true);
     stop.abort();
     expect((await running).code).toBe(0);
   });

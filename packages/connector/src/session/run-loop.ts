@@ -16,6 +16,9 @@ import type { BackoffOptions } from './backoff.js';
 import { RelaySession } from './relay-session.js';
 import { isUnrecoverable } from './unrecoverable.js';
 
+/** How soon the workspace listing is retried while the daemon is down. */
+const DAEMON_RETRY_MS = 2000;
+
 export interface RunOptions {
   configPath: string;
   statePath: string;
@@ -53,6 +56,8 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
   const healthyMs = opts.healthyMs ?? 10_000;
 
   let shares: readonly string[] = [...config.shares];
+  /** The last workspace listing failed: retry soon rather than at the next full refresh. */
+  let daemonDown = false;
   const state: ConnectorState = {
     pid: process.pid,
     connected: false,
@@ -82,8 +87,13 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
     try {
       const list = (await daemon.listWorkspaces(current)).filter((w) => current.includes(w.workspaceId));
       state.workspaces = list.map((w) => w.workspaceId);
+      if (daemonDown) {
+        daemonDown = false;
+        save({ lastError: null });
+      }
       return list;
     } catch (err) {
+      daemonDown = true;
       log.warn({ code: 'DAEMON_UNAVAILABLE' }, 'cannot list daemon workspaces; advertising none until the daemon answers');
       save({ workspaces: [], lastError: fail('DAEMON_UNAVAILABLE', (err as Error).message) });
       return [];
@@ -91,14 +101,18 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
   };
 
   let session: RelaySession | undefined;
+  const refreshMs = opts.refreshMs ?? 30_000;
+  let lastRefresh = Date.now();
   const refresh = setInterval(() => {
+    if (!daemonDown && Date.now() - lastRefresh < refreshMs) return;
+    lastRefresh = Date.now();
     try {
       shares = [...loadConnectorConfig(opts.configPath).shares];
     } catch (err) {
       log.warn({ code: err instanceof ConnectorFailure ? err.code : 'CONFIG_INVALID' }, 'cannot re-read the config; keeping the previous share list');
     }
     void session?.refreshHello().then(() => save({}));
-  }, opts.refreshMs ?? 30_000);
+  }, Math.min(refreshMs, DAEMON_RETRY_MS));
 
   try {
     let attempt = 0;
