@@ -1,4 +1,6 @@
-import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { CLOSE_CODES } from '@sluice/shared-protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/index.js';
 import { TestEnv } from './helpers/env.js';
@@ -82,6 +84,36 @@ describe('sluice-connector CLI', () => {
     const unknown = await t.cli(['run']);
     expect(unknown.code).toBe(EXIT_CODES.instanceNotFound);
     expect(unknown.err).toContain('INSTANCE_NOT_FOUND');
+  });
+
+  it('run stops on an unsupported protocol version and on being replaced by another session', async () => {
+    t = await TestEnv.start();
+    const instanceId = await t.enrollAndShare();
+    t.relay.refuseVersion = true;
+    const old = await t.cli(['run']);
+    expect(old.code).toBe(EXIT_CODES.unsupportedProtocol);
+    expect(old.err).toMatch(/UNSUPPORTED_PROTOCOL_VERSION: .*upgrade the connector/);
+    t.relay.refuseVersion = false;
+    const running = t.cli(['run']);
+    const s = await t.relay.waitForSession(2);
+    expect(s.instanceId).toBe(instanceId);
+    s.ws.close(CLOSE_CODES.replaced, 'replaced');
+    const replaced = await running;
+    expect(replaced.code).toBe(EXIT_CODES.replaced);
+  });
+
+  it('accepts a private key stored as a JWK', async () => {
+    t = await TestEnv.start();
+    await t.enrollAndShare();
+    const config = JSON.parse(readFileSync(t.configPath, 'utf8')) as { privateKey: string };
+    const jwk = createPrivateKey(config.privateKey).export({ format: 'jwk' });
+    writeFileSync(t.configPath, JSON.stringify({ ...config, privateKey: jwk }), { mode: 0o600 });
+    const stop = new AbortController();
+    const running = t.cli(['run'], stop.signal);
+    const s = await t.relay.waitForSession(1);
+    expect(s.hellos[0]!.workspaces.map((w) => w.workspaceId)).toEqual(['web-app']);
+    stop.abort();
+    expect((await running).code).toBe(0);
   });
 
   it('share checks the daemon, discover marks shared workspaces, unshare removes one', async () => {

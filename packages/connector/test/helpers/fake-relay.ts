@@ -38,7 +38,10 @@ export class FakeSession {
   onFrame(frame: Frame): void {
     if (frame.type === 'hello') {
       this.hellos.push(frame);
-      if (this.hellos.length === 1) {
+      if (this.hellos.length === 1 && this.relay.refuseVersion) {
+        this.send({ type: 'error', code: 'UNSUPPORTED_PROTOCOL_VERSION', message: 'this relay speaks 2099-01-01 only', fatal: true });
+        this.ws.close(CLOSE_CODES.unsupportedVersion, 'unsupported protocol version');
+      } else if (this.hellos.length === 1) {
         this.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, instanceId: this.instanceId, heartbeatMs: this.relay.heartbeatMs });
       }
       for (const w of this.helloWaiters.splice(0)) w();
@@ -88,6 +91,8 @@ export class FakeRelay {
   readonly responses: ResponseFrame[] = [];
   readonly responseCounts = new Map<string, number>();
   heartbeatMs = 1000;
+  /** Answer hellos with a fatal UNSUPPORTED_PROTOCOL_VERSION error and close code 4004. */
+  refuseVersion = false;
   /** When false the relay sends no pings (to test the connector's silence detection). */
   pinging = true;
   private readonly nonces = new Map<string, { used: boolean; expiresAt: number }>();
