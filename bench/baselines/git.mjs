@@ -32,7 +32,7 @@ export async function run({ rounds, quick }) {
     };
     const samples = Object.fromEntries(Object.keys(cells).map((k) => [k, []]));
     const reuse = [];
-    const perCell = quick ? 1 : 2;
+    const perCell = 1;
     // Pooled worktree for the reuse figure: created once, dirtied and reset each round.
     const pooled = path.join(base, 'pooled');
     await git(['-C', large, 'worktree', 'add', '-q', '--detach', pooled, 'HEAD']);

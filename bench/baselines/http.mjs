@@ -17,7 +17,7 @@ export async function run({ rounds, quick }) {
   try {
     const direct = { port: backend.info.port, requests: buildRequest({ port: backend.info.port, path: '/rpc', body: BODY }) };
     const hop = { port: relay.info.port, requests: buildRequest({ port: relay.info.port, path: '/rpc', body: BODY }) };
-    const count = quick ? 1500 : 4000;
+    const count = quick ? 1200 : 2500;
     const perRound = [];
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? [direct, hop] : [hop, direct];
@@ -27,7 +27,7 @@ export async function run({ rounds, quick }) {
       const h = res.get(hop);
       const tput = {};
       for (const [name, target] of r % 2 === 0 ? [['direct', direct], ['hop', hop]] : [['hop', hop], ['direct', direct]]) {
-        tput[name] = await throughput({ ...target, connections: 4, window: 8, durationMs: quick ? 1500 : 2500, warmupMs: 400 });
+        tput[name] = await throughput({ ...target, connections: 4, window: 8, durationMs: quick ? 1200 : 2000, warmupMs: 400 });
       }
       perRound.push({ d, h, tput, errors: d.errors + h.errors + tput.direct.errors + tput.hop.errors });
     }

@@ -56,9 +56,9 @@ export async function run({ rounds, quick }) {
   try {
     const rates = { 1: [], 100: [], 1000: [] };
     for (let r = 0; r < rounds; r++) {
-      rates[1].push(insertRate(dir, `a${r}`, 1, quick ? 20_000 : 40_000, quick ? 1500 : 3000));
-      rates[100].push(insertRate(dir, `b${r}`, 100, 200_000, quick ? 1500 : 2500));
-      rates[1000].push(insertRate(dir, `c${r}`, 1000, 300_000, quick ? 1500 : 2500));
+      rates[1].push(insertRate(dir, `a${r}`, 1, 30_000, quick ? 1000 : 1500));
+      rates[100].push(insertRate(dir, `b${r}`, 100, 200_000, quick ? 1000 : 1500));
+      rates[1000].push(insertRate(dir, `c${r}`, 1000, 300_000, quick ? 1000 : 1500));
     }
     // Fill to 1M rows: 2 000 runs × 500 events, interleaved so one run's rows are spread over the table.
     const rows = quick ? 300_000 : 1_000_000;
@@ -76,7 +76,7 @@ export async function run({ rounds, quick }) {
     for (let r = 0; r < rounds; r++) {
       const samples = [];
       const t0 = nowMs();
-      for (let i = 0; i < (quick ? 5000 : 15_000) && nowMs() - t0 < 10_000; i++) {
+      for (let i = 0; i < (quick ? 3000 : 8000) && nowMs() - t0 < 10_000; i++) {
         const runId = `run_${(i * 7919 + r * 104729) % nruns}`;
         const t = nowMs();
         const got = q.all(runId);

@@ -7,13 +7,13 @@
 import { buildRequest, latency, throughput } from '../lib/http-load.mjs';
 import { rssBytes, peakRssBytes } from '../lib/proc.mjs';
 import { median, nowMs, round, sleep, spread, summarize } from '../lib/stats.mjs';
-import { McpPlanner, HttpPlanner, startStack } from './stack.mjs';
+import { McpPlanner, HttpPlanner, startBenchStack } from './stack.mjs';
 
 const MB = 1024 * 1024;
 
 /** @param {{ rounds: number, quick?: boolean }} opts */
 export async function run({ rounds, quick }) {
-  const stack = await startStack({ approval: { policy: 'none', remote: true }, heartbeatMs: 15_000 });
+  const stack = await startBenchStack({ heartbeatMs: 15_000 });
   try {
     const daemonPid = stack.daemon.proc.pid;
     const relayPid = stack.relay.proc.pid;
