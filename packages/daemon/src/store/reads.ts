@@ -57,9 +57,18 @@ export class LedgerReader {
       where.push(`workspace_id IN (${q.workspaceIds.map(() => '?').join(',')})`);
       args.push(...q.workspaceIds);
     }
-    if (q.workspaceId) (where.push('workspace_id = ?'), args.push(q.workspaceId));
-    if (q.state) (where.push('state = ?'), args.push(q.state));
-    if (q.cursor) (where.push('run_id < ?'), args.push(q.cursor));
+    if (q.workspaceId) {
+      where.push('workspace_id = ?');
+      args.push(q.workspaceId);
+    }
+    if (q.state) {
+      where.push('state = ?');
+      args.push(q.state);
+    }
+    if (q.cursor) {
+      where.push('run_id < ?');
+      args.push(q.cursor);
+    }
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY run_id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, q.limit + 1) as RunRow[];
     const more = rows.length > q.limit;
@@ -152,8 +161,14 @@ export class LedgerReader {
   listArtifacts(q: { runId: string; stepId?: string | undefined; attemptId?: string | undefined }): ArtifactRef[] {
     let sql = 'SELECT * FROM artifact_refs WHERE run_id = ?';
     const args: unknown[] = [q.runId];
-    if (q.stepId) (sql += ' AND step_id = ?', args.push(q.stepId));
-    if (q.attemptId) (sql += ' AND attempt_id = ?', args.push(q.attemptId));
+    if (q.stepId) {
+      sql += ' AND step_id = ?';
+      args.push(q.stepId);
+    }
+    if (q.attemptId) {
+      sql += ' AND attempt_id = ?';
+      args.push(q.attemptId);
+    }
     return (this.db.prepare(`${sql} ORDER BY artifact_id`).all(...args) as ArtifactRow[]).map(toArtifact);
   }
 

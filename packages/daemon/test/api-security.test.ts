@@ -1,0 +1,140 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { createLogger, startDaemon, verifyAuditChain } from '../src/index.js';
+import { startTestDaemon, tempDir, type TestDaemon } from './core-fixtures.js';
+
+let d: TestDaemon | null = null;
+const homes: string[] = [];
+afterEach(async () => {
+  await d?.close();
+  d = null;
+  for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
+});
+
+/** A raw request, so the Host header can be anything. */
+function rawRequest(port: number, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/api/v1/workspaces', method: 'GET', headers, setHost: false }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function refusals(daemon: TestDaemon) {
+  return daemon.store.db.prepare("SELECT actor, outcome, details FROM audit WHERE action = 'auth.refused' ORDER BY seq").all() as { actor: string; outcome: string; details: string }[];
+}
+
+describe('the /api/v1 guard', () => {
+  it('serves /healthz without a token', async () => {
+    d = await startTestDaemon();
+    const res = await fetch(`${d.url}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true, version: expect.any(String) });
+  });
+
+  it.each([
+    ['no token', {}, 401, 'UNAUTHENTICATED'],
+    ['a wrong token', { authorization: 'Bearer not-the-token' }, 401, 'UNAUTHENTICATED'],
+    ['a non-bearer scheme', { authorization: 'Basic Zm9vOmJhcg==' }, 401, 'UNAUTHENTICATED'],
+  ])('refuses %s with 401 and audits it', async (_name, headers: Record<string, string>, status, code) => {
+    d = await startTestDaemon();
+    const res = await rawRequest(d.port, { host: `127.0.0.1:${d.port}`, ...headers });
+    expect(res).toEqual({ status, body: { code, message: expect.any(String) } });
+    const rows = refusals(d);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.outcome).toBe(code);
+  });
+
+  it('refuses a foreign Host header (DNS rebinding) even with the right token', async () => {
+    d = await startTestDaemon();
+    const res = await rawRequest(d.port, { host: 'evil.example', authorization: `Bearer ${d.token}` });
+    expect(res).toEqual({ status: 403, body: { code: 'HOST_NOT_ALLOWED', message: expect.any(String) } });
+    const wrongPort = await rawRequest(d.port, { host: `127.0.0.1:${d.port + 1}`, authorization: `Bearer ${d.token}` });
+    expect(wrongPort.body.code).toBe('HOST_NOT_ALLOWED');
+    expect(refusals(d).map((r) => r.outcome)).toEqual(['HOST_NOT_ALLOWED', 'HOST_NOT_ALLOWED']);
+  });
+
+  it('accepts every loopback name with the right port', async () => {
+    d = await startTestDaemon();
+    for (const host of [`127.0.0.1:${d.port}`, `localhost:${d.port}`, `[::1]:${d.port}`]) {
+      const res = await rawRequest(d.port, { host, authorization: `Bearer ${d.token}` });
+      expect(res.status, host).toBe(200);
+    }
+  });
+
+  it('refuses a foreign browser Origin but accepts its own', async () => {
+    d = await startTestDaemon();
+    const foreign = await rawRequest(d.port, { host: `127.0.0.1:${d.port}`, origin: 'https://evil.example', authorization: `Bearer ${d.token}` });
+    expect(foreign).toEqual({ status: 403, body: { code: 'ORIGIN_NOT_ALLOWED', message: expect.any(String) } });
+    const own = await rawRequest(d.port, { host: `127.0.0.1:${d.port}`, origin: `http://127.0.0.1:${d.port}`, authorization: `Bearer ${d.token}` });
+    expect(own.status).toBe(200);
+  });
+
+  it('stores a hash of a presented token in the audit row, never the token, and keeps the chain valid', async () => {
+    d = await startTestDaemon();
+    const presented = 'wrong-token-that-must-not-be-stored-0123456789';
+    await rawRequest(d.port, { host: `127.0.0.1:${d.port}`, authorization: `Bearer ${presented}` });
+    await rawRequest(d.port, { host: 'evil.example', authorization: `Bearer ${d.token}` });
+    const [wrong, rebind] = refusals(d);
+    expect(JSON.parse(wrong!.details).tokenSha256).toBe(createHash('sha256').update(presented).digest('hex'));
+    expect(JSON.parse(rebind!.details).tokenSha256).toBe(createHash('sha256').update(d.token).digest('hex'));
+    d.store.db.pragma('wal_checkpoint(TRUNCATE)');
+    const dbBytes = readFileSync(d.home.db);
+    expect(dbBytes.includes(Buffer.from(presented))).toBe(false);
+    expect(dbBytes.includes(Buffer.from(d.token))).toBe(false);
+    expect(verifyAuditChain(d.store.db).ok).toBe(true);
+  });
+
+  it('refuses a malformed actor header and a remote caller on operator routes', async () => {
+    d = await startTestDaemon();
+    const badActor = await d.request('GET', '/api/v1/workspaces', { headers: { 'x-sluice-actor': 'nobody' } });
+    expect(badActor.status).toBe(400);
+    const remoteStatus = await d.request('GET', '/api/v1/status', { headers: { 'x-sluice-shared-workspaces': 'web' } });
+    expect(remoteStatus).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    const remoteVerify = await d.request('POST', '/api/v1/audit/verify', { headers: { 'x-sluice-shared-workspaces': 'web' } });
+    expect(remoteVerify.status).toBe(403);
+  });
+});
+
+describe('startDaemon', () => {
+  it('refuses to bind anywhere but 127.0.0.1', async () => {
+    const home = tempDir();
+    homes.push(home);
+    await expect(startDaemon({ home, host: '0.0.0.0', port: 0 })).rejects.toThrow(/127\.0\.0\.1 only/);
+    await expect(startDaemon({ home, host: '::', port: 0 })).rejects.toThrow(/127\.0\.0\.1 only/);
+  });
+
+  it('writes daemon.json and daemon.token with mode 600, never logs the token, and removes daemon.json on close', async () => {
+    const home = tempDir();
+    homes.push(home);
+    let logged = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        logged += chunk.toString();
+        cb();
+      },
+    });
+    const running = await startDaemon({ home, port: 0, logger: createLogger({ level: 'trace', destination: sink }) });
+    const info = JSON.parse(readFileSync(`${home}/daemon.json`, 'utf8')) as { url: string; pid: number };
+    expect(info).toMatchObject({ url: running.url, pid: process.pid });
+    const { statSync, existsSync } = await import('node:fs');
+    expect(statSync(`${home}/daemon.json`).mode & 0o777).toBe(0o600);
+    expect(statSync(`${home}/daemon.token`).mode & 0o777).toBe(0o600);
+    expect(statSync(home).mode & 0o777).toBe(0o700);
+    const token = readFileSync(`${home}/daemon.token`, 'utf8').trim();
+    const ok = await fetch(`${running.url}/api/v1/workspaces`, { headers: { authorization: `Bearer ${token}` } });
+    expect(ok.status).toBe(200);
+    await fetch(`${running.url}/api/v1/workspaces`, { headers: { authorization: `Bearer ${token}x` } });
+    await running.close();
+    expect(existsSync(`${home}/daemon.json`)).toBe(false);
+    expect(logged.length).toBeGreaterThan(0);
+    expect(logged.includes(token)).toBe(false);
+  });
+});

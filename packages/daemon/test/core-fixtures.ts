@@ -1,0 +1,112 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { daemonVerbPath } from '@sluice/shared-protocol';
+import { ArtifactStore, buildApp, ensureHome, ensureToken, openDatabase, parseConfig, Store, type AppDeps, type DaemonConfigInput, type HomePaths } from '../src/index.js';
+
+/** A temp dir removed by `cleanup()`. */
+export function tempDir(prefix = 'sluice-core-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A small git repo with one commit on `main`. */
+export function makeRepo(dir: string): { path: string; head: string } {
+  const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
+  execFileSync('git', ['init', '-q', '-b', 'main', dir]);
+  git('config', 'user.email', 'test@example.com');
+  git('config', 'user.name', 'Test');
+  writeFileSync(join(dir, 'README.md'), 'hello\n');
+  git('add', 'README.md');
+  git('commit', '-q', '-m', 'init');
+  return { path: dir, head: git('rev-parse', 'HEAD') };
+}
+
+/** Run git in a repo and return trimmed stdout. */
+export function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
+}
+
+/** A listening daemon app over a real SQLite ledger and a real repo, with helpers to call it. */
+export interface TestDaemon {
+  app: FastifyInstance;
+  store: Store;
+  artifacts: ArtifactStore;
+  home: HomePaths;
+  repo: { path: string; head: string };
+  token: string;
+  url: string;
+  port: number;
+  /** POST a verb; returns status and parsed body. */
+  verb(name: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  /** Any request with the token unless overridden. */
+  request(method: string, path: string, opts?: { body?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; text: string }>;
+  close(): Promise<void>;
+}
+
+/** Start a daemon app on 127.0.0.1:0 with workspace `web` (executor `sim`, validation `test`). */
+export async function startTestDaemon(opts: { workspace?: Partial<NonNullable<DaemonConfigInput['workspaces']>[string]>; engine?: AppDeps['engine'] } = {}): Promise<TestDaemon> {
+  const root = tempDir();
+  const home = ensureHome(join(root, 'home'));
+  const repo = makeRepo(join(root, 'repo'));
+  const raw: DaemonConfigInput = {
+    listen: { host: '127.0.0.1', port: 0 },
+    workspaces: {
+      web: {
+        path: repo.path,
+        name: 'web',
+        executors: { sim: { adapter: 'simulation' } },
+        validations: { test: { argv: ['node', '-e', '0'], timeout: '30s' } },
+        ...opts.workspace,
+      },
+    },
+  };
+  writeFileSync(home.config, JSON.stringify(raw));
+  const config = parseConfig(raw);
+  const token = ensureToken(home);
+  const store = new Store(openDatabase(home.db));
+  const artifacts = new ArtifactStore(home.artifacts);
+  const app = buildApp({ store, artifacts, token, configPath: home.config, ...(opts.engine ? { engine: opts.engine } : {}) }, config);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const addr = app.server.address();
+  const port = addr && typeof addr === 'object' ? addr.port : 0;
+  const url = `http://127.0.0.1:${port}`;
+  const request: TestDaemon['request'] = async (method, path, o = {}) => {
+    const res = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...o.headers }, ...(o.body !== undefined ? { body: o.body } : {}) });
+    const text = await res.text();
+    let body: unknown = null;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = null;
+    }
+    return { status: res.status, body, text };
+  };
+  return {
+    app,
+    store,
+    artifacts,
+    home,
+    repo,
+    token,
+    url,
+    port,
+    verb: (name, body, headers = {}) => request('POST', daemonVerbPath(name), { body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } }),
+    request,
+    close: async () => {
+      await app.close();
+      store.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Row counts of the ledger, to prove a refused request wrote nothing. */
+export function ledgerCounts(store: Store): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of ['runs', 'steps', 'attempts', 'transitions', 'events', 'artifact_refs', 'validation_results', 'gates', 'gate_evaluations']) {
+    out[t] = (store.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+  }
+  return out;
+}
