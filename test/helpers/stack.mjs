@@ -77,7 +77,6 @@ export class DaemonNode {
     const res = await this.cli(['init']);
     if (res.code !== 0) throw new Error(`sluice init failed: ${res.stderr || res.stdout}`);
     this.editConfig((cfg) => {
-      cfg.listen = { host: '127.0.0.1', port: 0 };
       cfg.cancelGrace = '1s';
     });
   }
@@ -104,14 +103,9 @@ export class DaemonNode {
    * had, as a daemon on a fixed configured port would.
    */
   async start() {
-    if (this.url) {
-      const port = Number(new URL(this.url).port);
-      this.editConfig((cfg) => {
-        cfg.listen = { host: '127.0.0.1', port };
-      });
-    }
+    const port = this.url ? new URL(this.url).port : '0';
     rmSync(join(this.home, 'daemon.json'), { force: true });
-    this.proc = new ManagedProcess('daemon', [BINS.sluice, 'daemon', 'start'], { env: this.env });
+    this.proc = new ManagedProcess('daemon', [BINS.sluice, 'daemon', 'start', '--port', port], { env: this.env });
     const info = await waitUntil(
       () => {
         if (!this.proc.running) throw new HarnessTimeout(`the daemon exited: ${JSON.stringify(this.proc.exit)}`, this.proc.output);
@@ -177,9 +171,9 @@ export class RelayNode {
     mkdirSync(this.home, { recursive: true, mode: 0o700 });
     const args = [BINS.relay, 'start', '--host', '127.0.0.1', '--port', String(this.port), '--heartbeat-ms', String(this.heartbeatMs)];
     this.proc = new ManagedProcess('relay', args, { env: this.env });
-    const m = await this.proc.waitForOutput(/listening[^\n]*?(https?:\/\/127\.0\.0\.1:(\d+))/i, { timeoutMs: 20_000 });
-    this.url = m[1];
-    this.port = Number(m[2]);
+    const m = await this.proc.waitForOutput(/^.*"msg":"sluice relay listening".*$/m, { timeoutMs: 20_000 });
+    this.url = JSON.parse(m[0]).origin;
+    this.port = Number(new URL(this.url).port);
     await waitUntil(async () => (await fetch(`${this.url}/healthz`)).ok, { what: 'relay /healthz' });
     return this;
   }
