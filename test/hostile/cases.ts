@@ -1,0 +1,287 @@
+// The hostile-input tables. Pure data (no servers), so the count in docs/SECURITY.md can be checked against them.
+import { LIMITS, VERB_NAMES, VERBS } from '@sluice/shared-protocol';
+import type { VerbName } from '@sluice/shared-protocol';
+
+/** Ids that look right but belong to nobody. */
+export const FAKE = {
+  runId: 'run_01JAAAAAAAAAAAAAAAAAAAAAAA',
+  stepId: 'stp_01JAAAAAAAAAAAAAAAAAAAAAAA',
+  attemptId: 'att_01JAAAAAAAAAAAAAAAAAAAAAAA',
+  gateId: 'gat_01JAAAAAAAAAAAAAAAAAAAAAAA',
+  instanceId: 'ins_01JAAAAAAAAAAAAAAAAAAAAAAA',
+  digest: `sha256:${'0'.repeat(64)}`,
+};
+
+/** A schema-valid input for each verb (ids are filled in by the suite when it has real ones). */
+export function validInput(verb: VerbName, ids: Partial<typeof FAKE> = {}): Record<string, unknown> {
+  const id = { ...FAKE, ...ids };
+  switch (verb) {
+    case 'instances.list':
+    case 'runs.list':
+      return {};
+    case 'runs.open':
+      return { workspaceId: 'web', title: 'hostile' };
+    case 'runs.get':
+    case 'runs.close':
+    case 'runs.abort':
+    case 'gates.list':
+    case 'artifacts.list':
+    case 'events.list':
+      return { runId: id.runId };
+    case 'steps.dispatch':
+      return { runId: id.runId, executor: 'sim', task: 'write a.txt\nhello' };
+    case 'steps.get':
+    case 'steps.retry':
+    case 'steps.wait':
+      return { stepId: id.stepId };
+    case 'attempts.get':
+    case 'attempts.cancel':
+      return { attemptId: id.attemptId };
+    case 'gates.approve':
+      return { gateId: id.gateId };
+    case 'gates.reject':
+      return { gateId: id.gateId, reason: 'no' };
+    case 'artifacts.get':
+      return { runId: id.runId, digest: id.digest };
+    default:
+      throw new Error(`no valid input for ${String(verb)}`);
+  }
+}
+
+type FieldKind = 'id' | 'name' | 'ref' | 'digest' | 'text' | 'int' | 'bool' | 'enum' | 'names' | 'key' | 'pageCursor';
+
+const FIELD_KINDS: Record<string, FieldKind> = {
+  runId: 'id',
+  stepId: 'id',
+  attemptId: 'id',
+  gateId: 'id',
+  instanceId: 'id',
+  workspaceId: 'name',
+  executor: 'name',
+  baseRef: 'ref',
+  digest: 'digest',
+  title: 'text',
+  task: 'text',
+  reason: 'text',
+  limit: 'int',
+  waitMs: 'int',
+  timeoutMs: 'int',
+  attempts: 'int',
+  offset: 'int',
+  length: 'int',
+  after: 'int',
+  approval: 'bool',
+  state: 'enum',
+  status: 'enum',
+  validations: 'names',
+  idempotencyKey: 'key',
+  cursor: 'pageCursor',
+};
+
+const RLO = '\u202E';
+const LRI = '\u2066';
+
+/** Values no field of any kind accepts: wrong JSON types. */
+const WRONG_TYPES: Array<[string, unknown]> = [
+  ['null', null],
+  ['object', { a: 1 }],
+  ['array', ['x']],
+  ['proto-object', JSON.parse('{"__proto__":{"polluted":true}}')],
+];
+
+/** Strings that strict id/name/ref/digest fields refuse: traversal, absolute paths, unicode tricks, SQL, option injection. */
+const HOSTILE_STRINGS: Array<[string, string]> = [
+  ['empty', ''],
+  ['dot-dot', '..'],
+  ['traversal', '../../etc/passwd'],
+  ['traversal-backslash', '..\\..\\windows'],
+  ['absolute-path', '/etc/passwd'],
+  ['home-path', '~/.ssh/id_ed25519'],
+  ['nul-byte', 'web\u0000'],
+  ['bidi-override', `web${RLO}gpj.exe`],
+  ['bidi-isolate', `${LRI}web`],
+  ['fullwidth', 'ｗｅｂ'],
+  ['homoglyph-cyrillic', 'wеb'],
+  ['zero-width', 'w\u200Beb'],
+  ['sql-or', "web' OR '1'='1"],
+  ['sql-drop', "x'; DROP TABLE runs;--"],
+  ['option-injection', '--upload-pack=touch /tmp/pwned'],
+  ['proto-name', '__proto__'],
+  ['constructor-name', 'constructor'],
+  ['newline-injection', 'web\nx-evil: 1'],
+  ['url', 'http://evil.example/'],
+  ['very-long', 'a'.repeat(5000)],
+];
+
+/** Free text: the only refusals are control characters, bidi overrides and size. */
+const HOSTILE_TEXT: Array<[string, string]> = [
+  ['nul-byte', 'fix\u0000it'],
+  ['bidi-override', `approve ${RLO}evil${RLO}`],
+  ['bidi-isolate', `ok ${LRI}hidden`],
+  ['escape-seq', 'ok \u001b[2J'],
+  ['del-char', 'ok\u007f'],
+  ['oversized', 'x'.repeat(LIMITS.taskBytes + 1)],
+];
+
+const HOSTILE_INTS: Array<[string, unknown]> = [
+  ['negative', -1],
+  ['float', 1.5],
+  ['huge', 1e300],
+  ['string-number', '10'],
+  ['boolean', true],
+];
+
+const HOSTILE_BOOLS: Array<[string, unknown]> = [
+  ['string-true', 'true'],
+  ['number-one', 1],
+];
+
+const HOSTILE_ENUMS: Array<[string, unknown]> = [
+  ['uppercase', 'OPEN'],
+  ['sql', "open' OR 1=1--"],
+  ['proto', '__proto__'],
+  ['number', 0],
+];
+
+const HOSTILE_NAME_ARRAYS: Array<[string, unknown]> = [
+  ['not-array', 'test'],
+  ['traversal-entry', ['../../bin/sh']],
+  ['bidi-entry', [`te${RLO}st`]],
+  ['too-many', Array.from({ length: LIMITS.validationsPerStep + 1 }, (_, i) => `v${i}`)],
+  ['nested', [['test']]],
+];
+
+function valuesFor(kind: FieldKind): Array<[string, unknown]> {
+  switch (kind) {
+    case 'id':
+    case 'name':
+    case 'ref':
+    case 'digest':
+    case 'key':
+    case 'pageCursor':
+      return [...HOSTILE_STRINGS.filter(([label]) => !(kind === 'ref' && label === 'url')), ['number', 42]];
+    case 'text':
+      return [...HOSTILE_TEXT, ['number', 42]];
+    case 'int':
+      return HOSTILE_INTS;
+    case 'bool':
+      return HOSTILE_BOOLS;
+    case 'enum':
+      return HOSTILE_ENUMS;
+    case 'names':
+      return HOSTILE_NAME_ARRAYS;
+  }
+}
+
+export interface BodyCase {
+  verb: VerbName;
+  label: string;
+  /** The JSON value sent as the body. */
+  body: unknown;
+}
+
+/** Field-level hostile inputs: every field of every verb input fed the values its kind must refuse. */
+export function fieldCases(verbs: readonly VerbName[] = VERB_NAMES): BodyCase[] {
+  const out: BodyCase[] = [];
+  for (const verb of verbs) {
+    const shape = (VERBS[verb].input as unknown as { shape: Record<string, unknown> }).shape;
+    const base = validInput(verb);
+    for (const field of Object.keys(shape)) {
+      const kind = FIELD_KINDS[field];
+      if (!kind) throw new Error(`no field kind for ${verb}.${field}`);
+      for (const [label, value] of [...WRONG_TYPES, ...valuesFor(kind)]) {
+        // The ref pattern allows a few of these names ("constructor" is a fine branch name); they are not hostile there.
+        // "constructor" is a well-formed name, ref and cursor: the lookup tables cover it (it must find nothing).
+        if (label === 'constructor-name' && kind !== 'id' && kind !== 'digest') continue;
+        if (label === 'proto-name' && (kind === 'ref' || kind === 'pageCursor')) continue;
+        if (label === 'array' && kind === 'names') continue;
+        // Idempotency keys are opaque tokens: "..", "__proto__" and "constructor" are fine keys there.
+        if (kind === 'key' && ['dot-dot', 'proto-name', 'constructor-name'].includes(label)) continue;
+        out.push({ verb, label: `${field}=${label}`, body: { ...base, [field]: value } });
+      }
+    }
+  }
+  return out;
+}
+
+/** Whole-body hostile shapes, for every verb. */
+export function shapeCases(verbs: readonly VerbName[] = VERB_NAMES): BodyCase[] {
+  const out: BodyCase[] = [];
+  for (const verb of verbs) {
+    const base = validInput(verb);
+    const shapes: Array<[string, unknown]> = [
+      ['array-body', [base]],
+      ['string-body', 'runs'],
+      ['number-body', 7],
+      ['null-body', null],
+      ['unknown-key', { ...base, extra: 1 }],
+      ['proto-key', JSON.parse(`{"__proto__":{"admin":true},${JSON.stringify(base).slice(1, -1) || '"x":1'}}`)],
+      ['constructor-prototype', { ...base, constructor: { prototype: { admin: true } } }],
+    ];
+    for (const [label, body] of shapes) out.push({ verb, label, body });
+  }
+  return out;
+}
+
+export interface RawCase {
+  verb: VerbName;
+  label: string;
+  contentType: string;
+  payload: string;
+  status: number;
+  code: string;
+}
+
+/** Raw bodies below the JSON layer: malformed JSON, wrong media types, oversized. */
+export function rawCases(bodyLimit: number, verbs: readonly VerbName[] = VERB_NAMES): RawCase[] {
+  const out: RawCase[] = [];
+  const malformed: Array<[string, string]> = [
+    ['truncated', '{"runId":'],
+    ['trailing-comma', '{"a":1,}'],
+    ['single-quotes', "{'a':1}"],
+    ['bare-word', 'nul'],
+    ['nul-byte', '\u0000'],
+    ['lone-surrogate-escape', '{"a":"\\ud800'],
+    ['deep-nesting', '['.repeat(5000)],
+  ];
+  for (const verb of verbs) {
+    for (const [label, payload] of malformed) out.push({ verb, label: `malformed-${label}`, contentType: 'application/json', payload, status: 400, code: 'MALFORMED_JSON' });
+    out.push({ verb, label: 'text-plain', contentType: 'text/plain', payload: JSON.stringify(validInput(verb)), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    out.push({ verb, label: 'form-urlencoded', contentType: 'application/x-www-form-urlencoded', payload: 'runId=x', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    out.push({
+      verb,
+      label: 'oversized',
+      contentType: 'application/json',
+      payload: JSON.stringify({ ...validInput(verb), pad: 'x'.repeat(bodyLimit + 16) }),
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+    });
+  }
+  return out;
+}
+
+/** Verb names that are not verbs: prototype keys, traversal, case tricks. */
+export const BAD_VERB_NAMES: string[] = [
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'runs.open.',
+  'RUNS.OPEN',
+  'runs%2Fopen',
+  'runs..open',
+  '..%2F..%2Fstatus',
+  'runs.delete',
+  'ｒｕｎｓ.open',
+  'admin.exec',
+];
+
+/** Host headers a DNS-rebinding page would send to a loopback server. */
+export function rebindingHosts(port: number): string[] {
+  return ['evil.example', `evil.example:${port}`, `127.0.0.1.nip.io:${port}`, `localhost.evil.example:${port}`, `127.0.0.1:${port + 1}`, `0x7f000001:${port}`, `2130706433:${port}`, '127.0.0.1', ''];
+}
+
+/** Browser origins that are not the server's own. */
+export function foreignOrigins(port: number): string[] {
+  return ['http://evil.example', 'null', `http://127.0.0.1:${port + 1}`, `https://127.0.0.1:${port}`, `http://localhost.evil.example:${port}`, 'file://'];
+}
