@@ -16,7 +16,7 @@ async function timeAdd(repo, wt, extra = [], addArgs = []) {
 }
 
 /** @param {{ rounds: number, quick?: boolean }} opts */
-export async function run({ rounds, quick }) {
+export async function run({ rounds }) {
   const base = mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-git-'));
   const shm = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/sluice-bench-git-') : null;
   try {

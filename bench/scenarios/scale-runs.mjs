@@ -42,7 +42,14 @@ async function drainOnce(daemon, workspaceId, round_) {
   const runIds = [];
   for (let i = 0; i < RUNS; i++) runIds.push((await callVerb(daemon, 'runs.open', { workspaceId, title: `bench ${round_}/${i}` })).runId);
   const t0 = nowMs();
-  const results = await Promise.all(
+  let settledCount = 0;
+  let watchdog;
+  const stalled = new Promise((_, reject) => {
+    watchdog = setTimeout(() => {
+      if (settledCount === 0) reject(new Error('no step settled within 30 s: steps are not executing (is the execution engine wired into `sluice daemon start`?)'));
+    }, 30_000);
+  });
+  const all = Promise.all(
     runIds.map(async (runId, i) => {
       const start = nowMs();
       const step = await callVerb(daemon, 'steps.dispatch', { runId, executor: 'simulation', task: task(i), idempotencyKey: `bench-${round_}-${i}` });
@@ -51,9 +58,11 @@ async function drainOnce(daemon, workspaceId, round_) {
       do {
         detail = await callVerb(daemon, 'steps.wait', { stepId: step.stepId, timeoutMs: 20_000 });
       } while (!detail.settled && nowMs() < deadline);
+      settledCount++;
       return { ms: nowMs() - start, state: detail.state, settled: detail.settled };
     }),
   );
+  const results = await Promise.race([all, stalled]).finally(() => clearTimeout(watchdog));
   const drainMs = nowMs() - t0;
   const bad = results.filter((r) => r.state !== 'succeeded');
   return { drainMs, steps: results.map((r) => r.ms), bad: bad.length, badStates: [...new Set(bad.map((r) => r.state))] };
