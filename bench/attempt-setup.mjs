@@ -14,6 +14,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { git, makeRepo } from './lib/git-fixtures.mjs';
 import { median, round, spread } from './lib/stats.mjs';
