@@ -28,6 +28,7 @@ const MODULES = [
   { name: 'ws', file: 'baselines/ws.mjs', timeoutS: 40, what: 'raw ws RTT and pipelined throughput' },
   { name: 'http', file: 'baselines/http.mjs', timeoutS: 60, what: 'Fastify direct and raw ws relay prototype' },
   { name: 'relay-hop', file: 'scenarios/relay-hop.mjs', timeoutS: 90, what: 'real relay → connector → daemon vs daemon direct; MCP' },
+  { name: 'artifacts', file: 'scenarios/artifacts.mjs', timeoutS: 40, what: 'daemon artifact store put/get vs raw file write/read' },
   { name: 'daemon-ledger', file: 'daemon-ledger.mjs', timeoutS: 90, what: 'daemon event append, events.list at 1M, idle RSS' },
   { name: 'attempt-setup', file: 'attempt-setup.mjs', timeoutS: 120, what: 'dispatch → executor started vs raw worktree add; cancel' },
   { name: 'relay', file: 'relay.mjs', timeoutS: 90, what: 'relay RSS with 1 000 idle connectors; MCP vs /api/v2' },
