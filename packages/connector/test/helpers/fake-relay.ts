@@ -1,5 +1,6 @@
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -100,11 +101,14 @@ export class FakeRelay {
   private sessionWaiters: Array<() => void> = [];
   private pinger: NodeJS.Timeout | undefined;
 
-  private constructor(private readonly server: Server) {}
+  private constructor(
+    private readonly server: Server,
+    private readonly scheme: 'http' | 'https',
+  ) {}
 
-  static async start(opts: { heartbeatMs?: number } = {}): Promise<FakeRelay> {
-    const server = createServer();
-    const relay = new FakeRelay(server);
+  static async start(opts: { heartbeatMs?: number; tls?: { key: string; cert: string } } = {}): Promise<FakeRelay> {
+    const server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }) : createServer();
+    const relay = new FakeRelay(server, opts.tls ? 'https' : 'http');
     if (opts.heartbeatMs) relay.heartbeatMs = opts.heartbeatMs;
     server.on('request', (req, res) => relay.onHttp(req, res));
     server.on('upgrade', (req, socket, head) => relay.onUpgrade(req, socket, head));
@@ -118,7 +122,7 @@ export class FakeRelay {
 
   get url(): string {
     const { port } = this.server.address() as AddressInfo;
-    return `http://127.0.0.1:${port}`;
+    return `${this.scheme}://127.0.0.1:${port}`;
   }
 
   /** The origin this relay signs into challenges and enrollment answers. */
