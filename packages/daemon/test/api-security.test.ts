@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { createLogger, startDaemon, verifyAuditChain } from '../src/index.js';
-import { startTestDaemon, tempDir, type TestDaemon } from './core-fixtures.js';
+import { startTestDaemon, tempDir, type Body, type TestDaemon } from './core-fixtures.js';
 
 let d: TestDaemon | null = null;
 const homes: string[] = [];
@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 /** A raw request, so the Host header can be anything. */
-function rawRequest(port: number, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+function rawRequest(port: number, headers: Record<string, string>): Promise<{ status: number; body: Body }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path: '/api/v1/workspaces', method: 'GET', headers, setHost: false }, (res) => {
       let text = '';

@@ -28,6 +28,10 @@ export function git(dir: string, ...args: string[]): string {
   return execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
 }
 
+/** A parsed JSON response body; tests assert on its shape. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Body = any;
+
 /** A listening daemon app over a real SQLite ledger and a real repo, with helpers to call it. */
 export interface TestDaemon {
   app: FastifyInstance;
@@ -39,9 +43,9 @@ export interface TestDaemon {
   url: string;
   port: number;
   /** POST a verb; returns status and parsed body. */
-  verb(name: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  verb(name: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: Body; text: string }>;
   /** Any request with the token unless overridden. */
-  request(method: string, path: string, opts?: { body?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; text: string }>;
+  request(method: string, path: string, opts?: { body?: string; headers?: Record<string, string> }): Promise<{ status: number; body: Body; text: string }>;
   close(): Promise<void>;
 }
 

@@ -3,9 +3,7 @@ import type { Command } from 'commander';
 import { SluiceError } from '@sluice/shared-protocol';
 import { loadConfig, writeRawConfig } from '../config/load.js';
 import { addWorkspace, removeWorkspace } from '../config/workspaces.js';
-import { startDaemon } from '../daemon.js';
 import { ensureHome, ensureToken } from '../home/home.js';
-import { createLogger } from '../logger.js';
 import { summarize } from '../service/workspace-service.js';
 import { callDaemon, cliHome, daemonFailure } from './context.js';
 import { printJson, printTable } from './output.js';
@@ -33,6 +31,8 @@ export function registerAdminCommands(program: Command): void {
     .option('--port <port>', 'listen port (0 picks a free one; see daemon.json)')
     .option('--log-level <level>', 'pino level', 'info')
     .action(async (o: { host?: string; port?: string; logLevel: string }) => {
+      // Loaded on demand so the other commands start without the HTTP stack.
+      const [{ startDaemon }, { createLogger }] = await Promise.all([import('../daemon.js'), import('../logger.js')]);
       const logger = createLogger({ level: o.logLevel });
       const port = o.port === undefined ? undefined : Number(o.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new SluiceError('BAD_REQUEST', '--port must be 0-65535.');

@@ -1,0 +1,125 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ArtifactStore, openDatabase, Store } from '../src/index.js';
+import { makeRepo, tempDir } from './core-fixtures.js';
+
+const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+
+let root: string;
+let home: string;
+
+function sluice(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: root, env: { ...process.env, SLUICE_HOME: home }, encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeEach(() => {
+  root = tempDir('sluice-cli-');
+  home = join(root, 'home');
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('sluice CLI', () => {
+  it('has --help on every command', () => {
+    const top = sluice('--help');
+    expect(top.code).toBe(0);
+    for (const cmd of ['init', 'daemon', 'status', 'workspace', 'runs', 'run', 'events', 'artifact', 'audit', 'db']) expect(top.stdout).toContain(cmd);
+    for (const sub of [['daemon', 'start'], ['workspace', 'add'], ['db', 'rebuild'], ['events']]) {
+      const r = sluice(...sub, '--help');
+      expect(r.code, sub.join(' ')).toBe(0);
+      expect(r.stdout).toContain('Usage:');
+    }
+  });
+
+  it('init creates a private home; workspace add takes only canonical git repository roots', () => {
+    expect(sluice('init').code).toBe(0);
+    expect(statSync(home).mode & 0o777).toBe(0o700);
+    expect(statSync(join(home, 'daemon.token')).mode & 0o777).toBe(0o600);
+    const repo = makeRepo(join(root, 'repo'));
+    mkdirSync(join(root, 'plain'));
+    symlinkSync(repo.path, join(root, 'link'));
+
+    const notGit = sluice('workspace', 'add', join(root, 'plain'));
+    expect(notGit.code).toBe(1);
+    expect(notGit.stderr).toMatch(/BAD_REQUEST: Not a git repository/);
+    expect(sluice('workspace', 'add', join(root, 'link')).stderr).toMatch(/symlink/);
+    expect(sluice('workspace', 'add', `${root}/plain/../repo`).stderr).toMatch(/"\.\."/);
+    expect(sluice('workspace', 'add', 'repo', '--id', '../x').code).toBe(1);
+
+    const added = sluice('workspace', 'add', 'repo', '--id', 'web', '--json');
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.stdout)).toEqual({ workspaceId: 'web', path: repo.path });
+    expect(sluice('workspace', 'add', repo.path, '--id', 'again').stderr).toMatch(/registered already/);
+    const list = JSON.parse(sluice('workspace', 'list', '--json').stdout);
+    expect(list.workspaces).toEqual([expect.objectContaining({ workspaceId: 'web', path: repo.path, executors: ['sim'], validations: [] })]);
+    expect(sluice('workspace', 'remove', 'web').code).toBe(0);
+    expect(JSON.parse(sluice('workspace', 'list', '--json').stdout).workspaces).toEqual([]);
+  });
+
+  it('daemon start refuses a non-loopback host', () => {
+    const r = sluice('daemon', 'start', '--host', '0.0.0.0', '--port', '0');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/refusing to listen on 0\.0\.0\.0.*127\.0\.0\.1 only/);
+  });
+
+  it('daemon start listens on port 0, writes daemon.json, answers status and stops cleanly on SIGTERM', async () => {
+    sluice('init');
+    const child = spawn(process.execPath, [BIN, 'daemon', 'start', '--port', '0', '--log-level', 'info'], { cwd: root, env: { ...process.env, SLUICE_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let logs = '';
+    child.stdout.on('data', (c: Buffer) => (logs += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    while (!logs.includes('sluice daemon listening')) await new Promise((r) => setTimeout(r, 50));
+    const info = JSON.parse(readFileSync(join(home, 'daemon.json'), 'utf8'));
+    expect(info.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const status = spawn(process.execPath, [BIN, 'status', '--json'], { env: { ...process.env, SLUICE_HOME: home } });
+    let out = '';
+    status.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    await new Promise((r) => status.on('exit', r));
+    expect(JSON.parse(out)).toMatchObject({ running: true, pid: child.pid });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(existsSync(join(home, 'daemon.json'))).toBe(false);
+    expect(logs).toContain('stopped');
+    expect(logs).not.toContain(readFileSync(join(home, 'daemon.token'), 'utf8').trim());
+    expect(sluice('status').code).toBe(3);
+  });
+
+  it('reads the ledger: runs, run show, events, artifact cat, audit verify and db rebuild --check', async () => {
+    sluice('init');
+    const store = new Store(openDatabase(join(home, 'state.db')));
+    const run = store.openRun({ workspaceId: 'web', title: 'from the test', baseRef: 'main', baseCommit: 'a'.repeat(40), branch: 'sluice/run/x', actor: 'planner:org_1/tok_1' });
+    store.dispatchStep({ runId: run.runId, executor: 'sim', task: 't', validations: [], approvalRequired: false, timeoutMs: 60_000, attemptsRequested: 1, idempotencyKey: null, actor: 'planner:org_1/tok_1' });
+    for (let i = 0; i < 3; i++) store.audit({ actor: 'local:tester', action: 'test', outcome: 'ok' });
+    const blob = await new ArtifactStore(join(home, 'artifacts')).putBuffer('artifact body\n');
+    store.close();
+
+    expect(JSON.parse(sluice('runs', '--json').stdout).runs).toEqual([expect.objectContaining({ runId: run.runId, createdBy: 'planner:org_1/tok_1' })]);
+    expect(sluice('run', 'show', run.runId).stdout).toContain('step 1');
+    expect(sluice('run', 'show', 'run_01ARZ3NDEKTSV4RRFFQ69G5FAV').stderr).toMatch(/RUN_NOT_FOUND/);
+    const events = sluice('events', '--json').stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(events.map((e) => e.type)).toEqual(['run.opened', 'step.queued', 'attempt.created']);
+    expect(sluice('artifact', 'cat', blob.digest).stdout).toBe('artifact body\n');
+    expect(sluice('audit', 'verify').stdout).toMatch(/audit chain ok \(3 rows\)/);
+    expect(sluice('db', 'rebuild', '--check')).toMatchObject({ code: 0, stdout: expect.stringContaining('agree') });
+
+    const raw = new Database(join(home, 'state.db'));
+    raw.exec("DROP TRIGGER audit_no_update; UPDATE audit SET outcome = 'denied' WHERE seq = 2; UPDATE runs SET title = 'rewritten'");
+    raw.close();
+    writeFileSync(new ArtifactStore(join(home, 'artifacts')).pathOf(blob.digest), 'artifact b0dy\n');
+
+    const verify = sluice('audit', 'verify', '--json');
+    expect(verify.code).toBe(1);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: false, firstBroken: { seq: 2 } });
+    const check = sluice('db', 'rebuild', '--check');
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain(`runs ${run.runId}: differs (title)`);
+    const cat = sluice('artifact', 'cat', blob.digest);
+    expect(cat.code).toBe(1);
+    expect(cat.stdout).toBe('');
+    expect(cat.stderr).toMatch(/corrupt/);
+  });
+});
