@@ -30,7 +30,7 @@ const MODULES = [
   { name: 'relay-hop', file: 'scenarios/relay-hop.mjs', timeoutS: 90, what: 'real relay → connector → daemon vs daemon direct; MCP' },
   { name: 'artifacts', file: 'scenarios/artifacts.mjs', timeoutS: 40, what: 'daemon artifact store put/get vs raw file write/read' },
   { name: 'daemon-ledger', file: 'daemon-ledger.mjs', timeoutS: 90, what: 'daemon event append, events.list at 1M, idle RSS' },
-  { name: 'attempt-setup', file: 'attempt-setup.mjs', timeoutS: 120, what: 'dispatch → executor started vs raw worktree add; cancel' },
+  { name: 'attempt-setup', file: 'attempt-setup.mjs', timeoutS: 120, maxRounds: 2, what: 'dispatch → executor started vs raw worktree add; cancel' },
   { name: 'relay', file: 'relay.mjs', timeoutS: 90, what: 'relay RSS with 1 000 idle connectors; MCP vs /api/v2' },
   { name: 'scale-runs', file: 'scenarios/scale-runs.mjs', timeoutS: 90, what: '50 concurrent runs on one daemon, simulation executor' },
 ];
@@ -217,7 +217,7 @@ async function main() {
       continue;
     }
     process.stdout.write(`- ${pad(mod.name, 14)} ${mod.what} … `);
-    const res = await runModule(mod, { rounds, quick: opts.quick }, Math.min(mod.timeoutS, remaining));
+    const res = await runModule(mod, { rounds: Math.min(rounds, mod.maxRounds ?? rounds), quick: opts.quick }, Math.min(mod.timeoutS, remaining));
     if (res.ok) {
       console.log(`${res.figures.length} figures in ${res.seconds.toFixed(1)} s`);
       moduleResults.push({ mod, status: 'ok', seconds: res.seconds, figures: res.figures });
