@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig, parseDuration } from '../src/index.js';
+
+const workspace = { path: '/srv/repo', name: 'web' };
+
+describe('config.json', () => {
+  it('fills defaults, compiles durations to ms and freezes the result', () => {
+    const c = parseConfig({
+      cancelGrace: '10s',
+      workspaces: {
+        web: {
+          ...workspace,
+          executors: { mine: { adapter: 'command', argv: ['node', 'agent.js'], env: ['OPENAI_API_KEY'], timeout: '2h' } },
+          validations: { test: { argv: ['npm', 'test'], timeout: '10m', env: ['CI'] } },
+          approval: { policy: 'always', remote: true },
+        },
+      },
+    });
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 7433 });
+    expect(c.cancelGrace).toBe(10_000);
+    expect(c.workspaces['web']!.validations['test']!.timeout).toBe(600_000);
+    expect(c.workspaces['web']!.executors['mine']!.timeout).toBe(7_200_000);
+    expect(c.workspaces['web']!.worktreeRoot).toBeNull();
+    expect(Object.isFrozen(c.workspaces['web']!.executors['mine']!.argv)).toBe(true);
+    expect(() => {
+      (c.workspaces['web']!.validations['test']!.argv as string[]).push('--evil');
+    }).toThrow(TypeError);
+    expect(parseDuration('250ms')).toBe(250);
+  });
+
+  it.each([
+    ['an unknown top-level key', { surprise: true }],
+    ['an unknown workspace key', { workspaces: { web: { ...workspace, shell: 'bash' } } }],
+    ['a validation given as a shell string', { workspaces: { web: { ...workspace, validations: { test: { argv: 'npm test' } } } } }],
+    ['a duration without unit', { cancelGrace: '10' }],
+    ['a command executor without argv', { workspaces: { web: { ...workspace, executors: { x: { adapter: 'command' } } } } }],
+    ['argv on a non-command adapter', { workspaces: { web: { ...workspace, executors: { x: { adapter: 'claude-code', argv: ['sh'] } } } } }],
+    ['an unknown adapter', { workspaces: { web: { ...workspace, executors: { x: { adapter: 'bash' } } } } }],
+    ['a relative workspace path', { workspaces: { web: { ...workspace, path: 'repo' } } }],
+    ['a path-like workspace id', { workspaces: { '../x': workspace } }],
+    ['an env entry that is not a variable name', { workspaces: { web: { ...workspace, validations: { t: { argv: ['x'], env: ['A=B'] } } } } }],
+  ])('rejects %s with a clear message', (_name, raw) => {
+    expect(() => parseConfig(raw)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringContaining('config.json is not valid') }));
+  });
+});
