@@ -49,7 +49,25 @@ function higher(a: string | null | undefined, b: string | null | undefined): str
   return compareVersions(a, b) >= 0 ? a : b;
 }
 
-function runVersion(binaryPath: string, env: Record<string, string>, cwd: string): Promise<string> {
+/** `--version` answers by program identity (path, inode, size, mtime): an upgraded CLI is asked again. */
+const versionCache = new Map<string, string>();
+
+async function runVersion(binaryPath: string, env: Record<string, string>, cwd: string): Promise<string> {
+  let key: string | null = null;
+  try {
+    const st = statSync(binaryPath);
+    key = `${binaryPath}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
+  } catch {
+    key = null;
+  }
+  const cached = key ? versionCache.get(key) : undefined;
+  if (cached !== undefined) return cached;
+  const text = await askVersion(binaryPath, env, cwd);
+  if (key && parseVersion(text)) versionCache.set(key, text);
+  return text;
+}
+
+function askVersion(binaryPath: string, env: Record<string, string>, cwd: string): Promise<string> {
   return new Promise((resolve) => {
     execFile(binaryPath, ['--version'], { env, cwd, timeout: 15_000, maxBuffer: 64 * 1024, shell: false }, (_err, stdout, stderr) => {
       resolve(`${stdout}\n${stderr}`);
