@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import type { Agent } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 export interface HttpJsonOptions {
@@ -10,6 +11,8 @@ export interface HttpJsonOptions {
   timeoutMs: number;
   /** Largest response body read; a larger one fails with `tooLarge`. */
   maxBytes: number;
+  /** Connection pool to use (plain HTTP only); default: Node's global agent. */
+  agent?: Agent | undefined;
 }
 
 export type HttpJsonResult =
@@ -41,7 +44,7 @@ export function httpJson(url: URL, opts: HttpJsonOptions): Promise<HttpJsonResul
     const req = (isHttps ? httpsRequest : httpRequest)(url, {
       method: opts.method,
       headers,
-      ...(isHttps ? { ca: opts.ca, rejectUnauthorized: true } : {}),
+      ...(isHttps ? { ca: opts.ca, rejectUnauthorized: true } : opts.agent ? { agent: opts.agent } : {}),
     });
     const timer = setTimeout(() => {
       done({ kind: 'timeout' });

@@ -152,6 +152,7 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
     }
   } finally {
     clearInterval(refresh);
+    daemon.close();
   }
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { DAEMON_PATHS, DaemonWorkspaceList, ErrorBody, HEADERS, SluiceError, daemonVerbPath, isErrorCode } from '@sluice/shared-protocol';
 import type { WorkspaceSummary } from '@sluice/shared-protocol';
@@ -19,7 +20,19 @@ export type DaemonCallResult = { ok: true; output: unknown } | { ok: false; erro
  * so the daemon token can never be sent anywhere else.
  */
 export class DaemonClient {
+  /**
+   * Connections to the daemon, bounded so a burst of relay requests queues here instead of opening hundreds of
+   * sockets, roomy enough for long-polls (`events.list`, `steps.wait`) not to starve quick calls. No keep-alive: a
+   * POST on a reused socket the daemon just closed would fail without telling whether the daemon acted on it.
+   */
+  private readonly agent = new Agent({ keepAlive: false, maxSockets: 128 });
+
   constructor(private readonly location: DaemonLocation) {}
+
+  /** Close pooled connections. */
+  close(): void {
+    this.agent.destroy();
+  }
 
   /** Find the daemon URL and token, or throw `DAEMON_UNAVAILABLE` saying what is missing. */
   locate(): { url: URL; token: string } {
@@ -66,6 +79,7 @@ export class DaemonClient {
       },
       timeoutMs: opts.timeoutMs,
       maxBytes: opts.maxBytes,
+      agent: this.agent,
     });
     switch (res.kind) {
       case 'timeout':
@@ -84,7 +98,7 @@ export class DaemonClient {
     const loc = this.locate();
     const headers: Record<string, string> = { authorization: `Bearer ${loc.token}` };
     if (shares) headers[HEADERS.sharedWorkspaces] = shares.join(',');
-    const res = await httpJson(new URL(DAEMON_PATHS.workspaces, loc.url), { method: 'GET', headers, timeoutMs, maxBytes: 4 * 1024 * 1024 });
+    const res = await httpJson(new URL(DAEMON_PATHS.workspaces, loc.url), { method: 'GET', headers, timeoutMs, maxBytes: 4 * 1024 * 1024, agent: this.agent });
     if (res.kind !== 'response') {
       throw new SluiceError('DAEMON_UNAVAILABLE', `the daemon at ${loc.url.origin} is not reachable (${res.kind === 'unreachable' ? res.message : res.kind}); is \`sluice start\` running?`);
     }
