@@ -133,6 +133,12 @@ describe('WorktreeManager', () => {
     await m.drainPools();
   });
 
+  it('refuses a worktree root inside the repository (it would show in the operator tree)', async () => {
+    const m = new WorktreeManager({ worktreeRoot: join(repo, '.worktrees') });
+    await expect(m.create(repo, ATT1, base)).rejects.toThrow(/inside the repository/);
+    expect(git(repo, 'status', '--porcelain')).toBe('');
+  });
+
   it('finds the worktree of an attempt after a restart', async () => {
     const m = new WorktreeManager({ worktreeRoot: join(dir, 'wts') });
     const wt = await m.create(repo, ATT1, base);

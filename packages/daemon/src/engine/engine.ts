@@ -227,9 +227,10 @@ export class ExecutionEngine implements EnginePort {
       await recordArtifact(this.deps, ids, 'stdout', 'stdout', 'text/plain; charset=utf-8', { file: stdoutPath });
       await recordArtifact(this.deps, ids, 'stderr', 'stderr', 'text/plain; charset=utf-8', { file: stderrPath });
     }
-    const parsed = adapter.parseOutput(result ? readFileSync(stdoutPath, 'utf8') : '');
+    const rawStdout = result ? readFileSync(stdoutPath, 'utf8') : '';
+    const parsed = adapter.parseOutput(rawStdout);
     patch.summary = parsed.summary;
-    if (result && parsed.log && parsed.log !== readFileSync(stdoutPath, 'utf8')) await recordArtifact(this.deps, ids, 'log', 'log', 'text/plain; charset=utf-8', { data: parsed.log });
+    if (result && parsed.log && parsed.log !== rawStdout) await recordArtifact(this.deps, ids, 'log', 'log', 'text/plain; charset=utf-8', { data: parsed.log });
 
     try {
       if (live.cancel || !result || result.cancelled) return this.endCancelled(a, live, patch);

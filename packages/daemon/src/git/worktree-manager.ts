@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitText, runGit, runGitRaw } from './git-command.js';
-import { assertSafeConfiguredPath } from './safe-path.js';
+import { assertSafeConfiguredPath, isInside } from './safe-path.js';
 
 /** The branch an attempt's work is committed on. */
 export function attemptBranch(attemptId: string): string {
@@ -71,6 +71,8 @@ export class WorktreeManager {
 
   /** Create branch `sluice/attempt/<id>` at `baseCommit` and a worktree on it (pooled when one is free). */
   async create(repoPath: string, attemptId: string, baseCommit: string): Promise<AttemptWorktree> {
+    // Worktrees inside the repository would show up in the operator's working tree.
+    if (isInside(repoPath, this.root)) throw new Error(`worktreeRoot ${this.root} lies inside the repository ${repoPath}; choose a folder outside it`);
     const branch = attemptBranch(attemptId);
     const pooled = this.pools.get(repoPath)?.pop();
     if (pooled) {
