@@ -85,7 +85,10 @@ export interface RelayStore {
   getDispatchKey(orgId: string, runId: string, key: string): DispatchKeyRecord | undefined;
   putDispatchKey(orgId: string, runId: string, key: string, record: DispatchKeyRecord): void;
 
-  appendAudit(entry: AuditInput): AuditRow;
+  /** Queue an audit row (hash-chained); committed right after the current event-loop turn. */
+  appendAudit(entry: AuditInput): void;
+  /** Commit queued audit rows now. */
+  flushAudit(): void;
   listAudit(orgId: string, opts: { after?: number; limit: number }): AuditRow[];
   verifyAudit(): AuditVerification;
 }

@@ -135,13 +135,27 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.flushAudit();
+    this.db.close();
+  }
+
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once per SQL text: preparing costs more than most of these queries. */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   createOrg(name: string): OrgRecord {
     const org = { id: newId('org', rnd), name, createdAt: this.now() };
     try {
-      this.db.prepare('INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)').run(org.id, org.name, org.createdAt);
+      this.stmt('INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)').run(org.id, org.name, org.createdAt);
     } catch (err) {
       if (err instanceof Error && /UNIQUE/.test(err.message)) throw new SluiceError('BAD_REQUEST', `An org named "${name}" already exists.`);
       throw err;
@@ -150,12 +164,12 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   getOrg(id: string): OrgRecord | undefined {
-    const r = this.db.prepare('SELECT id, name, created_at FROM orgs WHERE id = ?').get(id) as { id: string; name: string; created_at: number } | undefined;
+    const r = this.stmt('SELECT id, name, created_at FROM orgs WHERE id = ?').get(id) as { id: string; name: string; created_at: number } | undefined;
     return r && { id: r.id, name: r.name, createdAt: r.created_at };
   }
 
   listOrgs(): OrgRecord[] {
-    const rows = this.db.prepare('SELECT id, name, created_at FROM orgs ORDER BY created_at, id').all() as { id: string; name: string; created_at: number }[];
+    const rows = this.stmt('SELECT id, name, created_at FROM orgs ORDER BY created_at, id').all() as { id: string; name: string; created_at: number }[];
     return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
   }
 
@@ -177,8 +191,7 @@ export class SqliteRelayStore implements RelayStore {
       lastUsedAt: null,
       createdAt: this.now(),
     };
-    this.db
-      .prepare(
+    this.stmt(
         'INSERT INTO tokens (id, org_id, name, hash, scopes, instance_allowlist, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       )
       .run(
@@ -195,29 +208,29 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   findTokenByHash(hash: string): TokenRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM tokens WHERE hash = ?').get(hash) as TokenRow | undefined;
+    const r = this.stmt('SELECT * FROM tokens WHERE hash = ?').get(hash) as TokenRow | undefined;
     return r && toToken(r);
   }
 
   listTokens(orgId?: string): TokenRecord[] {
     const rows = (
       orgId === undefined
-        ? this.db.prepare('SELECT * FROM tokens ORDER BY created_at, id').all()
-        : this.db.prepare('SELECT * FROM tokens WHERE org_id = ? ORDER BY created_at, id').all(orgId)
+        ? this.stmt('SELECT * FROM tokens ORDER BY created_at, id').all()
+        : this.stmt('SELECT * FROM tokens WHERE org_id = ? ORDER BY created_at, id').all(orgId)
     ) as TokenRow[];
     return rows.map(toToken);
   }
 
   revokeToken(id: string): boolean {
-    return this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.now(), id).changes === 1;
+    return this.stmt('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.now(), id).changes === 1;
   }
 
   revokeAllTokens(orgId: string): number {
-    return this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE org_id = ? AND revoked_at IS NULL').run(this.now(), orgId).changes;
+    return this.stmt('UPDATE tokens SET revoked_at = ? WHERE org_id = ? AND revoked_at IS NULL').run(this.now(), orgId).changes;
   }
 
   touchToken(id: string, at: number): void {
-    this.db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ?').run(at, id);
+    this.stmt('UPDATE tokens SET last_used_at = ? WHERE id = ?').run(at, id);
   }
 
   createEnrollmentToken(orgId: string, ttlMs: number): { id: string; secret: string; expiresAt: number } {
@@ -226,8 +239,7 @@ export class SqliteRelayStore implements RelayStore {
     const id = newId('token', rnd);
     const createdAt = this.now();
     const expiresAt = createdAt + ttlMs;
-    this.db
-      .prepare('INSERT INTO enrollment_tokens (id, org_id, hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?)')
+    this.stmt('INSERT INTO enrollment_tokens (id, org_id, hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(id, orgId, hashSecret(secret), expiresAt, createdAt);
     return { id, secret, expiresAt };
   }
@@ -236,8 +248,7 @@ export class SqliteRelayStore implements RelayStore {
     return this.db
       .transaction((): InstanceRecord | undefined => {
         const now = this.now();
-        const row = this.db
-          .prepare('SELECT id, org_id FROM enrollment_tokens WHERE hash = ? AND used_at IS NULL AND expires_at > ?')
+        const row = this.stmt('SELECT id, org_id FROM enrollment_tokens WHERE hash = ? AND used_at IS NULL AND expires_at > ?')
           .get(hash, now) as { id: string; org_id: string } | undefined;
         if (!row) return undefined;
         const instance: InstanceRecord = {
@@ -249,9 +260,8 @@ export class SqliteRelayStore implements RelayStore {
           lastSeenAt: null,
           createdAt: now,
         };
-        this.db.prepare('UPDATE enrollment_tokens SET used_at = ?, instance_id = ? WHERE id = ?').run(now, instance.id, row.id);
-        this.db
-          .prepare('INSERT INTO instances (id, org_id, name, public_key, state, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+        this.stmt('UPDATE enrollment_tokens SET used_at = ?, instance_id = ? WHERE id = ?').run(now, instance.id, row.id);
+        this.stmt('INSERT INTO instances (id, org_id, name, public_key, state, created_at) VALUES (?, ?, ?, ?, ?, ?)')
           .run(instance.id, instance.orgId, instance.name, instance.publicKey, instance.state, instance.createdAt);
         return instance;
       })
@@ -259,15 +269,15 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   getInstance(id: string): InstanceRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM instances WHERE id = ?').get(id) as InstanceRow | undefined;
+    const r = this.stmt('SELECT * FROM instances WHERE id = ?').get(id) as InstanceRow | undefined;
     return r && toInstance(r);
   }
 
   listInstances(orgId?: string): InstanceRecord[] {
     const rows = (
       orgId === undefined
-        ? this.db.prepare('SELECT * FROM instances ORDER BY created_at, id').all()
-        : this.db.prepare('SELECT * FROM instances WHERE org_id = ? ORDER BY created_at, id').all(orgId)
+        ? this.stmt('SELECT * FROM instances ORDER BY created_at, id').all()
+        : this.stmt('SELECT * FROM instances WHERE org_id = ? ORDER BY created_at, id').all(orgId)
     ) as InstanceRow[];
     return rows.map(toInstance);
   }
@@ -277,73 +287,118 @@ export class SqliteRelayStore implements RelayStore {
     if (!current) return undefined;
     // A revoked instance stays revoked: its key is gone, so only a new enrollment brings it back.
     if (current.state === 'revoked') return current;
-    if (state === 'revoked') this.db.prepare("UPDATE instances SET state = 'revoked', public_key = NULL WHERE id = ?").run(id);
-    else this.db.prepare('UPDATE instances SET state = ? WHERE id = ?').run(state, id);
+    if (state === 'revoked') this.stmt("UPDATE instances SET state = 'revoked', public_key = NULL WHERE id = ?").run(id);
+    else this.stmt('UPDATE instances SET state = ? WHERE id = ?').run(state, id);
     return this.getInstance(id);
   }
 
   touchInstance(id: string, at: number): void {
-    this.db.prepare('UPDATE instances SET last_seen_at = ? WHERE id = ?').run(at, id);
+    this.stmt('UPDATE instances SET last_seen_at = ? WHERE id = ?').run(at, id);
   }
 
   recordOwner(orgId: string, id: string, instanceId: string): void {
-    this.db.prepare('INSERT OR IGNORE INTO id_owners (org_id, id, instance_id, created_at) VALUES (?, ?, ?, ?)').run(orgId, id, instanceId, this.now());
+    this.stmt('INSERT OR IGNORE INTO id_owners (org_id, id, instance_id, created_at) VALUES (?, ?, ?, ?)').run(orgId, id, instanceId, this.now());
   }
 
   getOwner(orgId: string, id: string): string | undefined {
-    const r = this.db.prepare('SELECT instance_id FROM id_owners WHERE org_id = ? AND id = ?').get(orgId, id) as { instance_id: string } | undefined;
+    const r = this.stmt('SELECT instance_id FROM id_owners WHERE org_id = ? AND id = ?').get(orgId, id) as { instance_id: string } | undefined;
     return r?.instance_id;
   }
 
   getDispatchKey(orgId: string, runId: string, key: string): DispatchKeyRecord | undefined {
-    const r = this.db.prepare('SELECT input_hash, output FROM dispatch_keys WHERE org_id = ? AND run_id = ? AND idem_key = ?').get(orgId, runId, key) as
+    const r = this.stmt('SELECT input_hash, output FROM dispatch_keys WHERE org_id = ? AND run_id = ? AND idem_key = ?').get(orgId, runId, key) as
       | { input_hash: string; output: string }
       | undefined;
     return r && { inputHash: r.input_hash, output: JSON.parse(r.output) as unknown };
   }
 
   putDispatchKey(orgId: string, runId: string, key: string, record: DispatchKeyRecord): void {
-    this.db
-      .prepare('INSERT OR IGNORE INTO dispatch_keys (org_id, run_id, idem_key, input_hash, output, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+    this.stmt('INSERT OR IGNORE INTO dispatch_keys (org_id, run_id, idem_key, input_hash, output, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(orgId, runId, key, record.inputHash, JSON.stringify(record.output), this.now());
   }
 
-  appendAudit(entry: AuditInput): AuditRow {
-    return this.db
-      .transaction((): AuditRow => {
-        const last = this.db.prepare('SELECT hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { hash: string } | undefined;
-        const counter = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").get() as { seq: number } | undefined;
-        const base: Omit<AuditRow, 'hash'> = {
-          seq: (counter?.seq ?? 0) + 1,
-          at: this.now(),
-          orgId: entry.orgId,
-          actor: entry.actor,
-          action: entry.action,
-          target: entry.target ?? null,
-          outcome: entry.outcome,
-          ip: entry.ip ?? null,
-          detail: JSON.stringify(entry.detail ?? {}),
-          prevHash: last?.hash ?? GENESIS_HASH,
-        };
-        const row: AuditRow = { ...base, hash: auditRowHash(base) };
-        this.db
-          .prepare('INSERT INTO audit (seq, at, org_id, actor, action, target, outcome, ip, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(row.seq, row.at, row.orgId, row.actor, row.action, row.target, row.outcome, row.ip, row.detail, row.prevHash, row.hash);
-        return row;
-      })
-      .immediate();
+  /**
+   * Queue an audit row; rows queued in one event-loop turn are chained and committed together right after it
+   * (group commit), so every planner call is audited without one disk commit per request.
+   */
+  appendAudit(entry: AuditInput): void {
+    this.auditQueue.push({ ...entry, at: this.now() });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushAudit());
+    }
+  }
+
+  /** Commit queued audit rows now. Readers of the audit table call this first. */
+  flushAudit(): void {
+    this.flushScheduled = false;
+    if (this.auditQueue.length === 0 || !this.db.open) return;
+    const batch = this.auditQueue;
+    this.auditQueue = [];
+    this.appendAuditTx ??= this.db.transaction((rows: (AuditInput & { at: number })[]) => {
+      for (const r of rows) this.appendAuditRow(r);
+    });
+    try {
+      this.appendAuditTx.immediate(batch);
+    } catch (err) {
+      // Keep the rows and try again: an audit row is never dropped silently.
+      this.auditQueue = [...batch, ...this.auditQueue];
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setTimeout(() => this.flushAudit(), 1000).unref();
+      }
+      throw err;
+    }
+  }
+
+  private auditQueue: (AuditInput & { at: number })[] = [];
+  private flushScheduled = false;
+  /** Built once: better-sqlite3 prepares BEGIN/COMMIT for every transaction function it creates. */
+  private appendAuditTx: Database.Transaction<(rows: (AuditInput & { at: number })[]) => void> | undefined;
+
+  private appendAuditRow(entry: AuditInput & { at: number }): AuditRow {
+    const last = this.stmt('SELECT hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { hash: string } | undefined;
+    const counter = this.stmt("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").get() as { seq: number } | undefined;
+    const base: Omit<AuditRow, 'hash'> = {
+      seq: (counter?.seq ?? 0) + 1,
+      at: entry.at,
+      orgId: entry.orgId,
+      actor: entry.actor,
+      action: entry.action,
+      target: entry.target ?? null,
+      outcome: entry.outcome,
+      ip: entry.ip ?? null,
+      detail: JSON.stringify(entry.detail ?? {}),
+      prevHash: last?.hash ?? GENESIS_HASH,
+    };
+    const row: AuditRow = { ...base, hash: auditRowHash(base) };
+    this.stmt('INSERT INTO audit (seq, at, org_id, actor, action, target, outcome, ip, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      row.seq,
+      row.at,
+      row.orgId,
+      row.actor,
+      row.action,
+      row.target,
+      row.outcome,
+      row.ip,
+      row.detail,
+      row.prevHash,
+      row.hash,
+    );
+    return row;
   }
 
   listAudit(orgId: string, opts: { after?: number; limit: number }): AuditRow[] {
-    const rows = this.db
-      .prepare('SELECT * FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?')
+    this.flushAudit();
+    const rows = this.stmt('SELECT * FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?')
       .all(orgId, opts.after ?? 0, opts.limit) as AuditDbRow[];
     return rows.map(toAudit);
   }
 
   verifyAudit(): AuditVerification {
-    const counter = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").get() as { seq: number } | undefined;
-    const iter = this.db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as IterableIterator<AuditDbRow>;
+    this.flushAudit();
+    const counter = this.stmt("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").get() as { seq: number } | undefined;
+    const iter = this.stmt('SELECT * FROM audit ORDER BY seq').iterate() as IterableIterator<AuditDbRow>;
     const mapped = (function* () {
       for (const r of iter) yield toAudit(r);
     })();

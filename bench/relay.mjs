@@ -1,0 +1,157 @@
+/**
+ * The relay alone, against fake connectors (real ws clients, real Ed25519 keys) in this process:
+ * - relay RSS and heartbeat CPU with 1 000 idle connectors (heartbeat 1 s so the CPU cost is measurable; the
+ *   default 15 s costs 1/15 of it);
+ * - `runs.get` over `/api/v2` and the same call as an MCP `tools/call`, through one connector that answers at once;
+ * - throughput through that one connector.
+ * The relay runs from its built package in its own process (fixtures/relay-bench-server.mjs). Loopback only.
+ */
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { SqliteRelayStore } from '@sluice/relay';
+import { authSigningPayload, HEADERS, PROTOCOL_VERSION, RELAY_PATHS } from '@sluice/shared-protocol';
+import { buildRequest, latency, throughput } from './lib/http-load.mjs';
+import { cpuMs, rssBytes, startProcess, stopChild } from './lib/proc.mjs';
+import { median, nowMs, round, sleep, spread } from './lib/stats.mjs';
+
+const MB = 1024 * 1024;
+const launcher = fileURLToPath(new URL('./fixtures/relay-bench-server.mjs', import.meta.url));
+const T = '2026-11-23T10:00:00.000Z';
+const RUN_ID = 'run_01JD0000000000000000000001';
+
+function runDetail() {
+  return {
+    runId: RUN_ID, workspaceId: 'bench-ws', title: 'bench', state: 'open', baseRef: 'HEAD', baseCommit: 'a'.repeat(40),
+    branch: `sluice/run/${RUN_ID}`, headCommit: 'a'.repeat(40), createdBy: 'planner:org_x/tok_y', createdAt: T, updatedAt: T, steps: [],
+  };
+}
+
+/** Connect one fake connector; `answer` makes it answer verb requests at once. */
+async function connectOne(base, origin, inst, { workspaces = [], answer = false } = {}) {
+  const ch = await (await fetch(`${base}${RELAY_PATHS.connectorChallenge}?instanceId=${inst.id}`)).json();
+  const timestamp = Date.now();
+  const payload = authSigningPayload({ nonce: ch.nonce, instanceId: inst.id, relayOrigin: origin, timestamp });
+  const signature = sign(null, Buffer.from(payload), inst.key).toString('base64url');
+  const header = Buffer.from(JSON.stringify({ type: 'auth', instanceId: inst.id, nonce: ch.nonce, timestamp, signature })).toString('base64url');
+  const ws = new WebSocket(`${base.replace('http', 'ws')}${RELAY_PATHS.connectorSocket}`, { headers: { [HEADERS.connectorAuth]: header }, perMessageDeflate: false });
+  const detail = JSON.stringify(runDetail());
+  await new Promise((resolve, reject) => {
+    ws.once('error', reject);
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (text.includes('"type":"request"')) {
+        const f = JSON.parse(text);
+        if (answer) {
+          const out = f.verb === 'runs.get' ? detail : JSON.stringify({ ...runDetail(), steps: undefined });
+          ws.send(`{"type":"response","id":"${f.id}","ok":true,"output":${out}}`);
+        }
+        return;
+      }
+      const f = JSON.parse(text);
+      if (f.type === 'ping') ws.send(JSON.stringify({ type: 'pong', ts: f.ts }));
+      else if (f.type === 'welcome') resolve();
+      else if (f.type === 'error') reject(new Error(f.message));
+    });
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', protocolVersion: PROTOCOL_VERSION, connectorVersion: 'bench', workspaces })));
+  });
+  return ws;
+}
+
+async function pool(items, width, fn) {
+  let i = 0;
+  const out = [];
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (i < items.length) {
+        const k = i++;
+        out[k] = await fn(items[k]);
+      }
+    }),
+  );
+  return out;
+}
+
+/** @param {{ rounds: number, quick?: boolean }} opts */
+export async function run({ rounds, quick }) {
+  const idleCount = quick ? 300 : 1000;
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-relay-'));
+  const store = new SqliteRelayStore(join(dir, 'relay.db'));
+  const org = store.createOrg('bench');
+  const token = store.createToken({ orgId: org.id, name: 'bench', scopes: ['runs:read', 'runs:write'] }).secret;
+  const instances = [];
+  for (let i = 0; i <= idleCount; i++) {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const enr = store.createEnrollmentToken(org.id, 600_000);
+    const { createHash } = await import('node:crypto');
+    const rec = store.enroll(createHash('sha256').update(enr.secret).digest('hex'), { name: `c${i}`, publicKey: publicKey.export({ format: 'jwk' }).x });
+    instances.push({ id: rec.id, key: privateKey });
+  }
+  store.close();
+
+  const relay = await startProcess(launcher, ['--port', '0', '--heartbeat-ms', '1000', '--log-level', 'warn'], {
+    env: { ...process.env, SLUICE_RELAY_HOME: dir },
+    ready: (line) => /bench relay listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1],
+  });
+  const base = relay.info;
+  const port = Number(new URL(base).port);
+  const sockets = [];
+  try {
+    await sleep(1000);
+    const rssEmpty = rssBytes(relay.pid) / MB;
+    const fast = await connectOne(base, base, instances[0], { answer: true, workspaces: [{ workspaceId: 'bench-ws', name: 'bench', executors: ['simulation'], validations: [], approvalPolicy: 'none', remoteApprovals: true }] });
+    sockets.push(fast);
+    const t0 = nowMs();
+    sockets.push(...(await pool(instances.slice(1), 50, (inst) => connectOne(base, base, inst))));
+    const connectMs = nowMs() - t0;
+    await sleep(2000);
+    const rssIdle = rssBytes(relay.pid) / MB;
+    const cpu0 = cpuMs(relay.pid);
+    const w0 = nowMs();
+    await sleep(quick ? 3000 : 6000);
+    const cpuPerSec = (cpuMs(relay.pid) - cpu0) / ((nowMs() - w0) / 1000);
+
+    // Route the run to the fast connector (the idle ones share no workspace).
+    const opened = await fetch(`${base}/api/v2/runs.open`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ workspaceId: 'bench-ws' }) });
+    if (!opened.ok) throw new Error(`runs.open failed: ${opened.status} ${await opened.text()}`);
+    const apiReq = buildRequest({ port, path: '/api/v2/runs.get', headers: { authorization: `Bearer ${token}` }, body: { runId: RUN_ID } });
+    const mcpReq = (i) =>
+      buildRequest({
+        port,
+        path: '/mcp',
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' },
+        body: { jsonrpc: '2.0', id: i + 1, method: 'tools/call', params: { name: 'runs_get', arguments: { runId: RUN_ID } } },
+      });
+    const mcpOk = (b) => b.includes('"result"') && !b.includes('"isError":true');
+    const per = [];
+    for (let r = 0; r < rounds; r++) {
+      const api = await latency({ port, requests: apiReq, count: quick ? 300 : 1500 });
+      const mcp = await latency({ port, requests: mcpReq, count: quick ? 100 : 400, check: (b) => mcpOk(b.toString()) });
+      const tput = await throughput({ port, requests: apiReq, connections: 4, window: 16, durationMs: quick ? 1500 : 3000 });
+      if (api.errors || mcp.errors) throw new Error(`errors: api ${api.firstError ?? ''} mcp ${mcp.firstError ?? ''}`);
+      per.push({ api, mcp, tput });
+    }
+    const fig = (id, figure, unit, values, extra = {}) => ({ id, figure, unit, value: round(median(values)), note: `median of ${values.length} rounds, spread ${spread(values)}`, ...extra });
+    return [
+      { id: 'relay.idle-connectors.rss', figure: `relay RSS with ${idleCount === 1000 ? '1 000' : idleCount} idle connectors`, unit: 'MB', value: round(rssIdle), note: `VmRSS; ${round(rssEmpty)} MB before any connector; ${idleCount + 1} sockets connected in ${round(connectMs / 1000)} s` },
+      { id: 'relay.idle-connectors.heartbeat-cpu', figure: `relay CPU with ${idleCount} idle connectors, heartbeat 1 s`, unit: 'ms CPU/s', value: round(cpuPerSec), note: `at the default 15 s heartbeat about ${round(cpuPerSec / 15)} ms CPU per second` },
+      fig('relay.fake-connector.api-v2.p50', 'runs.get via /api/v2 through a fake connector, p50', 'ms', per.map((x) => x.api.p50)),
+      fig('relay.fake-connector.api-v2.p99', 'runs.get via /api/v2 through a fake connector, p99', 'ms', per.map((x) => x.api.p99)),
+      fig('relay.fake-connector.mcp.p50', 'MCP tool call p50 (runs_get, fake connector)', 'ms', per.map((x) => x.mcp.p50), { baselineId: 'relay.fake-connector.api-v2.p50' }),
+      fig('relay.fake-connector.rps', 'runs.get throughput through one fake connector (4 conns x 16)', 'req/s', per.map((x) => x.tput.rps)),
+    ];
+  } finally {
+    for (const s of sockets) s.terminate();
+    await stopChild(relay.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const quick = process.argv.includes('--quick');
+  console.log(JSON.stringify(await run({ rounds: quick ? 1 : 3, quick }), null, 2));
+  process.exit(0);
+}
