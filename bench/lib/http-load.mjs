@@ -155,7 +155,7 @@ export async function throughput({ port, requests, connections = 4, window = 16,
   let errors = 0;
   let firstError;
   let seq = 0;
-  const next = () => (typeof requests === 'function' ? requests(seq++) : requests);
+  const next = () => (typeof requests === 'function' ? requests(seq++) : (seq++, requests));
   const onDone = (conn) => (err, status, body) => {
     if (err) {
       if (!stopping) {
@@ -185,5 +185,5 @@ export async function throughput({ port, requests, connections = 4, window = 16,
   const drainUntil = nowMs() + 2000;
   while (conns.some((c) => c.queue.length > 0) && nowMs() < drainUntil) await new Promise((r) => setTimeout(r, 20));
   for (const c of conns) c.close();
-  return { rps: (done * 1000) / elapsed, completed: done, errors, firstError };
+  return { rps: (done * 1000) / elapsed, completed: done, sent: seq, errors, firstError };
 }

@@ -5,7 +5,7 @@
  * client) against the `/api/v2` call; the daemon's idle RSS before any load.
  */
 import { buildRequest, latency, throughput } from '../lib/http-load.mjs';
-import { rssBytes, peakRssBytes } from '../lib/proc.mjs';
+import { cpuMs, rssBytes, peakRssBytes } from '../lib/proc.mjs';
 import { median, nowMs, round, sleep, spread, summarize } from '../lib/stats.mjs';
 import { McpPlanner, HttpPlanner, startBenchStack } from './stack.mjs';
 
@@ -58,8 +58,16 @@ export async function run({ rounds, quick }) {
           if (i >= 20) sdkSamples.push(nowMs() - t);
         }
         const tput = {};
-        for (const k of order) tput[k] = await throughput({ ...(k === 'direct' ? direct : relay), connections: 4, window: 8, durationMs: quick ? 1500 : 2500, warmupMs: 400 });
-        per.push({ lat, mcpRaw, sdk: summarize(sdkSamples), tput });
+        const cpu = {};
+        for (const k of order) {
+          const pids = { relay: relayPid, connector: connectorPid, daemon: daemonPid };
+          const before = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, cpuMs(pid)]));
+          tput[k] = await throughput({ ...(k === 'direct' ? direct : relay), connections: 4, window: 8, durationMs: quick ? 1500 : 2500, warmupMs: 400 });
+          // CPU per request, from the OS accounting of each process over the whole call (warm-up and drain included).
+          const total = tput[k].sent;
+          cpu[k] = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, ((cpuMs(pid) - before[n]) * 1000) / total]));
+        }
+        per.push({ lat, mcpRaw, sdk: summarize(sdkSamples), tput, cpu });
       }
     } finally {
       await sdk.close();
@@ -89,6 +97,10 @@ export async function run({ rounds, quick }) {
       fig('mcp.raw.p50', 'MCP tools/call runs_get, raw JSON-RPC POST, p50 (baseline: /api/v2 call)', 'ms', per.map((x) => x.mcpRaw.p50), { baselineId: 'relay.api-v2.p50' }),
       fig('mcp.call.p50', 'MCP tool call end to end, MCP SDK client, p50 (baseline: /api/v2 call)', 'ms', per.map((x) => x.sdk.p50), { baselineId: 'relay.api-v2.p50' }),
       fig('mcp.call.p99', 'MCP tool call end to end, MCP SDK client, p99', 'ms', per.map((x) => x.sdk.p99)),
+      fig('cpu.per-request.daemon-direct', 'CPU per runs.get, daemon, called directly', 'µs', per.map((x) => x.cpu.direct.daemon)),
+      fig('cpu.per-request.relay', 'CPU per runs.get through the relay: relay process', 'µs', per.map((x) => x.cpu.relay.relay)),
+      fig('cpu.per-request.connector', 'CPU per runs.get through the relay: connector process', 'µs', per.map((x) => x.cpu.relay.connector)),
+      fig('cpu.per-request.daemon', 'CPU per runs.get through the relay: daemon process', 'µs', per.map((x) => x.cpu.relay.daemon)),
       { id: 'rss.after-load.relay', figure: 'relay RSS after the load (peak)', unit: 'MB', value: round(rssBytes(relayPid) / MB), note: `peak ${round(peakRssBytes(relayPid) / MB)} MB` },
       { id: 'rss.after-load.connector', figure: 'connector RSS after the load (peak)', unit: 'MB', value: round(rssBytes(connectorPid) / MB), note: `peak ${round(peakRssBytes(connectorPid) / MB)} MB` },
       { id: 'rss.after-load.daemon', figure: 'daemon RSS after the load (peak)', unit: 'MB', value: round(rssBytes(daemonPid) / MB), note: `peak ${round(peakRssBytes(daemonPid) / MB)} MB` },
