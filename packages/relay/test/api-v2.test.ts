@@ -267,3 +267,20 @@ describe('planner tokens', () => {
     expect((await callVerb(t.url, b.token, 'instances.list', {})).status).toBe(200);
   });
 });
+
+describe('rate limits', () => {
+  it('limits requests per token with RATE_LIMITED; another token is not affected', async () => {
+    const t = await startRelay({ rateLimit: { max: 3, timeWindowMs: 60_000 } });
+    try {
+      const a = orgWithToken(t.store, 'a', ['runs:read']);
+      const b = orgWithToken(t.store, 'b', ['runs:read']);
+      const codes: number[] = [];
+      for (let i = 0; i < 4; i++) codes.push((await callVerb(t.url, a.token, 'instances.list', {})).status);
+      expect(codes).toEqual([200, 200, 200, 429]);
+      expect((await callVerb(t.url, a.token, 'instances.list', {})).body.code).toBe('RATE_LIMITED');
+      expect((await callVerb(t.url, b.token, 'instances.list', {})).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
