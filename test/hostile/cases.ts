@@ -233,7 +233,11 @@ export interface RawCase {
 }
 
 /** Raw bodies below the JSON layer: malformed JSON, wrong media types, oversized. */
-export function rawCases(bodyLimit: number, verbs: readonly VerbName[] = VERB_NAMES): RawCase[] {
+export function rawCases(
+  bodyLimit: number,
+  verbs: readonly VerbName[] = VERB_NAMES,
+  textPlain: { status: number; code: string } = { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+): RawCase[] {
   const out: RawCase[] = [];
   const malformed: Array<[string, string]> = [
     ['truncated', '{"runId":'],
@@ -246,7 +250,7 @@ export function rawCases(bodyLimit: number, verbs: readonly VerbName[] = VERB_NA
   ];
   for (const verb of verbs) {
     for (const [label, payload] of malformed) out.push({ verb, label: `malformed-${label}`, contentType: 'application/json', payload, status: 400, code: 'MALFORMED_JSON' });
-    out.push({ verb, label: 'text-plain', contentType: 'text/plain', payload: JSON.stringify(validInput(verb)), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    out.push({ verb, label: 'text-plain', contentType: 'text/plain', payload: JSON.stringify(validInput(verb)), ...textPlain });
     out.push({ verb, label: 'form-urlencoded', contentType: 'application/x-www-form-urlencoded', payload: 'runId=x', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
     out.push({
       verb,

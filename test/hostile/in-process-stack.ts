@@ -107,9 +107,12 @@ export function counts(db: { prepare(sql: string): { get(): unknown } }, tables:
 }
 
 /** Start the daemon app alone (used by the daemon-side suites too). */
-export async function startDaemonApp(root: string, opts: { requestTimeoutMs?: number } = {}): Promise<DaemonPart> {
+export async function startDaemonApp(root: string, opts: { bodyTimeoutMs?: number; extraWorkspace?: string } = {}): Promise<DaemonPart> {
   const home = ensureHome(join(root, 'daemon-home'));
   const repo = makeRepo(join(root, 'repo'));
+  const extra = opts.extraWorkspace
+    ? { [opts.extraWorkspace]: { path: makeRepo(join(root, `repo-${opts.extraWorkspace}`)), name: opts.extraWorkspace, executors: { sim: { adapter: 'simulation' as const } }, validations: {} } }
+    : {};
   const raw = {
     listen: { host: '127.0.0.1', port: 0 },
     workspaces: {
@@ -120,13 +123,14 @@ export async function startDaemonApp(root: string, opts: { requestTimeoutMs?: nu
         validations: { test: { argv: ['node', '-e', '0'], timeout: '30s' } },
         approval: { policy: 'always' as const, remote: true },
       },
+      ...extra,
     },
   };
   writeFileSync(home.config, JSON.stringify(raw, null, 2), { mode: 0o600 });
   const token = ensureToken(home);
   const store = new Store(openDatabase(home.db));
   const artifacts = new ArtifactStore(home.artifacts);
-  const deps = { store, artifacts, token, configPath: home.config, cwd: root, ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}) };
+  const deps = { store, artifacts, token, configPath: home.config, cwd: root, ...(opts.bodyTimeoutMs ? { bodyTimeoutMs: opts.bodyTimeoutMs } : {}) };
   const app = buildApp(deps, parseConfig(raw));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
