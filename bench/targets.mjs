@@ -10,6 +10,8 @@ export const TARGETS = [
   { id: 'relay.rps', op: '>=', value: 5000, source: 'issue 6' },
   { id: 'mcp.call.p50', op: '<', value: 6, source: 'issue 6' },
   { id: 'daemon.idle-rss', op: '<', value: 100, source: 'issue 4' },
+  { id: 'relay.idle-connectors.rss', op: '<', value: 300, source: 'issue 6' },
+  { id: 'relay.fake-connector.mcp.p50', op: '<', value: 6, source: 'issue 6' },
   { id: 'attempt.setup.2000', op: '<=', ratio: 1.3, source: 'issue 5' },
   { id: 'attempt.setup.100', op: '<=', ratio: 1.3, source: 'issue 9 brief (issue 5 names the 2 000-file repo)' },
   { id: 'attempt.setup.2000.pool', op: '<', value: 150, source: 'issue 5' },
