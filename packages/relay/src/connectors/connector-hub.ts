@@ -57,6 +57,11 @@ export class ConnectorHub {
     return s?.state === 'ready' ? s : undefined;
   }
 
+  /** Ready sessions of an org. */
+  sessionsOf(orgId: string): ConnectorSession[] {
+    return [...this.sessions.values()].filter((s) => s.orgId === orgId && s.state === 'ready');
+  }
+
   isOnline(instanceId: string): boolean {
     return this.get(instanceId) !== undefined;
   }

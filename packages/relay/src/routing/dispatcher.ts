@@ -126,11 +126,10 @@ export class Dispatcher {
       if (workspaceId !== undefined && !session.workspaces.some((w) => w.workspaceId === workspaceId)) throw new SluiceError('WORKSPACE_NOT_FOUND');
       return inst.id;
     }
-    const candidates = this.store
-      .listInstances(principal.orgId)
-      .filter((i) => i.state === 'active' && mayUseInstance(principal, i.id))
-      .map((i) => this.hub.get(i.id))
-      .filter((s) => s !== undefined)
+    // Live sessions only exist for active instances: disabling or revoking closes them.
+    const candidates = this.hub
+      .sessionsOf(principal.orgId)
+      .filter((s) => mayUseInstance(principal, s.instanceId))
       .filter((s) => workspaceId === undefined || s.workspaces.some((w) => w.workspaceId === workspaceId));
     if (candidates.length === 0) throw new SluiceError(workspaceId === undefined ? 'INSTANCE_OFFLINE' : 'WORKSPACE_NOT_FOUND');
     if (candidates.length > 1) throw new SluiceError('INSTANCE_AMBIGUOUS');
