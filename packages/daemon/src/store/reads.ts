@@ -35,17 +35,30 @@ export interface ListRunsQuery {
 
 /** Read side of the ledger, shaped as the shared-protocol models. */
 export class LedgerReader {
+  private readonly statements = new Map<string, Database.Statement>();
+
   constructor(readonly db: Database.Database) {}
 
+  /** A prepared statement, cached by its SQL text. */
+  protected stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      if (this.statements.size > 500) this.statements.clear();
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
   getRun(runId: string): Run | null {
-    const row = this.db.prepare('SELECT * FROM runs WHERE run_id = ?').get(runId) as RunRow | undefined;
+    const row = this.stmt('SELECT * FROM runs WHERE run_id = ?').get(runId) as RunRow | undefined;
     return row ? toRun(row) : null;
   }
 
   getRunDetail(runId: string): RunDetail | null {
     const run = this.getRun(runId);
     if (!run) return null;
-    const steps = (this.db.prepare('SELECT * FROM steps WHERE run_id = ? ORDER BY seq').all(runId) as StepRow[]).map((s) => this.stepFromRow(s));
+    const steps = (this.stmt('SELECT * FROM steps WHERE run_id = ? ORDER BY seq').all(runId) as StepRow[]).map((s) => this.stepFromRow(s));
     return { ...run, steps };
   }
 
@@ -70,7 +83,7 @@ export class LedgerReader {
       args.push(q.cursor);
     }
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY run_id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, q.limit + 1) as RunRow[];
+    const rows = this.stmt(sql).all(...args, q.limit + 1) as RunRow[];
     const more = rows.length > q.limit;
     const page = rows.slice(0, q.limit).map(toRun);
     return { runs: page, nextCursor: more ? (page.at(-1)?.runId ?? null) : null };
@@ -78,14 +91,13 @@ export class LedgerReader {
 
   private stepFromRow(row: StepRow): Step {
     // The latest attempt of each parallel slot.
-    const rows = this.db
-      .prepare('SELECT a.* FROM attempts a WHERE a.step_id = ? AND a.number = (SELECT max(number) FROM attempts b WHERE b.step_id = a.step_id AND b.slot = a.slot) ORDER BY a.slot')
+    const rows = this.stmt('SELECT a.* FROM attempts a WHERE a.step_id = ? AND a.number = (SELECT max(number) FROM attempts b WHERE b.step_id = a.step_id AND b.slot = a.slot) ORDER BY a.slot')
       .all(row.step_id) as AttemptRow[];
     return toStep(row, rows.map(toAttempt));
   }
 
   getStepRow(stepId: string): StepRow | null {
-    return (this.db.prepare('SELECT * FROM steps WHERE step_id = ?').get(stepId) as StepRow | undefined) ?? null;
+    return (this.stmt('SELECT * FROM steps WHERE step_id = ?').get(stepId) as StepRow | undefined) ?? null;
   }
 
   getStep(stepId: string): Step | null {
@@ -96,27 +108,27 @@ export class LedgerReader {
   getStepDetail(stepId: string): StepDetail | null {
     const step = this.getStep(stepId);
     if (!step) return null;
-    const gates = (this.db.prepare(`${GATE_SELECT} WHERE g.step_id = ? ORDER BY g.gate_id`).all(stepId) as GateRow[]).map(toGate);
-    const validationResults = (this.db.prepare('SELECT * FROM validation_results WHERE step_id = ? ORDER BY id').all(stepId) as ValidationRow[]).map(toValidation);
+    const gates = (this.stmt(`${GATE_SELECT} WHERE g.step_id = ? ORDER BY g.gate_id`).all(stepId) as GateRow[]).map(toGate);
+    const validationResults = (this.stmt('SELECT * FROM validation_results WHERE step_id = ? ORDER BY id').all(stepId) as ValidationRow[]).map(toValidation);
     return { ...step, gates, validationResults };
   }
 
   getAttempt(attemptId: string): Attempt | null {
-    const row = this.db.prepare('SELECT * FROM attempts WHERE attempt_id = ?').get(attemptId) as AttemptRow | undefined;
+    const row = this.stmt('SELECT * FROM attempts WHERE attempt_id = ?').get(attemptId) as AttemptRow | undefined;
     return row ? toAttempt(row) : null;
   }
 
   getAttemptDetail(attemptId: string): AttemptDetail | null {
     const attempt = this.getAttempt(attemptId);
     if (!attempt) return null;
-    const validationResults = (this.db.prepare('SELECT * FROM validation_results WHERE attempt_id = ? ORDER BY id').all(attemptId) as ValidationRow[]).map(toValidation);
-    const artifacts = (this.db.prepare('SELECT * FROM artifact_refs WHERE attempt_id = ? ORDER BY artifact_id').all(attemptId) as ArtifactRow[]).map(toArtifact);
+    const validationResults = (this.stmt('SELECT * FROM validation_results WHERE attempt_id = ? ORDER BY id').all(attemptId) as ValidationRow[]).map(toValidation);
+    const artifacts = (this.stmt('SELECT * FROM artifact_refs WHERE attempt_id = ? ORDER BY artifact_id').all(attemptId) as ArtifactRow[]).map(toArtifact);
     return { ...attempt, validationResults, artifacts };
   }
 
   /** Every attempt of a step, oldest first. */
   listAttempts(stepId: string): Attempt[] {
-    return (this.db.prepare('SELECT * FROM attempts WHERE step_id = ? ORDER BY number').all(stepId) as AttemptRow[]).map(toAttempt);
+    return (this.stmt('SELECT * FROM attempts WHERE step_id = ? ORDER BY number').all(stepId) as AttemptRow[]).map(toAttempt);
   }
 
   /** Attempts in any of these states, oldest first (crash recovery, cancellation). */
@@ -125,7 +137,7 @@ export class LedgerReader {
     const marks = states.map(() => '?').join(',');
     const sql = `SELECT * FROM attempts WHERE state IN (${marks}) ${runId ? 'AND run_id = ?' : ''} ORDER BY created_at, attempt_id`;
     const args: unknown[] = runId ? [...states, runId] : [...states];
-    return (this.db.prepare(sql).all(...args) as AttemptRow[]).map(toAttempt);
+    return (this.stmt(sql).all(...args) as AttemptRow[]).map(toAttempt);
   }
 
   /**
@@ -133,8 +145,7 @@ export class LedgerReader {
    * run is not finished), oldest first.
    */
   nextQueuedAttempts(limit = 100): Attempt[] {
-    const rows = this.db
-      .prepare(
+    const rows = this.stmt(
         `SELECT a.* FROM attempts a JOIN steps s ON s.step_id = a.step_id JOIN runs r ON r.run_id = a.run_id
          WHERE a.state = 'queued' AND r.state = 'open'
            AND NOT EXISTS (SELECT 1 FROM steps p WHERE p.run_id = s.run_id AND p.seq < s.seq AND p.state IN ('queued','running','awaiting_approval'))
@@ -145,17 +156,17 @@ export class LedgerReader {
   }
 
   getGate(gateId: string): Gate | null {
-    const row = this.db.prepare(`${GATE_SELECT} WHERE g.gate_id = ?`).get(gateId) as GateRow | undefined;
+    const row = this.stmt(`${GATE_SELECT} WHERE g.gate_id = ?`).get(gateId) as GateRow | undefined;
     return row ? toGate(row) : null;
   }
 
   listGates(runId: string, status: 'pending' | 'decided' | 'all' = 'all'): Gate[] {
     const filter = status === 'pending' ? " AND e.status = 'pending'" : status === 'decided' ? " AND e.status <> 'pending'" : '';
-    return (this.db.prepare(`${GATE_SELECT} WHERE g.run_id = ?${filter} ORDER BY g.gate_id`).all(runId) as GateRow[]).map(toGate);
+    return (this.stmt(`${GATE_SELECT} WHERE g.run_id = ?${filter} ORDER BY g.gate_id`).all(runId) as GateRow[]).map(toGate);
   }
 
   listValidations(attemptId: string): ValidationResult[] {
-    return (this.db.prepare('SELECT * FROM validation_results WHERE attempt_id = ? ORDER BY id').all(attemptId) as ValidationRow[]).map(toValidation);
+    return (this.stmt('SELECT * FROM validation_results WHERE attempt_id = ? ORDER BY id').all(attemptId) as ValidationRow[]).map(toValidation);
   }
 
   listArtifacts(q: { runId: string; stepId?: string | undefined; attemptId?: string | undefined }): ArtifactRef[] {
@@ -169,18 +180,18 @@ export class LedgerReader {
       sql += ' AND attempt_id = ?';
       args.push(q.attemptId);
     }
-    return (this.db.prepare(`${sql} ORDER BY artifact_id`).all(...args) as ArtifactRow[]).map(toArtifact);
+    return (this.stmt(`${sql} ORDER BY artifact_id`).all(...args) as ArtifactRow[]).map(toArtifact);
   }
 
   /** The newest ref of a digest within a run, or null when the run never recorded it. */
   findArtifact(runId: string, digest: string): ArtifactRef | null {
-    const row = this.db.prepare('SELECT * FROM artifact_refs WHERE run_id = ? AND digest = ? ORDER BY artifact_id DESC LIMIT 1').get(runId, digest) as ArtifactRow | undefined;
+    const row = this.stmt('SELECT * FROM artifact_refs WHERE run_id = ? AND digest = ? ORDER BY artifact_id DESC LIMIT 1').get(runId, digest) as ArtifactRow | undefined;
     return row ? toArtifact(row) : null;
   }
 
   /** Any ref of a digest (operator reads). */
   findArtifactAnyRun(digest: string): ArtifactRef | null {
-    const row = this.db.prepare('SELECT * FROM artifact_refs WHERE digest = ? ORDER BY artifact_id DESC LIMIT 1').get(digest) as ArtifactRow | undefined;
+    const row = this.stmt('SELECT * FROM artifact_refs WHERE digest = ? ORDER BY artifact_id DESC LIMIT 1').get(digest) as ArtifactRow | undefined;
     return row ? toArtifact(row) : null;
   }
 
@@ -188,25 +199,25 @@ export class LedgerReader {
   listEvents(q: { runId?: string | undefined; after?: number | undefined; limit: number }): Event[] {
     const after = q.after ?? 0;
     const rows = q.runId
-      ? (this.db.prepare('SELECT * FROM events WHERE run_id = ? AND cursor > ? ORDER BY cursor LIMIT ?').all(q.runId, after, q.limit) as EventRow[])
-      : (this.db.prepare('SELECT * FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?').all(after, q.limit) as EventRow[]);
+      ? (this.stmt('SELECT * FROM events WHERE run_id = ? AND cursor > ? ORDER BY cursor LIMIT ?').all(q.runId, after, q.limit) as EventRow[])
+      : (this.stmt('SELECT * FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?').all(after, q.limit) as EventRow[]);
     return rows.map(toEvent);
   }
 
   /** The newest cursor (0 when there are no events). */
   lastCursor(): number {
-    return (this.db.prepare('SELECT coalesce(max(cursor), 0) AS c FROM events').get() as { c: number }).c;
+    return (this.stmt('SELECT coalesce(max(cursor), 0) AS c FROM events').get() as { c: number }).c;
   }
 
   /** Counts for `sluice status`. */
   counts(): { runs: Record<string, number>; attempts: Record<string, number>; events: number; auditRows: number } {
     const group = (table: string) =>
-      Object.fromEntries((this.db.prepare(`SELECT state, count(*) AS n FROM ${table} GROUP BY state`).all() as { state: string; n: number }[]).map((r) => [r.state, r.n]));
+      Object.fromEntries((this.stmt(`SELECT state, count(*) AS n FROM ${table} GROUP BY state`).all() as { state: string; n: number }[]).map((r) => [r.state, r.n]));
     return {
       runs: group('runs'),
       attempts: group('attempts'),
       events: this.lastCursor(),
-      auditRows: (this.db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n,
+      auditRows: (this.stmt('SELECT count(*) AS n FROM audit').get() as { n: number }).n,
     };
   }
 }

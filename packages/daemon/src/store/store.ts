@@ -134,8 +134,7 @@ export class Store extends LedgerReader {
 
   private insertEvent(e: EventInput, actor: string, at: string): Event {
     const data = e.data ?? {};
-    const info = this.db
-      .prepare('INSERT INTO events (type, run_id, step_id, attempt_id, actor, at, data) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    const info = this.stmt('INSERT INTO events (type, run_id, step_id, attempt_id, actor, at, data) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(e.type, e.runId, e.stepId ?? null, e.attemptId ?? null, actor, at, JSON.stringify(data));
     const cursor = Number(info.lastInsertRowid);
     if (!this.notice) this.notice = { cursor, runIds: new Set() };
@@ -146,14 +145,13 @@ export class Store extends LedgerReader {
 
   private recordTransition(entity: Entity, id: string, runId: string, from: string | null, to: string, actor: string, at: string): void {
     const { table, key } = TABLE[entity];
-    const snapshot = this.db.prepare(`SELECT * FROM ${table} WHERE ${key} = ?`).get(id);
-    this.db
-      .prepare('INSERT INTO transitions (entity, entity_id, run_id, from_state, to_state, snapshot, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    const snapshot = this.stmt(`SELECT * FROM ${table} WHERE ${key} = ?`).get(id);
+    this.stmt('INSERT INTO transitions (entity, entity_id, run_id, from_state, to_state, snapshot, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(entity, id, runId, from, to, JSON.stringify(snapshot), actor, at);
   }
 
   private runRow(runId: string): RunRow {
-    const row = this.db.prepare('SELECT * FROM runs WHERE run_id = ?').get(runId) as RunRow | undefined;
+    const row = this.stmt('SELECT * FROM runs WHERE run_id = ?').get(runId) as RunRow | undefined;
     if (!row) throw new SluiceError('RUN_NOT_FOUND');
     return row;
   }
@@ -165,7 +163,7 @@ export class Store extends LedgerReader {
   }
 
   private attemptRow(attemptId: string): AttemptRow {
-    const row = this.db.prepare('SELECT * FROM attempts WHERE attempt_id = ?').get(attemptId) as AttemptRow | undefined;
+    const row = this.stmt('SELECT * FROM attempts WHERE attempt_id = ?').get(attemptId) as AttemptRow | undefined;
     if (!row) throw new SluiceError('ATTEMPT_NOT_FOUND');
     return row;
   }
@@ -175,8 +173,7 @@ export class Store extends LedgerReader {
     return this.transaction(() => {
       const at = this.ts();
       const runId = input.runId ?? this.id('run');
-      this.db
-        .prepare(
+      this.stmt(
           `INSERT INTO runs (run_id, workspace_id, title, state, base_ref, base_commit, branch, head_commit, created_by, updated_by, created_at, updated_at)
            VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
@@ -195,7 +192,7 @@ export class Store extends LedgerReader {
     return this.transaction(() => {
       const run = this.runRow(input.runId);
       if (input.idempotencyKey !== null) {
-        const existing = this.db.prepare('SELECT * FROM steps WHERE run_id = ? AND idempotency_key = ?').get(input.runId, input.idempotencyKey) as StepRow | undefined;
+        const existing = this.stmt('SELECT * FROM steps WHERE run_id = ? AND idempotency_key = ?').get(input.runId, input.idempotencyKey) as StepRow | undefined;
         if (existing) {
           if (existing.request_hash !== requestHash) throw new SluiceError('IDEMPOTENCY_CONFLICT');
           return { step: this.getStep(existing.step_id)!, created: false };
@@ -204,9 +201,8 @@ export class Store extends LedgerReader {
       if (run.state !== 'open') throw new SluiceError('RUN_NOT_OPEN');
       const at = this.ts();
       const stepId = this.id('step');
-      const seq = (this.db.prepare('SELECT coalesce(max(seq), 0) + 1 AS n FROM steps WHERE run_id = ?').get(input.runId) as { n: number }).n;
-      this.db
-        .prepare(
+      const seq = (this.stmt('SELECT coalesce(max(seq), 0) + 1 AS n FROM steps WHERE run_id = ?').get(input.runId) as { n: number }).n;
+      this.stmt(
           `INSERT INTO steps (step_id, run_id, seq, executor, task, validations, approval_required, timeout_ms, attempts_requested, state,
              accepted_attempt_id, idempotency_key, request_hash, created_by, updated_by, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', NULL, ?, ?, ?, ?, ?, ?)`,
@@ -240,13 +236,12 @@ export class Store extends LedgerReader {
   }
 
   private insertAttempts(step: StepRow, run: RunRow, n: number, actor: string, at: string): Attempt[] {
-    const first = (this.db.prepare('SELECT coalesce(max(number), 0) AS n FROM attempts WHERE step_id = ?').get(step.step_id) as { n: number }).n;
+    const first = (this.stmt('SELECT coalesce(max(number), 0) AS n FROM attempts WHERE step_id = ?').get(step.step_id) as { n: number }).n;
     const out: Attempt[] = [];
     for (let slot = 1; slot <= n; slot++) {
       const attemptId = this.id('attempt');
       const number = first + slot;
-      this.db
-        .prepare(
+      this.stmt(
           `INSERT INTO attempts (attempt_id, step_id, run_id, number, slot, state, executor, branch, base_commit, created_by, updated_by, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
         )
@@ -280,8 +275,7 @@ export class Store extends LedgerReader {
       const startedAt = patch.startedAt !== undefined ? patch.startedAt : (row.started_at ?? (to === 'preparing' || to === 'running' ? at : null));
       const endedAt = patch.endedAt !== undefined ? patch.endedAt : (row.ended_at ?? (TERMINAL_ATTEMPT_STATES.includes(to) ? at : null));
       const pick = <K extends keyof AttemptPatch>(k: K, current: AttemptPatch[K]) => (patch[k] !== undefined ? patch[k] : current);
-      this.db
-        .prepare(
+      this.stmt(
           `UPDATE attempts SET state = ?, commit_sha = ?, exit_code = ?, failure_code = ?, summary = ?, changed_files = ?, started_at = ?, ended_at = ?,
              base_commit = ?, branch = ?, updated_by = ?, updated_at = ? WHERE attempt_id = ?`,
         )
@@ -319,7 +313,7 @@ export class Store extends LedgerReader {
       if (!stepTransitionAllowed(from, to)) throw new TransitionRefusedError('step', from, to);
       const at = this.ts();
       const accepted = patch.acceptedAttemptId !== undefined ? patch.acceptedAttemptId : row.accepted_attempt_id;
-      this.db.prepare('UPDATE steps SET state = ?, accepted_attempt_id = ?, updated_by = ?, updated_at = ? WHERE step_id = ?').run(to, accepted, actor, at, stepId);
+      this.stmt('UPDATE steps SET state = ?, accepted_attempt_id = ?, updated_by = ?, updated_at = ? WHERE step_id = ?').run(to, accepted, actor, at, stepId);
       this.recordTransition('step', stepId, row.run_id, from, to, actor, at);
       const data: Record<string, unknown> = { from, to };
       if (accepted) data['acceptedAttemptId'] = accepted;
@@ -335,7 +329,7 @@ export class Store extends LedgerReader {
       const from = row.state as RunState;
       if (!runTransitionAllowed(from, to)) throw new TransitionRefusedError('run', from, to);
       const at = this.ts();
-      this.db.prepare('UPDATE runs SET state = ?, updated_by = ?, updated_at = ? WHERE run_id = ?').run(to, actor, at, runId);
+      this.stmt('UPDATE runs SET state = ?, updated_by = ?, updated_at = ? WHERE run_id = ?').run(to, actor, at, runId);
       this.recordTransition('run', runId, runId, from, to, actor, at);
       this.insertEvent({ type: to === 'completed' ? 'run.closed' : 'run.aborted', runId, data: { ...data, from, to } }, actor, at);
       return this.getRun(runId)!;
@@ -347,7 +341,7 @@ export class Store extends LedgerReader {
     return this.transaction(() => {
       const row = this.runRow(runId);
       const at = this.ts();
-      this.db.prepare('UPDATE runs SET head_commit = ?, updated_by = ?, updated_at = ? WHERE run_id = ?').run(commit, actor, at, runId);
+      this.stmt('UPDATE runs SET head_commit = ?, updated_by = ?, updated_at = ? WHERE run_id = ?').run(commit, actor, at, runId);
       this.recordTransition('run', runId, runId, row.state, row.state, actor, at);
       this.insertEvent({ type: 'run.head_moved', runId, data: { from: row.head_commit, to: commit } }, actor, at);
       return this.getRun(runId)!;
@@ -359,8 +353,7 @@ export class Store extends LedgerReader {
     return this.transaction(() => {
       const attempt = this.attemptRow(input.attemptId);
       const at = this.ts();
-      this.db
-        .prepare(
+      this.stmt(
           `INSERT INTO validation_results (attempt_id, step_id, run_id, name, argv, passed, exit_code, timed_out, duration_ms, stdout_digest, stderr_digest, actor, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
@@ -398,11 +391,10 @@ export class Store extends LedgerReader {
       if (step.run_id !== input.runId) throw new SluiceError('STEP_NOT_FOUND');
       const at = this.ts();
       const gateId = this.id('gate');
-      this.db
-        .prepare('INSERT INTO gates (gate_id, run_id, step_id, attempt_id, kind, rule, candidates, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      this.stmt('INSERT INTO gates (gate_id, run_id, step_id, attempt_id, kind, rule, candidates, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .run(gateId, input.runId, input.stepId, input.attemptId, input.kind, input.rule, JSON.stringify(input.candidates), actor, at);
       const status = input.status ?? 'pending';
-      this.db.prepare('INSERT INTO gate_evaluations (gate_id, status, accepted_attempt_id, reason, actor, at) VALUES (?, ?, NULL, ?, ?, ?)').run(gateId, status, input.reason ?? null, actor, at);
+      this.stmt('INSERT INTO gate_evaluations (gate_id, status, accepted_attempt_id, reason, actor, at) VALUES (?, ?, NULL, ?, ?, ?)').run(gateId, status, input.reason ?? null, actor, at);
       this.insertEvent(
         { type: 'gate.created', runId: input.runId, stepId: input.stepId, attemptId: input.attemptId, data: { gateId, kind: input.kind, status, rule: input.rule, candidates: [...input.candidates] } },
         actor,
@@ -419,8 +411,7 @@ export class Store extends LedgerReader {
       if (!gate) throw new SluiceError('GATE_NOT_FOUND');
       if (gate.status !== 'pending') throw new SluiceError('GATE_ALREADY_DECIDED');
       const at = this.ts();
-      this.db
-        .prepare('INSERT INTO gate_evaluations (gate_id, status, accepted_attempt_id, reason, actor, at) VALUES (?, ?, ?, ?, ?, ?)')
+      this.stmt('INSERT INTO gate_evaluations (gate_id, status, accepted_attempt_id, reason, actor, at) VALUES (?, ?, ?, ?, ?, ?)')
         .run(gateId, decision.status, decision.acceptedAttemptId ?? null, decision.reason ?? null, actor, at);
       this.insertEvent(
         { type: 'gate.decided', runId: gate.runId, stepId: gate.stepId, attemptId: gate.attemptId, data: { gateId, status: decision.status, acceptedAttemptId: decision.acceptedAttemptId ?? null } },
@@ -437,8 +428,7 @@ export class Store extends LedgerReader {
       this.runRow(input.runId);
       const at = this.ts();
       const artifactId = this.id('artifact');
-      this.db
-        .prepare(
+      this.stmt(
           'INSERT INTO artifact_refs (artifact_id, digest, size, media_type, kind, name, run_id, step_id, attempt_id, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         )
         .run(artifactId, input.digest, input.size, input.mediaType, input.kind, input.name, input.runId, input.stepId, input.attemptId, actor, at);
@@ -467,8 +457,8 @@ export class Store extends LedgerReader {
   /** Append one hash-chained audit row; returns its sequence number. */
   audit(input: AuditInput): number {
     return this.transaction(() => {
-      const last = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
-      const counter = (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").get() as { seq: number } | undefined)?.seq ?? 0;
+      const last = this.stmt('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+      const counter = (this.stmt("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").get() as { seq: number } | undefined)?.seq ?? 0;
       const fields = {
         seq: Math.max(counter, last?.seq ?? 0) + 1,
         at: this.ts(),
@@ -480,8 +470,7 @@ export class Store extends LedgerReader {
         prev_hash: last?.hash ?? GENESIS_HASH,
       };
       const hash = auditRowHash(fields);
-      this.db
-        .prepare('INSERT INTO audit (seq, at, actor, action, target, outcome, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      this.stmt('INSERT INTO audit (seq, at, actor, action, target, outcome, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .run(fields.seq, fields.at, fields.actor, fields.action, fields.target, fields.outcome, fields.details, fields.prev_hash, hash);
       return fields.seq;
     });

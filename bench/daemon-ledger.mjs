@@ -1,0 +1,179 @@
+/**
+ * The daemon ledger (issue 4), through the built `@sluice/daemon`:
+ * - event append rate with group commit (`Store.appendEvents`, 100 events per transaction, each commit
+ *   notifying the bus) while a reader long-polls `events.list` (`waitMs`) over real loopback HTTP;
+ * - the same with one event per commit (`Store.appendEvent`), for comparison;
+ * - `events.list` "last 50 events of a run" at 1 000 000 events (2 000 runs × 500 events, interleaved), p50/p99,
+ *   measured at the store query the verb runs, and once through the HTTP verb for the whole request;
+ * - idle RSS of `sluice daemon start` (a real process, after start-up settles).
+ * Baselines: the raw SQLite figures of bench/baselines/sqlite.mjs in the same run.
+ *
+ *   node bench/daemon-ledger.mjs [--quick]      (standalone; prints JSON)
+ */
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { ArtifactStore, buildApp, ensureHome, ensureToken, openDatabase, parseConfig, Store } from '@sluice/daemon';
+import { median, nowMs, round, spread, summarize, sleep } from './lib/stats.mjs';
+import { rssBytes } from './lib/proc.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BIN = path.resolve(here, '../packages/daemon/dist/cli/main.js');
+const ACTOR = 'system:bench';
+const DATA = { attemptId: 'att_01J00000000000000000000000', from: 'running', to: 'validating', detail: 'x'.repeat(60) };
+
+function freshStore(dir, name) {
+  return new Store(openDatabase(path.join(dir, `${name}.db`)));
+}
+
+/** Append for `ms` while a client long-polls events.list over HTTP; returns events/s written and seen. */
+async function appendWhileLongPolling(dir, name, batch, ms) {
+  const home = ensureHome(path.join(dir, name));
+  const token = ensureToken(home);
+  const store = new Store(openDatabase(home.db));
+  const app = buildApp({ store, artifacts: new ArtifactStore(home.artifacts), token }, parseConfig({ listen: { host: '127.0.0.1', port: 0 } }));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${app.server.address().port}`;
+  const run = store.openRun({ workspaceId: 'web', title: 'bench', baseRef: 'main', baseCommit: 'a'.repeat(40), branch: 'sluice/run/bench', actor: ACTOR });
+  let stop = false;
+  let seen = 0;
+  let polls = 0;
+  const reader = (async () => {
+    let after = store.lastCursor();
+    while (!stop) {
+      const res = await fetch(`${url}/api/v1/verbs/events.list`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ runId: run.runId, after, limit: 500, waitMs: 1000 }),
+      });
+      const body = await res.json();
+      if (res.status !== 200) throw new Error(`events.list answered ${res.status}: ${JSON.stringify(body)}`);
+      seen += body.events.length;
+      after = body.nextCursor;
+      polls++;
+    }
+  })();
+  const events = Array.from({ length: batch }, () => ({ type: 'attempt.state_changed', runId: run.runId, data: DATA }));
+  let written = 0;
+  const t0 = nowMs();
+  while (nowMs() - t0 < ms) {
+    if (batch === 1) store.appendEvent(events[0], ACTOR);
+    else store.appendEvents(events, ACTOR);
+    written += batch;
+    // Let the HTTP reader run between commits, as the daemon's event loop would.
+    if (written % (batch * 4) === 0) await new Promise((r) => setImmediate(r));
+  }
+  const seconds = (nowMs() - t0) / 1000;
+  stop = true;
+  store.appendEvent(events[0], ACTOR);
+  await reader;
+  await app.close();
+  store.close();
+  return { rate: written / seconds, seenRate: seen / seconds, polls };
+}
+
+/** Fill to `rows` events (interleaved runs) and time "last 50 of a run" reads. */
+async function last50(dir, rows, rounds, quick) {
+  const store = freshStore(dir, 'big');
+  const nruns = 2000;
+  const runIds = Array.from({ length: nruns }, (_, i) => `run_01J${String(i).padStart(23, '0')}`);
+  const tf = nowMs();
+  for (let i = 0; i < rows; i += 10_000) {
+    const batch = [];
+    for (let k = i; k < i + 10_000 && k < rows; k++) batch.push({ type: 'attempt.state_changed', runId: runIds[k % nruns], data: DATA });
+    store.appendEvents(batch, ACTOR);
+  }
+  const fillRate = (rows * 1000) / (nowMs() - tf);
+  // The cursor a follower holds when 50 events of its run remain: found off the clock.
+  const cursorQ = store.db.prepare('SELECT cursor FROM events WHERE run_id = ? ORDER BY cursor DESC LIMIT 1 OFFSET 50');
+  const probes = runIds.filter((_, i) => i % 7 === 0).map((runId) => ({ runId, after: cursorQ.get(runId).cursor }));
+  const reads = [];
+  for (let r = 0; r < rounds; r++) {
+    const samples = [];
+    const t0 = nowMs();
+    for (let i = 0; i < (quick ? 3000 : 8000) && nowMs() - t0 < 10_000; i++) {
+      const p = probes[(i * 31 + r * 7) % probes.length];
+      const t = nowMs();
+      const got = store.listEvents({ runId: p.runId, after: p.after, limit: 50 });
+      samples.push(nowMs() - t);
+      if (got.length !== 50) throw new Error(`expected 50 events, got ${got.length}`);
+    }
+    reads.push(summarize(samples));
+  }
+  store.close();
+  return { fillRate, reads };
+}
+
+/** RSS of an idle `sluice daemon start` process, in MB. */
+async function idleRss(dir) {
+  const home = path.join(dir, 'idle-home');
+  const child = spawn(process.execPath, [BIN, 'daemon', 'start', '--port', '0', '--log-level', 'warn'], { env: { ...process.env, SLUICE_HOME: home }, stdio: 'ignore' });
+  try {
+    const t0 = nowMs();
+    while (!existsSync(path.join(home, 'daemon.json'))) {
+      if (nowMs() - t0 > 20_000) throw new Error('daemon did not start');
+      await sleep(50);
+    }
+    const { url } = JSON.parse(readFileSync(path.join(home, 'daemon.json'), 'utf8'));
+    const token = readFileSync(path.join(home, 'daemon.token'), 'utf8').trim();
+    // Touch every route family once so the idle figure is after warm-up, then let it settle.
+    await fetch(`${url}/healthz`);
+    await fetch(`${url}/api/v1/status`, { headers: { authorization: `Bearer ${token}` } });
+    await sleep(2000);
+    return rssBytes(child.pid) / (1024 * 1024);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+/** @param {{ rounds: number, quick?: boolean }} opts */
+export async function run({ rounds, quick = false }) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-ledger-'));
+  try {
+    const group = [];
+    const groupSeen = [];
+    const single = [];
+    for (let r = 0; r < rounds; r++) {
+      const g = await appendWhileLongPolling(dir, `g${r}`, 100, quick ? 1000 : 1500);
+      group.push(g.rate);
+      groupSeen.push(g.seenRate);
+      single.push((await appendWhileLongPolling(dir, `s${r}`, 1, quick ? 1000 : 1500)).rate);
+    }
+    const rows = quick ? 300_000 : 1_000_000;
+    const { fillRate, reads } = await last50(dir, rows, rounds, quick);
+    const rss = [];
+    for (let r = 0; r < Math.min(rounds, 2); r++) rss.push(await idleRss(dir));
+    const fig = (id, figure, unit, vals, better, extra = {}) => ({
+      id,
+      figure,
+      unit,
+      value: round(median(vals)),
+      better,
+      note: `median of ${vals.length} rounds (${spread(vals)})${extra.note ?? ''}`,
+      rounds: vals.map((v) => round(v)),
+      ...(extra.baselineId ? { baselineId: extra.baselineId } : {}),
+    });
+    const n = rows.toLocaleString('en-US');
+    return [
+      fig('daemon.event-append.group', 'daemon: event append rate, group commit (100 per commit) while a reader long-polls events.list', 'events/s', group, 'higher', {
+        baselineId: 'raw.sqlite.insert-batch100',
+        note: `; the long-polling HTTP reader saw ${round(median(groupSeen))} events/s`,
+      }),
+      fig('daemon.event-append.single', 'daemon: event append, 1 event per commit, reader long-polling', 'events/s', single, 'higher', { baselineId: 'raw.sqlite.insert-autocommit' }),
+      fig('daemon.events-fill', `daemon: ledger fill to ${n} events (10 000 per commit)`, 'events/s', [fillRate], 'higher', { baselineId: 'raw.sqlite.fill-1m' }),
+      fig('daemon.events-list.last50-p50', `daemon: events.list last 50 of a run at 1M events, p50`, 'ms', reads.map((x) => x.p50), 'lower', { baselineId: 'raw.sqlite.last50-p50', note: `; ${n} events` }),
+      fig('daemon.events-list.last50-p99', `daemon: events.list last 50 of a run at 1M events, p99`, 'ms', reads.map((x) => x.p99), 'lower', { baselineId: 'raw.sqlite.last50-p99', note: `; ${n} events` }),
+      fig('daemon.idle-rss', 'daemon: idle RSS of `sluice daemon start`', 'MB', rss, 'lower'),
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const quick = process.argv.includes('--quick');
+  console.log(JSON.stringify(await run({ rounds: quick ? 1 : 3, quick }), null, 2));
+}
