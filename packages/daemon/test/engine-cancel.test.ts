@@ -89,12 +89,13 @@ describe('engine: honest cancel, timeouts, abort', () => {
     const run = await h.call('runs.open', { workspaceId: 'demo' });
     const s = await h.call('steps.dispatch', { runId: run.runId, executor: 'sim', task: 'sleep 60000', attempts: 3 });
     const ids = s.attempts.map((a) => a.attemptId);
-    await h.attemptIn(ids[0]!, ['running']);
-    await h.attemptIn(ids[1]!, ['running']);
+    const states = () => ids.map((id) => h!.store.getAttempt(id)!.state);
+    expect(await eventually(() => states().filter((x) => x === 'running').length === 2, 15_000)).toBe(true);
     await new Promise((r) => setTimeout(r, 300));
-    expect(h.store.getAttempt(ids[2]!)!.state).toBe('queued');
-    await h.call('attempts.cancel', { attemptId: ids[0]! });
-    await h.attemptIn(ids[2]!, ['running']);
+    expect(states().filter((x) => x === 'queued').length).toBe(1);
+    const waiting = ids[states().indexOf('queued')]!;
+    await h.call('attempts.cancel', { attemptId: ids[states().indexOf('running')]! });
+    await h.attemptIn(waiting, ['running']);
     await h.call('runs.abort', { runId: run.runId });
   });
 });
