@@ -82,6 +82,7 @@ export interface AuditInput {
 }
 
 type Entity = 'run' | 'step' | 'attempt';
+const EVENT_TYPE = /^[a-z]+(\.[a-z_]+)+$/;
 const TABLE: Record<Entity, { table: string; key: string }> = {
   run: { table: 'runs', key: 'run_id' },
   step: { table: 'steps', key: 'step_id' },
@@ -133,6 +134,7 @@ export class Store extends LedgerReader {
   }
 
   private insertEvent(e: EventInput, actor: string, at: string): Event {
+    if (!EVENT_TYPE.test(e.type)) throw new Error(`event type ${JSON.stringify(e.type)} must be dotted lowercase, e.g. attempt.state_changed`);
     const data = e.data ?? {};
     const info = this.stmt('INSERT INTO events (type, run_id, step_id, attempt_id, actor, at, data) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(e.type, e.runId, e.stepId ?? null, e.attemptId ?? null, actor, at, JSON.stringify(data));
