@@ -47,14 +47,22 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   const config = parseRelayConfig(configInput);
   const log = deps.logger ?? createRelayLogger('warn');
   const now = deps.now ?? Date.now;
+  const receiveLimits = {
+    requestTimeout: config.bodyTimeoutMs,
+    headersTimeout: config.bodyTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.bodyTimeoutMs / 2))),
+  };
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: config.bodyLimit,
     forceCloseConnections: true,
     // Fastify takes a hop count too (proxy-addr semantics); its types only list the other forms.
     trustProxy: config.trustProxy as string | boolean,
-    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
-  }) as unknown as FastifyInstance;
+    requestTimeout: config.bodyTimeoutMs,
+    // Node checks request timeouts on this interval (30 s by default), so a short timeout needs a short interval.
+    http: receiveLimits,
+    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key, ...receiveLimits } } : {}),
+  } as never) as unknown as FastifyInstance;
 
   const origin = (): string => {
     if (config.publicUrl) return new URL(config.publicUrl).origin;

@@ -22,6 +22,8 @@ export const RelayConfigSchema = z
     challengeTtlMs: z.number().int().min(1000).max(300_000).default(30_000),
     clockSkewMs: z.number().int().min(1000).max(600_000).default(60_000),
     enrollmentTtlMinutes: z.number().int().min(1).max(24 * 60).default(15),
+    /** A request (headers and body) must arrive within this time, or the connection is cut (slow clients). */
+    bodyTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
     bodyLimit: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
     rateLimit: z.strictObject({ max: z.number().int().min(1), timeWindowMs: z.number().int().min(1000) }).default({ max: 600, timeWindowMs: 60_000 }),
     oauth: OAuthConfig.optional(),
