@@ -267,8 +267,10 @@ export class ExecutionEngine implements EnginePort {
       }
 
       if (step.approvalRequired || step.attemptsRequested > 1) {
-        store.transitionAttempt(a.attemptId, 'awaiting_approval', patch, ENGINE_ACTOR);
-        this.openApprovalGateIfReady(a.stepId);
+        store.transaction(() => {
+          store.transitionAttempt(a.attemptId, 'awaiting_approval', patch, ENGINE_ACTOR);
+          this.openApprovalGateIfReady(a.stepId);
+        });
         return;
       }
       try {
@@ -421,6 +423,15 @@ export class ExecutionEngine implements EnginePort {
         this.openApprovalGateIfReady(a.stepId);
       });
     }
+    // Steps of open runs whose attempts all ended (or wait) but that were not settled before the stop.
+    let cursor: string | undefined;
+    do {
+      const page = store.listRuns({ workspaceIds: null, state: 'open', limit: 100, cursor });
+      for (const run of page.runs) {
+        for (const s of store.getRunDetail(run.runId)?.steps ?? []) if (s.state === 'running') this.openApprovalGateIfReady(s.stepId);
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
   }
 }
 
