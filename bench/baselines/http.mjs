@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { buildRequest, latency, throughput } from '../lib/http-load.mjs';
-import { startProcess } from '../lib/proc.mjs';
+import { cpuMs, startProcess } from '../lib/proc.mjs';
 import { median, round, spread } from '../lib/stats.mjs';
 
 const fixture = (name) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
@@ -26,10 +26,13 @@ export async function run({ rounds, quick }) {
       const d = res.get(direct);
       const h = res.get(hop);
       const tput = {};
+      const cpu = {};
       for (const [name, target] of r % 2 === 0 ? [['direct', direct], ['hop', hop]] : [['hop', hop], ['direct', direct]]) {
+        const before = { relay: cpuMs(relay.pid), backend: cpuMs(backend.pid) };
         tput[name] = await throughput({ ...target, connections: 4, window: 8, durationMs: quick ? 1200 : 2000, warmupMs: 400 });
+        cpu[name] = { relay: ((cpuMs(relay.pid) - before.relay) * 1000) / tput[name].sent, backend: ((cpuMs(backend.pid) - before.backend) * 1000) / tput[name].sent };
       }
-      perRound.push({ d, h, tput, errors: d.errors + h.errors + tput.direct.errors + tput.hop.errors });
+      perRound.push({ d, h, tput, cpu, errors: d.errors + h.errors + tput.direct.errors + tput.hop.errors });
     }
     const pick = (f) => perRound.map(f);
     const errors = perRound.reduce((a, x) => a + x.errors, 0);
@@ -42,6 +45,9 @@ export async function run({ rounds, quick }) {
       fig('raw.proto-hop.added-p50', 'raw: ws relay prototype hop, added p50', 'ms', pick((x) => x.h.p50 - x.d.p50), 'lower'),
       fig('raw.proto-hop.added-p99', 'raw: ws relay prototype hop, added p99', 'ms', pick((x) => x.h.p99 - x.d.p99), 'lower'),
       fig('raw.proto-hop.rps', 'raw: ws relay prototype throughput (4 conns × 8 pipelined)', 'req/s', pick((x) => x.tput.hop.rps), 'higher'),
+      fig('raw.cpu.fastify-direct', 'raw: CPU per call, Fastify called directly', 'µs', pick((x) => x.cpu.direct.backend), 'lower'),
+      fig('raw.cpu.proto-relay', 'raw: CPU per call, prototype relay process', 'µs', pick((x) => x.cpu.hop.relay), 'lower'),
+      fig('raw.cpu.proto-backend', 'raw: CPU per call, prototype backend (ws client + inject)', 'µs', pick((x) => x.cpu.hop.backend), 'lower'),
     ];
   } finally {
     await Promise.all([backend.stop(), relay.stop()]);
