@@ -145,4 +145,16 @@ describe('executor adapters against fake CLIs', () => {
     const e5 = await preflightExecutor(getAdapter('gemini'), { adapter: 'gemini' }, unknown, wt).catch((e: unknown) => e);
     expect((e5 as ExecutorError).code).toBe('EXECUTOR_VERSION_UNKNOWN');
   });
+
+  it('structured failures are reported: codex turn.failed, gemini error, claude without a result line', () => {
+    const codex = getAdapter('codex').parseOutput(
+      [JSON.stringify({ type: 'thread.started', thread_id: 't' }), JSON.stringify({ type: 'turn.failed', error: { message: 'stream disconnected before completion' } })].join('\n'),
+    );
+    expect(codex.reportedFailure).toBe('stream disconnected before completion');
+    const gemini = getAdapter('gemini').parseOutput(JSON.stringify({ response: null, error: { type: 'ApiError', message: 'quota exceeded', code: 429 } }));
+    expect(gemini.reportedFailure).toBe('quota exceeded');
+    const claude = getAdapter('claude-code').parseOutput('{"type":"system","subtype":"init","session_id":"x"}\nnot json at all\n');
+    expect(claude.reportedFailure).toMatch(/no result line/);
+    expect(getAdapter('gemini').parseOutput('plain answer\n').summary).toBe('plain answer');
+  });
 });
