@@ -202,3 +202,27 @@ describe('migrations', () => {
     store = new Store(new Database(':memory:'));
   });
 });
+
+describe('group commit', () => {
+  it('writes events queued in one turn in one transaction, in order, and wakes the bus once', async () => {
+    const run = openRun(store);
+    const notices: number[] = [];
+    const unsubscribe = store.bus.subscribe((n) => notices.push(n.cursor));
+    const pending = Array.from({ length: 250 }, (_, i) => store.queueEvent({ type: 'attempt.output', runId: run.runId, data: { i } }, 'system:engine'));
+    const events = await Promise.all(pending);
+    unsubscribe();
+    expect(events.map((e) => e.data['i'])).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    expect(new Set(events.map((e) => e.at)).size).toBe(1);
+    expect(notices).toEqual([events.at(-1)!.cursor]);
+    expect(store.listEvents({ runId: run.runId, after: events[0]!.cursor - 1, limit: 500 })).toHaveLength(250);
+  });
+
+  it('rejects a queued event with a malformed type without losing the rest of the turn', async () => {
+    const run = openRun(store);
+    const before = store.queueEvent({ type: 'attempt.output', runId: run.runId }, 'system:engine');
+    const bad = store.queueEvent({ type: 'Not A Type', runId: run.runId }, 'system:engine');
+    const after = store.queueEvent({ type: 'attempt.output', runId: run.runId }, 'system:engine');
+    await expect(bad).rejects.toThrow(/dotted lowercase/);
+    expect((await after).cursor).toBe((await before).cursor + 1);
+  });
+});

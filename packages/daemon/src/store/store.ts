@@ -96,6 +96,7 @@ const TABLE: Record<Entity, { table: string; key: string }> = {
 export class Store extends LedgerReader {
   readonly bus = new EventBus();
   private depth = 0;
+  private readonly queued: { e: EventInput; actor: string; resolve: (ev: Event) => void; reject: (err: unknown) => void }[] = [];
   private notice: { cursor: number; runIds: Set<string> } | null = null;
   private readonly now: () => Date;
   private readonly rand: (n: number) => Uint8Array;
@@ -456,6 +457,35 @@ export class Store extends LedgerReader {
     });
   }
 
+  /**
+   * Group commit: queue an event; every event queued in the same turn of the event loop is written in one
+   * transaction (up to 1 000), which is how high-rate producers (output lines, progress) should append.
+   */
+  queueEvent(e: EventInput, actor: string): Promise<Event> {
+    // Refused before queueing, so one bad event cannot fail the batch it would have joined.
+    if (!EVENT_TYPE.test(e.type)) return Promise.reject(new Error(`event type ${JSON.stringify(e.type)} must be dotted lowercase, e.g. attempt.state_changed`));
+    return new Promise((resolve, reject) => {
+      this.queued.push({ e, actor, resolve, reject });
+      if (this.queued.length === 1) setImmediate(() => this.flushQueued());
+    });
+  }
+
+  /** Write every queued event now. */
+  flushQueued(): void {
+    while (this.queued.length > 0) {
+      const batch = this.queued.splice(0, 1000);
+      try {
+        const events = this.transaction(() => {
+          const at = this.ts();
+          return batch.map((q) => this.insertEvent(q.e, q.actor, at));
+        });
+        batch.forEach((q, i) => q.resolve(events[i]!));
+      } catch (err) {
+        for (const q of batch) q.reject(err);
+      }
+    }
+  }
+
   /** Append one hash-chained audit row; returns its sequence number. */
   audit(input: AuditInput): number {
     return this.transaction(() => {
@@ -480,6 +510,7 @@ export class Store extends LedgerReader {
 
   /** Close the database and wake every waiter. */
   close(): void {
+    if (this.db.open) this.flushQueued();
     this.bus.close();
     if (this.db.open) this.db.close();
   }
