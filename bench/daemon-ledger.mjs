@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
+import { setImmediate } from 'node:timers';
 import { ArtifactStore, buildApp, ensureHome, ensureToken, openDatabase, parseConfig, Store } from '@sluice/daemon';
 import { median, nowMs, round, spread, summarize, sleep } from './lib/stats.mjs';
 import { rssBytes } from './lib/proc.mjs';
