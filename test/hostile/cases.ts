@@ -289,3 +289,69 @@ export function rebindingHosts(port: number): string[] {
 export function foreignOrigins(port: number): string[] {
   return ['http://evil.example', 'null', `http://127.0.0.1:${port + 1}`, `https://127.0.0.1:${port}`, `http://localhost.evil.example:${port}`, 'file://'];
 }
+
+/** The daemon serves every verb but `instances.list` (the relay answers that one). */
+export const DAEMON_VERBS = VERB_NAMES.filter((v) => v !== 'instances.list');
+
+/**
+ * Over /mcp, one value of each family per field (each MCP POST builds a server); the full tables run over /api/v2,
+ * which shares the dispatcher with /mcp. The SDK client serializes arguments itself, so a JSON "__proto__" key
+ * cannot survive it: those cases are raw-only.
+ */
+export function mcpToolCases(): BodyCase[] {
+  const families = /=(null|array|traversal|absolute-path|nul-byte|bidi-override|fullwidth|homoglyph-cyrillic|sql-drop|oversized|negative|float|string-true|uppercase|too-many)$/;
+  return [...fieldCases().filter((c) => families.test(c.label)), ...shapeCases().filter((c) => c.body !== null && typeof c.body === 'object' && !Array.isArray(c.body))].filter(
+    (c) => !c.label.endsWith('proto-object') && c.label !== 'proto-key',
+  );
+}
+
+/** Schema-failing request frames a compromised relay sends the connector. */
+export function connectorFieldCases(): BodyCase[] {
+  return fieldCases(['runs.open', 'steps.dispatch', 'artifacts.get', 'gates.reject']).filter((c) => !c.label.endsWith('proto-object'));
+}
+
+/**
+ * How many cases each table runs. Generated tables are counted from their generators; hand-written tables state
+ * their size here and `recordCount` fails the test when the table and this number disagree, so the total in
+ * docs/SECURITY.md (checked by count.test.ts) is the number of cases that really ran.
+ */
+export const CASE_COUNTS: Readonly<Record<string, number>> = {
+  'daemon.fields': fieldCases(DAEMON_VERBS).length,
+  'daemon.shapes': shapeCases(DAEMON_VERBS).length,
+  'daemon.raw': rawCases(1, DAEMON_VERBS).length,
+  'daemon.verbNames': BAD_VERB_NAMES.length + 1,
+  'daemon.credentials': 11,
+  'daemon.hosts': rebindingHosts(1).length,
+  'daemon.origins': foreignOrigins(1).length,
+  'daemon.headers': 13,
+  'daemon.remote': 7,
+  'daemon.operator': 27,
+  'relay.fields': fieldCases().length,
+  'relay.shapes': shapeCases().length,
+  'relay.raw': rawCases(1).length,
+  'relay.verbNames': BAD_VERB_NAMES.length,
+  'relay.lookups': 16,
+  'relay.sqlText': 4,
+  'relay.artifactSymlink': 1,
+  'relay.credentials': 14,
+  'relay.crossOrg': 16,
+  'relay.queries': 8,
+  'relay.enroll': 15,
+  'relay.hosts': 3,
+  'relay.origins': 6,
+  'mcp.transport': 13,
+  'mcp.tools': mcpToolCases().length,
+  'frames.relayUpgrade': 14,
+  'frames.relay': 18,
+  'frames.connectorRequests': 6 + connectorFieldCases().length,
+  'frames.connectorIds': 2,
+  'frames.connectorActors': 2,
+  'frames.connectorMalformed': 6,
+  'slow.daemon': 3,
+  'slow.relay': 3,
+};
+
+/** Every hostile case of every table. */
+export function hostileCaseTotal(): number {
+  return Object.values(CASE_COUNTS).reduce((a, b) => a + b, 0);
+}

@@ -5,15 +5,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InjectOptions } from 'fastify';
 import { BODY_LIMIT } from '@sluice/daemon';
-import { daemonVerbPath, VERB_NAMES } from '@sluice/shared-protocol';
-import type { VerbName } from '@sluice/shared-protocol';
-import { BAD_VERB_NAMES, fieldCases, foreignOrigins, rawCases, rebindingHosts, shapeCases } from './cases.js';
+import { daemonVerbPath } from '@sluice/shared-protocol';
+import { BAD_VERB_NAMES, DAEMON_VERBS, fieldCases, foreignOrigins, rawCases, rebindingHosts, shapeCases } from './cases.js';
 import { DAEMON_TABLES, counts, git, listTree, makeRepo, startDaemonApp } from './in-process-stack.js';
 import type { DaemonPart } from './in-process-stack.js';
 import { expectRefusal, recordCount } from './expect.js';
 
-/** The daemon serves every verb but `instances.list` (the relay answers that one). */
-const DAEMON_VERBS = VERB_NAMES.filter((v) => v !== 'instances.list') as VerbName[];
 
 let root: string;
 let d: DaemonPart;

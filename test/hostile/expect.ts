@@ -2,6 +2,7 @@
 import { appendFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { ERROR_CATALOG, isErrorCode } from '@sluice/shared-protocol';
+import { CASE_COUNTS } from './cases.js';
 
 /** What a refused request answered. */
 export interface Answer {
@@ -34,6 +35,7 @@ export function expectRefusal(res: Answer, label: string, want: { status: number
  * The documented total is checked against the tables themselves by `count.test.ts`.
  */
 export function recordCount(table: string, n: number): void {
+  expect(n, `cases run by table ${table} (CASE_COUNTS in cases.ts)`).toBe(CASE_COUNTS[table]);
   console.log(`hostile cases ${table}: ${n}`);
   const file = process.env.SLUICE_HOSTILE_COUNT_FILE;
   if (file) appendFileSync(file, `${table} ${n}\n`);
