@@ -54,6 +54,9 @@ describe('/mcp with a real MCP SDK client', () => {
     expect(sc).not.toHaveProperty('unknownKey');
     expect(JSON.parse((res.content as { text: string }[])[0]!.text)).toEqual(sc);
     expect(c.requests[0]).toMatchObject({ verb: 'runs.open', actor: `planner:${a.org.id}/${a.tokenId}` });
+    const unknown = await client.callTool({ name: 'shell_exec', arguments: { cmd: 'id' } });
+    expect(unknown.isError).toBe(true);
+    expect(c.requests).toHaveLength(1);
     const rows = t.store.db.prepare("SELECT detail FROM audit WHERE action = 'planner.call'").all() as { detail: string }[];
     expect(rows.some((r) => r.detail.includes('"via":"mcp"'))).toBe(true);
   });

@@ -9,9 +9,13 @@ import type { CallContext, Dispatcher } from '../routing/dispatcher.js';
  * A fresh MCP server for one stateless POST, with exactly the verb table as tools. Tool calls go through the same
  * dispatcher as /api/v2; failures come back as `isError: true` results whose text starts with the catalog code.
  */
-export function buildMcpServer(principal: Principal, dispatcher: Dispatcher, ctx: CallContext, version: string): McpServer {
+export function buildMcpServer(principal: Principal, dispatcher: Dispatcher, ctx: CallContext, version: string, body?: unknown): McpServer {
   const server = new McpServer({ name: 'sluice-relay', version }, { capabilities: { tools: {} } });
-  for (const spec of Object.values(VERBS) as VerbSpec[]) {
+  // Registering the whole table costs milliseconds per POST; a lone tools/call only ever consults its own tool.
+  const only = calledTool(body);
+  const specs = (Object.values(VERBS) as VerbSpec[]).filter((v) => only === undefined || v.mcpName === only);
+  if (specs.length === 0) specs.push(...(Object.values(VERBS) as VerbSpec[]));
+  for (const spec of specs) {
     server.registerTool(
       spec.mcpName,
       {
@@ -39,4 +43,11 @@ export function buildMcpServer(principal: Principal, dispatcher: Dispatcher, ctx
     );
   }
   return server;
+}
+
+/** The tool name of a single `tools/call` message, else undefined (lists, batches, anything else). */
+function calledTool(body: unknown): string | undefined {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const m = body as { method?: unknown; params?: { name?: unknown } };
+  return m.method === 'tools/call' && typeof m.params?.name === 'string' ? m.params.name : undefined;
 }

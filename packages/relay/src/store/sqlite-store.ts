@@ -178,6 +178,9 @@ export class SqliteRelayStore implements RelayStore {
     secret: string;
   } {
     if (!this.getOrg(input.orgId)) throw new SluiceError('NOT_FOUND', 'No such org.');
+    for (const id of input.instanceAllowlist ?? []) {
+      if (this.getInstance(id)?.orgId !== input.orgId) throw new SluiceError('INSTANCE_NOT_FOUND', `No instance ${id} in this org.`);
+    }
     const secret = generateSecret('planner');
     const record: TokenRecord = {
       id: newId('token', rnd),

@@ -11,7 +11,7 @@ export function registerMcpRoute(app: FastifyInstance, ctx: RelayContext): void 
 
   app.post(RELAY_PATHS.mcp, { preHandler: auth }, async (request, reply) => {
     const principal = principalOf(request);
-    const server = buildMcpServer(principal, ctx.dispatcher, { ip: request.ip, via: 'mcp' }, ctx.config.version);
+    const server = buildMcpServer(principal, ctx.dispatcher, { ip: request.ip, via: 'mcp' }, ctx.config.version, request.body);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     reply.hijack();
     reply.raw.on('close', () => {
