@@ -59,6 +59,18 @@ describe('engine: honest cancel, timeouts, abort', () => {
     expect(again.attempt.state).toBe('cancelled');
   });
 
+  it('cancelling during validation stops the validation process and records cancelled with the captured commit', async () => {
+    h = await new EngineHarness({ workspace: { validations: { slow: { argv: [process.execPath, '-e', 'setInterval(()=>{},1000)'], timeout: '60s' } } } }).start();
+    const run = await h.call('runs.open', { workspaceId: 'demo' });
+    const s = await h.call('steps.dispatch', { runId: run.runId, executor: 'sim', task: writeTask('a.txt', 'a\n'), validations: ['slow'] });
+    const attemptId = s.attempts[0]!.attemptId;
+    await h.attemptIn(attemptId, ['validating']);
+    const out = await h.call('attempts.cancel', { attemptId });
+    expect(out.attempt.state).toBe('cancelled');
+    expect(out.attempt.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(out.attempt.changedFiles).toBe(1);
+  });
+
   it('a step that runs past its timeout is stopped and recorded timed_out', async () => {
     h = await new EngineHarness().start();
     const run = await h.call('runs.open', { workspaceId: 'demo' });

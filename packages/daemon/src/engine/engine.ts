@@ -245,9 +245,15 @@ export class ExecutionEngine implements EnginePort {
         for (const name of step.validations) {
           const v = Object.prototype.hasOwnProperty.call(ws.validations, name) ? ws.validations[name] : undefined;
           if (!v) return this.end(a, live, 'failed', { failureCode: 'VALIDATION_NOT_DEFINED', summary: `validation ${name} is no longer configured` });
+          if (live.cancel) return this.endCancelled(a, live, {});
+          const onStart = (c: () => Promise<unknown>) => {
+            live.kill = c;
+            // A cancel that arrived between two validations stops this one at once.
+            if (live.cancel) void c();
+          };
           const r = await runValidation(
             { name, argv: v.argv, timeoutMs: v.timeout, env: v.env },
-            { worktree: wt.path, outDir: scratch, graceMs: this.graceMs(), outputCapBytes: this.opts.outputCapBytes, onStart: (c) => (live.kill = c) },
+            { worktree: wt.path, outDir: scratch, graceMs: this.graceMs(), outputCapBytes: this.opts.outputCapBytes, onStart },
           );
           live.kill = null;
           if (live.cancel) return this.endCancelled(a, live, {});
