@@ -40,7 +40,7 @@ export class BenchDaemonNode extends DaemonNode {
 
   async start() {
     rmSync(path.join(this.home, 'daemon.json'), { force: true });
-    this.proc = new ManagedProcess('daemon', [daemonBin, 'daemon', 'start', '--log-level', this.logLevel], { env: this.env });
+    this.proc = new ManagedProcess('daemon', [daemonBin, 'daemon', 'start', '--port', '0', '--log-level', this.logLevel], { env: this.env });
     const info = await waitUntil(
       () => {
         if (!this.proc.running) throw new HarnessTimeout(`the daemon exited: ${JSON.stringify(this.proc.exit)}`, this.proc.output);
