@@ -126,9 +126,15 @@ function pad(s, n) {
 /** Normalise figures from every module, resolve baselines by id, compute ratio and pass/miss. */
 function join(moduleResults) {
   const all = [];
+  const seen = new Set();
   for (const { mod, figures } of moduleResults) {
     for (const f of figures ?? []) {
-      const id = f.id ?? `${mod.name}.${slug(f.figure)}`;
+      let id = f.id ?? `${mod.name}.${slug(f.figure)}`;
+      if (seen.has(id)) {
+        console.log(`warning: figure id ${id} reported twice; the second (from ${mod.name}) is kept as ${id}#${mod.name}`);
+        id = `${id}#${mod.name}`;
+      }
+      seen.add(id);
       all.push({ ...f, id, module: mod.name });
     }
   }
@@ -201,6 +207,9 @@ async function main() {
     `sluice bench: ${selected.length} module(s), ${rounds} rounds${opts.quick ? ', quick' : ''}; ${machine.cpus} cpu, node ${machine.node}, ` +
       `git ${machine.git}, SQLite ${machine.sqlite}, tmpdir ${machine.tmpdir} (${machine.tmpdirFs})`,
   );
+  if (machine.loadavgStart[0] > machine.cpus) {
+    console.log(`warning: load average ${machine.loadavgStart[0]} on ${machine.cpus} cpus: other work is running; the figures will be noisy (recorded in the results)`);
+  }
   const moduleResults = [];
   for (const mod of selected) {
     const file = path.join(here, mod.file);

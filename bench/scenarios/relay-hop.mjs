@@ -85,7 +85,7 @@ export async function run({ rounds, quick }) {
       ...extra,
     });
     return [
-      { id: 'daemon.idle-rss', figure: 'daemon idle RSS (one workspace, one open run)', unit: 'MB', value: round(daemonIdleRss), note: 'VmRSS of `sluice daemon start` 1.5 s after start-up, before any load' },
+      { id: 'daemon.idle-rss.stack', figure: 'daemon idle RSS in the stack (one workspace shared, one open run)', unit: 'MB', value: round(daemonIdleRss), note: 'VmRSS of `sluice daemon start` 1.5 s after start-up, before any load' },
       fig('daemon.direct.p50', 'daemon direct runs.get p50 (/api/v1)', 'ms', per.map((x) => x.lat.direct.p50)),
       fig('daemon.direct.p99', 'daemon direct runs.get p99 (/api/v1)', 'ms', per.map((x) => x.lat.direct.p99)),
       fig('relay.api-v2.p50', 'runs.get via /api/v2 → relay → connector → daemon, p50', 'ms', per.map((x) => x.lat.relay.p50), { baselineId: 'daemon.direct.p50' }),
