@@ -56,6 +56,13 @@ function check(label, ok, info) {
   console.log(`  ${ok ? green('✔') : red('✘')} ${label}${info ? dim(`  (${info})`) : ''}`);
   return Boolean(ok);
 }
+function oneLine(text) {
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return text.trim().replace(/\s+/g, ' ');
+  }
+}
 function short(id) {
   return id ? `${id.slice(0, 12)}…` : String(id);
 }
@@ -63,7 +70,8 @@ function describeEvent(e) {
   const d = e.data ?? {};
   const sha = (c) => (typeof c === 'string' ? c.slice(0, 10) : '');
   let what = '';
-  if (d.from !== undefined && d.to !== undefined) what = `${d.from ?? '∅'} → ${e.type === 'run.head_moved' ? sha(d.to) : d.to}`;
+  if (d.from !== undefined && d.to !== undefined) what = e.type === 'run.head_moved' ? `${sha(d.from)} → ${sha(d.to)}` : `${d.from ?? '∅'} → ${d.to}`;
+  if (e.type === 'attempt.log') what = (d.lines ?? []).map((l) => `${l.stream}: ${l.text}`).join(' | ').slice(0, 90);
   if (e.type === 'validation.recorded') what = `${d.name}: ${d.passed ? 'passed' : 'failed'} (exit ${d.exitCode})`;
   if (e.type === 'gate.created' || e.type === 'gate.decided') what = `${d.kind ?? ''} ${d.status ?? ''}`.trim();
   if (e.type === 'artifact.recorded') what = `${d.kind} ${d.name ?? ''} ${d.size} B`;
@@ -129,6 +137,7 @@ async function main() {
 
     section('2. The planner: a real MCP SDK client over Streamable HTTP with the planner token');
     const planner = await new McpPlanner(stack.relay.url, stack.org.plannerToken).connect();
+    let fetched;
     try {
       const tools = await planner.toolNames();
       say(`${tools.length} tools: ${dim(tools.join(', '))}`);
@@ -161,7 +170,9 @@ async function main() {
 
       const approved = await planner.call('gates.approve', { gateId: aGate.gateId, reason: 'test passes; diff reviewed' });
       say(`gates_approve → ${approved.status} by ${approved.decidedBy}`);
-      const s1b = await planner.call('steps.wait', { stepId: step1.stepId, timeoutMs: 10_000 });
+      const f1b = await followStep(planner, runId, step1.stepId, cursor, ['succeeded', 'failed', 'cancelled']);
+      cursor = f1b.cursor;
+      const s1b = f1b.step;
       const att1 = s1b.attempts.find((a) => a.attemptId === (s1b.acceptedAttemptId ?? approved.acceptedAttemptId)) ?? s1b.attempts[0];
       const runHead1 = await git(repo, ['rev-parse', runRef]);
       check('step 1 succeeded and the run branch fast-forwarded to the attempt commit', s1b.state === 'succeeded' && runHead1 === att1?.commit, `${runObj.branch} = ${runHead1.slice(0, 10)}`);
@@ -173,8 +184,8 @@ async function main() {
       const { artifacts } = await planner.call('artifacts.list', { runId, attemptId: att1.attemptId });
       say(`artifacts_list → ${artifacts.map((a) => `${a.kind}(${a.size} B)`).join(', ')}`);
       const diffRef = artifacts.find((a) => a.kind === 'diff');
-      const fetched = await fetchArtifact(planner, runId, diffRef.digest, 256);
-      check('diff artifact fetched by digest and its sha256 matches', fetched.computed === diffRef.digest && fetched.bytes.length === diffRef.size, `${fetched.bytes.length} bytes in ${fetched.calls} calls of ≤256 B, ${diffRef.digest.slice(0, 19)}…`);
+      fetched = await fetchArtifact(planner, runId, diffRef.digest, 128);
+      check('diff artifact fetched by digest and its sha256 matches', fetched.computed === diffRef.digest && fetched.bytes.length === diffRef.size, `${fetched.bytes.length} bytes in ${fetched.calls} calls of ≤128 B, ${diffRef.digest.slice(0, 19)}…`);
       detail(fetched.bytes.toString('utf8'));
 
       section('5. Step 2: a change that fails validation does not move the run branch');
@@ -186,7 +197,7 @@ async function main() {
       const runHead2 = await git(repo, ['rev-parse', runRef]);
       check('the run branch did not move (git rev-parse)', runHead2 === runHead1, `${runObj.branch} = ${runHead2.slice(0, 10)}`);
 
-      section('6. Step 3: a long-running step, aborted');
+      section('6. Step 3: a long-running step, cancelled mid-run');
       const step3 = await planner.call('steps.dispatch', { runId, executor: 'simulation', task: LONG_TASK, idempotencyKey: 'slow-3' });
       const f3 = await followEvents(planner, {
         runId,
@@ -213,8 +224,10 @@ async function main() {
       section('7. What the operator sees');
       say(`git log main..${runObj.branch}:`);
       detail(await git(repo, ['log', '--format=%h %s (%an)', `main..${runRef}`]));
-      say(`git diff main ${runObj.branch} --stat:`);
+      say(`git diff --stat main ${runObj.branch}:`);
       detail(await git(repo, ['diff', '--stat', 'main', runRef]));
+      const branchDiff = await run('git', ['diff', '--binary', '--full-index', '--no-color', '--no-ext-diff', '--no-textconv', 'main', runRef, '--'], { cwd: repo });
+      check('the run branch diff is byte-identical to the diff artifact the planner fetched', Buffer.from(branchDiff, 'utf8').equals(fetched.bytes));
       const wt = join(stack.dir, 'verify');
       await git(repo, ['worktree', 'add', '-q', '--detach', wt, runRef]);
       const after = await run(process.execPath, ['test.js'], { cwd: wt }).then(
@@ -234,16 +247,23 @@ async function main() {
         const rows = db.prepare(sql).all(runId);
         for (const r of rows) detail(`step ${r.seq}  ${r.attempt_id}  ${String(r.state).padEnd(10)} ${r.failure_code ?? ''}`);
         check('the ledger has the three attempts: succeeded, failed, cancelled', rows.map((r) => r.state).join(',') === 'succeeded,failed,cancelled');
+        const gatesSql = `SELECT g.kind, e.status, e.actor, e.reason
+  FROM gate_evaluations e JOIN gates g ON g.gate_id = e.gate_id
+  WHERE g.run_id = ? ORDER BY e.id`;
+        detail(gatesSql);
+        const gateRows = db.prepare(gatesSql).all(runId);
+        for (const r of gateRows) detail(`${String(r.kind).padEnd(10)} ${String(r.status).padEnd(9)} ${r.actor}${r.reason ? `  "${r.reason}"` : ''}`);
+        check('the approval is recorded with the planner as its actor', gateRows.some((r) => r.kind === 'approval' && r.status === 'approved' && String(r.actor).startsWith('planner:org_')));
       } finally {
         db.close();
       }
 
       section('8. Audit chains on both sides');
       const dAudit = await stack.daemon.cli(['audit', 'verify', '--json']);
-      detail(`sluice audit verify → exit ${dAudit.code} ${dAudit.stdout.trim()}`);
+      detail(`sluice audit verify --json → exit ${dAudit.code} ${oneLine(dAudit.stdout)}`);
       check('`sluice audit verify`: the daemon audit chain is intact', dAudit.code === 0);
       const rAudit = await stack.relay.cli(['audit', 'verify', '--json']);
-      detail(`sluice-relay audit verify → exit ${rAudit.code} ${rAudit.stdout.trim()}`);
+      detail(`sluice-relay audit verify --json → exit ${rAudit.code} ${oneLine(rAudit.stdout)}`);
       check('`sluice-relay audit verify`: the relay audit chain is intact', rAudit.code === 0);
     } finally {
       await planner.close();
