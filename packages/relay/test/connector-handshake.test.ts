@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLOSE_CODES } from '@sluice/shared-protocol';
-import { FakeConnector, orgWithToken, startRelay, callVerb, connectedConnector } from './helpers.js';
+import { FakeConnector, orgWithToken, startRelay, callVerb, connectedConnector, workspace } from './helpers.js';
 import type { TestRelay } from './helpers.js';
 
 describe('connector enrollment and authenticated upgrade', () => {
@@ -48,6 +48,24 @@ describe('connector enrollment and authenticated upgrade', () => {
     const { token } = { token: t.store.createToken({ orgId, name: 'p', scopes: ['runs:read'] }).secret };
     const list = await callVerb(t.url, token, 'instances.list', {});
     expect(list.body).toMatchObject({ instances: [{ instanceId: c.instanceId, online: true, workspaces: [{ workspaceId: 'ws1' }] }] });
+    c.close();
+  });
+
+  it('a later hello replaces the advertised workspaces; admins see the live session', async () => {
+    const c = await connectedConnector(t, orgId, [workspace('ws1')]);
+    const reader = t.store.createToken({ orgId, name: 'r', scopes: ['runs:read'] }).secret;
+    const admin = t.store.createToken({ orgId, name: 'a', scopes: ['admin'] }).secret;
+    c.workspaces = [workspace('ws2'), workspace('ws3')];
+    c.sendHello();
+    await new Promise((r) => setTimeout(r, 100));
+    const list = await callVerb(t.url, reader, 'instances.list', {});
+    const ws = (list.body.instances as { workspaces: { workspaceId: string }[] }[])[0]!.workspaces.map((w) => w.workspaceId);
+    expect(ws).toEqual(['ws2', 'ws3']);
+    expect(c.frames.filter((f) => f.type === 'welcome')).toHaveLength(1);
+    const sessions = (await (await fetch(`${t.url}/api/v2/admin/sessions`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { sessions: { instanceId: string; workspaces: string[] }[] };
+    expect(sessions.sessions).toMatchObject([{ instanceId: c.instanceId, workspaces: ['ws2', 'ws3'] }]);
+    const denied = await fetch(`${t.url}/api/v2/admin/sessions`, { headers: { authorization: `Bearer ${reader}` } });
+    expect(denied.status).toBe(403);
     c.close();
   });
 
