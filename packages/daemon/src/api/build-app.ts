@@ -17,6 +17,8 @@ import { registerVerbRoutes } from './verb-routes.js';
 
 /** Largest accepted request body. */
 export const BODY_LIMIT = 256 * 1024;
+/** Time a client has to send a whole request (headers and body); slow clients are cut with 408. */
+export const RECEIVE_TIMEOUT_MS = 10_000;
 
 /** What the engine factory gets: the same store and live config the services use. */
 export interface EngineContext {
@@ -38,6 +40,8 @@ export interface AppDeps {
   configPath?: string | null;
   /** Relative workspace paths resolve against this (default: the process cwd). */
   cwd?: string;
+  /** Override of RECEIVE_TIMEOUT_MS (tests). */
+  bodyTimeoutMs?: number;
 }
 
 /** The daemon's Fastify app (not listening). `config.listen.port` is the port Host headers must carry until it listens. */
@@ -45,6 +49,9 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     bodyLimit: BODY_LIMIT,
+    // Node only enforces requestTimeout when it sweeps connections, so sweep often enough for the bound to hold.
+    requestTimeout: deps.bodyTimeoutMs ?? RECEIVE_TIMEOUT_MS,
+    http: { connectionsCheckingInterval: Math.min(1000, deps.bodyTimeoutMs ?? RECEIVE_TIMEOUT_MS) },
     return503OnClosing: true,
     trustProxy: false,
   }) as unknown as FastifyInstance;
@@ -52,7 +59,7 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
 
   const holder = new ConfigHolder(config);
   const engineCtx: EngineContext = { store: deps.store, artifacts: deps.artifacts, config: holder };
-  const engine = typeof deps.engine === 'function' ? deps.engine(engineCtx) : (deps.engine ?? new RecordOnlyEngine({ store: deps.store, config: holder }));
+  const engine: EnginePort = typeof deps.engine === 'function' ? deps.engine(engineCtx) : (deps.engine ?? new RecordOnlyEngine({ store: deps.store, config: holder }));
   const verbs = new VerbService({ store: deps.store, artifacts: deps.artifacts, engine, config: holder });
   const workspaces = new WorkspaceService({ store: deps.store, config: holder, configPath: deps.configPath ?? null });
 
@@ -72,6 +79,9 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
   registerEventStream(app, deps.store);
   app.addHook('preClose', async () => {
     deps.store.bus.close();
+  });
+  app.addHook('onClose', async () => {
+    await engine.close?.();
   });
   return app;
 }

@@ -66,7 +66,7 @@ export function registerEventStream(app: FastifyInstance, store: Store): void {
       res.end();
     };
     open.add(end);
-    req.raw.on('close', end);
+    res.on('close', end);
     res.on('error', end);
     pump();
   });

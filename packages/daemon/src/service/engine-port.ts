@@ -16,4 +16,6 @@ export interface EnginePort {
    * records the gate decision and the attempt and step outcomes afterwards.
    */
   acceptAttempt(gateId: string, attemptId: string, actor: string): Promise<void>;
+  /** Optional: stop work when the app closes (called once, from Fastify's onClose). */
+  close?(): Promise<void>;
 }
