@@ -122,4 +122,21 @@ describe('sluice CLI', () => {
     expect(cat.stdout).toBe('');
     expect(cat.stderr).toMatch(/corrupt/);
   });
+
+  it('events --follow prints new events as they are written and stops on SIGTERM', async () => {
+    sluice('init');
+    const store = new Store(openDatabase(join(home, 'state.db')));
+    const run = store.openRun({ workspaceId: 'web', title: 't', baseRef: 'main', baseCommit: 'a'.repeat(40), branch: 'sluice/run/x', actor: 'local:tester' });
+    const child = spawn(process.execPath, [BIN, 'events', '--follow', '--json', '--run', run.runId], { env: { ...process.env, SLUICE_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    while (!out.includes('run.opened')) await new Promise((r) => setTimeout(r, 50));
+    store.appendEvent({ type: 'attempt.output', runId: run.runId, data: { line: 'written later' } }, 'system:engine');
+    while (!out.includes('written later')) await new Promise((r) => setTimeout(r, 50));
+    store.close();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['run.opened', 'attempt.output']);
+  });
 });
