@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { SluiceError } from '@sluice/shared-protocol';
 import { ensureHome, homePaths, readDaemonInfo, readToken, resolveHome, type HomePaths } from '../home/home.js';
 import { openDatabase, Store } from '../store/index.js';
 
@@ -55,4 +54,3 @@ export function daemonFailure(r: { status: number; body: unknown }): never {
   throw err;
 }
 
-export { SluiceError };
