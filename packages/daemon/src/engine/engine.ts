@@ -47,6 +47,7 @@ export class ExecutionEngine implements EnginePort {
   private pumpQueued = false;
   private stopping = false;
   private unsubscribe: (() => void) | null = null;
+  private closing: Promise<void> | null = null;
   private readonly opts: Required<Omit<EngineOptions, 'cancelGraceMs' | 'env'>> & Pick<EngineOptions, 'cancelGraceMs' | 'env'>;
 
   constructor(
@@ -66,8 +67,12 @@ export class ExecutionEngine implements EnginePort {
   }
 
   /** Stop scheduling; live attempts are stopped and recorded `interrupted`; pooled worktrees are removed. */
-  async close(): Promise<void> {
-    if (this.stopping) return;
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
     this.stopping = true;
     this.unsubscribe?.();
     await Promise.all(
