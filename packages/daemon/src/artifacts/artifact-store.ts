@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, closeSync, readSync, renameSync, rmSync, statSync, fstatSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -67,11 +68,14 @@ export class ArtifactStore {
     const hex = createHash('sha256').update(buf).digest('hex');
     if (this.has(`sha256:${hex}`)) return { digest: `sha256:${hex}`, size: buf.length };
     const tmp = this.tmpPath();
-    const out = createWriteStream(tmp, { mode: 0o600 });
-    await new Promise<void>((resolve, reject) => {
-      out.on('error', reject);
-      out.end(buf, () => resolve());
-    });
+    try {
+      // writeFile rejects on a short write (ENOSPC); a stream's end callback also fires on error, which would
+      // commit a truncated blob under the full content's digest.
+      await writeFile(tmp, buf, { mode: 0o600 });
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
     return this.commit(tmp, hex, buf.length);
   }
 
