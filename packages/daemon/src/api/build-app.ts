@@ -46,12 +46,14 @@ export interface AppDeps {
 
 /** The daemon's Fastify app (not listening). `config.listen.port` is the port Host headers must carry until it listens. */
 export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
+  const receiveMs = deps.bodyTimeoutMs ?? RECEIVE_TIMEOUT_MS;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     bodyLimit: BODY_LIMIT,
-    // Node only enforces requestTimeout when it sweeps connections, so sweep often enough for the bound to hold.
-    requestTimeout: deps.bodyTimeoutMs ?? RECEIVE_TIMEOUT_MS,
-    http: { connectionsCheckingInterval: Math.min(1000, deps.bodyTimeoutMs ?? RECEIVE_TIMEOUT_MS) },
+    // Node arms the request timeout only when it is given to the server's constructor (Fastify sets it later),
+    // and enforces it when it sweeps connections: both go in `http`.
+    requestTimeout: receiveMs,
+    http: { requestTimeout: receiveMs, connectionsCheckingInterval: Math.min(1000, receiveMs) },
     return503OnClosing: true,
     trustProxy: false,
   }) as unknown as FastifyInstance;
