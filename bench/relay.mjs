@@ -93,7 +93,7 @@ export async function run({ rounds, quick }) {
   store.close();
 
   const relay = await startProcess(launcher, ['--port', '0', '--heartbeat-ms', '1000', '--log-level', 'warn'], {
-    env: { ...process.env, SLUICE_RELAY_HOME: dir },
+    env: { ...process.env, SLUICE_RELAY_HOME: dir, ...(process.env.RELAY_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.RELAY_BENCH_NODE_OPTIONS } : {}) },
     ready: (line) => /bench relay listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1],
   });
   const base = relay.info;
@@ -130,7 +130,12 @@ export async function run({ rounds, quick }) {
     for (let r = 0; r < rounds; r++) {
       const api = await latency({ port, requests: apiReq, count: quick ? 300 : 1500 });
       const mcp = await latency({ port, requests: mcpReq, count: quick ? 100 : 400, check: (b) => mcpOk(b.toString()) });
-      const tput = await throughput({ port, requests: apiReq, connections: 4, window: 16, durationMs: quick ? 1500 : 3000 });
+      const durationMs = quick ? 1500 : 3000;
+      const c0 = cpuMs(relay.pid);
+      const tput = await throughput({ port, requests: apiReq, connections: 4, window: 16, durationMs, warmupMs: 500 });
+      // CPU the relay process spent per call (warm-up calls estimated at the measured rate): independent of how
+      // busy the rest of the machine is, unlike the wall-clock rate.
+      tput.cpuUsPerCall = ((cpuMs(relay.pid) - c0) * 1000) / (tput.completed * ((durationMs + 500) / durationMs));
       if (api.errors || mcp.errors) throw new Error(`errors: api ${api.firstError ?? ''} mcp ${mcp.firstError ?? ''}`);
       per.push({ api, mcp, tput });
     }
@@ -142,6 +147,9 @@ export async function run({ rounds, quick }) {
       fig('relay.fake-connector.api-v2.p99', 'runs.get via /api/v2 through a fake connector, p99', 'ms', per.map((x) => x.api.p99)),
       fig('relay.fake-connector.mcp.p50', 'MCP tool call p50 (runs_get, fake connector)', 'ms', per.map((x) => x.mcp.p50), { baselineId: 'relay.fake-connector.api-v2.p50' }),
       fig('relay.fake-connector.rps', 'runs.get throughput through one fake connector (4 conns x 16)', 'req/s', per.map((x) => x.tput.rps)),
+      fig('relay.fake-connector.cpu-per-call', 'relay CPU per /api/v2 runs.get call (fake connector)', 'µs', per.map((x) => x.tput.cpuUsPerCall), {
+        note: 'relay process user+system CPU over the throughput run / calls; 1 000 000 / this = calls per second one core can serve',
+      }),
     ];
   } finally {
     for (const s of sockets) s.terminate();

@@ -33,6 +33,7 @@ export class ConnectorSession {
   protocolVersion = '';
   missedPings = 0;
   private readonly pending = new Map<string, Pending>();
+  private nextRequest = 0;
   private readonly helloTimer: NodeJS.Timeout;
 
   constructor(
@@ -57,7 +58,8 @@ export class ConnectorSession {
   /** Send one verb call and wait for its answer, the deadline, or the socket's end. */
   request(verb: string, input: unknown, actor: string, timeoutMs: number): Promise<UpstreamAnswer> {
     if (this.state !== 'ready') return Promise.reject(new SluiceError('INSTANCE_OFFLINE'));
-    const id = randomBytes(12).toString('base64url');
+    // Unique per session; the connector only echoes it back.
+    const id = `${this.sessionId}-${(++this.nextRequest).toString(36)}`;
     const text = JSON.stringify({ type: 'request', id, verb, input, actor, deadlineMs: Math.min(timeoutMs, 120_000) });
     if (Buffer.byteLength(text) > LIMITS.frameBytes) return Promise.reject(new SluiceError('PAYLOAD_TOO_LARGE'));
     return new Promise<UpstreamAnswer>((resolve, reject) => {

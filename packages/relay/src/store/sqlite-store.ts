@@ -299,13 +299,29 @@ export class SqliteRelayStore implements RelayStore {
     this.stmt('UPDATE instances SET last_seen_at = ? WHERE id = ?').run(at, id);
   }
 
+  /** Owners never change once recorded, so a bounded in-memory copy is always right and saves a write per call. */
+  private readonly owners = new Map<string, string>();
+
   recordOwner(orgId: string, id: string, instanceId: string): void {
+    const k = `${orgId}/${id}`;
+    if (this.owners.has(k)) return;
     this.stmt('INSERT OR IGNORE INTO id_owners (org_id, id, instance_id, created_at) VALUES (?, ?, ?, ?)').run(orgId, id, instanceId, this.now());
+    const stored = this.getOwner(orgId, id);
+    if (stored !== undefined) this.rememberOwner(k, stored);
   }
 
   getOwner(orgId: string, id: string): string | undefined {
+    const k = `${orgId}/${id}`;
+    const cached = this.owners.get(k);
+    if (cached !== undefined) return cached;
     const r = this.stmt('SELECT instance_id FROM id_owners WHERE org_id = ? AND id = ?').get(orgId, id) as { instance_id: string } | undefined;
+    if (r) this.rememberOwner(k, r.instance_id);
     return r?.instance_id;
+  }
+
+  private rememberOwner(k: string, instanceId: string): void {
+    if (this.owners.size >= 100_000) this.owners.clear();
+    this.owners.set(k, instanceId);
   }
 
   getDispatchKey(orgId: string, runId: string, key: string): DispatchKeyRecord | undefined {
