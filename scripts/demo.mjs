@@ -17,6 +17,7 @@ import {
 } from '../test/helpers/index.mjs';
 
 const KEEP = process.argv.includes('--keep');
+let keeping = false;
 const HELP = process.argv.includes('--help') || process.argv.includes('-h');
 if (HELP) {
   console.log(`usage: npm run demo [-- --keep]
@@ -43,7 +44,7 @@ const checks = [];
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 
 function section(title) {
-  console.log(`\n${bold(cyan(`── ${title} `.padEnd(78, '─')))}`);
+  console.log(`\n${bold(cyan(`── ${title} `.padEnd(72, '─')))}${dim(` ${elapsed().padStart(5)}`)}`);
 }
 function say(text) {
   console.log(`  ${text}`);
@@ -121,6 +122,14 @@ async function main() {
     stopped = true;
     return stack.stop();
   };
+  // Ctrl-C during the story stops the stack cleanly too (in --keep mode it is the expected way out).
+  const interrupt = () => {
+    if (KEEP && keeping) return;
+    console.log(`\n${red('Interrupted: stopping the stack…')}`);
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
   try {
     const repo = stack.repo.path;
     say(`temporary git repo ${bold(repo)} (branch main, commit ${stack.repo.head.slice(0, 10)})`);
@@ -259,10 +268,9 @@ async function main() {
       }
 
       section('8. Audit chains on both sides');
-      const dAudit = await stack.daemon.cli(['audit', 'verify', '--json']);
+      const [dAudit, rAudit] = await Promise.all([stack.daemon.cli(['audit', 'verify', '--json']), stack.relay.cli(['audit', 'verify', '--json'])]);
       detail(`sluice audit verify --json → exit ${dAudit.code} ${oneLine(dAudit.stdout)}`);
       check('`sluice audit verify`: the daemon audit chain is intact', dAudit.code === 0);
-      const rAudit = await stack.relay.cli(['audit', 'verify', '--json']);
       detail(`sluice-relay audit verify --json → exit ${rAudit.code} ${oneLine(rAudit.stdout)}`);
       check('`sluice-relay audit verify`: the relay audit chain is intact', rAudit.code === 0);
     } finally {
@@ -270,6 +278,7 @@ async function main() {
     }
 
     if (KEEP) {
+      keeping = true;
       await keepRunning(stack);
     }
     section('9. Shut-down');
@@ -292,6 +301,8 @@ function keepRunning(stack) {
     curl -s -X POST ${relay}/api/v2/instances.list -H "Authorization: Bearer ${token}" -H 'content-type: application/json' -d '{}'
     curl -s -X POST ${relay}/api/v2/runs.open -H "Authorization: Bearer ${token}" -H 'content-type: application/json' -d '{"workspaceId":"${stack.workspaceId}","title":"from curl"}'
     curl -s -X POST ${relay}/api/v2/runs.list -H "Authorization: Bearer ${token}" -H 'content-type: application/json' -d '{}'
+    curl -s -X POST ${relay}/api/v2/events.list -H "Authorization: Bearer ${token}" -H 'content-type: application/json' -d '{"runId":"RUN_ID","after":0,"waitMs":10000}'
+    curl -sN ${relay}/api/v2/runs/RUN_ID/events?after=0 -H "Authorization: Bearer ${token}"      # SSE
 
   Operator commands (from this checkout):
     export SLUICE_HOME=${stack.daemon.home}

@@ -125,7 +125,8 @@ export class RelayNode {
   cli(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CliResult>;
   cliJson(args: string[]): Promise<Record<string, unknown>>;
   start(): Promise<this>;
-  createOrg(name: string, scopes?: string[]): Promise<{ orgId: string; plannerToken: string; enrollToken: string }>;
+  createOrg(name: string, scopes?: string[], alongside?: () => Promise<unknown>): Promise<{ orgId: string; plannerToken: string; enrollToken: string }>;
+  ready: Promise<this> | undefined;
   stop(): Promise<StopResult | undefined>;
   crash(): Promise<ExitInfo | undefined>;
 }

@@ -167,7 +167,12 @@ export class RelayNode {
   }
 
   /** Start the relay; on a restart it comes back on the same port so connectors and planners find it again. */
-  async start() {
+  start() {
+    this.ready = this.startProcess();
+    return this.ready;
+  }
+
+  async startProcess() {
     mkdirSync(this.home, { recursive: true, mode: 0o700 });
     const args = [BINS.relay, 'start', '--host', '127.0.0.1', '--port', String(this.port), '--heartbeat-ms', String(this.heartbeatMs)];
     this.proc = new ManagedProcess('relay', args, { env: this.env });
@@ -182,11 +187,16 @@ export class RelayNode {
    * Create an org with a planner token and an enrollment token, through the CLI.
    * @param {string} name
    */
-  async createOrg(name, scopes = PLANNER_SCOPES) {
+  async createOrg(name, scopes = PLANNER_SCOPES, alongside = undefined) {
+    mkdirSync(this.home, { recursive: true, mode: 0o700 });
+    // The first CLI call creates (and migrates) a new relay database; everything else may run side by side.
     const org = await this.cliJson(['org', 'create', name]);
     const orgId = org.orgId ?? org.id;
-    const pat = await this.cliJson(['token', 'create', '--org', orgId, '--name', `${name}-planner`, '--scopes', scopes.join(',')]);
-    const enr = await this.cliJson(['enroll-token', 'create', '--org', orgId]);
+    const [pat, enr] = await Promise.all([
+      this.cliJson(['token', 'create', '--org', orgId, '--name', `${name}-planner`, '--scopes', scopes.join(',')]),
+      this.cliJson(['enroll-token', 'create', '--org', orgId]),
+      alongside?.(),
+    ]);
     return { orgId, plannerToken: pat.token, enrollToken: enr.token };
   }
 
@@ -270,11 +280,16 @@ export class ConnectorNode {
  */
 export async function addMachine(relay, opts) {
   const machine = { dir: opts.dir, workspaceId: opts.workspaceId, repo: undefined, daemon: new DaemonNode(join(opts.dir, 'daemon-home')), connector: undefined, org: undefined };
-  machine.repo = await makeBuggyRepo(join(opts.dir, opts.workspaceId));
-  await machine.daemon.init();
-  await machine.daemon.addWorkspace(machine.repo.path, opts.workspaceId, { approval: opts.approval });
-  await machine.daemon.start();
-  machine.org = await relay.createOrg(opts.orgName);
+  // The daemon side and the relay side are independent until enrollment: set them up side by side.
+  const daemonSide = (async () => {
+    machine.repo = await makeBuggyRepo(join(opts.dir, opts.workspaceId));
+    await machine.daemon.init();
+    await machine.daemon.addWorkspace(machine.repo.path, opts.workspaceId, { approval: opts.approval });
+    await machine.daemon.start();
+  })();
+  const relaySide = relay.createOrg(opts.orgName, PLANNER_SCOPES, () => relay.ready ?? relay.start());
+  const [, org] = await Promise.all([daemonSide, relaySide]);
+  machine.org = org;
   machine.connector = new ConnectorNode(machine.daemon, { env: opts.connectorEnv });
   await machine.connector.enroll(relay.url, machine.org.enrollToken, `${opts.orgName}-laptop`, [opts.workspaceId]);
   await machine.connector.start();
@@ -313,7 +328,6 @@ export async function startStack(opts = {}) {
     return results;
   };
   try {
-    await relay.start();
     const machine = await addMachine(relay, { dir, orgName: 'demo', workspaceId: stack.workspaceId, approval: opts.approval });
     Object.assign(stack, { repo: machine.repo, daemon: machine.daemon, connector: machine.connector, org: machine.org });
     return stack;
