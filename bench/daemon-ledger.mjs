@@ -95,13 +95,14 @@ async function last50(dir, rows, rounds, quick) {
   const store = freshStore(dir, 'big');
   const nruns = 2000;
   const runIds = Array.from({ length: nruns }, (_, i) => `run_01J${String(i).padStart(23, '0')}`);
-  const tf = nowMs();
-  for (let i = 0; i < rows; i += 10_000) {
-    const batch = [];
-    for (let k = i; k < i + 10_000 && k < rows; k++) batch.push({ type: 'attempt.state_changed', runId: runIds[k % nruns], data: DATA });
-    store.appendEvents(batch, ACTOR);
-  }
-  const fillRate = (rows * 1000) / (nowMs() - tf);
+  // The fill is not what is measured: write the rows straight into the daemon's events table, 50 000 per commit.
+  const ins = store.db.prepare('INSERT INTO events (type, run_id, step_id, attempt_id, actor, at, data) VALUES (?, ?, NULL, NULL, ?, ?, ?)');
+  const payload = JSON.stringify(DATA);
+  const at = new Date().toISOString();
+  const fill = store.db.transaction((from, n) => {
+    for (let k = from; k < from + n && k < rows; k++) ins.run('attempt.state_changed', runIds[k % nruns], ACTOR, at, payload);
+  });
+  for (let i = 0; i < rows; i += 50_000) fill(i, 50_000);
   // The cursor a follower holds when 50 events of its run remain: found off the clock.
   const cursorQ = store.db.prepare('SELECT cursor FROM events WHERE run_id = ? ORDER BY cursor DESC LIMIT 1 OFFSET 50');
   const probes = runIds.filter((_, i) => i % 7 === 0).map((runId) => ({ runId, after: cursorQ.get(runId).cursor }));
@@ -119,7 +120,7 @@ async function last50(dir, rows, rounds, quick) {
     reads.push(summarize(samples));
   }
   store.close();
-  return { fillRate, reads };
+  return { reads };
 }
 
 /** RSS of an idle `sluice daemon start` process, in MB. */
@@ -162,7 +163,7 @@ export async function run({ rounds, quick = false }) {
       single.push((await appendWhileLongPolling(dir, `s${r}`, 1, quick ? 1000 : 2000)).rate);
     }
     const rows = quick ? 300_000 : 1_000_000;
-    const { fillRate, reads } = await last50(dir, rows, rounds, quick);
+    const { reads } = await last50(dir, rows, rounds, quick);
     const rss = [];
     for (let r = 0; r < Math.min(rounds, 2); r++) rss.push(await idleRss(dir));
     const fig = (id, figure, unit, vals, better, extra = {}) => ({
@@ -182,7 +183,6 @@ export async function run({ rounds, quick = false }) {
         note: `; ${round(median(perCpu))} events per CPU-second of the daemon process (wall-clock rate depends on the machine's load); a separate process long-polling events.list over HTTP saw every event in ${median(polls)} polls`,
       }),
       fig('daemon.event-append.single', 'daemon: event append, 1 event per commit, reader long-polling', 'events/s', single, 'higher', { baselineId: 'raw.sqlite.insert-autocommit' }),
-      fig('daemon.events-fill', `daemon: ledger fill to ${n} events (10 000 per commit)`, 'events/s', [fillRate], 'higher', { baselineId: 'raw.sqlite.fill-1m' }),
       fig('daemon.events-list.last50-p50', `daemon: events.list last 50 of a run at 1M events, p50`, 'ms', reads.map((x) => x.p50), 'lower', { baselineId: 'raw.sqlite.last50-p50', note: `; ${n} events` }),
       fig('daemon.events-list.last50-p99', `daemon: events.list last 50 of a run at 1M events, p99`, 'ms', reads.map((x) => x.p99), 'lower', { baselineId: 'raw.sqlite.last50-p99', note: `; ${n} events` }),
       fig('daemon.idle-rss', 'daemon: idle RSS of `sluice daemon start`', 'MB', rss, 'lower'),
