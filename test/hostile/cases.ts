@@ -326,6 +326,7 @@ export const CASE_COUNTS: Readonly<Record<string, number>> = {
   'daemon.headers': 13,
   'daemon.remote': 7,
   'daemon.operator': 27,
+  'daemon.sse': 8,
   'relay.fields': fieldCases().length,
   'relay.shapes': shapeCases().length,
   'relay.raw': rawCases(1).length,

@@ -246,4 +246,22 @@ describe('daemon operator routes: workspace paths and query strings', () => {
     await stillServes();
     recordCount('daemon.operator', bodies.length + removes.length + queries.length);
   });
+
+  it('the event stream refuses hostile Last-Event-ID headers and query strings', async () => {
+    const before = state();
+    const ids = ['-1', 'abc', '1e3', '99999999999999999999', '1; DROP TABLE events', ' 1'];
+    for (const id of ids) {
+      const res = await inject({ method: 'GET', url: '/api/v1/events/stream', headers: { 'last-event-id': id } });
+      expectRefusal(res, `Last-Event-ID ${id}`, { status: 400, code: 'BAD_REQUEST' });
+    }
+    const queries = ['/api/v1/events/stream?runId=../../x', '/api/v1/events/stream?runId=__proto__'];
+    for (const url of queries) {
+      const res = await inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(400);
+      expect(['BAD_REQUEST', 'INVALID_INPUT'], url).toContain((res.json() as { code: string }).code);
+    }
+    expect(state()).toEqual(before);
+    await stillServes();
+    recordCount('daemon.sse', ids.length + queries.length);
+  });
 });
