@@ -89,6 +89,11 @@ describe('/api/v2 through a fake connector', () => {
     });
     expect(big.status).toBe(413);
     expect(((await big.json()) as { code: string }).code).toBe('PAYLOAD_TOO_LARGE');
+    const nullBody = await fetch(`${t.url}/api/v2/instances.list`, { method: 'POST', headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' }, body: 'null' });
+    expect(nullBody.status).toBe(400);
+    const browser = await fetch(`${t.url}/api/v2/instances.list`, { method: 'POST', headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json', origin: 'https://evil.example' }, body: '{}' });
+    expect(browser.status).toBe(403);
+    expect(((await browser.json()) as { code: string }).code).toBe('ORIGIN_NOT_ALLOWED');
     expect(ca.requests).toHaveLength(0);
     expect(big.headers.get('x-content-type-options')).toBe('nosniff');
   });

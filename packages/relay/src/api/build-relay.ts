@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { pino } from 'pino';
+import { RELAY_PATHS, SluiceError } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
 import { Authenticator } from '../auth/authenticator.js';
 import { parseRelayConfig } from '../config/relay-config.js';
@@ -102,6 +103,12 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
       const a = req.headers.authorization;
       return typeof a === 'string' ? `t:${hashSecret(a)}` : `ip:${req.ip}`;
     },
+  });
+  // Planner APIs are for servers and MCP hosts; a browser page of another origin must not ride a token it holds.
+  app.addHook('onRequest', async (request) => {
+    const origin = request.headers.origin;
+    if (origin === undefined || !(request.url.startsWith('/api/') || request.url.startsWith(RELAY_PATHS.mcp))) return;
+    if (origin !== ctx.origin() && !config.allowedOrigins.some((o) => new URL(o).origin === origin)) throw new SluiceError('ORIGIN_NOT_ALLOWED');
   });
   registerPublicRoutes(app, ctx);
   registerConnectorRoutes(app, ctx);

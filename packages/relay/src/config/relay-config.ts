@@ -26,6 +26,8 @@ export const RelayConfigSchema = z
     bodyTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
     bodyLimit: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
     rateLimit: z.strictObject({ max: z.number().int().min(1), timeWindowMs: z.number().int().min(1000) }).default({ max: 600, timeWindowMs: 60_000 }),
+    /** Browser origins allowed to call /api/v2 and /mcp besides the relay's own (none by default). */
+    allowedOrigins: z.array(z.string().url()).max(50).default([]),
     oauth: OAuthConfig.optional(),
     tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
     /** Which proxies may set X-Forwarded-For: false (none), a CIDR/address list, or a hop count. */

@@ -40,7 +40,7 @@ export class Dispatcher {
       const spec = getVerb(verbName);
       if (!spec) throw new SluiceError('UNKNOWN_VERB');
       if (!hasScope(principal.scopes, spec.scope)) throw new SluiceError('INSUFFICIENT_SCOPE', `The token lacks the scope ${spec.scope} that ${spec.name} needs.`);
-      const parsed = spec.input.safeParse(rawInput ?? {});
+      const parsed = spec.input.safeParse(rawInput === undefined ? {} : rawInput);
       if (!parsed.success) throw new SluiceError('INVALID_INPUT', undefined, zodDetails(parsed.error));
       const input = parsed.data as Record<string, unknown>;
       if (spec.route.kind === 'relay') {

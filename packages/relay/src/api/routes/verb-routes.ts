@@ -16,7 +16,7 @@ export function registerVerbRoutes(app: FastifyInstance, ctx: RelayContext): voi
   const auth = requireAuth(ctx);
   for (const verb of VERB_NAMES) {
     app.post(relayVerbPath(verb), { preHandler: auth }, (request) =>
-      ctx.dispatcher.call(principalOf(request), verb, request.body ?? {}, { ip: request.ip, via: 'api' }),
+      ctx.dispatcher.call(principalOf(request), verb, request.body === undefined ? {} : request.body, { ip: request.ip, via: 'api' }),
     );
   }
 
