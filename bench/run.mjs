@@ -20,19 +20,22 @@ import { meets, targetFor, targetText } from './targets.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
 
-/** Baselines first (they need no Sluice code), then the scenarios that exercise the built packages. */
+/**
+ * The baselines a scenario needs come before it; context-only baselines (ws, git) come last, so that on a busy
+ * machine the time budget skips them rather than a figure with a target.
+ */
 const MODULES = [
-  { name: 'git', file: 'baselines/git.mjs', timeoutS: 100, what: 'raw git worktree add, 100 and 2 000 files, ext4 and tmpfs' },
-  { name: 'sqlite', file: 'baselines/sqlite.mjs', timeoutS: 70, what: 'raw better-sqlite3 inserts and last-50 read at 1M rows' },
-  { name: 'files', file: 'baselines/files.mjs', timeoutS: 40, what: 'raw file write/read and hash+write throughput' },
-  { name: 'ws', file: 'baselines/ws.mjs', timeoutS: 40, what: 'raw ws RTT and pipelined throughput' },
-  { name: 'http', file: 'baselines/http.mjs', timeoutS: 60, what: 'Fastify direct and raw ws relay prototype' },
-  { name: 'relay-hop', file: 'scenarios/relay-hop.mjs', timeoutS: 90, what: 'real relay → connector → daemon vs daemon direct; MCP' },
-  { name: 'artifacts', file: 'scenarios/artifacts.mjs', timeoutS: 40, what: 'daemon artifact store put/get vs raw file write/read' },
-  { name: 'daemon-ledger', file: 'daemon-ledger.mjs', timeoutS: 90, what: 'daemon event append, events.list at 1M, idle RSS' },
+  { name: 'http', file: 'baselines/http.mjs', timeoutS: 45, maxRounds: 2, what: 'Fastify direct and raw ws relay prototype' },
+  { name: 'sqlite', file: 'baselines/sqlite.mjs', timeoutS: 60, what: 'raw better-sqlite3 inserts and last-50 read at 1M rows' },
+  { name: 'files', file: 'baselines/files.mjs', timeoutS: 30, maxRounds: 2, what: 'raw file write/read and hash+write throughput' },
+  { name: 'relay-hop', file: 'scenarios/relay-hop.mjs', timeoutS: 100, what: 'real relay → connector → daemon vs daemon direct; MCP' },
+  { name: 'daemon-ledger', file: 'daemon-ledger.mjs', timeoutS: 90, maxRounds: 2, what: 'daemon event append, events.list at 1M, idle RSS' },
   { name: 'attempt-setup', file: 'attempt-setup.mjs', timeoutS: 120, maxRounds: 2, what: 'dispatch → executor started vs raw worktree add; cancel' },
-  { name: 'relay', file: 'relay.mjs', timeoutS: 90, what: 'relay RSS with 1 000 idle connectors; MCP vs /api/v2' },
+  { name: 'relay', file: 'relay.mjs', timeoutS: 90, maxRounds: 2, what: 'relay RSS with 1 000 idle connectors; MCP vs /api/v2' },
   { name: 'scale-runs', file: 'scenarios/scale-runs.mjs', timeoutS: 90, what: '50 concurrent runs on one daemon, simulation executor' },
+  { name: 'artifacts', file: 'scenarios/artifacts.mjs', timeoutS: 40, maxRounds: 2, what: 'daemon artifact store put/get vs raw file write/read' },
+  { name: 'ws', file: 'baselines/ws.mjs', timeoutS: 30, maxRounds: 2, what: 'raw ws RTT and pipelined throughput (context)' },
+  { name: 'git', file: 'baselines/git.mjs', timeoutS: 40, what: 'raw git worktree add, 100 and 2 000 files, ext4 and tmpfs (context)' },
 ];
 const TOTAL_BUDGET_S = 290;
 

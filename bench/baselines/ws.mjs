@@ -68,7 +68,7 @@ export async function run({ rounds, quick }) {
     const per = [];
     for (let r = 0; r < rounds; r++) {
       const ws = await open(srv.info.port);
-      const lat = await rtt(ws, quick ? 3000 : 6000, 1000, 15_000);
+      const lat = await rtt(ws, quick ? 2000 : 4000, 1000, 15_000);
       const rate1 = await pipelined(ws, 1, quick ? 1000 : 1500, 300);
       const rate64 = await pipelined(ws, 64, quick ? 1000 : 2000, 300);
       ws.close();

@@ -48,11 +48,11 @@ export async function run({ rounds, quick }) {
       for (let r = 0; r < rounds; r++) {
         const order = r % 2 === 0 ? ['direct', 'relay'] : ['relay', 'direct'];
         const lat = {};
-        for (const k of order) lat[k] = await latency({ ...(k === 'direct' ? direct : relay), count, warmup: 200, check });
-        const mcpRaw = await latency({ port: rPort, requests: mcpReq, count: Math.floor(count / 2), warmup: 100, check: mcpOk });
+        for (const k of order) lat[k] = await latency({ ...(k === 'direct' ? direct : relay), count, warmup: 200, check, maxMs: 3000 });
+        const mcpRaw = await latency({ port: rPort, requests: mcpReq, count: Math.floor(count / 2), warmup: 100, check: mcpOk, maxMs: 3000 });
         const sdkSamples = [];
         const t0 = nowMs();
-        for (let i = 0; i < (quick ? 100 : 250) + 20 && nowMs() - t0 < 15_000; i++) {
+        for (let i = 0; i < (quick ? 100 : 250) + 20 && nowMs() - t0 < 3000; i++) {
           const t = nowMs();
           await sdk.call('runs.get', body);
           if (i >= 20) sdkSamples.push(nowMs() - t);
@@ -62,7 +62,7 @@ export async function run({ rounds, quick }) {
         for (const k of order) {
           const pids = { relay: relayPid, connector: connectorPid, daemon: daemonPid };
           const before = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, cpuMs(pid)]));
-          tput[k] = await throughput({ ...(k === 'direct' ? direct : relay), connections: 4, window: 8, durationMs: quick ? 1500 : 2500, warmupMs: 400 });
+          tput[k] = await throughput({ ...(k === 'direct' ? direct : relay), connections: 4, window: 8, durationMs: quick ? 1500 : 2000, warmupMs: 400 });
           // CPU per request, from the OS accounting of each process over the whole call (warm-up and drain included).
           const total = tput[k].sent;
           cpu[k] = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, ((cpuMs(pid) - before[n]) * 1000) / total]));
