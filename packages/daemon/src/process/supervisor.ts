@@ -78,8 +78,14 @@ class CappedFile {
     const room = this.cap - this.kept;
     if (room <= 0 || this.fd < 0) return;
     const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-    writeSync(this.fd, part);
-    this.kept += part.length;
+    try {
+      writeSync(this.fd, part);
+      this.kept += part.length;
+    } catch {
+      // A full or failing disk must not take the daemon down from inside a pipe callback: stop capturing
+      // (the capture reads as truncated) and let the attempt finish; its artifacts then fail to record.
+      this.close();
+    }
   }
   get truncated(): boolean {
     return this.bytes > this.kept;
