@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { buildApp, type AppDeps } from './api/build-app.js';
 import { ArtifactStore } from './artifacts/artifact-store.js';
 import { loadConfig } from './config/load.js';
+import { daemonEngine, type EngineOptions } from './engine/index.js';
 import { ensureHome, ensureToken, removeDaemonInfo, writeDaemonInfo, type HomePaths } from './home/home.js';
 import { openDatabase, Store } from './store/index.js';
 
@@ -23,7 +24,7 @@ export const ALLOWED_LISTEN_HOSTS: readonly string[] = ['127.0.0.1'];
  * Open the home, the ledger and the artifact store, listen on 127.0.0.1 and write `daemon.json`.
  * Refuses any other host with a clear error.
  */
-export async function startDaemon(opts: { home: string; host?: string; port?: number; logger?: Logger; engine?: AppDeps['engine'] }): Promise<RunningDaemon> {
+export async function startDaemon(opts: { home: string; host?: string; port?: number; logger?: Logger; engine?: AppDeps['engine']; engineOptions?: EngineOptions }): Promise<RunningDaemon> {
   const home = ensureHome(opts.home);
   const config = loadConfig(home.config);
   const host = opts.host ?? config.listen.host;
@@ -34,10 +35,16 @@ export async function startDaemon(opts: { home: string; host?: string; port?: nu
   const token = ensureToken(home);
   const store = new Store(openDatabase(home.db));
   const artifacts = new ArtifactStore(home.artifacts);
-  const app = buildApp({ store, artifacts, token, configPath: home.config, ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.engine ? { engine: opts.engine } : {}) }, { ...config, listen: { host, port } });
+  // The execution engine unless the caller brings its own; it closes with the app (EnginePort.close).
+  const execution = opts.engine ? null : daemonEngine(home, { ...(opts.logger ? { logger: opts.logger.child({ component: 'engine' }) } : {}), ...(opts.engineOptions ? { options: opts.engineOptions } : {}) });
+  const engine = opts.engine ?? execution?.factory;
+  const app = buildApp({ store, artifacts, token, configPath: home.config, ...(opts.logger ? { logger: opts.logger } : {}), ...(engine ? { engine } : {}) }, { ...config, listen: { host, port } });
   try {
+    // Crash recovery runs before the first request is served.
+    await execution?.start();
     await app.listen({ host, port });
   } catch (err) {
+    await execution?.close().catch(() => undefined);
     store.close();
     throw err;
   }

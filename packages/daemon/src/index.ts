@@ -11,4 +11,5 @@ export { resolveCommit, createRunBranch, compareAndSwapRef, readRef, runRef, run
 export * from './home/home.js';
 export { createLogger } from './logger.js';
 export { startDaemon, type RunningDaemon } from './daemon.js';
+export { ExecutionEngine, daemonEngine, ENGINE_ACTOR, type DaemonEngine, type EngineDeps, type EngineOptions } from './engine/index.js';
 export { DAEMON_VERSION } from './version.js';

@@ -30,13 +30,16 @@ export function registerAdminCommands(program: Command): void {
     .option('--host <host>', 'listen address (only 127.0.0.1 is allowed)')
     .option('--port <port>', 'listen port (0 picks a free one; see daemon.json)')
     .option('--log-level <level>', 'pino level', 'info')
-    .action(async (o: { host?: string; port?: string; logLevel: string }) => {
+    .option('--worktree-pool <n>', 'keep up to n worktrees per repository for reuse (faster attempt setup)', '0')
+    .action(async (o: { host?: string; port?: string; logLevel: string; worktreePool: string }) => {
       // Loaded on demand so the other commands start without the HTTP stack.
       const [{ startDaemon }, { createLogger }] = await Promise.all([import('../daemon.js'), import('../logger.js')]);
       const logger = createLogger({ level: o.logLevel });
       const port = o.port === undefined ? undefined : Number(o.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new SluiceError('BAD_REQUEST', '--port must be 0-65535.');
-      const running = await startDaemon({ home: cliHome().root, ...(o.host !== undefined ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}), logger });
+      const worktreePool = Number(o.worktreePool);
+      if (!Number.isInteger(worktreePool) || worktreePool < 0 || worktreePool > 16) throw new SluiceError('BAD_REQUEST', '--worktree-pool must be 0-16.');
+      const running = await startDaemon({ home: cliHome().root, ...(o.host !== undefined ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}), logger, engineOptions: { worktreePool } });
       logger.info({ url: running.url, pid: process.pid, home: running.home.root }, 'sluice daemon listening');
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals) => {

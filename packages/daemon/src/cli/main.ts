@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { DAEMON_VERSION } from '../version.js';
 import { registerAdminCommands } from './commands-admin.js';
+import { registerExecCommands } from './commands-exec.js';
 import { registerLedgerCommands } from './commands-ledger.js';
 
 const program = new Command();
@@ -13,6 +14,7 @@ program
   .exitOverride();
 registerAdminCommands(program);
 registerLedgerCommands(program);
+registerExecCommands(program);
 
 try {
   await program.parseAsync(process.argv);
