@@ -80,6 +80,15 @@ describe('connector proxy: allowlist before the daemon', () => {
     expect(t.daemon.verbCalls()).toEqual([]);
   });
 
+  it('refuses a relay request that claims to be a local operator or the system', async () => {
+    for (const actor of ['local:root', 'system:daemon']) {
+      const res = await session.request('runs.open', { workspaceId: 'web-app' }, { actor });
+      expect(res.error?.code, actor).toBe('FORBIDDEN');
+    }
+    expect((await session.request('runs.open', { workspaceId: 'web-app' }, { actor: 'oauth:https://issuer/sub-1' })).ok).toBe(true);
+    expect(t.daemon.verbCalls()).toHaveLength(1);
+  });
+
   it('answers a malformed request frame with an error and never forwards it', async () => {
     const reply = new Promise((resolve) => session.ws.once('message', (d: Buffer) => resolve(JSON.parse(d.toString('utf8')))));
     session.send({ type: 'request', id: 'req_bad', verb: 'runs.get', input: { runId: RUN }, actor: 'root', deadlineMs: 1000 });
