@@ -24,6 +24,12 @@ function target(p) {
   if (real !== root && !real.startsWith(root + path.sep)) {
     process.stderr.write('[sim] refused path outside the worktree ' + JSON.stringify(p) + '\n'); process.exit(2);
   }
+  // The last component may itself be a symlink (committed in the repository): writing would follow it out.
+  let link = false;
+  try { link = fs.lstatSync(full).isSymbolicLink(); } catch (e) { link = false; }
+  if (link) {
+    process.stderr.write('[sim] refused path through a symlink ' + JSON.stringify(p) + '\n'); process.exit(2);
+  }
   return full;
 }
 function block(i) {
