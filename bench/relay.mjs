@@ -4,6 +4,8 @@
  *   default 15 s costs 1/15 of it);
  * - `runs.get` over `/api/v2` and the same call as an MCP `tools/call`, through one connector that answers at once;
  * - throughput through that one connector.
+ * The call figures are measured first, with only the fast connector online, so the idle sockets' heartbeats do
+ * not count against them.
  * The relay runs from its built package in its own process (fixtures/relay-bench-server.mjs). Loopback only.
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
@@ -104,16 +106,6 @@ export async function run({ rounds, quick }) {
     const rssEmpty = rssBytes(relay.pid) / MB;
     const fast = await connectOne(base, base, instances[0], { answer: true, workspaces: [{ workspaceId: 'bench-ws', name: 'bench', executors: ['simulation'], validations: [], approvalPolicy: 'none', remoteApprovals: true }] });
     sockets.push(fast);
-    const t0 = nowMs();
-    sockets.push(...(await pool(instances.slice(1), 50, (inst) => connectOne(base, base, inst))));
-    const connectMs = nowMs() - t0;
-    await sleep(2000);
-    const rssIdle = rssBytes(relay.pid) / MB;
-    const cpu0 = cpuMs(relay.pid);
-    const w0 = nowMs();
-    await sleep(quick ? 3000 : 6000);
-    const cpuPerSec = (cpuMs(relay.pid) - cpu0) / ((nowMs() - w0) / 1000);
-
     // Route the run to the fast connector (the idle ones share no workspace).
     const opened = await fetch(`${base}/api/v2/runs.open`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ workspaceId: 'bench-ws' }) });
     if (!opened.ok) throw new Error(`runs.open failed: ${opened.status} ${await opened.text()}`);
@@ -139,6 +131,16 @@ export async function run({ rounds, quick }) {
       if (api.errors || mcp.errors) throw new Error(`errors: api ${api.firstError ?? ''} mcp ${mcp.firstError ?? ''}`);
       per.push({ api, mcp, tput });
     }
+    const t0 = nowMs();
+    sockets.push(...(await pool(instances.slice(1), 50, (inst) => connectOne(base, base, inst))));
+    const connectMs = nowMs() - t0;
+    await sleep(2000);
+    const rssIdle = rssBytes(relay.pid) / MB;
+    const cpu0 = cpuMs(relay.pid);
+    const w0 = nowMs();
+    await sleep(quick ? 3000 : 6000);
+    const cpuPerSec = (cpuMs(relay.pid) - cpu0) / ((nowMs() - w0) / 1000);
+
     const fig = (id, figure, unit, values, extra = {}) => ({ id, figure, unit, value: round(median(values)), note: `median of ${values.length} rounds, spread ${spread(values)}`, ...extra });
     return [
       { id: 'relay.idle-connectors.rss', figure: `relay RSS with ${idleCount === 1000 ? '1 000' : idleCount} idle connectors`, unit: 'MB', value: round(rssIdle), note: `VmRSS; ${round(rssEmpty)} MB before any connector; ${idleCount + 1} sockets connected in ${round(connectMs / 1000)} s` },

@@ -1,7 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { pino } from 'pino';
 import { RELAY_PATHS, SluiceError } from '@sluice/shared-protocol';
@@ -16,6 +15,7 @@ import { hashSecret } from '../tokens/token-format.js';
 import type { RelayContext } from './context.js';
 import { mcpResourceUrl, resourceMetadataUrl } from './context.js';
 import { makeErrorHandler } from './error-handler.js';
+import { computeSecurityHeaders } from './security-headers.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerConnectorRoutes } from './routes/connector-routes.js';
 import { registerMcpRoute } from './routes/mcp-route.js';
@@ -94,7 +94,11 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   };
 
   app.setErrorHandler(makeErrorHandler(() => resourceMetadataUrl(ctx)));
-  await app.register(helmet, { global: true });
+  const securityHeaders = await computeSecurityHeaders();
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(securityHeaders);
+    done();
+  });
   await app.register(rateLimit, {
     global: true,
     max: config.rateLimit.max,

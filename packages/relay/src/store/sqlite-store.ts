@@ -24,6 +24,9 @@ export class StoreTooNewError extends Error {
 
 const rnd = (n: number): Uint8Array => randomBytes(n);
 
+/** How long a token row may be served from memory; see `findTokenByHash`. */
+export const TOKEN_CACHE_MS = 2000;
+
 /** Open (creating if needed) a relay SQLite database in WAL mode and apply pending migrations. */
 export function openDatabase(file: string, migrations: readonly Migration[] = MIGRATIONS): Database.Database {
   if (file !== ':memory:') {
@@ -210,9 +213,25 @@ export class SqliteRelayStore implements RelayStore {
     return { record, secret };
   }
 
+  /**
+   * Token look-ups are cached for TOKEN_CACHE_MS: the look-up was the largest single cost of a planner call.
+   * Revocations through this store clear the cache at once; one made by another process (the CLI against the
+   * same file) takes effect within TOKEN_CACHE_MS.
+   */
+  private readonly tokenCache = new Map<string, { record: TokenRecord | undefined; at: number }>();
+
   findTokenByHash(hash: string): TokenRecord | undefined {
+    const now = Date.now();
+    const hit = this.tokenCache.get(hash);
+    if (hit && now - hit.at < TOKEN_CACHE_MS) return hit.record;
     const r = this.stmt('SELECT * FROM tokens WHERE hash = ?').get(hash) as TokenRow | undefined;
-    return r && toToken(r);
+    const record = r && toToken(r);
+    // Only known tokens are cached, so random garbage cannot fill the map.
+    if (record) {
+      if (this.tokenCache.size >= 10_000) this.tokenCache.clear();
+      this.tokenCache.set(hash, { record, at: now });
+    }
+    return record;
   }
 
   listTokens(orgId?: string): TokenRecord[] {
@@ -225,10 +244,12 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   revokeToken(id: string): boolean {
+    this.tokenCache.clear();
     return this.stmt('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.now(), id).changes === 1;
   }
 
   revokeAllTokens(orgId: string): number {
+    this.tokenCache.clear();
     return this.stmt('UPDATE tokens SET revoked_at = ? WHERE org_id = ? AND revoked_at IS NULL').run(this.now(), orgId).changes;
   }
 
