@@ -19,7 +19,7 @@ describe('docs/SECURITY.md case counts', () => {
   it('the hostile-input total and each surface subtotal equal the tables', () => {
     console.log(`hostile-input cases: ${hostileCaseTotal()}`);
     expect(documented('Hostile-input cases')).toBe(hostileCaseTotal());
-    for (const surface of ['daemon', 'relay', 'mcp', 'frames', 'slow']) {
+    for (const surface of ['daemon', 'relay', 'mcp', 'frames', 'escape', 'slow']) {
       const n = Object.entries(CASE_COUNTS)
         .filter(([k]) => k.startsWith(`${surface}.`))
         .reduce((a, [, v]) => a + v, 0);

@@ -1,0 +1,399 @@
+// Hostile frames on both sides of the relay↔connector websocket, over real sockets.
+// Relay side: a scripted connector with a real Ed25519 key sends forged upgrades and malformed frames.
+// Connector side: a scripted relay (the compromised-relay case) sends hostile request frames to the real connector
+// session loop, in front of a real daemon whose ledger must not move.
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { WebSocket, WebSocketServer } from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateIdentity, runConnector, saveConnectorConfig } from '@sluice/connector';
+import { authSigningPayload, CLOSE_CODES, HEADERS, LIMITS, PROTOCOL_VERSION, RELAY_PATHS, relayVerbPath } from '@sluice/shared-protocol';
+import type { Frame } from '@sluice/shared-protocol';
+import { connectorFieldCases, FAKE } from './cases.js';
+import { recordCount } from './expect.js';
+import { counts, DAEMON_TABLES, git, listTree, startDaemonApp, startInProcessStack } from './in-process-stack.js';
+import type { DaemonPart, InProcessStack } from './in-process-stack.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Relay side
+// ---------------------------------------------------------------------------------------------------------------
+
+class ScriptedConnector {
+  readonly key: KeyObject;
+  readonly x: string;
+  instanceId = '';
+  relayOrigin = '';
+  constructor(readonly relayUrl: string) {
+    const kp = generateKeyPairSync('ed25519');
+    this.key = kp.privateKey;
+    this.x = (kp.publicKey.export({ format: 'jwk' }) as { x: string }).x;
+  }
+  async enroll(token: string): Promise<void> {
+    const res = await fetch(this.relayUrl + RELAY_PATHS.enroll, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, publicKey: this.x, name: 'scripted' }) });
+    const body = (await res.json()) as { instanceId: string; relayOrigin: string };
+    this.instanceId = body.instanceId;
+    this.relayOrigin = body.relayOrigin;
+  }
+  async nonce(instanceId = this.instanceId): Promise<string> {
+    const res = await fetch(`${this.relayUrl}${RELAY_PATHS.connectorChallenge}?instanceId=${instanceId}`);
+    return ((await res.json()) as { nonce: string }).nonce;
+  }
+  header(nonce: string, o: { instanceId?: string; timestamp?: number; origin?: string; key?: KeyObject; signature?: string } = {}): string {
+    const instanceId = o.instanceId ?? this.instanceId;
+    const timestamp = o.timestamp ?? Date.now();
+    const payload = authSigningPayload({ nonce, instanceId, relayOrigin: o.origin ?? this.relayOrigin, timestamp });
+    const signature = o.signature ?? sign(null, Buffer.from(payload), o.key ?? this.key).toString('base64url');
+    return Buffer.from(JSON.stringify({ type: 'auth', instanceId, nonce, timestamp, signature })).toString('base64url');
+  }
+  upgrade(header: string | undefined, path: string = RELAY_PATHS.connectorSocket): Promise<{ ws?: WebSocket; status?: number; code?: string }> {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(this.relayUrl.replace(/^http/, 'ws') + path, { headers: header === undefined ? {} : { [HEADERS.connectorAuth]: header } });
+      ws.on('unexpected-response', (_req, res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => {
+          let code: string | undefined;
+          try {
+            code = (JSON.parse(text) as { code: string }).code;
+          } catch {
+            code = undefined;
+          }
+          resolve({ status: res.statusCode, code });
+        });
+      });
+      ws.on('open', () => resolve({ ws }));
+      ws.on('error', () => undefined);
+    });
+  }
+  /** Upgrade, hello, welcome: an open session. */
+  async session(): Promise<Session> {
+    const r = await this.upgrade(this.header(await this.nonce()));
+    if (!r.ws) throw new Error(`refused ${r.status} ${r.code}`);
+    const sess = new Session(r.ws);
+    sess.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, connectorVersion: 'test', workspaces: [] });
+    await sess.next((f) => f.type === 'welcome');
+    return sess;
+  }
+}
+
+class Session {
+  frames: Frame[] = [];
+  closed: number | undefined;
+  private waiters: Array<() => void> = [];
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (d: Buffer) => {
+      this.frames.push(JSON.parse(d.toString()) as Frame);
+      this.wake();
+    });
+    ws.on('close', (code) => {
+      this.closed = code;
+      this.wake();
+    });
+  }
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
+  }
+  async next(pred: (f: Frame) => boolean, timeoutMs = 5000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.frames.findIndex(pred);
+      if (i >= 0) return this.frames.splice(i, 1)[0]!;
+      if (this.closed !== undefined) throw new Error(`closed ${this.closed}`);
+      if (Date.now() > deadline) throw new Error('no such frame');
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 100);
+      });
+    }
+  }
+  async closedWith(timeoutMs = 5000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.closed === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return this.closed ?? -1;
+  }
+}
+
+describe('relay side: forged upgrades and malformed connector frames', () => {
+  let s: InProcessStack;
+  let c: ScriptedConnector;
+  let runId: string;
+
+  beforeAll(async () => {
+    s = await startInProcessStack();
+    c = new ScriptedConnector(s.relayUrl);
+    await c.enroll(s.relayStore.createEnrollmentToken(s.orgA.orgId, 60_000).secret);
+    const res = await s.relay.app.inject({ method: 'POST', url: relayVerbPath('runs.open'), headers: { authorization: `Bearer ${s.orgA.token}` }, payload: { workspaceId: 'web', instanceId: s.instanceId } });
+    runId = (res.json() as { runId: string }).runId;
+  }, 60_000);
+  afterAll(async () => {
+    await s?.close();
+  }, 30_000);
+
+  async function stillServes(): Promise<void> {
+    const res = await s.relay.app.inject({ method: 'POST', url: relayVerbPath('runs.get'), headers: { authorization: `Bearer ${s.orgA.token}` }, payload: { runId } });
+    expect(res.statusCode).toBe(200);
+  }
+
+  it('forged, replayed, expired, skewed, cross-instance and revoked upgrade credentials never open a socket', async () => {
+    const before = s.snapshot();
+    const other = generateKeyPairSync('ed25519').privateKey;
+    const cases: Array<[string, () => Promise<string | undefined>, number, string]> = [
+      ['no header', async () => undefined, 401, 'AUTH_FAILED'],
+      ['garbage', async () => 'not-base64-json', 401, 'AUTH_FAILED'],
+      ['oversized header', async () => 'A'.repeat(4096), 401, 'AUTH_FAILED'],
+      ['proto frame', async () => Buffer.from('{"__proto__":{"type":"auth"}}').toString('base64url'), 401, 'AUTH_FAILED'],
+      ['nonce never issued', async () => c.header(randomBytes(32).toString('base64url')), 401, 'AUTH_FAILED'],
+      ['wrong key (forged signature)', async () => c.header(await c.nonce(), { key: other }), 401, 'AUTH_FAILED'],
+      ['zero signature', async () => c.header(await c.nonce(), { signature: 'A'.repeat(86) }), 401, 'AUTH_FAILED'],
+      ['signed for another relay origin', async () => c.header(await c.nonce(), { origin: 'https://evil.example' }), 401, 'AUTH_FAILED'],
+      ['clock skew', async () => c.header(await c.nonce(), { timestamp: Date.now() - 10 * 60_000 }), 401, 'CLOCK_SKEW'],
+      ['nonce issued to another instance', async () => c.header(await c.nonce(s.instanceId)), 401, 'AUTH_FAILED'],
+      ['another instance with my key', async () => c.header(await c.nonce(s.instanceId), { instanceId: s.instanceId }), 401, 'AUTH_FAILED'],
+      ['unknown instance', async () => c.header(await c.nonce(FAKE.instanceId), { instanceId: FAKE.instanceId }), 404, 'INSTANCE_NOT_FOUND'],
+    ];
+    for (const [label, make, status, code] of cases) {
+      const r = await c.upgrade(await make());
+      expect(`${r.status} ${r.code}`, label).toBe(`${status} ${code}`);
+      expect(r.ws, label).toBeUndefined();
+    }
+    // Replay: a header that worked once never works again.
+    const header = c.header(await c.nonce());
+    const ok = await c.upgrade(header);
+    expect(ok.ws).toBeDefined();
+    ok.ws!.close();
+    const replay = await c.upgrade(header);
+    expect(`${replay.status} ${replay.code}`).toBe('401 SIGNATURE_REPLAYED');
+    // Wrong path: no websocket anywhere else.
+    const wrongPath = await c.upgrade(c.header(await c.nonce()), '/mcp');
+    expect(`${wrongPath.status} ${wrongPath.code}`).toBe('404 NOT_FOUND');
+    expect({ ...s.snapshot(), relay: { ...s.snapshot().relay } }).toEqual(before);
+    expect(s.relay.hub.get(s.instanceId)?.state).toBe('ready');
+    await stillServes();
+    recordCount('frames.relayUpgrade', cases.length + 2);
+  });
+
+  it('malformed frames get an error frame or a protocol close; the relay and the real connector keep serving', async () => {
+    const before = s.snapshot();
+    const sess = await c.session();
+    const errorCases: Array<[string, unknown, string]> = [
+      ['not json', '{"type":', 'MALFORMED_JSON'],
+      ['json scalar', '42', 'INVALID_INPUT'],
+      ['unknown type', { type: 'exec', cmd: 'rm -rf /' }, 'INVALID_INPUT'],
+      ['proto type', '{"type":"__proto__"}', 'INVALID_INPUT'],
+      ['hello missing fields', { type: 'hello' }, 'INVALID_INPUT'],
+      ['hello with extra key', { type: 'hello', protocolVersion: PROTOCOL_VERSION, connectorVersion: 'x', workspaces: [], admin: true }, 'INVALID_INPUT'],
+      ['hello with traversal workspace', { type: 'hello', protocolVersion: PROTOCOL_VERSION, connectorVersion: 'x', workspaces: [{ workspaceId: '../etc', name: 'x', executors: [], validations: [], approvalPolicy: 'none', remoteApprovals: true }] }, 'INVALID_INPUT'],
+      ['response with output and error', { type: 'response', id: 'abc', ok: false, output: 1, error: { code: 'INTERNAL', message: 'x' } }, 'INVALID_INPUT'],
+      ['error frame with lowercase code', { type: 'error', code: 'oops', message: 'x', fatal: false }, 'INVALID_INPUT'],
+      ['request from the connector', { type: 'request', id: 'r1', verb: 'runs.open', input: {}, actor: 'local:root', deadlineMs: 1000 }, 'BAD_REQUEST'],
+      ['welcome from the connector', { type: 'welcome', protocolVersion: PROTOCOL_VERSION, instanceId: c.instanceId, heartbeatMs: 1000 }, 'BAD_REQUEST'],
+      ['challenge from the connector', { type: 'challenge', nonce: 'a'.repeat(43), relayOrigin: 'https://evil.example', serverTime: 0, expiresAt: 0 }, 'BAD_REQUEST'],
+      ['bidi in a frame id', { type: 'response', id: 'a\u202Eb', ok: true, output: {} }, 'INVALID_INPUT'],
+    ];
+    for (const [label, frame, code] of errorCases) {
+      sess.send(frame);
+      const f = await sess.next((x) => x.type === 'error');
+      expect(f.type === 'error' && `${f.code} fatal=${String(f.fatal)}`, label).toBe(`${code} fatal=false`);
+    }
+    // An answer to a request that was never sent, and a pong out of turn, are ignored.
+    sess.send({ type: 'response', id: 'never-sent', ok: true, output: { runId: FAKE.runId } });
+    sess.send({ type: 'pong', ts: 1 });
+    sess.send({ type: 'ping', ts: 7 });
+    expect(await sess.next((x) => x.type === 'pong')).toEqual({ type: 'pong', ts: 7 });
+    // A 2 MiB+ frame and a binary frame end nothing but this socket.
+    sess.send('x'.repeat(LIMITS.frameBytes + 10));
+    sess.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]));
+    sess.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    expect(await sess.closedWith()).toBe(CLOSE_CODES.protocolError);
+    // Unsupported protocol version: fatal error frame, then the dedicated close code.
+    const r = await c.upgrade(c.header(await c.nonce()));
+    const v = new Session(r.ws!);
+    v.send({ type: 'hello', protocolVersion: '1999-01-01', connectorVersion: 'x', workspaces: [] });
+    const fatal = await v.next((x) => x.type === 'error');
+    expect(fatal).toMatchObject({ code: 'UNSUPPORTED_PROTOCOL_VERSION', fatal: true });
+    expect(await v.closedWith()).toBe(CLOSE_CODES.unsupportedVersion);
+    // The ledger, relay tables, artifacts and repo refs did not move, and the real instance still answers.
+    const after = s.snapshot();
+    expect(after).toEqual(before);
+    expect(s.relay.hub.get(s.instanceId)?.state).toBe('ready');
+    await stillServes();
+    recordCount('frames.relay', errorCases.length + 5);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Connector side: a compromised relay
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The smallest relay that lets the real connector in: a challenge route and a websocket that welcomes it. */
+class ScriptedRelay {
+  server: Server;
+  wss = new WebSocketServer({ noServer: true });
+  url = '';
+  sessions: Session[] = [];
+  private waiters: Array<(s: Session) => void> = [];
+  constructor() {
+    this.server = createServer((req, res) => {
+      if (req.url?.startsWith(RELAY_PATHS.connectorChallenge)) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ type: 'challenge', nonce: randomBytes(32).toString('base64url'), relayOrigin: this.url, serverTime: Date.now(), expiresAt: Date.now() + 30_000 }));
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    this.server.on('upgrade', (req, socket, head) => {
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        const sess = new Session(ws);
+        this.sessions.push(sess);
+        void sess.next((f) => f.type === 'hello').then(() => {
+          sess.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, instanceId: FAKE.instanceId, heartbeatMs: 30_000 });
+          for (const w of this.waiters.splice(0)) w(sess);
+        });
+      });
+    });
+  }
+  async listen(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+  }
+  welcomed(): Promise<Session> {
+    return new Promise((r) => this.waiters.push(r));
+  }
+  async close(): Promise<void> {
+    for (const c of this.wss.clients) c.terminate();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+describe('connector side: hostile request frames from a compromised relay never reach the daemon', () => {
+  let root: string;
+  let d: DaemonPart;
+  let relay: ScriptedRelay;
+  let abort: AbortController;
+  let done: Promise<unknown>;
+  let sess: Session;
+  let privateRunId: string;
+  let seq = 0;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'sluice-hostile-frames-'));
+    d = await startDaemonApp(root, { extraWorkspace: 'secret' });
+    // The operator's own run in a workspace that is not shared.
+    const res = await d.app.inject({ method: 'POST', url: '/api/v1/verbs/runs.open', headers: { host: `127.0.0.1:${d.port}`, authorization: `Bearer ${d.token}` }, payload: { workspaceId: 'secret' } });
+    privateRunId = (res.json() as { runId: string }).runId;
+    relay = new ScriptedRelay();
+    await relay.listen();
+    const id = generateIdentity();
+    const configPath = join(root, 'connector.json');
+    saveConnectorConfig(configPath, {
+      version: 1,
+      relayUrl: relay.url,
+      relayOrigin: relay.url,
+      instanceId: FAKE.instanceId,
+      orgId: 'org_01JAAAAAAAAAAAAAAAAAAAAAAA',
+      name: 'laptop',
+      privateKey: id.privateKeyPem,
+      daemon: { home: d.home.root, url: d.url },
+      shares: ['web'],
+      tls: { insecure: false },
+    });
+    abort = new AbortController();
+    const welcomed = relay.welcomed();
+    done = runConnector({ configPath, statePath: join(root, 'state.json'), env: { SLUICE_HOME: d.home.root }, log: pino({ level: 'silent' }), signal: abort.signal, backoff: { baseMs: 50, capMs: 200 }, drainMs: 100 });
+    sess = await welcomed;
+  }, 30_000);
+
+  afterAll(async () => {
+    abort?.abort();
+    await relay?.close();
+    await done?.catch(() => undefined);
+    await d?.app.close();
+    d?.store.close();
+    rmSync(root, { recursive: true, force: true });
+  }, 30_000);
+
+  const ledger = () => ({ rows: counts(d.store.db, DAEMON_TABLES), audit: counts(d.store.db, ['audit']), artifacts: listTree(d.home.artifacts), refs: git(d.repo, ['for-each-ref']) });
+
+  async function ask(verb: string, input: unknown, actor = 'planner:org_x/tok_y'): Promise<Frame> {
+    const id = `q${++seq}`;
+    sess.send({ type: 'request', id, verb, input, actor, deadlineMs: 5000 });
+    return sess.next((f) => (f.type === 'response' || f.type === 'error') && (f as { id?: string }).id === id);
+  }
+
+  it('verbs outside the table, schema-failing input and unshared workspaces are answered without a daemon call', async () => {
+    const before = ledger();
+    const cases: Array<[string, string, unknown, string]> = [
+      ['proto verb', '__proto__', {}, 'UNKNOWN_VERB'],
+      ['constructor verb', 'constructor', {}, 'UNKNOWN_VERB'],
+      ['relay-only verb', 'instances.list', {}, 'UNKNOWN_VERB'],
+      ['operator route as verb', '../workspaces', { path: '/etc' }, 'UNKNOWN_VERB'],
+      ['unshared workspace', 'runs.open', { workspaceId: 'secret' }, 'WORKSPACE_NOT_FOUND'],
+      ['prototype workspace', 'runs.open', { workspaceId: 'constructor' }, 'WORKSPACE_NOT_FOUND'],
+    ];
+    for (const c of connectorFieldCases()) {
+      cases.push([`${c.verb} ${c.label}`, c.verb, c.body, 'INVALID_INPUT']);
+    }
+    for (const [label, verb, input, code] of cases) {
+      const f = await ask(verb, input);
+      expect(f.type === 'response' && !f.ok ? f.error?.code : JSON.stringify(f), label).toBe(code);
+    }
+    // Nothing reached the daemon: not even an audit row (the daemon audits every call it refuses).
+    expect(ledger()).toEqual(before);
+    recordCount('frames.connectorRequests', cases.length);
+  }, 30_000);
+
+  it("a relay cannot reach an unshared workspace's runs through ids", async () => {
+    const before = ledger();
+    const f = await ask('runs.get', { runId: privateRunId });
+    expect(f.type === 'response' && !f.ok && f.error?.code).toBe('RUN_NOT_FOUND');
+    const g = await ask('events.list', { runId: privateRunId });
+    expect(g.type === 'response' && !g.ok && g.error?.code).toBe('RUN_NOT_FOUND');
+    expect(ledger().rows).toEqual(before.rows);
+    recordCount('frames.connectorIds', 2);
+  });
+
+  it('a relay cannot act as a local operator or the system in the daemon ledger', async () => {
+    const before = ledger();
+    const actors = ['local:root', 'system:daemon'];
+    for (const actor of actors) {
+      const f = await ask('runs.open', { workspaceId: 'web', title: 'impersonation' }, actor);
+      expect(f.type === 'response' && !f.ok ? f.error?.code : JSON.stringify(f).slice(0, 200), actor).toBe('FORBIDDEN');
+    }
+    expect(ledger().rows).toEqual(before.rows);
+    const rows = d.store.db.prepare("SELECT count(*) AS n FROM runs WHERE created_by LIKE 'local:%' OR created_by LIKE 'system:%'").get() as { n: number };
+    expect(rows.n).toBe(1);
+    recordCount('frames.connectorActors', actors.length);
+  });
+
+  it('malformed relay frames get an error frame and the connector keeps serving', async () => {
+    const before = ledger();
+    const malformed: Array<[string, unknown]> = [
+      ['not json', '{"type":"request",'],
+      ['unknown type', { type: 'shell', argv: ['sh'] }],
+      ['request without actor', { type: 'request', id: 'm1', verb: 'runs.list', input: {}, deadlineMs: 1000 }],
+      ['request with bidi actor', { type: 'request', id: 'm2', verb: 'runs.list', input: {}, actor: 'planner:a\u202Eb', deadlineMs: 1000 }],
+      ['request with huge deadline', { type: 'request', id: 'm3', verb: 'runs.list', input: {}, actor: 'planner:a/b', deadlineMs: 10 ** 9 }],
+      ['proto request', '{"type":"request","__proto__":{"verb":"runs.open"},"id":"m4"}'],
+    ];
+    for (const [label, frame] of malformed) {
+      sess.send(frame);
+      const f = await sess.next((x) => x.type === 'error' || (x.type === 'response' && !x.ok));
+      const code = f.type === 'error' ? f.code : f.type === 'response' ? f.error?.code : '';
+      expect(['MALFORMED_JSON', 'INVALID_INPUT'], `${label}: ${JSON.stringify(f)}`).toContain(code);
+    }
+    expect(ledger()).toEqual(before);
+    // Still serving a good request.
+    const ok = await ask('runs.list', {});
+    expect(ok.type === 'response' && ok.ok).toBe(true);
+    recordCount('frames.connectorMalformed', malformed.length);
+  });
+});
