@@ -36,6 +36,9 @@ type Ending = Extract<AttemptState, 'failed' | 'cancelled' | 'timed_out' | 'inte
 
 const LIVE: readonly AttemptState[] = ['preparing', 'running', 'validating'];
 
+/** How often an outcome that could not be written (disk full) is tried again. */
+const RECORD_RETRY_MS = 1000;
+
 /**
  * The execution engine: schedules queued attempts from the ledger (so the queue survives restarts), runs each in
  * its own worktree through an executor adapter, captures every change, runs validations, opens gates, accepts by
@@ -358,7 +361,9 @@ export class ExecutionEngine implements EnginePort {
         this.openApprovalGateIfReady(a.stepId);
       });
     } catch (e) {
-      this.deps.logger?.error({ err: e, attemptId }, 'could not record the failure');
+      this.deps.logger?.error({ err: e, attemptId }, 'could not record the failure; retrying');
+      // A full or read-only disk: keep trying, so the attempt does not stay live until the next restart.
+      if (!this.stopping) setTimeout(() => this.failUnexpected(attemptId, err), RECORD_RETRY_MS).unref();
     }
   }
 
