@@ -1,9 +1,10 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { SluiceError, VERBS } from '@sluice/shared-protocol';
+import { VERBS } from '@sluice/shared-protocol';
 import type { VerbSpec } from '@sluice/shared-protocol';
 import type { Principal } from '../auth/principal.js';
 import type { CallContext, Dispatcher } from '../routing/dispatcher.js';
+import { toSluiceError } from './error-handler.js';
 
 /**
  * A fresh MCP server for one stateless POST, with exactly the verb table as tools. Tool calls go through the same
@@ -36,7 +37,7 @@ export function buildMcpServer(principal: Principal, dispatcher: Dispatcher, ctx
           const output = (await dispatcher.call(principal, spec.name, args, ctx)) as Record<string, unknown>;
           return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output };
         } catch (err) {
-          const e = err instanceof SluiceError ? err : new SluiceError('INTERNAL');
+          const e = toSluiceError(err);
           return { isError: true, content: [{ type: 'text', text: `${e.code}: ${e.message}` }] };
         }
       }) as never,
