@@ -376,7 +376,11 @@ export class SqliteRelayStore implements RelayStore {
     const batch = this.auditQueue;
     this.auditQueue = [];
     this.appendAuditTx ??= this.db.transaction((rows: (AuditInput & { at: number })[]) => {
-      for (const r of rows) this.appendAuditRow(r);
+      // Read the head once per batch (inside the write lock, so another writer cannot interleave).
+      const last = this.stmt('SELECT hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { hash: string } | undefined;
+      const counter = this.stmt("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").get() as { seq: number } | undefined;
+      let head = { seq: counter?.seq ?? 0, hash: last?.hash ?? GENESIS_HASH };
+      for (const r of rows) head = this.appendAuditRow(r, head);
     });
     try {
       this.appendAuditTx.immediate(batch);
@@ -396,11 +400,9 @@ export class SqliteRelayStore implements RelayStore {
   /** Built once: better-sqlite3 prepares BEGIN/COMMIT for every transaction function it creates. */
   private appendAuditTx: Database.Transaction<(rows: (AuditInput & { at: number })[]) => void> | undefined;
 
-  private appendAuditRow(entry: AuditInput & { at: number }): AuditRow {
-    const last = this.stmt('SELECT hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { hash: string } | undefined;
-    const counter = this.stmt("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").get() as { seq: number } | undefined;
+  private appendAuditRow(entry: AuditInput & { at: number }, head: { seq: number; hash: string }): AuditRow {
     const base: Omit<AuditRow, 'hash'> = {
-      seq: (counter?.seq ?? 0) + 1,
+      seq: head.seq + 1,
       at: entry.at,
       orgId: entry.orgId,
       actor: entry.actor,
@@ -409,7 +411,7 @@ export class SqliteRelayStore implements RelayStore {
       outcome: entry.outcome,
       ip: entry.ip ?? null,
       detail: JSON.stringify(entry.detail ?? {}),
-      prevHash: last?.hash ?? GENESIS_HASH,
+      prevHash: head.hash,
     };
     const row: AuditRow = { ...base, hash: auditRowHash(base) };
     this.stmt('INSERT INTO audit (seq, at, org_id, actor, action, target, outcome, ip, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
