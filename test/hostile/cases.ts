@@ -340,6 +340,8 @@ export const CASE_COUNTS: Readonly<Record<string, number>> = {
   'relay.enroll': 15,
   'relay.hosts': 3,
   'relay.origins': 6,
+  'relay.oauth': 13,
+  'relay.rateLimit': 1,
   'mcp.transport': 13,
   'mcp.tools': mcpToolCases().length,
   'frames.relayUpgrade': 14,
