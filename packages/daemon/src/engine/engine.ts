@@ -171,14 +171,22 @@ export class ExecutionEngine implements EnginePort {
     mkdirSync(scratch, { recursive: true, mode: 0o700 });
     const taskFile = join(scratch, 'task.md');
     writeFileSync(taskFile, step.task, { mode: 0o600 });
-    await recordArtifact(this.deps, ids, 'task', 'task.md', 'text/markdown; charset=utf-8', { file: taskFile });
+    // Recorded while the executor starts: it is not on the path from dispatch to a running agent.
+    let taskRecorded: Promise<unknown> | null = null;
+    const recordTask = () =>
+      (taskRecorded ??= recordArtifact(this.deps, ids, 'task', 'task.md', 'text/markdown; charset=utf-8', { file: taskFile }).catch((err: unknown) =>
+        this.deps.logger?.warn({ err, attemptId: a.attemptId }, 'could not record the task artifact'),
+      ));
 
     const childEnv = buildChildEnv(spec.env ?? [], {}, this.opts.env ?? process.env);
     let binaryPath: string;
     try {
       binaryPath = (await preflightExecutor(adapter, spec, childEnv, scratch)).binaryPath;
     } catch (err) {
-      if (err instanceof ExecutorError) return this.end(a, live, 'failed', { failureCode: err.code, summary: err.message });
+      if (err instanceof ExecutorError) {
+        await recordTask();
+        return this.end(a, live, 'failed', { failureCode: err.code, summary: err.message });
+      }
       throw err;
     }
     if (live.cancel) return this.endCancelled(a, live, {});
@@ -188,6 +196,7 @@ export class ExecutionEngine implements EnginePort {
     try {
       wt = await mgr.create(ws.path, a.attemptId, run.headCommit);
     } catch (err) {
+      await recordTask();
       return this.end(a, live, 'failed', { failureCode: 'WORKTREE_FAILED', summary: err instanceof Error ? err.message.slice(0, 500) : 'worktree creation failed' });
     }
 
@@ -216,11 +225,13 @@ export class ExecutionEngine implements EnginePort {
       live.kill = () => proc.cancel();
       store.transitionAttempt(a.attemptId, 'running', {}, ENGINE_ACTOR);
       if (live.cancel) void proc.cancel();
+      void recordTask();
       result = await proc.done;
       live.kill = null;
       pump.flush(true);
     }
 
+    await recordTask();
     // Every change is committed before anything else happens, also after a cancel or a timeout.
     let cap: Capture;
     try {

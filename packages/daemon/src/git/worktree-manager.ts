@@ -77,7 +77,7 @@ export class WorktreeManager {
     const pooled = this.pools.get(repoPath)?.pop();
     if (pooled) {
       try {
-        await runGit(pooled, ['-c', `checkout.workers=${this.workers}`, 'checkout', '-q', '-f', '-B', branch, baseCommit, '--']);
+        await runGit(pooled, ['-c', `checkout.workers=${this.workers}`, '-c', 'checkout.thresholdForParallelism=500', 'checkout', '-q', '-f', '-B', branch, baseCommit, '--']);
         await runGit(pooled, ['clean', '-fdxq']);
         return { repoPath, attemptId, path: pooled, branch, baseCommit, commit: null };
       } catch {
@@ -87,7 +87,7 @@ export class WorktreeManager {
     const dir = this.repoDir(repoPath);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const path = join(dir, `wt-${attemptId}`);
-    await runGit(repoPath, ['-c', `checkout.workers=${this.workers}`, 'worktree', 'add', '-q', '-b', branch, path, baseCommit]);
+    await runGit(repoPath, ['-c', `checkout.workers=${this.workers}`, '-c', 'checkout.thresholdForParallelism=500', 'worktree', 'add', '-q', '-b', branch, path, baseCommit]);
     return { repoPath, attemptId, path, branch, baseCommit, commit: null };
   }
 
