@@ -48,11 +48,11 @@ export async function run({ rounds, quick }) {
       for (let r = 0; r < rounds; r++) {
         const order = r % 2 === 0 ? ['direct', 'relay'] : ['relay', 'direct'];
         const lat = {};
-        for (const k of order) lat[k] = await latency({ ...(k === 'direct' ? direct : relay), count, warmup: 200, check, maxMs: 3000 });
-        const mcpRaw = await latency({ port: rPort, requests: mcpReq, count: Math.floor(count / 2), warmup: 100, check: mcpOk, maxMs: 3000 });
+        for (const k of order) lat[k] = await latency({ ...(k === 'direct' ? direct : relay), count, warmup: 200, check, maxMs: 2000 });
+        const mcpRaw = await latency({ port: rPort, requests: mcpReq, count: Math.floor(count / 2), warmup: 100, check: mcpOk, maxMs: 2000 });
         const sdkSamples = [];
         const t0 = nowMs();
-        for (let i = 0; i < (quick ? 100 : 250) + 20 && nowMs() - t0 < 3000; i++) {
+        for (let i = 0; i < (quick ? 100 : 250) + 20 && nowMs() - t0 < 2000; i++) {
           const t = nowMs();
           await sdk.call('runs.get', body);
           if (i >= 20) sdkSamples.push(nowMs() - t);
