@@ -1,7 +1,10 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../src/artifacts/artifact-store.js';
+import { fastForwardRun } from '../src/engine/index.js';
 import { runRef } from '../src/git/refs.js';
+import { WorktreeManager } from '../src/git/worktree-manager.js';
 import { RecordOnlyEngine } from '../src/service/record-only-engine.js';
 import { VerbService } from '../src/service/verb-service.js';
 import { Store, openDatabase } from '../src/store/index.js';
@@ -67,5 +70,30 @@ describe('engine: restarts', () => {
     await h.attemptIn(second.attemptId, ['running']);
     await h.call('runs.abort', { runId: run.runId });
     expect(h.store.getAttempt(second.attemptId)!.state).toBe('cancelled');
+  });
+
+  it('an attempt whose commit the run branch already reached when the daemon died is recorded succeeded, not lost', async () => {
+    h = await new EngineHarness().start();
+    const run = await h.call('runs.open', { workspaceId: 'demo' });
+    await h.stop();
+    // Replay by hand what a daemon did before dying: attempt running, work committed, run branch fast-forwarded.
+    const store = new Store(openDatabase(join(h.home, 'state.db')));
+    const artifacts = new ArtifactStore(join(h.home, 'artifacts'));
+    const service = new VerbService({ store, artifacts, config: h.config, engine: new RecordOnlyEngine({ store, config: h.config }) });
+    const step = await service.call('steps.dispatch', { runId: run.runId, executor: 'sim', task: 'x' }, { actor: 'local:tester', sharedWorkspaces: null });
+    const attemptId = step.attempts[0]!.attemptId;
+    store.transitionAttempt(attemptId, 'running', {}, 'system:engine');
+    const mgr = new WorktreeManager({ worktreeRoot: join(h.home, 'worktrees') });
+    const wt = await mgr.create(h.repo, attemptId, h.base);
+    writeFileSync(join(wt.path, 'done.txt'), 'done\n');
+    const cap = await mgr.capture(wt, 'work');
+    await fastForwardRun(store, h.repo, run.runId, cap.commit, 'system:engine');
+    store.close();
+
+    await h.start();
+    const a = h.store.getAttempt(attemptId)!;
+    expect(a.state).toBe('succeeded');
+    expect(a.commit).toBe(cap.commit);
+    expect((await h.call('steps.get', { stepId: step.stepId })).state).toBe('succeeded');
   });
 });

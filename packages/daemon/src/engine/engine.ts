@@ -446,7 +446,11 @@ export class ExecutionEngine implements EnginePort {
         this.deps.logger?.warn({ err, attemptId: a.attemptId }, 'could not capture the changes of an interrupted attempt');
       }
       store.transaction(() => {
-        store.transitionAttempt(a.attemptId, 'interrupted', patch, ENGINE_ACTOR);
+        const head = store.getRun(a.runId)?.headCommit;
+        // The daemon died after fast-forwarding the run branch to this attempt but before recording it: it succeeded.
+        const accepted = patch.commit && patch.commit === head && patch.commit !== a.baseCommit;
+        if (accepted) store.transitionAttempt(a.attemptId, 'succeeded', { commit: patch.commit, changedFiles: patch.changedFiles ?? null }, ENGINE_ACTOR);
+        else store.transitionAttempt(a.attemptId, 'interrupted', patch, ENGINE_ACTOR);
         this.openApprovalGateIfReady(a.stepId);
       });
     }
