@@ -6,6 +6,7 @@ import { recordArtifact } from './artifact-recorder.js';
 import { ENGINE_ACTOR, type EngineDeps, type EngineOptions } from './engine-types.js';
 import { LogPump } from './log-pump.js';
 import { fastForwardRun } from './run-branch.js';
+import { readRef, runRef } from '../git/refs.js';
 import { killLeftoverGroup } from './leftover.js';
 import { ExecutorError, getAdapter, preflightExecutor, type ExecutorSpec } from '../executors/index.js';
 import { WorktreeManager, type AttemptWorktree, type Capture } from '../git/worktree-manager.js';
@@ -413,6 +414,12 @@ export class ExecutionEngine implements EnginePort {
     await fastForwardRun(store, config.requireWorkspace(run.workspaceId).path, run.runId, attempt.commit, actor);
   }
 
+  /** Where `sluice/run/<runId>` points now, or null when it cannot be read. */
+  private async branchHead(workspaceId: string, runId: string): Promise<string | null> {
+    const ws = this.deps.config.workspace(workspaceId);
+    return ws ? readRef(ws.path, runRef(runId)).catch(() => null) : null;
+  }
+
   /**
    * Crash recovery: attempts a previous daemon left preparing, running or validating are stopped if anything of
    * them still runs, their worktree changes are committed and recorded, and they become `interrupted`; their
@@ -445,10 +452,14 @@ export class ExecutionEngine implements EnginePort {
       } catch (err) {
         this.deps.logger?.warn({ err, attemptId: a.attemptId }, 'could not capture the changes of an interrupted attempt');
       }
+      // The branch itself may already point at this attempt: the daemon died between the ref update and its record.
+      const run = store.getRun(a.runId);
+      const branchHead = run && patch.commit ? await this.branchHead(run.workspaceId, a.runId) : null;
       store.transaction(() => {
         const head = store.getRun(a.runId)?.headCommit;
         // The daemon died after fast-forwarding the run branch to this attempt but before recording it: it succeeded.
-        const accepted = patch.commit && patch.commit === head && patch.commit !== a.baseCommit;
+        const accepted = patch.commit && (patch.commit === head || patch.commit === branchHead) && patch.commit !== a.baseCommit;
+        if (accepted && patch.commit !== head) store.setRunHead(a.runId, patch.commit!, ENGINE_ACTOR);
         if (accepted) store.transitionAttempt(a.attemptId, 'succeeded', { commit: patch.commit, changedFiles: patch.changedFiles ?? null }, ENGINE_ACTOR);
         else store.transitionAttempt(a.attemptId, 'interrupted', patch, ENGINE_ACTOR);
         this.openApprovalGateIfReady(a.stepId);

@@ -1,5 +1,5 @@
 import { SluiceError } from '@sluice/shared-protocol';
-import { compareAndSwapRef, isAncestor, runRef } from '../git/refs.js';
+import { compareAndSwapRef, isAncestor, readRef, runRef } from '../git/refs.js';
 import type { Store } from '../store/index.js';
 
 /** Serializes fast-forwards per run so two accepts never race between the ancestry check and the ref update. */
@@ -29,6 +29,11 @@ async function doFastForward(store: Store, repoPath: string, runId: string, comm
   if (!run) throw new SluiceError('RUN_NOT_FOUND');
   if (run.headCommit === commit) return;
   if (!(await isAncestor(repoPath, run.headCommit, commit))) throw new SluiceError('RUN_BRANCH_MOVED');
+  // A daemon that died between the ref update and its record left the branch already here: record it.
+  if ((await readRef(repoPath, runRef(runId))) === commit) {
+    store.setRunHead(runId, commit, actor);
+    return;
+  }
   await compareAndSwapRef(repoPath, runRef(runId), commit, run.headCommit);
   store.setRunHead(runId, commit, actor);
 }
