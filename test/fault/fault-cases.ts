@@ -5,3 +5,5 @@ export const DEFAULT_KILL_ROUNDS = 6;
  * disk under the relay, read-only home for the CLI.
  */
 export const STORAGE_CASES = 4;
+/** Crash-window scenarios: the daemon dies between the run-branch compare-and-swap and its record (approval, auto-accept). */
+export const CRASH_WINDOW_CASES = 2;

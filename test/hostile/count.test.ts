@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_KILL_ROUNDS, STORAGE_CASES } from '../fault/fault-cases.js';
+import { CRASH_WINDOW_CASES, DEFAULT_KILL_ROUNDS, STORAGE_CASES } from '../fault/fault-cases.js';
 import { CASE_COUNTS, hostileCaseTotal } from './cases.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -31,6 +31,7 @@ describe('docs/SECURITY.md case counts', () => {
   it('the fault counts equal the suite defaults', () => {
     expect(documented('Kill rounds')).toBe(DEFAULT_KILL_ROUNDS);
     expect(documented('Storage scenarios')).toBe(STORAGE_CASES);
+    expect(documented('Crash-window scenarios')).toBe(CRASH_WINDOW_CASES);
   });
 
   it('every counted table is run by a test, and every test table is counted', () => {
