@@ -350,6 +350,7 @@ export const CASE_COUNTS: Readonly<Record<string, number>> = {
   'frames.connectorIds': 2,
   'frames.connectorActors': 2,
   'frames.connectorMalformed': 6,
+  'frames.connectorGoodbye': 4,
   'escape.simulation': 10,
   'slow.daemon': 3,
   'slow.relay': 3,

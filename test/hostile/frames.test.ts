@@ -374,6 +374,22 @@ describe('connector side: hostile request frames from a compromised relay never 
     recordCount('frames.connectorActors', actors.length);
   });
 
+  it('a goodbye naming a prototype key is not mistaken for a reason to stop: the connector reconnects', async () => {
+    const codes = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
+    let stopped = false;
+    void done.then(() => (stopped = true));
+    for (const code of codes) {
+      const again = relay.welcomed();
+      sess.send({ type: 'goodbye', reason: 'bye', code });
+      sess.ws.close(1000, 'bye');
+      sess = await Promise.race([again, new Promise<Session>((_, reject) => setTimeout(() => reject(new Error(`no reconnect after goodbye ${code}`)), 10_000))]);
+      expect(stopped, code).toBe(false);
+    }
+    const ok = await ask('runs.list', {});
+    expect(ok.type === 'response' && ok.ok).toBe(true);
+    recordCount('frames.connectorGoodbye', codes.length);
+  }, 60_000);
+
   it('malformed relay frames get an error frame and the connector keeps serving', async () => {
     const before = ledger();
     const malformed: Array<[string, unknown]> = [

@@ -41,5 +41,7 @@ export function codeForCloseCode(closeCode: number): string | undefined {
  */
 export function isUnrecoverable(end: SessionEnd): Fatal | undefined {
   const byClose = end.closeCode === undefined ? undefined : CODE_BY_CLOSE[end.closeCode];
-  return FATAL_BY_CODE[byClose ?? end.code];
+  const code = byClose ?? end.code;
+  // Own keys only: a relay's goodbye may name any string, and "constructor" must not read as a fatal entry.
+  return Object.prototype.hasOwnProperty.call(FATAL_BY_CODE, code) ? FATAL_BY_CODE[code] : undefined;
 }
