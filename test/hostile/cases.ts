@@ -339,7 +339,7 @@ export const CASE_COUNTS: Readonly<Record<string, number>> = {
   'relay.queries': 8,
   'relay.enroll': 15,
   'relay.hosts': 3,
-  'relay.origins': 6,
+  'relay.origins': 15,
   'relay.oauth': 13,
   'relay.rateLimit': 1,
   'mcp.transport': 13,

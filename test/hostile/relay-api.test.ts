@@ -321,14 +321,16 @@ describe('relay DNS rebinding and foreign origins', () => {
   it('a foreign browser Origin is refused with 403 ORIGIN_NOT_ALLOWED on /api/v2 and /mcp', async () => {
     const before = s.snapshot();
     const origins = ['http://evil.example', 'null', 'http://127.0.0.1:1'];
+    // Percent-encoded spellings route to the same handlers, so they must meet the same check.
+    const urls = [relayVerbPath('runs.list'), RELAY_PATHS.mcp, '/%61pi/v2/runs.list', '/%6Dcp', '/api/v2/runs%2Elist'];
     let n = 0;
     for (const origin of origins) {
-      for (const url of [relayVerbPath('runs.list'), RELAY_PATHS.mcp]) {
+      for (const url of urls) {
         const res = await inject({
           method: 'POST',
           url,
           headers: { origin, authorization: `Bearer ${s.orgA.token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-          payload: url === RELAY_PATHS.mcp ? { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} } : {},
+          payload: url.includes('cp') ? { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} } : {},
         });
         expectRefusal(res, `${url} origin ${origin}`, { status: 403, code: 'ORIGIN_NOT_ALLOWED' });
         n++;

@@ -111,7 +111,9 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   // Planner APIs are for servers and MCP hosts; a browser page of another origin must not ride a token it holds.
   app.addHook('onRequest', async (request) => {
     const origin = request.headers.origin;
-    if (origin === undefined || !(request.url.startsWith('/api/') || request.url.startsWith(RELAY_PATHS.mcp))) return;
+    // The route that matched, not the raw URL: `/%61pi/v2/…` routes to `/api/v2/…` too.
+    const route = request.routeOptions.url ?? request.url;
+    if (origin === undefined || !(route.startsWith('/api/') || route.startsWith(RELAY_PATHS.mcp))) return;
     if (origin !== ctx.origin() && !config.allowedOrigins.some((o) => new URL(o).origin === origin)) throw new SluiceError('ORIGIN_NOT_ALLOWED');
   });
   registerPublicRoutes(app, ctx);
