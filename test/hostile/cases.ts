@@ -250,6 +250,9 @@ export function rawCases(
   ];
   for (const verb of verbs) {
     for (const [label, payload] of malformed) out.push({ verb, label: `malformed-${label}`, contentType: 'application/json', payload, status: 400, code: 'MALFORMED_JSON' });
+    const deep = (inner: string) => `{"runId":${'['.repeat(10_000)}${inner}${']'.repeat(10_000)}}`;
+    out.push({ verb, label: 'deep-nesting-valid', contentType: 'application/json', payload: deep('1'), status: 400, code: 'INVALID_INPUT' });
+    out.push({ verb, label: 'deep-nesting-proto', contentType: 'application/json', payload: deep('{"__proto__":{"x":1}}'), status: 400, code: 'MALFORMED_JSON' });
     out.push({ verb, label: 'text-plain', contentType: 'text/plain', payload: JSON.stringify(validInput(verb)), ...textPlain });
     out.push({ verb, label: 'form-urlencoded', contentType: 'application/x-www-form-urlencoded', payload: 'runId=x', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
     out.push({
