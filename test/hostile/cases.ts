@@ -338,7 +338,7 @@ export const CASE_COUNTS: Readonly<Record<string, number>> = {
   'relay.sqlText': 4,
   'relay.artifactSymlink': 1,
   'relay.credentials': 14,
-  'relay.crossOrg': 16,
+  'relay.crossOrg': 17,
   'relay.queries': 8,
   'relay.enroll': 15,
   'relay.hosts': 3,

@@ -237,10 +237,19 @@ describe('relay credentials', () => {
     expectRefusal(proto, 'admin action __proto__', { status: 404, code: 'NOT_FOUND' });
     const ctor = await inject({ method: 'POST', url: `/api/v2/admin/instances/${s.instanceId}/constructor`, headers: { authorization: `Bearer ${s.orgA.adminToken}` } });
     expectRefusal(ctor, 'admin action constructor', { status: 404, code: 'NOT_FOUND' });
+    // Org B's audit shows its own refused attempts (with the ids it typed) and none of org A's activity.
+    const audit = await inject({ method: 'GET', url: '/api/v2/audit?limit=500', headers: { authorization: `Bearer ${b}` } });
+    expect(audit.statusCode).toBe(200);
+    const entries = (audit.json() as { entries: Array<{ actor: string; action: string; outcome: string; target: string | null }> }).entries;
+    expect(entries.length).toBeGreaterThan(0);
+    expect(entries.filter((e) => !e.actor.startsWith(`planner:${s.orgB.orgId}/`)).map((e) => [e.actor, e.action, e.outcome])).toEqual([]);
+    // Org B never succeeded on anything it named.
+    expect(entries.filter((e) => e.outcome === 'ok' && e.target !== null)).toEqual([]);
+    expect(JSON.stringify(entries)).not.toContain(s.orgA.orgId);
     expect(s.snapshot()).toEqual(before);
     expect(s.relay.hub.get(s.instanceId)?.state).toBe('ready');
     await stillServes();
-    recordCount('relay.crossOrg', cases.length + 5);
+    recordCount('relay.crossOrg', cases.length + 6);
   });
 
   it('audit and SSE query strings and ids are validated', async () => {
