@@ -355,6 +355,7 @@ export const CASE_COUNTS: Readonly<Record<string, number>> = {
   'frames.connectorMalformed': 6,
   'frames.connectorGoodbye': 4,
   'escape.simulation': 10,
+  'escape.gates': 8,
   'slow.daemon': 3,
   'slow.relay': 3,
 };
