@@ -225,7 +225,7 @@ describe('daemon operator routes: workspace paths and query strings', () => {
     ];
     for (const [label, body, code] of bodies) {
       const res = await inject({ method: 'POST', url: '/api/v1/workspaces', payload: body as Record<string, unknown> });
-      expectRefusal(res, label, { status: 400, code });
+      expectRefusal(res, label, { status: 400, code, operator: true });
     }
     const removes: Array<[string, number, string]> = [
       ['/api/v1/workspaces/..%2F..%2Fetc', 400, 'INVALID_INPUT'],

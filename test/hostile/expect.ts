@@ -1,5 +1,6 @@
 // Shared assertions for the hostile suites.
 import { appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { expect } from 'vitest';
 import { ERROR_CATALOG, isErrorCode } from '@sluice/shared-protocol';
 import { CASE_COUNTS } from './cases.js';
@@ -14,7 +15,7 @@ export interface Answer {
  * A refusal is a 4xx whose body is exactly `{code, message[, details]}` with the expected catalog code, and whose
  * message does not echo the request (no reflected input).
  */
-export function expectRefusal(res: Answer, label: string, want: { status: number; code: string }): void {
+export function expectRefusal(res: Answer, label: string, want: { status: number; code: string; operator?: boolean }): void {
   let body: { code?: unknown; message?: unknown } = {};
   try {
     body = JSON.parse(res.body) as typeof body;
@@ -28,6 +29,9 @@ export function expectRefusal(res: Answer, label: string, want: { status: number
   expect(isErrorCode(String(body.code)), `${label}: code in the catalog`).toBe(true);
   expect(ERROR_CATALOG[body.code as keyof typeof ERROR_CATALOG].status, `${label}: catalog status`).toBe(res.statusCode);
   expect(typeof body.message, label).toBe('string');
+  // A refusal never tells a remote caller where things live on the machine (the operator's own routes may echo
+  // the path the operator typed).
+  if (!want.operator) expect(res.body, `${label}: no local path in the answer`).not.toContain(tmpdir());
 }
 
 /**
