@@ -198,6 +198,7 @@ describe('relay side: forged upgrades and malformed connector frames', () => {
       ['welcome from the connector', { type: 'welcome', protocolVersion: PROTOCOL_VERSION, instanceId: c.instanceId, heartbeatMs: 1000 }, 'BAD_REQUEST'],
       ['challenge from the connector', { type: 'challenge', nonce: 'a'.repeat(43), relayOrigin: 'https://evil.example', serverTime: 0, expiresAt: 0 }, 'BAD_REQUEST'],
       ['bidi in a frame id', { type: 'response', id: 'a\u202Eb', ok: true, output: {} }, 'INVALID_INPUT'],
+      ['goodbye with an oversized reason', { type: 'goodbye', reason: 'r'.repeat(501) }, 'INVALID_INPUT'],
     ];
     for (const [label, frame, code] of errorCases) {
       sess.send(frame);
@@ -372,6 +373,27 @@ describe('connector side: hostile request frames from a compromised relay never 
     const rows = d.store.db.prepare("SELECT count(*) AS n FROM runs WHERE created_by LIKE 'local:%' OR created_by LIKE 'system:%'").get() as { n: number };
     expect(rows.n).toBe(1);
     recordCount('frames.connectorActors', actors.length);
+  });
+
+  it('frames meant for the other direction are ignored; the same session keeps serving', async () => {
+    const before = ledger();
+    const frames: Array<[string, unknown]> = [
+      ['hello', { type: 'hello', protocolVersion: PROTOCOL_VERSION, connectorVersion: 'x', workspaces: [] }],
+      ['auth', { type: 'auth', instanceId: FAKE.instanceId, nonce: 'n'.repeat(43), timestamp: Date.now(), signature: 'A'.repeat(86) }],
+      ['response to nothing', { type: 'response', id: 'nothing', ok: true, output: { runId: FAKE.runId } }],
+      ['pong out of turn', { type: 'pong', ts: -1 }],
+      ['welcome for another instance', { type: 'welcome', protocolVersion: PROTOCOL_VERSION, instanceId: 'ins_01JZZZZZZZZZZZZZZZZZZZZZZZ', heartbeatMs: 1000 }],
+      ['challenge on the socket', { type: 'challenge', nonce: 'c'.repeat(43), relayOrigin: 'https://evil.example', serverTime: 0, expiresAt: 0 }],
+      ['non-fatal error frame', { type: 'error', code: 'INTERNAL', message: 'x', fatal: false }],
+    ];
+    for (const [, frame] of frames) sess.send(frame);
+    sess.send({ type: 'ping', ts: 99 });
+    expect(await sess.next((f) => f.type === 'pong')).toEqual({ type: 'pong', ts: 99 });
+    const ok = await ask('runs.list', {});
+    expect(ok.type === 'response' && ok.ok).toBe(true);
+    expect(sess.closed).toBeUndefined();
+    expect(ledger().rows).toEqual(before.rows);
+    recordCount('frames.connectorUnexpected', frames.length);
   });
 
   it('a goodbye naming a prototype key is not mistaken for a reason to stop: the connector reconnects', async () => {
