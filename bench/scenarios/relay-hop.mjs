@@ -13,7 +13,9 @@ const MB = 1024 * 1024;
 
 /** @param {{ rounds: number, quick?: boolean }} opts */
 export async function run({ rounds, quick }) {
-  const stack = await startBenchStack({ heartbeatMs: 15_000 });
+  // The shipped default is info; SLUICE_BENCH_LOG_LEVEL=warn measures the same path without per-request log lines.
+  const logLevel = process.env.SLUICE_BENCH_LOG_LEVEL ?? 'info';
+  const stack = await startBenchStack({ heartbeatMs: 15_000, logLevel });
   try {
     const daemonPid = stack.daemon.proc.pid;
     const relayPid = stack.relay.proc.pid;
@@ -74,7 +76,7 @@ export async function run({ rounds, quick }) {
     }
     const errors = per.reduce((a, x) => a + x.lat.direct.errors + x.lat.relay.errors + x.mcpRaw.errors + x.tput.direct.errors + x.tput.relay.errors, 0);
     const firstError = per.map((x) => x.lat.relay.firstError ?? x.mcpRaw.firstError ?? x.tput.relay.firstError ?? x.tput.direct.firstError).find(Boolean);
-    const errNote = errors ? `; ${errors} non-2xx answers (first: ${firstError})` : '';
+    const errNote = `${logLevel === 'info' ? '' : `; all three processes logging at ${logLevel}`}${errors ? `; ${errors} non-2xx answers (first: ${firstError})` : ''}`;
     const fig = (id, figure, unit, vals, extra = {}) => ({
       id,
       figure,
