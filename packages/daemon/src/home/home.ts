@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { SluiceError } from '@sluice/shared-protocol';
 
 /** Files and folders under `SLUICE_HOME`. */
 export interface HomePaths {
@@ -36,11 +37,34 @@ export function homePaths(root: string): HomePaths {
 /** Create the home (mode 700) and its folders; returns its paths. */
 export function ensureHome(root: string): HomePaths {
   const p = homePaths(root);
-  mkdirSync(root, { recursive: true, mode: 0o700 });
-  chmodSync(root, 0o700);
-  mkdirSync(p.artifacts, { recursive: true, mode: 0o700 });
-  mkdirSync(p.worktrees, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    chmodSync(root, 0o700);
+    mkdirSync(p.artifacts, { recursive: true, mode: 0o700 });
+    mkdirSync(p.worktrees, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw unwritableHome(root, err);
+  }
   return p;
+}
+
+/**
+ * Name the real cause when the home cannot be created: a recursive mkdir on a read-only file system reports ENOENT,
+ * which would send the operator looking for a missing folder.
+ */
+function unwritableHome(root: string, err: unknown): unknown {
+  let dir = root;
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  let cause = (err as NodeJS.ErrnoException).code;
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    cause = (e as NodeJS.ErrnoException).code ?? cause;
+  }
+  if (cause === 'EROFS') return new SluiceError('STORAGE_ERROR', `cannot create or write SLUICE_HOME ${root}: ${dir} is on a read-only file system`);
+  if (cause === 'EACCES' || cause === 'EPERM') return new SluiceError('STORAGE_ERROR', `cannot create or write SLUICE_HOME ${root}: permission denied on ${dir}`);
+  if (cause === 'ENOSPC') return new SluiceError('STORAGE_ERROR', `cannot create SLUICE_HOME ${root}: no space left on the device`);
+  return err;
 }
 
 /** Write a file atomically (temp + rename) with the given mode. */
