@@ -5,7 +5,7 @@ import type { ArtifactKind } from './artifact-recorder.js';
 import { recordArtifact } from './artifact-recorder.js';
 import { ENGINE_ACTOR, type EngineDeps, type EngineOptions } from './engine-types.js';
 import { LogPump } from './log-pump.js';
-import { fastForwardRun } from './run-branch.js';
+import { fastForwardRun } from '../service/run-branch.js';
 import { readRef, runRef } from '../git/refs.js';
 import { killLeftoverGroup } from './leftover.js';
 import { ExecutorError, getAdapter, preflightExecutor, type ExecutorSpec } from '../executors/index.js';

@@ -1,8 +1,8 @@
 import { SluiceError, TERMINAL_ATTEMPT_STATES } from '@sluice/shared-protocol';
-import { compareAndSwapRef, isAncestor, runRef } from '../git/refs.js';
 import type { Store } from '../store/index.js';
 import type { ConfigHolder } from './config-holder.js';
 import type { EnginePort } from './engine-port.js';
+import { fastForwardRun } from './run-branch.js';
 import { settleStepIfDone } from './step-outcome.js';
 
 /**
@@ -33,10 +33,6 @@ export class RecordOnlyEngine implements EnginePort {
     if (!attempt.commit) throw new SluiceError('ATTEMPT_NOT_ACCEPTABLE', 'The attempt has no commit to accept.');
     const run = store.getRun(attempt.runId);
     if (!run) throw new SluiceError('RUN_NOT_FOUND');
-    const ws = config.requireWorkspace(run.workspaceId);
-    if (attempt.commit === run.headCommit) return;
-    if (!(await isAncestor(ws.path, run.headCommit, attempt.commit))) throw new SluiceError('RUN_BRANCH_MOVED');
-    await compareAndSwapRef(ws.path, runRef(run.runId), attempt.commit, run.headCommit);
-    store.setRunHead(run.runId, attempt.commit, actor);
+    await fastForwardRun(store, config.requireWorkspace(run.workspaceId).path, run.runId, attempt.commit, actor);
   }
 }
