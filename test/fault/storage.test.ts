@@ -198,7 +198,7 @@ describe('read-only home', () => {
     }
   }
 
-  it('`sluice init` and `sluice daemon start` on a read-only home exit non-zero with a clear message', async () => {
+  it('`sluice init`, `sluice daemon start`, `sluice-relay org create` and `sluice-relay start` on a read-only home exit non-zero with a clear message', async () => {
     // The home does not exist yet and its parent is read-only (a read-only mount as root; mode 500 otherwise,
     // since an owner may chmod an existing home back).
     const mnt = IS_ROOT ? tinyTmpfs('8m') : tmp('sluice-fault-ro-');
@@ -212,6 +212,13 @@ describe('read-only home', () => {
       // One line naming the problem, no stack trace.
       expect(r.stderr, args.join(' ')).toMatch(/^sluice: STORAGE_ERROR: .*(read-only file system|permission denied)/im);
       expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
+    }
+    const relayEnv: Record<string, string | undefined> = { ...process.env, SLUICE_RELAY_HOME: join(mnt, 'relay-home') };
+    for (const args of [['org', 'create', 'acme'], ['start', '--port', '0']]) {
+      const r = await runNode(BINS.relay, args, { env: relayEnv, timeoutMs: 20_000 });
+      expect(r.code, `sluice-relay ${args.join(' ')}: ${r.stderr}`).not.toBe(0);
+      expect(r.stderr, `sluice-relay ${args.join(' ')}`).toMatch(/STORAGE_ERROR: .*(read-only file system|permission denied)/i);
+      expect(r.stderr, `sluice-relay ${args.join(' ')}`).not.toMatch(/\n\s+at /);
     }
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { newId, SluiceError } from '@sluice/shared-protocol';
@@ -24,16 +24,37 @@ export class StoreTooNewError extends Error {
 
 const rnd = (n: number): Uint8Array => randomBytes(n);
 
+/**
+ * Name the real cause when the database cannot be created: a recursive mkdir on a read-only file system reports
+ * ENOENT, which would send the operator looking for a missing folder.
+ */
+function unwritableStore(file: string, err: unknown): unknown {
+  let dir = dirname(file);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  let cause = (err as NodeJS.ErrnoException).code;
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    cause = (e as NodeJS.ErrnoException).code ?? cause;
+  }
+  if (cause === 'EROFS') return new SluiceError('STORAGE_ERROR', `cannot create the relay database ${file}: ${dir} is on a read-only file system`);
+  if (cause === 'EACCES' || cause === 'EPERM') return new SluiceError('STORAGE_ERROR', `cannot create the relay database ${file}: permission denied on ${dir}`);
+  return err;
+}
+
 /** How long a token row may be served from memory; see `findTokenByHash`. */
 export const TOKEN_CACHE_MS = 2000;
 
 /** Open (creating if needed) a relay SQLite database in WAL mode and apply pending migrations. */
 export function openDatabase(file: string, migrations: readonly Migration[] = MIGRATIONS): Database.Database {
-  if (file !== ':memory:') {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  }
   const fresh = file === ':memory:' || !existsSync(file);
-  const db = new Database(file);
+  let db: Database.Database;
+  try {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    db = new Database(file);
+  } catch (err) {
+    throw unwritableStore(file, err);
+  }
   if (fresh && file !== ':memory:') chmodSync(file, 0o600);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
