@@ -3,7 +3,7 @@
  * executor (edits one file, adds one), until every step settles. Figures: time to drain and step latency
  * (dispatch → settled, client side). Baseline in the same run: the raw git work of the same 50 attempts
  * (worktree add on a new branch, write the same two files, add + commit, diff, worktree remove) at the same
- * concurrency, driven directly with git.
+ * concurrency, driven directly with git (add and remove serialized per repository, as they must be).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -68,8 +68,17 @@ async function drainOnce(daemon, workspaceId, round_) {
   return { drainMs, steps: results.map((r) => r.ms), bad: bad.length, badStates: [...new Set(bad.map((r) => r.state))] };
 }
 
-/** The same git work done directly, CONCURRENCY at a time. */
+/**
+ * The same git work done directly, CONCURRENCY at a time. `worktree add`/`remove` of one repository are
+ * serialized: concurrent ones race on .git/worktrees ("failed to read .git/worktrees/<other>/commondir").
+ */
 async function rawOnce(repo, wtRoot, round_) {
+  let tail = Promise.resolve();
+  const exclusive = (fn) => {
+    const run = tail.then(fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
   let next = 0;
   const lat = [];
   const t0 = nowMs();
@@ -79,14 +88,14 @@ async function rawOnce(repo, wtRoot, round_) {
       const start = nowMs();
       const wt = path.join(wtRoot, `raw-${round_}-${i}`);
       const branch = `bench/raw-${round_}-${i}`;
-      await git(['-C', repo, 'worktree', 'add', '-q', '-b', branch, wt, 'HEAD']);
+      await exclusive(() => git(['-C', repo, 'worktree', 'add', '-q', '-b', branch, wt, 'HEAD']));
       writeFileSync(path.join(wt, 'src', `d${i % 5}`, `f${(i % 5) * 20}.ts`), `export const edited = ${i};\n`);
       mkdirSync(path.join(wt, 'notes'), { recursive: true });
       writeFileSync(path.join(wt, 'notes', `run-${i}.md`), `# run ${i}\n`);
       await git(['-C', wt, 'add', '-A']);
       await git(['-C', wt, 'commit', '-q', '-m', `attempt ${i}`]);
       await git(['-C', wt, 'diff', 'HEAD~1', 'HEAD']);
-      await git(['-C', repo, 'worktree', 'remove', '--force', wt]);
+      await exclusive(() => git(['-C', repo, 'worktree', 'remove', '--force', wt]));
       lat.push(nowMs() - start);
     }
   };
