@@ -336,6 +336,7 @@ export const CASE_COUNTS: Readonly<Record<string, number>> = {
   'relay.verbNames': BAD_VERB_NAMES.length,
   'relay.lookups': 16,
   'relay.sqlText': 4,
+  'relay.idempotency': 1,
   'relay.artifactSymlink': 1,
   'relay.credentials': 14,
   'relay.crossOrg': 17,

@@ -134,6 +134,18 @@ describe('relay /api/v2 refuses hostile bodies before anything is forwarded', ()
     recordCount('relay.lookups', cases.length);
   });
 
+  it('the same idempotency key with a different input is a conflict, also while the first call is in flight', async () => {
+    const open = await call(s.orgA.token, 'runs.open', { workspaceId: 'web', title: 'idempotency' });
+    const runId = (open.json() as { runId: string }).runId;
+    const base = { runId, executor: 'sim', idempotencyKey: 'same-key' };
+    const [first, second] = await Promise.all([call(s.orgA.token, 'steps.dispatch', { ...base, task: 'write a.txt\n<<<\none\n>>>' }), call(s.orgA.token, 'steps.dispatch', { ...base, task: 'write a.txt\n<<<\ntwo\n>>>' })]);
+    const outcomes = [first, second].map((r) => (r.statusCode === 200 ? 'ok' : (r.json() as { code: string }).code)).sort();
+    expect(outcomes).toEqual(['IDEMPOTENCY_CONFLICT', 'ok']);
+    const run = await call(s.orgA.token, 'runs.get', { runId });
+    expect((run.json() as { steps: unknown[] }).steps).toHaveLength(1);
+    recordCount('relay.idempotency', 1);
+  });
+
   it('SQL-looking free text is stored verbatim and every table is still there', async () => {
     const texts = ["'); DROP TABLE runs; --", "x' OR '1'='1", 'Robert"); DELETE FROM audit; --', '%00\\x00 UNION SELECT * FROM tokens'];
     for (const title of texts) {

@@ -25,7 +25,7 @@ export interface CallContext {
  * route to an instance, wait for the answer, check its shape, record id ownership, audit.
  */
 export class Dispatcher {
-  private readonly inFlightDispatch = new Map<string, Promise<unknown>>();
+  private readonly inFlightDispatch = new Map<string, { inputHash: string; answer: Promise<unknown> }>();
 
   constructor(
     private readonly store: RelayStore,
@@ -93,14 +93,15 @@ export class Dispatcher {
     const k = JSON.stringify([orgId, runId, key]);
     const running = this.inFlightDispatch.get(k);
     if (running) {
-      const out = await running;
-      return out;
+      // Joining a call in flight is only a replay when it is the same request.
+      if (running.inputHash !== inputHash) throw new SluiceError('IDEMPOTENCY_CONFLICT');
+      return await running.answer;
     }
     const p = send().then((output) => {
       this.store.putDispatchKey(orgId, runId, key, { inputHash, output });
       return output;
     });
-    this.inFlightDispatch.set(k, p);
+    this.inFlightDispatch.set(k, { inputHash, answer: p });
     try {
       return await p;
     } finally {
