@@ -32,10 +32,11 @@ lines.push(
 );
 const failed = doc.modules.filter((x) => x.status !== 'ok');
 if (failed.length) lines.push('', `Modules not measured in this run: ${failed.map((x) => `\`${x.name}\` (${x.status})`).join(', ')}.`);
+const isRaw = (f) => f.id.startsWith('raw.') || /^raw\b/i.test(f.figure);
 const groups = [
   ['Targets (from the issues)', (f) => f.target],
-  ['Other Sluice figures', (f) => !f.target && !f.id.startsWith('raw.')],
-  ['Raw baselines (no Sluice code)', (f) => !f.target && f.id.startsWith('raw.')],
+  ['Other Sluice figures', (f) => !f.target && !isRaw(f)],
+  ['Raw baselines (no Sluice code)', (f) => !f.target && isRaw(f)],
 ];
 for (const [title, pick] of groups) {
   const figs = doc.figures.filter(pick);
