@@ -22,16 +22,26 @@ export type DaemonCallResult = { ok: true; output: unknown } | { ok: false; erro
 export class DaemonClient {
   /**
    * Connections to the daemon, bounded so a burst of relay requests queues here instead of opening hundreds of
-   * sockets, roomy enough for long-polls (`events.list`, `steps.wait`) not to starve quick calls. No keep-alive: a
-   * POST on a reused socket the daemon just closed would fail without telling whether the daemon acted on it.
+   * sockets, roomy enough for long-polls (`events.list`, `steps.wait`) not to starve quick calls. Kept alive because a
+   * new TCP connection per call doubled the daemon's CPU per request; an idle socket is dropped after 4 s, long
+   * before the daemon's own keep-alive timeout (72 s), so the connector never writes to a socket the daemon is
+   * closing.
    */
-  private readonly agent = new Agent({ keepAlive: false, maxSockets: 128 });
+  private readonly agent = new Agent({ keepAlive: true, timeout: 4000, maxSockets: 128, maxFreeSockets: 16 });
+  /** Where the daemon was last found; read again when it stops answering there. */
+  private located: { url: URL; token: string } | undefined;
 
   constructor(private readonly location: DaemonLocation) {}
 
   /** Close pooled connections. */
   close(): void {
     this.agent.destroy();
+  }
+
+  /** The cached location, or a fresh one. */
+  private where(): { url: URL; token: string } {
+    this.located ??= this.locate();
+    return this.located;
   }
 
   /** Find the daemon URL and token, or throw `DAEMON_UNAVAILABLE` saying what is missing. */
@@ -63,24 +73,38 @@ export class DaemonClient {
     input: unknown,
     opts: { actor: string; shares: readonly string[]; timeoutMs: number; maxBytes: number },
   ): Promise<DaemonCallResult> {
+    const send = (loc: { url: URL; token: string }) =>
+      httpJson(new URL(daemonVerbPath(verb), loc.url), {
+        method: 'POST',
+        body: input,
+        headers: {
+          authorization: `Bearer ${loc.token}`,
+          [HEADERS.actor]: opts.actor,
+          [HEADERS.sharedWorkspaces]: opts.shares.join(','),
+        },
+        timeoutMs: opts.timeoutMs,
+        maxBytes: opts.maxBytes,
+        agent: this.agent,
+      });
     let loc: { url: URL; token: string };
     try {
-      loc = this.locate();
+      loc = this.where();
     } catch (err) {
       return { ok: false, error: (err as SluiceError).toBody() };
     }
-    const res = await httpJson(new URL(daemonVerbPath(verb), loc.url), {
-      method: 'POST',
-      body: input,
-      headers: {
-        authorization: `Bearer ${loc.token}`,
-        [HEADERS.actor]: opts.actor,
-        [HEADERS.sharedWorkspaces]: opts.shares.join(','),
-      },
-      timeoutMs: opts.timeoutMs,
-      maxBytes: opts.maxBytes,
-      agent: this.agent,
-    });
+    let res = await send(loc);
+    if (res.kind === 'unreachable' || (res.kind === 'response' && res.status === 401)) {
+      // The daemon may have restarted on another port or with a new token: look again. Only a refused connection
+      // (the request never reached any daemon) is sent again, so nothing can be applied twice.
+      this.located = undefined;
+      const refused = res.kind === 'unreachable' && res.message.startsWith('ECONNREFUSED');
+      try {
+        const fresh = this.where();
+        if (refused && fresh.url.href !== loc.url.href) res = await send(fresh);
+      } catch {
+        // no daemon.json or token now: report the original failure
+      }
+    }
     switch (res.kind) {
       case 'timeout':
         return { ok: false, error: { code: 'UPSTREAM_TIMEOUT', message: `the daemon did not answer ${verb} within ${opts.timeoutMs} ms` } };
