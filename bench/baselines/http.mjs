@@ -48,6 +48,7 @@ export async function run({ rounds, quick }) {
       fig('raw.cpu.fastify-direct', 'raw: CPU per call, Fastify called directly', 'µs', pick((x) => x.cpu.direct.backend), 'lower'),
       fig('raw.cpu.proto-relay', 'raw: CPU per call, prototype relay process', 'µs', pick((x) => x.cpu.hop.relay), 'lower'),
       fig('raw.cpu.proto-backend', 'raw: CPU per call, prototype backend (ws client + inject)', 'µs', pick((x) => x.cpu.hop.backend), 'lower'),
+      fig('raw.cpu.proto-total', 'raw: CPU per call, prototype relay + backend', 'µs', pick((x) => x.cpu.hop.relay + x.cpu.hop.backend), 'lower'),
     ];
   } finally {
     await Promise.all([backend.stop(), relay.stop()]);

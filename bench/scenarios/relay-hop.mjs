@@ -11,10 +11,52 @@ import { McpPlanner, HttpPlanner, startBenchStack } from './stack.mjs';
 
 const MB = 1024 * 1024;
 
+/**
+ * A second, shorter pass on a fresh stack with every process logging at `warn`: the same throughput load and
+ * CPU accounting, to show what the per-request `info` log lines cost.
+ */
+async function quietLogsPass(rounds, quick) {
+  const stack = await startBenchStack({ heartbeatMs: 15_000, logLevel: 'warn' });
+  try {
+    const pids = { relay: stack.relay.proc.pid, connector: stack.connector.proc.pid, daemon: stack.daemon.proc.pid };
+    const api = new HttpPlanner(stack.relay.url, stack.org.plannerToken);
+    const { runId } = await api.call('runs.open', { workspaceId: stack.workspaceId, title: 'bench' });
+    const rPort = Number(new URL(stack.relay.url).port);
+    const requests = buildRequest({ port: rPort, path: '/api/v2/runs.get', headers: { authorization: `Bearer ${stack.org.plannerToken}` }, body: { runId } });
+    // Warm the three processes up as much as the main pass did before its throughput runs (JIT, caches).
+    await latency({ port: rPort, requests, count: quick ? 1000 : 3000, warmup: 0, maxMs: quick ? 2000 : 4000 });
+    const per = [];
+    for (let r = 0; r < rounds; r++) {
+      const before = Object.values(pids).map((pid) => cpuMs(pid));
+      const t = await throughput({ port: rPort, requests, connections: 4, window: 8, durationMs: quick ? 1500 : 2000, warmupMs: 400 });
+      const cpu = Object.values(pids).reduce((a, pid, i) => a + cpuMs(pid) - before[i], 0);
+      per.push({ rps: t.rps, cpuTotal: (cpu * 1000) / t.sent, errors: t.errors });
+    }
+    return per;
+  } finally {
+    await stack.stop();
+  }
+}
+
 /** @param {{ rounds: number, quick?: boolean }} opts */
 export async function run({ rounds, quick }) {
   // The shipped default is info; SLUICE_BENCH_LOG_LEVEL=warn measures the same path without per-request log lines.
   const logLevel = process.env.SLUICE_BENCH_LOG_LEVEL ?? 'info';
+  const figures = await mainPass({ rounds, quick, logLevel });
+  if (logLevel !== 'info') return figures;
+  const per = await quietLogsPass(Math.min(rounds, 2), quick);
+  const rps = per.map((x) => x.rps);
+  const cpu = per.map((x) => x.cpuTotal);
+  const errors = per.reduce((a, x) => a + x.errors, 0);
+  const note = (v) => `median of ${v.length} rounds (${spread(v)}); a fresh stack with relay, connector and daemon logging at warn${errors ? `; ${errors} errors` : ''}`;
+  figures.push(
+    { id: 'relay.rps.logs-warn', figure: 'runs.get throughput through one connector, logs at warn (baseline: at info)', unit: 'req/s', value: round(median(rps)), baselineId: 'relay.rps', note: note(rps), rounds: rps.map((v) => round(v)) },
+    { id: 'cpu.per-request.total.logs-warn', figure: 'CPU per runs.get, relay + connector + daemon, logs at warn (baseline: at info)', unit: 'µs', value: round(median(cpu)), baselineId: 'cpu.per-request.total', note: note(cpu), rounds: cpu.map((v) => round(v)) },
+  );
+  return figures;
+}
+
+async function mainPass({ rounds, quick, logLevel }) {
   const stack = await startBenchStack({ heartbeatMs: 15_000, logLevel });
   try {
     const daemonPid = stack.daemon.proc.pid;
@@ -103,6 +145,7 @@ export async function run({ rounds, quick }) {
       fig('cpu.per-request.relay', 'CPU per runs.get through the relay: relay process (baseline: prototype relay)', 'µs', per.map((x) => x.cpu.relay.relay), { baselineId: 'raw.cpu.proto-relay' }),
       fig('cpu.per-request.connector', 'CPU per runs.get through the relay: connector process', 'µs', per.map((x) => x.cpu.relay.connector)),
       fig('cpu.per-request.daemon', 'CPU per runs.get through the relay: daemon process', 'µs', per.map((x) => x.cpu.relay.daemon)),
+      fig('cpu.per-request.total', 'CPU per runs.get through the relay: relay + connector + daemon (baseline: prototype relay + backend)', 'µs', per.map((x) => x.cpu.relay.relay + x.cpu.relay.connector + x.cpu.relay.daemon), { baselineId: 'raw.cpu.proto-total' }),
       fig('cpu.per-request.connector-daemon', 'CPU per runs.get through the relay: connector + daemon (baseline: prototype backend)', 'µs', per.map((x) => x.cpu.relay.connector + x.cpu.relay.daemon), { baselineId: 'raw.cpu.proto-backend' }),
       { id: 'rss.after-load.relay', figure: 'relay RSS after the load (peak)', unit: 'MB', value: round(rssBytes(relayPid) / MB), note: `peak ${round(peakRssBytes(relayPid) / MB)} MB` },
       { id: 'rss.after-load.connector', figure: 'connector RSS after the load (peak)', unit: 'MB', value: round(rssBytes(connectorPid) / MB), note: `peak ${round(peakRssBytes(connectorPid) / MB)} MB` },
