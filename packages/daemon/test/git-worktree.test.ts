@@ -22,6 +22,22 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('WorktreeManager', () => {
+  it('creates and removes many worktrees of one repository at once without git tripping over itself', async () => {
+    const m = new WorktreeManager({ worktreeRoot: join(dir, 'wts') });
+    const ids = Array.from({ length: 8 }, (_, i) => `att_01JABCDEFGHJKMNPQRSTVWXZ${String(i).padStart(2, '0')}`.slice(0, 30));
+    const wts = await Promise.all(ids.map((id) => m.create(repo, id, base)));
+    for (const wt of wts) expect(readFileSync(join(wt.path, 'src/math.js'), 'utf8')).toBe('export const add = (a, b) => a - b;\n');
+    const caps = await Promise.all(
+      wts.map((wt, i) => {
+        writeFileSync(join(wt.path, 'n.txt'), `${i}\n`);
+        return m.capture(wt, `attempt ${i}`);
+      }),
+    );
+    expect(new Set(caps.map((c) => c.commit)).size).toBe(8);
+    expect(await Promise.all(wts.map((wt) => m.release(wt)))).toEqual(Array(8).fill('removed'));
+    expect(git(repo, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length).toBe(1);
+  });
+
   it('commits new, modified, deleted and binary files on the attempt branch and produces an exact diff', async () => {
     writeFileSync(join(repo, 'README.md'), '# operator edit in progress\n'); // the operator's dirty work
     const before = operatorFingerprint(repo);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitText, runGit, runGitRaw } from './git-command.js';
+import { KeyedLock } from './keyed-lock.js';
 import { assertSafeConfiguredPath, isInside } from './safe-path.js';
 
 /** The branch an attempt's work is committed on. */
@@ -57,6 +58,12 @@ export class WorktreeManager {
   private readonly poolSize: number;
   private readonly keep: boolean;
   private readonly pools = new Map<string, string[]>();
+  /**
+   * git does not lock `.git/worktrees/` against itself: parallel `worktree add`/`remove` in one repository fail now
+   * and then (`failed to read .git/worktrees/<other>/commondir`). The admin part runs one at a time per repository;
+   * the checkout itself, the slow part, runs in parallel.
+   */
+  private readonly admin = new KeyedLock();
 
   constructor(opts: WorktreeManagerOptions) {
     this.root = assertSafeConfiguredPath(opts.worktreeRoot, 'worktreeRoot');
@@ -87,7 +94,8 @@ export class WorktreeManager {
     const dir = this.repoDir(repoPath);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const path = join(dir, `wt-${attemptId}`);
-    await runGit(repoPath, ['-c', `checkout.workers=${this.workers}`, '-c', 'checkout.thresholdForParallelism=500', 'worktree', 'add', '-q', '-b', branch, path, baseCommit]);
+    await this.admin.run(repoPath, () => runGit(repoPath, ['worktree', 'add', '-q', '--no-checkout', '-b', branch, path, baseCommit]));
+    await runGit(path, ['-c', `checkout.workers=${this.workers}`, '-c', 'checkout.thresholdForParallelism=500', 'reset', '-q', '--hard', baseCommit]);
     return { repoPath, attemptId, path, branch, baseCommit, commit: null };
   }
 
@@ -154,11 +162,13 @@ export class WorktreeManager {
     this.pools.clear();
   }
 
-  private async forceRemove(repoPath: string, path: string): Promise<void> {
-    const r = await runGitRaw(repoPath, ['worktree', 'remove', '--force', '--force', path]);
-    if (r.exitCode !== 0) {
-      rmSync(path, { recursive: true, force: true });
-      await runGitRaw(repoPath, ['worktree', 'prune']);
-    }
+  private forceRemove(repoPath: string, path: string): Promise<void> {
+    return this.admin.run(repoPath, async () => {
+      const r = await runGitRaw(repoPath, ['worktree', 'remove', '--force', '--force', path]);
+      if (r.exitCode !== 0) {
+        rmSync(path, { recursive: true, force: true });
+        await runGitRaw(repoPath, ['worktree', 'prune']);
+      }
+    });
   }
 }

@@ -1,9 +1,10 @@
 import { SluiceError } from '@sluice/shared-protocol';
+import { KeyedLock } from '../git/keyed-lock.js';
 import { compareAndSwapRef, isAncestor, readRef, runRef } from '../git/refs.js';
 import type { Store } from '../store/index.js';
 
 /** Serializes fast-forwards per run so two accepts never race between the ancestry check and the ref update. */
-const chains = new Map<string, Promise<unknown>>();
+const perRun = new KeyedLock();
 
 /**
  * Fast-forward `sluice/run/<runId>` from the head the ledger knows to `commit` with a compare-and-swap ref update,
@@ -11,17 +12,7 @@ const chains = new Map<string, Promise<unknown>>();
  * with `RUN_BRANCH_MOVED`; nothing is overwritten.
  */
 export function fastForwardRun(store: Store, repoPath: string, runId: string, commit: string, actor: string): Promise<void> {
-  const prev = chains.get(runId) ?? Promise.resolve();
-  const next = prev.then(
-    () => doFastForward(store, repoPath, runId, commit, actor),
-    () => doFastForward(store, repoPath, runId, commit, actor),
-  );
-  const tail = next.catch(() => undefined);
-  chains.set(runId, tail);
-  void tail.then(() => {
-    if (chains.get(runId) === tail) chains.delete(runId);
-  });
-  return next;
+  return perRun.run(runId, () => doFastForward(store, repoPath, runId, commit, actor));
 }
 
 async function doFastForward(store: Store, repoPath: string, runId: string, commit: string, actor: string): Promise<void> {
