@@ -1,5 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { VERBS } from '@sluice/shared-protocol';
 import type { VerbSpec } from '@sluice/shared-protocol';
 import type { Principal } from '../auth/principal.js';
@@ -10,8 +11,11 @@ import { toSluiceError } from './error-handler.js';
  * A fresh MCP server for one stateless POST, with exactly the verb table as tools. Tool calls go through the same
  * dispatcher as /api/v2; failures come back as `isError: true` results whose text starts with the catalog code.
  */
+/** One validator for every per-request server: the SDK otherwise compiles a new Ajv instance on each POST. */
+const sharedValidator = new AjvJsonSchemaValidator();
+
 export function buildMcpServer(principal: Principal, dispatcher: Dispatcher, ctx: CallContext, version: string, body?: unknown): McpServer {
-  const server = new McpServer({ name: 'sluice-relay', version }, { capabilities: { tools: {} } });
+  const server = new McpServer({ name: 'sluice-relay', version }, { capabilities: { tools: {} }, jsonSchemaValidator: sharedValidator });
   // Registering the whole table costs milliseconds per POST; a lone tools/call only ever consults its own tool.
   const only = calledTool(body);
   const specs = (Object.values(VERBS) as VerbSpec[]).filter((v) => only === undefined || v.mcpName === only);
