@@ -288,4 +288,43 @@ describe('rate limits', () => {
       await t.close();
     }
   });
+
+  it('caps the long polls one caller holds open; a finished poll frees its place and other callers are not affected', async () => {
+    const t = await startRelay({ requestTimeoutMs: 300, maxWaitingCallsPerCaller: 2 });
+    const a = orgWithToken(t.store, 'a', ALL_SCOPES);
+    const b = orgWithToken(t.store, 'b', ALL_SCOPES);
+    const ca = await connectedConnector(t, a.org.id, [workspace('ws1')]);
+    const cb = await connectedConnector(t, b.org.id, [workspace('ws1')]);
+    try {
+      const stepA = fakeId('stp');
+      const stepB = fakeId('stp');
+      t.store.recordOwner(a.org.id, stepA, ca.instanceId);
+      t.store.recordOwner(b.org.id, stepB, cb.instanceId);
+      let reached = 0;
+      ca.handlers['steps.wait'] = () => {
+        reached++;
+        return NO_ANSWER;
+      };
+      cb.handlers['steps.wait'] = () => NO_ANSWER;
+      const held = [callVerb(t.url, a.token, 'steps.wait', { stepId: stepA, timeoutMs: 700 }), callVerb(t.url, a.token, 'steps.wait', { stepId: stepA, timeoutMs: 700 })];
+      await new Promise((r) => setTimeout(r, 150));
+      const third = await callVerb(t.url, a.token, 'steps.wait', { stepId: stepA, timeoutMs: 700 });
+      expect(third.status).toBe(429);
+      expect(third.body.code).toBe('RATE_LIMITED');
+      expect(reached).toBe(2);
+      // Another caller still has its own places.
+      const other = callVerb(t.url, b.token, 'steps.wait', { stepId: stepB, timeoutMs: 100 });
+      expect((await Promise.all(held)).map((r) => r.body.code)).toEqual(['UPSTREAM_TIMEOUT', 'UPSTREAM_TIMEOUT']);
+      expect((await other).body.code).toBe('UPSTREAM_TIMEOUT');
+      // Places are given back once the polls end, whatever their outcome.
+      ca.handlers['steps.wait'] = () => {
+        throw Object.assign(new Error('No such step.'), { code: 'STEP_NOT_FOUND' });
+      };
+      expect((await callVerb(t.url, a.token, 'steps.wait', { stepId: stepA, timeoutMs: 100 })).body.code).toBe('STEP_NOT_FOUND');
+    } finally {
+      ca.close();
+      cb.close();
+      await t.close();
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { DaemonConfig } from '../config/schema.js';
@@ -49,7 +49,7 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
   const receiveMs = deps.bodyTimeoutMs ?? RECEIVE_TIMEOUT_MS;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     // Node arms the request timeout only when it is given to the server's constructor (Fastify sets it later),
     // and enforces it when it sweeps connections: both go in `http`.

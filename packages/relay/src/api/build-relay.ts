@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { pino } from 'pino';
@@ -55,7 +55,7 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   };
   const app = Fastify({
     loggerInstance: log,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     forceCloseConnections: true,
     // Fastify takes a hop count too (proxy-addr semantics); its types only list the other forms.
@@ -95,7 +95,7 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   const ctx: RelayContext = {
     store,
     hub,
-    dispatcher: new Dispatcher(store, hub, { requestTimeoutMs: config.requestTimeoutMs }),
+    dispatcher: new Dispatcher(store, hub, { requestTimeoutMs: config.requestTimeoutMs, maxWaitingCallsPerCaller: config.maxWaitingCallsPerCaller }),
     auth: new Authenticator(store, config, () => mcpResourceUrl({ origin }), now),
     config,
     log,

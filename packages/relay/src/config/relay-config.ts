@@ -19,6 +19,8 @@ export const RelayConfigSchema = z
     heartbeatMs: z.number().int().min(1000).max(300_000).default(15_000),
     helloTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     requestTimeoutMs: z.number().int().min(100).max(120_000).default(30_000),
+    /** Long polls (`events.list` with waitMs, `steps.wait`, SSE follows) one caller may hold open at once. */
+    maxWaitingCallsPerCaller: z.number().int().min(1).max(1000).default(16),
     challengeTtlMs: z.number().int().min(1000).max(300_000).default(30_000),
     clockSkewMs: z.number().int().min(1000).max(600_000).default(60_000),
     enrollmentTtlMinutes: z.number().int().min(1).max(24 * 60).default(15),

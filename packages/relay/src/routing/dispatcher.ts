@@ -26,11 +26,13 @@ export interface CallContext {
  */
 export class Dispatcher {
   private readonly inFlightDispatch = new Map<string, { inputHash: string; answer: Promise<unknown> }>();
+  /** Long polls open per caller: each holds a connector slot and a daemon connection for up to 30 s. */
+  private readonly waiting = new Map<string, number>();
 
   constructor(
     private readonly store: RelayStore,
     private readonly hub: ConnectorHub,
-    private readonly opts: { requestTimeoutMs: number },
+    private readonly opts: { requestTimeoutMs: number; maxWaitingCallsPerCaller: number },
   ) {}
 
   async call(principal: Principal, verbName: string, rawInput: unknown, ctx: CallContext): Promise<unknown> {
@@ -74,12 +76,28 @@ export class Dispatcher {
     const session = this.hub.get(instanceId);
     if (!session) throw new SluiceError('INSTANCE_OFFLINE');
     const waits = typeof input.waitMs === 'number' ? input.waitMs : spec.name === 'steps.wait' ? ((input.timeoutMs as number | undefined) ?? LIMITS.waitMs) : 0;
-    const answer = await session.request(spec.name, input, principal.actor, this.opts.requestTimeoutMs + waits);
+    const answer = waits > 0 ? await this.whileWaiting(principal.actor, () => session.request(spec.name, input, principal.actor, this.opts.requestTimeoutMs + waits)) : await session.request(spec.name, input, principal.actor, this.opts.requestTimeoutMs);
     if (!answer.ok) throw new SluiceError(answer.error.code as ErrorCode, answer.error.message, answer.error.details);
     const out = spec.output.safeParse(answer.output);
     if (!out.success) throw new SluiceError('UPSTREAM_ERROR', 'The instance answered with output that does not match the verb schema.');
     this.recordOwners(principal.orgId, instanceId, out.data, 0);
     return out.data;
+  }
+
+  /** Run a long poll, refusing it with RATE_LIMITED when the caller already holds the most it may. */
+  private async whileWaiting<T>(caller: string, poll: () => Promise<T>): Promise<T> {
+    const open = this.waiting.get(caller) ?? 0;
+    if (open >= this.opts.maxWaitingCallsPerCaller) {
+      throw new SluiceError('RATE_LIMITED', `At most ${this.opts.maxWaitingCallsPerCaller} waiting calls (events.list with waitMs, steps.wait, event streams) per caller at once.`);
+    }
+    this.waiting.set(caller, open + 1);
+    try {
+      return await poll();
+    } finally {
+      const left = (this.waiting.get(caller) ?? 1) - 1;
+      if (left > 0) this.waiting.set(caller, left);
+      else this.waiting.delete(caller);
+    }
   }
 
   /** One dispatch per (org, run, key): a stored answer is replayed, a call in flight is joined. */
