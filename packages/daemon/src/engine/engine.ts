@@ -5,7 +5,7 @@ import type { ArtifactKind } from './artifact-recorder.js';
 import { recordArtifact } from './artifact-recorder.js';
 import { ENGINE_ACTOR, type EngineDeps, type EngineOptions } from './engine-types.js';
 import { LogPump } from './log-pump.js';
-import { fastForwardRun } from '../service/run-branch.js';
+import { acceptAttemptCommit, fastForwardRun } from '../service/run-branch.js';
 import { readRef, runRef } from '../git/refs.js';
 import { killLeftoverGroup } from './leftover.js';
 import { ExecutorError, getAdapter, preflightExecutor, type ExecutorSpec } from '../executors/index.js';
@@ -405,13 +405,7 @@ export class ExecutionEngine implements EnginePort {
   }
 
   async acceptAttempt(_gateId: string, attemptId: string, actor: string): Promise<void> {
-    const { store, config } = this.deps;
-    const attempt = store.getAttempt(attemptId);
-    if (!attempt) throw new SluiceError('ATTEMPT_NOT_FOUND');
-    if (!attempt.commit) throw new SluiceError('ATTEMPT_NOT_ACCEPTABLE', 'The attempt has no commit to accept.');
-    const run = store.getRun(attempt.runId);
-    if (!run) throw new SluiceError('RUN_NOT_FOUND');
-    await fastForwardRun(store, config.requireWorkspace(run.workspaceId).path, run.runId, attempt.commit, actor);
+    await acceptAttemptCommit(this.deps.store, this.deps.config, attemptId, actor);
   }
 
   /** Where `sluice/run/<runId>` points now, or null when it cannot be read. */

@@ -2,7 +2,7 @@ import { SluiceError, TERMINAL_ATTEMPT_STATES } from '@sluice/shared-protocol';
 import type { Store } from '../store/index.js';
 import type { ConfigHolder } from './config-holder.js';
 import type { EnginePort } from './engine-port.js';
-import { fastForwardRun } from './run-branch.js';
+import { acceptAttemptCommit } from './run-branch.js';
 import { settleStepIfDone } from './step-outcome.js';
 
 /**
@@ -27,12 +27,6 @@ export class RecordOnlyEngine implements EnginePort {
   }
 
   async acceptAttempt(_gateId: string, attemptId: string, actor: string): Promise<void> {
-    const { store, config } = this.deps;
-    const attempt = store.getAttempt(attemptId);
-    if (!attempt) throw new SluiceError('ATTEMPT_NOT_FOUND');
-    if (!attempt.commit) throw new SluiceError('ATTEMPT_NOT_ACCEPTABLE', 'The attempt has no commit to accept.');
-    const run = store.getRun(attempt.runId);
-    if (!run) throw new SluiceError('RUN_NOT_FOUND');
-    await fastForwardRun(store, config.requireWorkspace(run.workspaceId).path, run.runId, attempt.commit, actor);
+    await acceptAttemptCommit(this.deps.store, this.deps.config, attemptId, actor);
   }
 }
