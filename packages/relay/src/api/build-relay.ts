@@ -95,7 +95,7 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   const ctx: RelayContext = {
     store,
     hub,
-    dispatcher: new Dispatcher(store, hub, { requestTimeoutMs: config.requestTimeoutMs, maxWaitingCallsPerCaller: config.maxWaitingCallsPerCaller }),
+    dispatcher: new Dispatcher(store, hub, { requestTimeoutMs: config.requestTimeoutMs, maxWaitingCallsPerCaller: config.maxWaitingCallsPerCaller, dispatchAnswerTtlMs: config.dispatchAnswerTtlMs }),
     auth: new Authenticator(store, config, () => mcpResourceUrl({ origin }), now),
     config,
     log,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { getVerb, hasScope, idPattern, LIMITS, SluiceError, zodDetails } from '@sluice/shared-protocol';
+import { getVerb, hasScope, idPattern, LIMITS, SluiceError, VERBS, zodDetails } from '@sluice/shared-protocol';
 import type { ErrorCode, Instance, VerbSpec } from '@sluice/shared-protocol';
 import type { Principal } from '../auth/principal.js';
 import { mayUseInstance } from '../auth/principal.js';
@@ -32,7 +32,7 @@ export class Dispatcher {
   constructor(
     private readonly store: RelayStore,
     private readonly hub: ConnectorHub,
-    private readonly opts: { requestTimeoutMs: number; maxWaitingCallsPerCaller: number },
+    private readonly opts: { requestTimeoutMs: number; maxWaitingCallsPerCaller: number; dispatchAnswerTtlMs: number },
   ) {}
 
   async call(principal: Principal, verbName: string, rawInput: unknown, ctx: CallContext): Promise<unknown> {
@@ -61,7 +61,7 @@ export class Dispatcher {
       const send = (): Promise<unknown> => this.forward(principal, spec, chosen, input);
       const output =
         spec.name === 'steps.dispatch' && typeof input.idempotencyKey === 'string'
-          ? await this.dispatchOnce(principal.orgId, input.runId as string, input.idempotencyKey, input, send)
+          ? await this.dispatchOnce(principal, chosen, input.idempotencyKey, input, send)
           : await send();
       this.audit(principal, spec.name, target, instanceId, 'ok', ctx);
       return output;
@@ -100,13 +100,18 @@ export class Dispatcher {
     }
   }
 
-  /** One dispatch per (org, run, key): a stored answer is replayed, a call in flight is joined. */
-  private async dispatchOnce(orgId: string, runId: string, key: string, input: Record<string, unknown>, send: () => Promise<unknown>): Promise<unknown> {
+  /**
+   * One dispatch per (org, run, key) within the answer TTL: a stored answer is replayed (the step as it is now,
+   * read back from its instance), a call in flight is joined. Only the input's hash and the step id are stored.
+   */
+  private async dispatchOnce(principal: Principal, instanceId: string, key: string, input: Record<string, unknown>, send: () => Promise<unknown>): Promise<unknown> {
+    const { orgId } = principal;
+    const runId = input.runId as string;
     const inputHash = createHash('sha256').update(JSON.stringify(input)).digest('hex');
-    const stored = this.store.getDispatchKey(orgId, runId, key);
+    const stored = this.store.getDispatchAnswer(orgId, runId, key, this.opts.dispatchAnswerTtlMs);
     if (stored) {
       if (stored.inputHash !== inputHash) throw new SluiceError('IDEMPOTENCY_CONFLICT');
-      return stored.output;
+      return this.replayDispatch(principal, instanceId, stored.stepId);
     }
     const k = JSON.stringify([orgId, runId, key]);
     const running = this.inFlightDispatch.get(k);
@@ -116,7 +121,7 @@ export class Dispatcher {
       return await running.answer;
     }
     const p = send().then((output) => {
-      this.store.putDispatchKey(orgId, runId, key, { inputHash, output });
+      this.store.putDispatchAnswer(orgId, runId, key, { inputHash, stepId: (output as { stepId: string }).stepId }, this.opts.dispatchAnswerTtlMs);
       return output;
     });
     this.inFlightDispatch.set(k, { inputHash, answer: p });
@@ -125,6 +130,13 @@ export class Dispatcher {
     } finally {
       this.inFlightDispatch.delete(k);
     }
+  }
+
+  private async replayDispatch(principal: Principal, instanceId: string, stepId: string): Promise<unknown> {
+    const detail = await this.forward(principal, VERBS['steps.get'], instanceId, { stepId });
+    const step = VERBS['steps.dispatch'].output.safeParse(detail);
+    if (!step.success) throw new SluiceError('UPSTREAM_ERROR', 'The instance answered with output that does not match the verb schema.');
+    return step.data;
   }
 
   private ownerOf(principal: Principal, id: string, field: keyof typeof NOT_FOUND_BY_FIELD): string {
