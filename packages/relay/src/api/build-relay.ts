@@ -16,6 +16,7 @@ import type { RelayContext } from './context.js';
 import { mcpResourceUrl, resourceMetadataUrl } from './context.js';
 import { makeErrorHandler } from './error-handler.js';
 import { computeSecurityHeaders } from './security-headers.js';
+import { StreamGuards } from './stream-guards.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerConnectorRoutes } from './routes/connector-routes.js';
 import { registerMcpRoute } from './routes/mcp-route.js';
@@ -97,6 +98,7 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     hub,
     dispatcher: new Dispatcher(store, hub, { requestTimeoutMs: config.requestTimeoutMs, maxWaitingCallsPerCaller: config.maxWaitingCallsPerCaller, dispatchAnswerTtlMs: config.dispatchAnswerTtlMs }),
     auth: new Authenticator(store, config, () => mcpResourceUrl({ origin }), now),
+    streams: new StreamGuards(),
     config,
     log,
     now,

@@ -6,6 +6,7 @@ import type { RelayConfig } from '../config/relay-config.js';
 import type { ConnectorHub } from '../connectors/connector-hub.js';
 import type { Dispatcher } from '../routing/dispatcher.js';
 import type { RelayStore } from '../store/relay-store.js';
+import type { StreamGuards } from './stream-guards.js';
 
 /** What the route modules share. */
 export interface RelayContext {
@@ -13,6 +14,7 @@ export interface RelayContext {
   hub: ConnectorHub;
   dispatcher: Dispatcher;
   auth: Authenticator;
+  streams: StreamGuards;
   config: RelayConfig;
   log: Logger;
   now: () => number;

@@ -36,6 +36,8 @@ export const RelayConfigSchema = z
     maxWaitingCallsPerCaller: z.number().int().min(1).max(1000).default(16),
     /** How long the relay remembers an idempotent `steps.dispatch` (input hash and step id only). */
     dispatchAnswerTtlMs: z.number().int().min(1000).max(30 * 86_400_000).default(86_400_000),
+    /** An open event stream re-checks its caller's token this often (revocations made by the CLI, expiry). */
+    streamRecheckMs: z.number().int().min(100).max(60_000).default(5000),
     challengeTtlMs: z.number().int().min(1000).max(300_000).default(30_000),
     clockSkewMs: z.number().int().min(1000).max(600_000).default(60_000),
     enrollmentTtlMinutes: z.number().int().min(1).max(24 * 60).default(15),

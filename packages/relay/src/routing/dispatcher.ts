@@ -18,6 +18,19 @@ const OWNED_ID = [idPattern('run'), idPattern('step'), idPattern('attempt'), idP
 export interface CallContext {
   ip: string | null;
   via: 'api' | 'mcp' | 'sse';
+  /** Aborted (with a SluiceError reason) when the caller's credential no longer holds: the call fails with it. */
+  signal?: AbortSignal;
+}
+
+/** The promise, or the signal's reason as soon as it aborts (the upstream answer is then dropped). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /**
@@ -39,6 +52,7 @@ export class Dispatcher {
     let target: string | null = null;
     let instanceId: string | null = null;
     try {
+      ctx.signal?.throwIfAborted();
       const spec = getVerb(verbName);
       if (!spec) throw new SluiceError('UNKNOWN_VERB');
       if (!hasScope(principal.scopes, spec.scope)) throw new SluiceError('INSUFFICIENT_SCOPE', `The token lacks the scope ${spec.scope} that ${spec.name} needs.`);
@@ -58,7 +72,7 @@ export class Dispatcher {
         target = instanceId;
       }
       const chosen = instanceId;
-      const send = (): Promise<unknown> => this.forward(principal, spec, chosen, input);
+      const send = (): Promise<unknown> => this.forward(principal, spec, chosen, input, ctx.signal);
       const output =
         spec.name === 'steps.dispatch' && typeof input.idempotencyKey === 'string'
           ? await this.dispatchOnce(principal, chosen, input.idempotencyKey, input, send)
@@ -72,11 +86,12 @@ export class Dispatcher {
     }
   }
 
-  private async forward(principal: Principal, spec: VerbSpec, instanceId: string, input: Record<string, unknown>): Promise<unknown> {
+  private async forward(principal: Principal, spec: VerbSpec, instanceId: string, input: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
     const session = this.hub.get(instanceId);
     if (!session) throw new SluiceError('INSTANCE_OFFLINE');
     const waits = typeof input.waitMs === 'number' ? input.waitMs : spec.name === 'steps.wait' ? ((input.timeoutMs as number | undefined) ?? LIMITS.waitMs) : 0;
-    const answer = waits > 0 ? await this.whileWaiting(principal.actor, () => session.request(spec.name, input, principal.actor, this.opts.requestTimeoutMs + waits)) : await session.request(spec.name, input, principal.actor, this.opts.requestTimeoutMs);
+    const request = (timeoutMs: number) => untilAborted(session.request(spec.name, input, principal.actor, timeoutMs), signal);
+    const answer = waits > 0 ? await this.whileWaiting(principal.actor, () => request(this.opts.requestTimeoutMs + waits)) : await request(this.opts.requestTimeoutMs);
     if (!answer.ok) throw new SluiceError(answer.error.code as ErrorCode, answer.error.message, answer.error.details);
     const out = spec.output.safeParse(answer.output);
     if (!out.success) throw new SluiceError('UPSTREAM_ERROR', 'The instance answered with output that does not match the verb schema.');

@@ -29,6 +29,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: RelayContext): vo
     const p = principalOf(request);
     requireAdmin(p);
     const revoked = ctx.store.revokeAllTokens(p.orgId);
+    ctx.streams.revoked();
     ctx.store.appendAudit({ orgId: p.orgId, actor: p.actor, action: 'tokens.revoke_all', outcome: 'ok', ip: request.ip, detail: { revoked } });
     return { revoked };
   });

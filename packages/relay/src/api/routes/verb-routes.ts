@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { Cursor, hasScope, relayVerbPath, RunId, SluiceError, VERB_NAMES, zodDetails } from '@sluice/shared-protocol';
 import type { RelayContext } from '../context.js';
+import { toSluiceError } from '../error-handler.js';
 import { principalOf, requireAuth } from '../context.js';
 
 const EventsQuery = z.strictObject({ after: z.coerce.number().pipe(Cursor).optional() });
@@ -28,13 +29,27 @@ export function registerVerbRoutes(app: FastifyInstance, ctx: RelayContext): voi
     if (!q.success) throw new SluiceError('INVALID_INPUT', undefined, zodDetails(q.error));
     const lastEventId = Number(request.headers['last-event-id']);
     let after = q.data.after ?? (Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : undefined);
+    const credential = new AbortController();
+    const callCtx = { ip: request.ip, via: 'sse' as const, signal: credential.signal };
     const call = (waitMs: number) =>
-      ctx.dispatcher.call(principal, 'events.list', { runId: runId.data, ...(after !== undefined ? { after } : {}), waitMs }, { ip: request.ip, via: 'sse' }) as Promise<{
+      ctx.dispatcher.call(principal, 'events.list', { runId: runId.data, ...(after !== undefined ? { after } : {}), waitMs }, callCtx) as Promise<{
         events: { cursor: number; type: string }[];
         nextCursor: number;
       }>;
     // The first page is fetched before the stream opens, so a missing run is a plain 404.
     let page = await call(0);
+    // A revoked, expired or signed-out credential ends the stream: its next poll fails with the code, and audits it.
+    let checking: Promise<void> | undefined;
+    const check = async (): Promise<void> => {
+      try {
+        await ctx.auth.authenticate(request.headers.authorization, request.ip, request.url.split('?')[0] ?? '');
+      } catch (err) {
+        credential.abort(toSluiceError(err));
+      }
+    };
+    const recheck = (): Promise<void> => (credential.signal.aborted ? Promise.resolve() : (checking ??= check().finally(() => (checking = undefined))));
+    const timer = setInterval(() => void recheck(), ctx.config.streamRecheckMs);
+    const unwatch = ctx.streams.watch(() => void recheck());
     reply.hijack();
     const res = reply.raw;
     let open = true;
@@ -42,19 +57,24 @@ export function registerVerbRoutes(app: FastifyInstance, ctx: RelayContext): voi
       open = false;
     });
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-    while (open) {
-      for (const ev of page.events) res.write(`id: ${ev.cursor}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`);
-      if (page.events.length === 0) res.write(': keep-alive\n\n');
-      after = page.nextCursor;
-      try {
-        page = await call(FOLLOW_WAIT_MS);
-      } catch (err) {
-        const e = err instanceof SluiceError ? err : new SluiceError('INTERNAL');
-        if (open) res.write(`event: error\ndata: ${JSON.stringify(e.toBody())}\n\n`);
-        break;
+    try {
+      while (open) {
+        for (const ev of page.events) res.write(`id: ${ev.cursor}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`);
+        if (page.events.length === 0) res.write(': keep-alive\n\n');
+        after = page.nextCursor;
+        try {
+          await recheck();
+          page = await call(FOLLOW_WAIT_MS);
+        } catch (err) {
+          if (open) res.write(`event: error\ndata: ${JSON.stringify(toSluiceError(err).toBody())}\n\n`);
+          break;
+        }
       }
+    } finally {
+      clearInterval(timer);
+      unwatch();
+      res.end();
     }
-    res.end();
   });
 
   app.get('/api/v2/audit', { preHandler: auth }, (request) => {
