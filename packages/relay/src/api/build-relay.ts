@@ -1,7 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
 import { pino } from 'pino';
 import { RELAY_PATHS, SluiceError } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
@@ -11,11 +10,11 @@ import type { RelayConfig, RelayConfigInput } from '../config/relay-config.js';
 import { ConnectorHub } from '../connectors/connector-hub.js';
 import { Dispatcher } from '../routing/dispatcher.js';
 import type { RelayStore } from '../store/relay-store.js';
-import { hashSecret } from '../tokens/token-format.js';
 import type { RelayContext } from './context.js';
-import { mcpResourceUrl, resourceMetadataUrl } from './context.js';
+import { limitRate, mcpResourceUrl, resourceMetadataUrl } from './context.js';
 import { makeErrorHandler } from './error-handler.js';
 import { computeSecurityHeaders } from './security-headers.js';
+import { RateLimiter } from './rate-limiter.js';
 import { StreamGuards } from './stream-guards.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerConnectorRoutes } from './routes/connector-routes.js';
@@ -37,6 +36,18 @@ export interface Relay {
   /** Public origin (after listen when no publicUrl is configured). */
   origin(): string;
   close(): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** `false` exempts a route from the per-IP rate limit (health checks). */
+    rateLimit?: false;
+  }
+}
+
+/** Routes whose every request is authenticated (requireAuth); the others are public. */
+function isAuthenticatedRoute(route: string): boolean {
+  return route.startsWith('/api/') || route === RELAY_PATHS.mcp;
 }
 
 /** The default root logger: redacts credentials wherever they appear. */
@@ -99,6 +110,7 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     dispatcher: new Dispatcher(store, hub, { requestTimeoutMs: config.requestTimeoutMs, maxWaitingCallsPerCaller: config.maxWaitingCallsPerCaller, dispatchAnswerTtlMs: config.dispatchAnswerTtlMs }),
     auth: new Authenticator(store, config, () => mcpResourceUrl({ origin }), now),
     streams: new StreamGuards(),
+    limits: new RateLimiter(config.rateLimit.max, config.rateLimit.timeWindowMs, now),
     config,
     log,
     now,
@@ -111,14 +123,11 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     reply.headers(securityHeaders);
     done();
   });
-  await app.register(rateLimit, {
-    global: true,
-    max: config.rateLimit.max,
-    timeWindow: config.rateLimit.timeWindowMs,
-    keyGenerator: (req) => {
-      const a = req.headers.authorization;
-      return typeof a === 'string' ? `t:${hashSecret(a)}` : `ip:${req.ip}`;
-    },
+  // Authenticated routes count per principal in requireAuth; everything else counts per client IP here.
+  app.addHook('onRequest', async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (request.routeOptions.config.rateLimit === false || (route !== undefined && isAuthenticatedRoute(route))) return;
+    limitRate(ctx, reply, `ip:${request.ip}`);
   });
   // Planner APIs are for servers and MCP hosts; a browser page of another origin must not ride a token it holds.
   app.addHook('onRequest', async (request) => {
