@@ -7,6 +7,7 @@ import type { Scope } from '@sluice/shared-protocol';
 import { auditRowHash, GENESIS_HASH, verifyAuditRows } from '../audit/audit-chain.js';
 import type { AuditRow, AuditVerification } from '../audit/audit-chain.js';
 import { generateSecret, hashSecret } from '../tokens/token-format.js';
+import { ORG_WIDE_SCOPES } from '../auth/principal.js';
 import { MIGRATIONS } from './migrations.js';
 import type { Migration } from './migrations.js';
 import type { AuditInput, DispatchAnswerRecord, InstanceRecord, InstanceState, OrgRecord, RelayStore, RevokedOAuthSubject, TokenRecord } from './relay-store.js';
@@ -202,6 +203,10 @@ export class SqliteRelayStore implements RelayStore {
     secret: string;
   } {
     if (!this.getOrg(input.orgId)) throw new SluiceError('NOT_FOUND', 'No such org.');
+    const orgWide = input.scopes.filter((s) => (ORG_WIDE_SCOPES as readonly string[]).includes(s));
+    if (input.instanceAllowlist && orgWide.length > 0) {
+      throw new SluiceError('INVALID_INPUT', `A token limited to some instances cannot have ${orgWide.join(', ')}: it covers the whole org.`);
+    }
     for (const id of input.instanceAllowlist ?? []) {
       if (this.getInstance(id)?.orgId !== input.orgId) throw new SluiceError('INSTANCE_NOT_FOUND', `No instance ${id} in this org.`);
     }

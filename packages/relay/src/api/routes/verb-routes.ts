@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { Cursor, hasScope, relayVerbPath, RunId, SluiceError, VERB_NAMES, zodDetails } from '@sluice/shared-protocol';
+import { requireOrgWide } from '../../auth/principal.js';
 import type { RelayContext } from '../context.js';
 import { toSluiceError } from '../error-handler.js';
 import { principalOf, requireAuth } from '../context.js';
@@ -80,6 +81,7 @@ export function registerVerbRoutes(app: FastifyInstance, ctx: RelayContext): voi
   app.get('/api/v2/audit', { preHandler: auth }, (request) => {
     const principal = principalOf(request);
     if (!hasScope(principal.scopes, 'audit:read')) throw new SluiceError('INSUFFICIENT_SCOPE', 'The token lacks the scope audit:read.');
+    requireOrgWide(principal, 'the audit log');
     const q = AuditQuery.safeParse(request.query);
     if (!q.success) throw new SluiceError('INVALID_INPUT', undefined, zodDetails(q.error));
     const limit = q.data.limit ?? 100;
