@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { RELAY_PATHS, SluiceError } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
+import { RefusalAudit } from '../audit/refusal-audit.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { parseRelayConfig } from '../config/relay-config.js';
 import type { RelayConfig, RelayConfigInput } from '../config/relay-config.js';
@@ -93,7 +94,9 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     return `${config.tls ? 'https' : 'http'}://127.0.0.1:${addr?.port ?? 0}`;
   };
   const store = deps.store;
+  const refusals = new RefusalAudit(store, config.auditRefusalIntervalMs, now);
   const hub = new ConnectorHub(store, {
+    auditRefusal: (entry) => refusals.record(entry),
     heartbeatMs: config.heartbeatMs,
     helloTimeoutMs: config.helloTimeoutMs,
     challengeTtlMs: config.challengeTtlMs,
@@ -108,7 +111,8 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     store,
     hub,
     dispatcher: new Dispatcher(store, hub, { requestTimeoutMs: config.requestTimeoutMs, maxWaitingCallsPerCaller: config.maxWaitingCallsPerCaller, dispatchAnswerTtlMs: config.dispatchAnswerTtlMs }),
-    auth: new Authenticator(store, config, () => mcpResourceUrl({ origin }), now),
+    auth: new Authenticator(store, config, () => mcpResourceUrl({ origin }), now, refusals),
+    refusals,
     streams: new StreamGuards(),
     limits: new RateLimiter(config.rateLimit.max, config.rateLimit.timeWindowMs, now),
     config,
@@ -147,6 +151,7 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   // Before the server waits for open requests: closing sessions fails their in-flight calls (long polls, SSE) at once.
   app.addHook('preClose', (done) => {
     hub.close();
+    refusals.stop();
     done();
   });
 

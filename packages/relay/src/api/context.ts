@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
+import type { RefusalAudit } from '../audit/refusal-audit.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
 import type { RelayConfig } from '../config/relay-config.js';
@@ -18,6 +19,8 @@ export interface RelayContext {
   auth: Authenticator;
   streams: StreamGuards;
   limits: RateLimiter;
+  /** Audit rows of refusals anyone can provoke, one per reason and source per interval. */
+  refusals: RefusalAudit;
   config: RelayConfig;
   log: Logger;
   now: () => number;

@@ -2,6 +2,7 @@ import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify 
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { ERROR_CATALOG, SCOPES, SluiceError } from '@sluice/shared-protocol';
 import type { ErrorCode } from '@sluice/shared-protocol';
+import type { RefusalAudit } from '../audit/refusal-audit.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import type { RelayStore } from '../store/relay-store.js';
 import { digestsEqual, hashSecret, isWellFormedSecret, TOKEN_PREFIX } from '../tokens/token-format.js';
@@ -21,7 +22,8 @@ export class Authenticator {
     private readonly store: RelayStore,
     private readonly config: RelayConfig,
     private readonly resourceUrl: () => string,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number,
+    private readonly refusals: RefusalAudit,
   ) {
     const o = config.oauth;
     if (o?.jwks) this.jwks = createLocalJWKSet(o.jwks as Parameters<typeof createLocalJWKSet>[0]);
@@ -106,7 +108,7 @@ export class Authenticator {
   }
 
   private fail(code: ErrorCode, presentedHash: string | null, ip: string | null, path: string, orgId: string | null = null, extra: Record<string, string> = {}): SluiceError {
-    this.store.appendAudit({
+    this.refusals.record({
       orgId,
       actor: 'system:relay-auth',
       action: 'auth.failed',

@@ -38,6 +38,8 @@ export const RelayConfigSchema = z
     dispatchAnswerTtlMs: z.number().int().min(1000).max(30 * 86_400_000).default(86_400_000),
     /** An open event stream re-checks its caller's token this often (revocations made by the CLI, expiry). */
     streamRecheckMs: z.number().int().min(100).max(60_000).default(5000),
+    /** Refusals of one reason from one source are audited as one row (with a count) per this interval. */
+    auditRefusalIntervalMs: z.number().int().min(1000).max(3_600_000).default(60_000),
     challengeTtlMs: z.number().int().min(1000).max(300_000).default(30_000),
     clockSkewMs: z.number().int().min(1000).max(600_000).default(60_000),
     enrollmentTtlMinutes: z.number().int().min(1).max(24 * 60).default(15),
