@@ -34,6 +34,20 @@ describe('connector enrollment and authenticated upgrade', () => {
     expect(t.store.listInstances(orgId)).toHaveLength(1);
   });
 
+  it('refuses instance names with bidi overrides, isolates, zero-width characters or only blanks; the enrollment token stays unused', async () => {
+    const bad = ['laptop\u202Egnp.exe', 'lap\u2066top\u2069', 'lap\u200Btop', 'lap\u200Dtop', '\uFEFFlaptop', 'lap\u2060top', 'lap\u200Ftop', '   '];
+    const enr = t.store.createEnrollmentToken(orgId, 60_000);
+    for (const name of bad) {
+      const res = await new FakeConnector(t.url).enroll(enr.secret, name);
+      expect(res.status, JSON.stringify(name)).toBe(400);
+      expect(((await res.json()) as { code: string }).code).toBe('INVALID_INPUT');
+    }
+    expect(t.store.listInstances(orgId)).toHaveLength(0);
+    const ok = await new FakeConnector(t.url).enroll(enr.secret, 'Ana’s laptop — ünïcode ok');
+    expect(ok.status).toBe(200);
+    expect(t.store.listInstances(orgId).map((i) => i.name)).toEqual(['Ana’s laptop — ünïcode ok']);
+  });
+
   it('an expired enrollment token is refused', async () => {
     const enr = t.store.createEnrollmentToken(orgId, 1);
     await new Promise((r) => setTimeout(r, 5));
