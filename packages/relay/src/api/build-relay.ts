@@ -107,13 +107,14 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     now,
     log: log.child({ component: 'connectors' }),
   });
+  const auth = new Authenticator(store, config, () => mcpResourceUrl({ origin }), now, refusals);
   const ctx: RelayContext = {
     store,
     hub,
     dispatcher: new Dispatcher(store, hub, { requestTimeoutMs: config.requestTimeoutMs, maxWaitingCallsPerCaller: config.maxWaitingCallsPerCaller, dispatchAnswerTtlMs: config.dispatchAnswerTtlMs }),
-    auth: new Authenticator(store, config, () => mcpResourceUrl({ origin }), now, refusals),
+    auth,
     refusals,
-    streams: new StreamGuards(),
+    streams: new StreamGuards(auth, config.streamRecheckMs),
     limits: new RateLimiter(config.rateLimit.max, config.rateLimit.timeWindowMs, now),
     config,
     log,

@@ -30,7 +30,8 @@ export function registerVerbRoutes(app: FastifyInstance, ctx: RelayContext): voi
     if (!q.success) throw new SluiceError('INVALID_INPUT', undefined, zodDetails(q.error));
     const lastEventId = Number(request.headers['last-event-id']);
     let after = q.data.after ?? (Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : undefined);
-    const credential = new AbortController();
+    // A revoked, expired or signed-out credential ends the stream: its next poll fails with the code, and audits it.
+    const credential = ctx.streams.watch({ authorization: request.headers.authorization, ip: request.ip, path: request.url.split('?')[0] ?? '' });
     const callCtx = { ip: request.ip, via: 'sse' as const, signal: credential.signal };
     const call = (waitMs: number) =>
       ctx.dispatcher.call(principal, 'events.list', { runId: runId.data, ...(after !== undefined ? { after } : {}), waitMs }, callCtx) as Promise<{
@@ -38,19 +39,13 @@ export function registerVerbRoutes(app: FastifyInstance, ctx: RelayContext): voi
         nextCursor: number;
       }>;
     // The first page is fetched before the stream opens, so a missing run is a plain 404.
-    let page = await call(0);
-    // A revoked, expired or signed-out credential ends the stream: its next poll fails with the code, and audits it.
-    let checking: Promise<void> | undefined;
-    const check = async (): Promise<void> => {
-      try {
-        await ctx.auth.authenticate(request.headers.authorization, request.ip, request.url.split('?')[0] ?? '');
-      } catch (err) {
-        credential.abort(toSluiceError(err));
-      }
-    };
-    const recheck = (): Promise<void> => (credential.signal.aborted ? Promise.resolve() : (checking ??= check().finally(() => (checking = undefined))));
-    const timer = setInterval(() => void recheck(), ctx.config.streamRecheckMs);
-    const unwatch = ctx.streams.watch(() => void recheck());
+    let page: Awaited<ReturnType<typeof call>>;
+    try {
+      page = await call(0);
+    } catch (err) {
+      credential.stop();
+      throw err;
+    }
     reply.hijack();
     const res = reply.raw;
     let open = true;
@@ -64,7 +59,7 @@ export function registerVerbRoutes(app: FastifyInstance, ctx: RelayContext): voi
         if (page.events.length === 0) res.write(': keep-alive\n\n');
         after = page.nextCursor;
         try {
-          await recheck();
+          await credential.recheck();
           page = await call(FOLLOW_WAIT_MS);
         } catch (err) {
           if (open) res.write(`event: error\ndata: ${JSON.stringify(toSluiceError(err).toBody())}\n\n`);
@@ -72,8 +67,7 @@ export function registerVerbRoutes(app: FastifyInstance, ctx: RelayContext): voi
         }
       }
     } finally {
-      clearInterval(timer);
-      unwatch();
+      credential.stop();
       res.end();
     }
   });
