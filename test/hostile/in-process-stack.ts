@@ -20,7 +20,7 @@ export const ALL_PLANNER_SCOPES: Scope[] = ['runs:read', 'runs:write', 'runs:can
 /** The ledger tables a refused request must leave alone (the audit table is expected to grow: refusals are audited). */
 export const DAEMON_TABLES = ['runs', 'steps', 'attempts', 'transitions', 'events', 'artifact_refs', 'validation_results', 'gates', 'gate_evaluations'];
 /** The relay tables a refused request must leave alone. */
-export const RELAY_TABLES = ['orgs', 'tokens', 'enrollment_tokens', 'instances', 'id_owners', 'dispatch_keys'];
+export const RELAY_TABLES = ['orgs', 'tokens', 'enrollment_tokens', 'instances', 'id_owners', 'dispatch_answers', 'oauth_revoked_subjects'];
 
 export interface DaemonPart {
   app: FastifyInstance;

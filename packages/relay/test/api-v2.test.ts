@@ -167,11 +167,15 @@ describe('/api/v2 through a fake connector', () => {
   it('steps.dispatch with an idempotency key dispatches once, also while the first call is in flight and after a reconnect', async () => {
     const runId = (await callVerb(t.url, a.token, 'runs.open', { workspaceId: 'ws1' })).body.runId as string;
     let dispatched = 0;
+    const steps = new Map<string, ReturnType<typeof fakeStep>>();
     ca.handlers['steps.dispatch'] = async (input) => {
       dispatched++;
       await new Promise((r) => setTimeout(r, 100));
-      return fakeStep(input.runId as string, fakeId('stp'), input.idempotencyKey as string);
+      const step = fakeStep(input.runId as string, fakeId('stp'), input.idempotencyKey as string);
+      steps.set(step.stepId, step);
+      return step;
     };
+    ca.handlers['steps.get'] = (i) => ({ ...steps.get(i.stepId as string)!, gates: [], validationResults: [] });
     const input = { runId, executor: 'simulation', task: 'do it', idempotencyKey: 'k-1' };
     const [r1, r2] = await Promise.all([callVerb(t.url, a.token, 'steps.dispatch', input), callVerb(t.url, a.token, 'steps.dispatch', input)]);
     expect(r1.status).toBe(200);
@@ -183,7 +187,6 @@ describe('/api/v2 through a fake connector', () => {
     const conflict = await callVerb(t.url, a.token, 'steps.dispatch', { ...input, task: 'something else' });
     expect(conflict.body.code).toBe('IDEMPOTENCY_CONFLICT');
     // The step id the dispatch returned is now routable to the same instance.
-    ca.handlers['steps.get'] = (i) => ({ ...fakeStep(runId, i.stepId as string), gates: [], validationResults: [] });
     expect((await callVerb(t.url, a.token, 'steps.get', { stepId: r1.body.stepId })).status).toBe(200);
     expect((await callVerb(t.url, b.token, 'steps.get', { stepId: r1.body.stepId })).body.code).toBe('STEP_NOT_FOUND');
   });
@@ -245,7 +248,8 @@ describe('planner tokens', () => {
       expect(r.body.code).toBe(code);
     }
     const rows = t.store.db.prepare("SELECT outcome, detail FROM audit WHERE action = 'auth.failed' ORDER BY seq").all() as { outcome: string; detail: string }[];
-    expect(rows.map((r) => r.outcome)).toEqual(cases.map((c) => c[1]));
+    // One row per reason and source at once; repeats within the interval are counted into one later row.
+    expect(rows.map((r) => r.outcome)).toEqual([...new Set(cases.map((c) => c[1]))]);
     const all = JSON.stringify(t.store.db.prepare('SELECT * FROM audit').all());
     for (const [tok] of cases) if (tok) expect(all).not.toContain(tok);
     expect((await callVerb(t.url, a.token, 'instances.list', {})).status).toBe(200);

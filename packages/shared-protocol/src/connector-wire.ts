@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { InstanceId } from './ids.js';
 import { WorkspaceSummary } from './model.js';
+import { safeName } from './text.js';
 
 /** Websocket close codes the relay uses, so the connector can tell "stop" from "reconnect". */
 export const CLOSE_CODES = {
@@ -27,8 +28,7 @@ export const EnrollRequest = z.strictObject({
   token: z.string().min(1).max(200),
   /** Raw Ed25519 public key (32 bytes), base64url: the JWK `x` value. */
   publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
-  // eslint-disable-next-line no-control-regex -- refusing control characters is the point of this pattern
-  name: z.string().min(1).max(200).regex(/^[^\u0000-\u001F\u007F]+$/),
+  name: safeName(200),
 });
 export type EnrollRequest = z.infer<typeof EnrollRequest>;
 

@@ -1,21 +1,22 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
 import { pino } from 'pino';
 import { RELAY_PATHS, SluiceError } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
+import { RefusalAudit } from '../audit/refusal-audit.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { parseRelayConfig } from '../config/relay-config.js';
 import type { RelayConfig, RelayConfigInput } from '../config/relay-config.js';
 import { ConnectorHub } from '../connectors/connector-hub.js';
 import { Dispatcher } from '../routing/dispatcher.js';
 import type { RelayStore } from '../store/relay-store.js';
-import { hashSecret } from '../tokens/token-format.js';
 import type { RelayContext } from './context.js';
-import { mcpResourceUrl, resourceMetadataUrl } from './context.js';
+import { limitRate, mcpResourceUrl, resourceMetadataUrl } from './context.js';
 import { makeErrorHandler } from './error-handler.js';
 import { computeSecurityHeaders } from './security-headers.js';
+import { RateLimiter } from './rate-limiter.js';
+import { StreamGuards } from './stream-guards.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerConnectorRoutes } from './routes/connector-routes.js';
 import { registerMcpRoute } from './routes/mcp-route.js';
@@ -36,6 +37,18 @@ export interface Relay {
   /** Public origin (after listen when no publicUrl is configured). */
   origin(): string;
   close(): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** `false` exempts a route from the per-IP rate limit (health checks). */
+    rateLimit?: false;
+  }
+}
+
+/** Routes whose every request is authenticated (requireAuth); the others are public. */
+function isAuthenticatedRoute(route: string): boolean {
+  return route.startsWith('/api/') || route === RELAY_PATHS.mcp;
 }
 
 /** The default root logger: redacts credentials wherever they appear. */
@@ -81,7 +94,9 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     return `${config.tls ? 'https' : 'http'}://127.0.0.1:${addr?.port ?? 0}`;
   };
   const store = deps.store;
+  const refusals = new RefusalAudit(store, config.auditRefusalIntervalMs, now);
   const hub = new ConnectorHub(store, {
+    auditRefusal: (entry) => refusals.record(entry),
     heartbeatMs: config.heartbeatMs,
     helloTimeoutMs: config.helloTimeoutMs,
     challengeTtlMs: config.challengeTtlMs,
@@ -92,11 +107,15 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     now,
     log: log.child({ component: 'connectors' }),
   });
+  const auth = new Authenticator(store, config, () => mcpResourceUrl({ origin }), now, refusals);
   const ctx: RelayContext = {
     store,
     hub,
-    dispatcher: new Dispatcher(store, hub, { requestTimeoutMs: config.requestTimeoutMs, maxWaitingCallsPerCaller: config.maxWaitingCallsPerCaller }),
-    auth: new Authenticator(store, config, () => mcpResourceUrl({ origin }), now),
+    dispatcher: new Dispatcher(store, hub, { requestTimeoutMs: config.requestTimeoutMs, maxWaitingCallsPerCaller: config.maxWaitingCallsPerCaller, dispatchAnswerTtlMs: config.dispatchAnswerTtlMs }),
+    auth,
+    refusals,
+    streams: new StreamGuards(auth, config.streamRecheckMs),
+    limits: new RateLimiter(config.rateLimit.max, config.rateLimit.timeWindowMs, now),
     config,
     log,
     now,
@@ -109,14 +128,11 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     reply.headers(securityHeaders);
     done();
   });
-  await app.register(rateLimit, {
-    global: true,
-    max: config.rateLimit.max,
-    timeWindow: config.rateLimit.timeWindowMs,
-    keyGenerator: (req) => {
-      const a = req.headers.authorization;
-      return typeof a === 'string' ? `t:${hashSecret(a)}` : `ip:${req.ip}`;
-    },
+  // Authenticated routes count per principal in requireAuth; everything else counts per client IP here.
+  app.addHook('onRequest', async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (request.routeOptions.config.rateLimit === false || (route !== undefined && isAuthenticatedRoute(route))) return;
+    limitRate(ctx, reply, `ip:${request.ip}`);
   });
   // Planner APIs are for servers and MCP hosts; a browser page of another origin must not ride a token it holds.
   app.addHook('onRequest', async (request) => {
@@ -136,6 +152,7 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   // Before the server waits for open requests: closing sessions fails their in-flight calls (long polls, SSE) at once.
   app.addHook('preClose', (done) => {
     hub.close();
+    refusals.stop();
     done();
   });
 

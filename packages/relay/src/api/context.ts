@@ -1,11 +1,15 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { SluiceError } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
+import type { RefusalAudit } from '../audit/refusal-audit.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import type { ConnectorHub } from '../connectors/connector-hub.js';
 import type { Dispatcher } from '../routing/dispatcher.js';
 import type { RelayStore } from '../store/relay-store.js';
+import type { RateLimiter } from './rate-limiter.js';
+import type { StreamGuards } from './stream-guards.js';
 
 /** What the route modules share. */
 export interface RelayContext {
@@ -13,6 +17,10 @@ export interface RelayContext {
   hub: ConnectorHub;
   dispatcher: Dispatcher;
   auth: Authenticator;
+  streams: StreamGuards;
+  limits: RateLimiter;
+  /** Audit rows of refusals anyone can provoke, one per reason and source per interval. */
+  refusals: RefusalAudit;
   config: RelayConfig;
   log: Logger;
   now: () => number;
@@ -22,10 +30,28 @@ export interface RelayContext {
 
 const principals = new WeakMap<FastifyRequest, Principal>();
 
-/** A preHandler that authenticates the bearer token and remembers the principal for the route. */
+/** Count a request against the rate limit of `key`; over it, RATE_LIMITED with a Retry-After header. */
+export function limitRate(ctx: RelayContext, reply: FastifyReply, key: string): void {
+  const retryAfterS = ctx.limits.take(key);
+  if (retryAfterS === undefined) return;
+  void reply.header('retry-after', String(retryAfterS));
+  throw new SluiceError('RATE_LIMITED', `Too many requests; retry in ${retryAfterS} s.`);
+}
+
+/**
+ * A preHandler that authenticates the bearer token and remembers the principal for the route. The request counts
+ * against the principal's rate limit, or against the client IP's when authentication fails.
+ */
 export function requireAuth(ctx: RelayContext) {
-  return async (request: FastifyRequest): Promise<void> => {
-    const p = await ctx.auth.authenticate(request.headers.authorization, request.ip, request.url.split('?')[0] ?? '');
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    let p: Principal;
+    try {
+      p = await ctx.auth.authenticate(request.headers.authorization, request.ip, request.url.split('?')[0] ?? '');
+    } catch (err) {
+      limitRate(ctx, reply, `ip:${request.ip}`);
+      throw err;
+    }
+    limitRate(ctx, reply, `principal:${p.actor}`);
     principals.set(request, p);
   };
 }

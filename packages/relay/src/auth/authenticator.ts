@@ -1,13 +1,17 @@
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
-import type { JWTVerifyGetKey } from 'jose';
-import { SCOPES, SluiceError } from '@sluice/shared-protocol';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import { ERROR_CATALOG, SCOPES, SluiceError } from '@sluice/shared-protocol';
 import type { ErrorCode } from '@sluice/shared-protocol';
+import type { RefusalAudit } from '../audit/refusal-audit.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import type { RelayStore } from '../store/relay-store.js';
 import { digestsEqual, hashSecret, isWellFormedSecret, TOKEN_PREFIX } from '../tokens/token-format.js';
+import { oauthActor } from './oauth-actor.js';
 import type { Principal } from './principal.js';
 
 const LAST_USE_RESOLUTION_MS = 60_000;
+/** RFC 9068 header `typ` of a JWT access token (lower-cased). */
+const ACCESS_TOKEN_TYPES: readonly (string | undefined)[] = ['at+jwt', 'application/at+jwt'];
 
 /** Turns an `Authorization` header into a principal, or throws a catalog error after auditing the failure. */
 export class Authenticator {
@@ -18,7 +22,8 @@ export class Authenticator {
     private readonly store: RelayStore,
     private readonly config: RelayConfig,
     private readonly resourceUrl: () => string,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number,
+    private readonly refusals: RefusalAudit,
   ) {
     const o = config.oauth;
     if (o?.jwks) this.jwks = createLocalJWKSet(o.jwks as Parameters<typeof createLocalJWKSet>[0]);
@@ -43,8 +48,8 @@ export class Authenticator {
     const token = this.store.findTokenByHash(hash);
     if (!token || !digestsEqual(token.hash, hash)) throw this.fail('UNAUTHENTICATED', hash, ip, path);
     const now = this.now();
-    if (token.revokedAt !== null) throw this.fail('TOKEN_REVOKED', hash, ip, path, token.orgId, token.id);
-    if (token.expiresAt !== null && token.expiresAt <= now) throw this.fail('TOKEN_EXPIRED', hash, ip, path, token.orgId, token.id);
+    if (token.revokedAt !== null) throw this.fail('TOKEN_REVOKED', hash, ip, path, token.orgId, { tokenId: token.id });
+    if (token.expiresAt !== null && token.expiresAt <= now) throw this.fail('TOKEN_EXPIRED', hash, ip, path, token.orgId, { tokenId: token.id });
     const last = this.lastTouched.get(token.id) ?? token.lastUsedAt ?? 0;
     if (now - last >= LAST_USE_RESOLUTION_MS) {
       this.store.touchToken(token.id, now);
@@ -63,34 +68,55 @@ export class Authenticator {
   private async jwt(jwt: string, ip: string | null, path: string): Promise<Principal> {
     const o = this.config.oauth!;
     const hash = hashSecret(jwt);
-    let payload: Record<string, unknown>;
+    let payload: JWTPayload;
+    let typ: string | undefined;
     try {
-      ({ payload } = await jwtVerify(jwt, this.jwks!, { issuer: o.issuer, audience: o.audience ?? this.resourceUrl() }));
+      ({ payload, protectedHeader: { typ } } = await jwtVerify(jwt, this.jwks!, {
+        issuer: o.issuer,
+        audience: o.audience ?? this.resourceUrl(),
+        requiredClaims: ['exp'],
+        currentDate: new Date(this.now()),
+      }));
     } catch (err) {
       throw this.fail(err instanceof joseErrors.JWTExpired ? 'TOKEN_EXPIRED' : 'UNAUTHENTICATED', hash, ip, path);
     }
+    const refused = this.jwtPolicyProblem(payload, typ);
+    if (refused) throw this.fail('UNAUTHENTICATED', hash, ip, path, null, { reason: refused });
     const org = payload[o.orgClaim];
     const sub = payload.sub;
     if (typeof org !== 'string' || !this.store.getOrg(org) || typeof sub !== 'string' || sub.length === 0) {
       throw this.fail('UNAUTHENTICATED', hash, ip, path);
     }
+    const issuerHost = new URL(o.issuer).host;
+    const actor = oauthActor(issuerHost, sub);
+    if (this.store.isOAuthSubjectRevoked(o.issuer, sub)) throw this.fail('TOKEN_REVOKED', hash, ip, path, org, { subject: actor });
     const raw = typeof payload.scope === 'string' ? payload.scope.split(' ') : Array.isArray(payload.scp) ? payload.scp : typeof payload.scp === 'string' ? payload.scp.split(' ') : [];
     const scopes = raw.filter((s): s is string => typeof s === 'string' && (SCOPES as readonly string[]).includes(s));
-    const issuerHost = new URL(o.issuer).host;
-    const actor = `oauth:${`${issuerHost}/${sub}`.replace(/[^A-Za-z0-9._@/:+-]/g, '_').slice(0, 200)}`;
     return { kind: 'oauth', orgId: org, actor, scopes, instanceAllowlist: null };
   }
 
-  private fail(code: ErrorCode, presentedHash: string | null, ip: string | null, path: string, orgId: string | null = null, tokenId?: string): SluiceError {
-    this.store.appendAudit({
+  /** Why a verified JWT is still not an access token the relay takes, or undefined. */
+  private jwtPolicyProblem(payload: JWTPayload, typ: string | undefined): string | undefined {
+    const o = this.config.oauth!;
+    const t = typ?.toLowerCase();
+    const accepted = o.requireTyp ? ACCESS_TOKEN_TYPES : [...ACCESS_TOKEN_TYPES, undefined, 'jwt'];
+    if (!accepted.includes(t)) return `typ ${JSON.stringify(typ ?? null)} is not an access token type`;
+    const exp = payload.exp!;
+    const start = payload.iat ?? payload.nbf ?? Math.floor(this.now() / 1000);
+    if (exp - start > o.maxLifetimeSeconds || exp - this.now() / 1000 > o.maxLifetimeSeconds) return `lifetime over ${o.maxLifetimeSeconds} s`;
+    return undefined;
+  }
+
+  private fail(code: ErrorCode, presentedHash: string | null, ip: string | null, path: string, orgId: string | null = null, extra: Record<string, string> = {}): SluiceError {
+    this.refusals.record({
       orgId,
       actor: 'system:relay-auth',
       action: 'auth.failed',
       target: path.slice(0, 200),
       outcome: code,
       ip,
-      detail: { presentedSha256: presentedHash, ...(tokenId ? { tokenId } : {}) },
+      detail: { presentedSha256: presentedHash, ...extra },
     });
-    return new SluiceError(code);
+    return new SluiceError(code, extra.reason ? `${ERROR_CATALOG[code].message} (${extra.reason})` : undefined);
   }
 }

@@ -1,3 +1,5 @@
+import { SluiceError } from '@sluice/shared-protocol';
+
 /** Who is calling: a planner token of an org, or a JWT of the configured OAuth issuer mapped to an org. */
 export interface Principal {
   kind: 'token' | 'oauth';
@@ -13,4 +15,12 @@ export interface Principal {
 /** True when the principal may reach the instance (same org is checked separately). */
 export function mayUseInstance(p: Principal, instanceId: string): boolean {
   return p.instanceAllowlist === null || p.instanceAllowlist.includes(instanceId);
+}
+
+/** Scopes that reach the whole org (every instance's audit rows, sessions and tokens): never with an allowlist. */
+export const ORG_WIDE_SCOPES = ['admin', 'audit:read'] as const;
+
+/** Refuse an org-wide route to a principal limited to some instances. */
+export function requireOrgWide(p: Principal, what: string): void {
+  if (p.instanceAllowlist !== null) throw new SluiceError('INSUFFICIENT_SCOPE', `A token limited to some instances cannot use ${what}, which covers the whole org.`);
 }

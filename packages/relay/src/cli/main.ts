@@ -77,6 +77,8 @@ export function buildCli(): Command {
     .option('--oauth-jwks-url <url>', 'JWKS of the issuer')
     .option('--oauth-audience <aud>', 'expected audience (default <public-url>/mcp)')
     .option('--oauth-org-claim <claim>', 'claim naming the relay org', 'sluice_org')
+    .option('--oauth-max-lifetime <duration>', 'longest accepted access-token lifetime, e.g. 1h (default 24h)')
+    .option('--oauth-require-typ', 'only accept tokens whose header says typ: at+jwt')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('info'))
     .action(async (o: Record<string, string | boolean | undefined>, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOpts>();
@@ -100,6 +102,8 @@ export function buildCli(): Command {
                 ...(o.oauthJwksUrl ? { jwksUrl: String(o.oauthJwksUrl) } : {}),
                 ...(o.oauthAudience ? { audience: String(o.oauthAudience) } : {}),
                 orgClaim: String(o.oauthOrgClaim),
+                ...(o.oauthMaxLifetime ? { maxLifetimeSeconds: Math.floor(parseDuration(String(o.oauthMaxLifetime)) / 1000) } : {}),
+                ...(o.oauthRequireTyp === true ? { requireTyp: true } : {}),
               },
             }
           : {}),
@@ -248,6 +252,41 @@ export function buildCli(): Command {
         }),
       );
   }
+
+  const oauth = program.command('oauth').description('OAuth subjects (JWT access tokens of the configured issuer)');
+  oauth
+    .command('revoke-subject <subject>')
+    .description('refuse every access token of this subject at once, whatever its expiry')
+    .requiredOption('--issuer <url>', 'the issuer exactly as configured (--oauth-issuer)')
+    .action((subject: string, o: { issuer: string }, cmd: Command) =>
+      withStore(cmd, (store, opts) => {
+        const by = localActor();
+        const changed = store.revokeOAuthSubject(o.issuer, subject, by);
+        store.appendAudit({ orgId: null, actor: by, action: 'oauth.revoke_subject', target: subject.slice(0, 200), outcome: changed ? 'ok' : 'already_revoked', detail: { issuer: o.issuer } });
+        print(opts, { issuer: o.issuer, subject, revoked: true }, () => `revoked ${subject} of ${o.issuer} (a running relay refuses its tokens on their next use)`);
+      }),
+    );
+  oauth
+    .command('restore-subject <subject>')
+    .description('accept a revoked subject again')
+    .requiredOption('--issuer <url>', 'the issuer exactly as configured (--oauth-issuer)')
+    .action((subject: string, o: { issuer: string }, cmd: Command) =>
+      withStore(cmd, (store, opts) => {
+        const changed = store.restoreOAuthSubject(o.issuer, subject);
+        if (!changed) throw new SluiceError('NOT_FOUND', 'That subject is not revoked.');
+        store.appendAudit({ orgId: null, actor: localActor(), action: 'oauth.restore_subject', target: subject.slice(0, 200), outcome: 'ok', detail: { issuer: o.issuer } });
+        print(opts, { issuer: o.issuer, subject, revoked: false }, () => `restored ${subject} of ${o.issuer}`);
+      }),
+    );
+  oauth
+    .command('list-revoked')
+    .description('list revoked OAuth subjects')
+    .action((_o: unknown, cmd: Command) =>
+      withStore(cmd, (store, opts) => {
+        const subjects = store.listRevokedOAuthSubjects().map((r) => ({ ...r, revokedAt: iso(r.revokedAt) }));
+        print(opts, { subjects }, () => subjects.map((r) => `${r.issuer}  ${r.subject}  ${r.revokedAt}  ${r.revokedBy}`).join('\n') || '(none)');
+      }),
+    );
 
   program
     .command('audit')

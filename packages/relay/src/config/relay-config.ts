@@ -1,15 +1,28 @@
 import * as z from 'zod';
 
+/** Plain http is only for an issuer on this machine (tests, a local IdP): elsewhere keys and issuer could be spoofed. */
+function httpsOffLoopback(u: string): boolean {
+  const url = new URL(u);
+  if (url.protocol === 'https:') return true;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return url.protocol === 'http:' && (host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host));
+}
+const SecureUrl = z.string().url().refine(httpsOffLoopback, 'must be an https: URL (http: only on a loopback host)');
+
 const OAuthConfig = z.strictObject({
   /** Expected `iss` of access tokens. */
-  issuer: z.string().url(),
+  issuer: SecureUrl,
   /** Remote JWKS; or `jwks` for a key set given inline (tests, air-gapped setups). */
-  jwksUrl: z.string().url().optional(),
+  jwksUrl: SecureUrl.optional(),
   jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
   /** Expected `aud`; defaults to the MCP resource URL. */
   audience: z.string().min(1).optional(),
   /** The claim holding the relay org id of the caller. */
   orgClaim: z.string().min(1).default('sluice_org'),
+  /** Longest accepted lifetime of an access token: `exp` minus `iat` (or `nbf`), and `exp` minus now. */
+  maxLifetimeSeconds: z.number().int().min(60).max(7 * 86_400).default(86_400),
+  /** Only accept the RFC 9068 header `typ: at+jwt` (otherwise a missing `typ` or `JWT` is accepted too). */
+  requireTyp: z.boolean().default(false),
 });
 
 export const RelayConfigSchema = z
@@ -21,6 +34,12 @@ export const RelayConfigSchema = z
     requestTimeoutMs: z.number().int().min(100).max(120_000).default(30_000),
     /** Long polls (`events.list` with waitMs, `steps.wait`, SSE follows) one caller may hold open at once. */
     maxWaitingCallsPerCaller: z.number().int().min(1).max(1000).default(16),
+    /** How long the relay remembers an idempotent `steps.dispatch` (input hash and step id only). */
+    dispatchAnswerTtlMs: z.number().int().min(1000).max(30 * 86_400_000).default(86_400_000),
+    /** An open event stream re-checks its caller's token this often (revocations made by the CLI, expiry). */
+    streamRecheckMs: z.number().int().min(100).max(60_000).default(5000),
+    /** Refusals of one reason from one source are audited as one row (with a count) per this interval. */
+    auditRefusalIntervalMs: z.number().int().min(1000).max(3_600_000).default(60_000),
     challengeTtlMs: z.number().int().min(1000).max(300_000).default(30_000),
     clockSkewMs: z.number().int().min(1000).max(600_000).default(60_000),
     enrollmentTtlMinutes: z.number().int().min(1).max(24 * 60).default(15),

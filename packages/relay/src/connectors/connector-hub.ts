@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CLOSE_CODES, ERROR_CATALOG, HEADERS, LIMITS, RELAY_PATHS } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
-import type { RelayStore } from '../store/relay-store.js';
+import type { AuditInput, RelayStore } from '../store/relay-store.js';
 import { ChallengeBook } from './challenge-book.js';
 import { ConnectorSession } from './connector-session.js';
 import { verifyConnectorAuth } from './verify-connector-auth.js';
@@ -17,6 +17,8 @@ export interface HubOptions {
   clientIp: (req: IncomingMessage) => string | null;
   now: () => number;
   log: Logger;
+  /** Audit a refused handshake (throttled per reason and source). */
+  auditRefusal: (entry: AuditInput) => void;
 }
 
 /** A live session as admins see it. */
@@ -108,7 +110,7 @@ export class ConnectorHub {
       now: this.opts.now(),
     });
     if (!result.ok) {
-      this.store.appendAudit({
+      this.opts.auditRefusal({
         orgId: result.orgId,
         actor: 'system:relay-connectors',
         action: 'connector.auth_failed',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { getVerb, hasScope, idPattern, LIMITS, SluiceError, zodDetails } from '@sluice/shared-protocol';
+import { getVerb, hasScope, idPattern, LIMITS, SluiceError, VERBS, zodDetails } from '@sluice/shared-protocol';
 import type { ErrorCode, Instance, VerbSpec } from '@sluice/shared-protocol';
 import type { Principal } from '../auth/principal.js';
 import { mayUseInstance } from '../auth/principal.js';
@@ -18,6 +18,19 @@ const OWNED_ID = [idPattern('run'), idPattern('step'), idPattern('attempt'), idP
 export interface CallContext {
   ip: string | null;
   via: 'api' | 'mcp' | 'sse';
+  /** Aborted (with a SluiceError reason) when the caller's credential no longer holds: the call fails with it. */
+  signal?: AbortSignal;
+}
+
+/** The promise, or the signal's reason as soon as it aborts (the upstream answer is then dropped). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /**
@@ -32,13 +45,14 @@ export class Dispatcher {
   constructor(
     private readonly store: RelayStore,
     private readonly hub: ConnectorHub,
-    private readonly opts: { requestTimeoutMs: number; maxWaitingCallsPerCaller: number },
+    private readonly opts: { requestTimeoutMs: number; maxWaitingCallsPerCaller: number; dispatchAnswerTtlMs: number },
   ) {}
 
   async call(principal: Principal, verbName: string, rawInput: unknown, ctx: CallContext): Promise<unknown> {
     let target: string | null = null;
     let instanceId: string | null = null;
     try {
+      ctx.signal?.throwIfAborted();
       const spec = getVerb(verbName);
       if (!spec) throw new SluiceError('UNKNOWN_VERB');
       if (!hasScope(principal.scopes, spec.scope)) throw new SluiceError('INSUFFICIENT_SCOPE', `The token lacks the scope ${spec.scope} that ${spec.name} needs.`);
@@ -58,10 +72,10 @@ export class Dispatcher {
         target = instanceId;
       }
       const chosen = instanceId;
-      const send = (): Promise<unknown> => this.forward(principal, spec, chosen, input);
+      const send = (): Promise<unknown> => this.forward(principal, spec, chosen, input, ctx.signal);
       const output =
         spec.name === 'steps.dispatch' && typeof input.idempotencyKey === 'string'
-          ? await this.dispatchOnce(principal.orgId, input.runId as string, input.idempotencyKey, input, send)
+          ? await this.dispatchOnce(principal, chosen, input.idempotencyKey, input, send)
           : await send();
       this.audit(principal, spec.name, target, instanceId, 'ok', ctx);
       return output;
@@ -72,11 +86,12 @@ export class Dispatcher {
     }
   }
 
-  private async forward(principal: Principal, spec: VerbSpec, instanceId: string, input: Record<string, unknown>): Promise<unknown> {
+  private async forward(principal: Principal, spec: VerbSpec, instanceId: string, input: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
     const session = this.hub.get(instanceId);
     if (!session) throw new SluiceError('INSTANCE_OFFLINE');
     const waits = typeof input.waitMs === 'number' ? input.waitMs : spec.name === 'steps.wait' ? ((input.timeoutMs as number | undefined) ?? LIMITS.waitMs) : 0;
-    const answer = waits > 0 ? await this.whileWaiting(principal.actor, () => session.request(spec.name, input, principal.actor, this.opts.requestTimeoutMs + waits)) : await session.request(spec.name, input, principal.actor, this.opts.requestTimeoutMs);
+    const request = (timeoutMs: number) => untilAborted(session.request(spec.name, input, principal.actor, timeoutMs), signal);
+    const answer = waits > 0 ? await this.whileWaiting(principal.actor, () => request(this.opts.requestTimeoutMs + waits)) : await request(this.opts.requestTimeoutMs);
     if (!answer.ok) throw new SluiceError(answer.error.code as ErrorCode, answer.error.message, answer.error.details);
     const out = spec.output.safeParse(answer.output);
     if (!out.success) throw new SluiceError('UPSTREAM_ERROR', 'The instance answered with output that does not match the verb schema.');
@@ -100,13 +115,18 @@ export class Dispatcher {
     }
   }
 
-  /** One dispatch per (org, run, key): a stored answer is replayed, a call in flight is joined. */
-  private async dispatchOnce(orgId: string, runId: string, key: string, input: Record<string, unknown>, send: () => Promise<unknown>): Promise<unknown> {
+  /**
+   * One dispatch per (org, run, key) within the answer TTL: a stored answer is replayed (the step as it is now,
+   * read back from its instance), a call in flight is joined. Only the input's hash and the step id are stored.
+   */
+  private async dispatchOnce(principal: Principal, instanceId: string, key: string, input: Record<string, unknown>, send: () => Promise<unknown>): Promise<unknown> {
+    const { orgId } = principal;
+    const runId = input.runId as string;
     const inputHash = createHash('sha256').update(JSON.stringify(input)).digest('hex');
-    const stored = this.store.getDispatchKey(orgId, runId, key);
+    const stored = this.store.getDispatchAnswer(orgId, runId, key, this.opts.dispatchAnswerTtlMs);
     if (stored) {
       if (stored.inputHash !== inputHash) throw new SluiceError('IDEMPOTENCY_CONFLICT');
-      return stored.output;
+      return this.replayDispatch(principal, instanceId, stored.stepId);
     }
     const k = JSON.stringify([orgId, runId, key]);
     const running = this.inFlightDispatch.get(k);
@@ -116,7 +136,7 @@ export class Dispatcher {
       return await running.answer;
     }
     const p = send().then((output) => {
-      this.store.putDispatchKey(orgId, runId, key, { inputHash, output });
+      this.store.putDispatchAnswer(orgId, runId, key, { inputHash, stepId: (output as { stepId: string }).stepId }, this.opts.dispatchAnswerTtlMs);
       return output;
     });
     this.inFlightDispatch.set(k, { inputHash, answer: p });
@@ -125,6 +145,13 @@ export class Dispatcher {
     } finally {
       this.inFlightDispatch.delete(k);
     }
+  }
+
+  private async replayDispatch(principal: Principal, instanceId: string, stepId: string): Promise<unknown> {
+    const detail = await this.forward(principal, VERBS['steps.get'], instanceId, { stepId });
+    const step = VERBS['steps.dispatch'].output.safeParse(detail);
+    if (!step.success) throw new SluiceError('UPSTREAM_ERROR', 'The instance answered with output that does not match the verb schema.');
+    return step.data;
   }
 
   private ownerOf(principal: Principal, id: string, field: keyof typeof NOT_FOUND_BY_FIELD): string {

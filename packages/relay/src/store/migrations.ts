@@ -39,4 +39,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_org ON audit(org_id, seq);
     `,
   },
+  {
+    version: 2,
+    name: 'revoked OAuth subjects; dispatch answers keep a step id, not the step',
+    up: `
+      CREATE TABLE oauth_revoked_subjects (
+        issuer TEXT NOT NULL, subject TEXT NOT NULL, revoked_at INTEGER NOT NULL, revoked_by TEXT NOT NULL,
+        PRIMARY KEY (issuer, subject)) WITHOUT ROWID;
+      DROP TABLE dispatch_keys;
+      CREATE TABLE dispatch_answers (
+        org_id TEXT NOT NULL, run_id TEXT NOT NULL, idem_key TEXT NOT NULL, input_hash TEXT NOT NULL,
+        step_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+        PRIMARY KEY (org_id, run_id, idem_key)) WITHOUT ROWID;
+      CREATE INDEX dispatch_answers_age ON dispatch_answers(created_at);
+    `,
+  },
 ];

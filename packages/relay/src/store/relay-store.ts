@@ -43,9 +43,17 @@ export interface AuditInput {
   detail?: Record<string, unknown>;
 }
 
-export interface DispatchKeyRecord {
+/** What a `steps.dispatch` with an idempotency key left behind: never the input itself, only its hash. */
+export interface DispatchAnswerRecord {
   inputHash: string;
-  output: unknown;
+  stepId: string;
+}
+
+export interface RevokedOAuthSubject {
+  issuer: string;
+  subject: string;
+  revokedAt: number;
+  revokedBy: string;
 }
 
 /**
@@ -82,8 +90,17 @@ export interface RelayStore {
   recordOwner(orgId: string, id: string, instanceId: string): void;
   getOwner(orgId: string, id: string): string | undefined;
 
-  getDispatchKey(orgId: string, runId: string, key: string): DispatchKeyRecord | undefined;
-  putDispatchKey(orgId: string, runId: string, key: string, record: DispatchKeyRecord): void;
+  /** The answer stored for (org, run, key) within the last `ttlMs`; older ones count as absent. */
+  getDispatchAnswer(orgId: string, runId: string, key: string, ttlMs: number): DispatchAnswerRecord | undefined;
+  /** Store an answer and delete every answer older than `ttlMs`. */
+  putDispatchAnswer(orgId: string, runId: string, key: string, record: DispatchAnswerRecord, ttlMs: number): void;
+
+  /** Refuse every token of this OAuth subject from now on; false when it was already revoked. */
+  revokeOAuthSubject(issuer: string, subject: string, by: string): boolean;
+  /** Accept the subject again; false when it was not revoked. */
+  restoreOAuthSubject(issuer: string, subject: string): boolean;
+  isOAuthSubjectRevoked(issuer: string, subject: string): boolean;
+  listRevokedOAuthSubjects(): RevokedOAuthSubject[];
 
   /** Queue an audit row (hash-chained); committed right after the current event-loop turn. */
   appendAudit(entry: AuditInput): void;

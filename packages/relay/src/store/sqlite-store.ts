@@ -7,9 +7,10 @@ import type { Scope } from '@sluice/shared-protocol';
 import { auditRowHash, GENESIS_HASH, verifyAuditRows } from '../audit/audit-chain.js';
 import type { AuditRow, AuditVerification } from '../audit/audit-chain.js';
 import { generateSecret, hashSecret } from '../tokens/token-format.js';
+import { ORG_WIDE_SCOPES } from '../auth/principal.js';
 import { MIGRATIONS } from './migrations.js';
 import type { Migration } from './migrations.js';
-import type { AuditInput, DispatchKeyRecord, InstanceRecord, InstanceState, OrgRecord, RelayStore, TokenRecord } from './relay-store.js';
+import type { AuditInput, DispatchAnswerRecord, InstanceRecord, InstanceState, OrgRecord, RelayStore, RevokedOAuthSubject, TokenRecord } from './relay-store.js';
 
 /** Thrown when the database was written by newer code than this build. */
 export class StoreTooNewError extends Error {
@@ -202,6 +203,10 @@ export class SqliteRelayStore implements RelayStore {
     secret: string;
   } {
     if (!this.getOrg(input.orgId)) throw new SluiceError('NOT_FOUND', 'No such org.');
+    const orgWide = input.scopes.filter((s) => (ORG_WIDE_SCOPES as readonly string[]).includes(s));
+    if (input.instanceAllowlist && orgWide.length > 0) {
+      throw new SluiceError('INVALID_INPUT', `A token limited to some instances cannot have ${orgWide.join(', ')}: it covers the whole org.`);
+    }
     for (const id of input.instanceAllowlist ?? []) {
       if (this.getInstance(id)?.orgId !== input.orgId) throw new SluiceError('INSTANCE_NOT_FOUND', `No instance ${id} in this org.`);
     }
@@ -366,16 +371,43 @@ export class SqliteRelayStore implements RelayStore {
     this.owners.set(k, instanceId);
   }
 
-  getDispatchKey(orgId: string, runId: string, key: string): DispatchKeyRecord | undefined {
-    const r = this.stmt('SELECT input_hash, output FROM dispatch_keys WHERE org_id = ? AND run_id = ? AND idem_key = ?').get(orgId, runId, key) as
-      | { input_hash: string; output: string }
-      | undefined;
-    return r && { inputHash: r.input_hash, output: JSON.parse(r.output) as unknown };
+  getDispatchAnswer(orgId: string, runId: string, key: string, ttlMs: number): DispatchAnswerRecord | undefined {
+    const r = this.stmt('SELECT input_hash, step_id FROM dispatch_answers WHERE org_id = ? AND run_id = ? AND idem_key = ? AND created_at > ?').get(
+      orgId,
+      runId,
+      key,
+      this.now() - ttlMs,
+    ) as { input_hash: string; step_id: string } | undefined;
+    return r && { inputHash: r.input_hash, stepId: r.step_id };
   }
 
-  putDispatchKey(orgId: string, runId: string, key: string, record: DispatchKeyRecord): void {
-    this.stmt('INSERT OR IGNORE INTO dispatch_keys (org_id, run_id, idem_key, input_hash, output, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(orgId, runId, key, record.inputHash, JSON.stringify(record.output), this.now());
+  putDispatchAnswer(orgId: string, runId: string, key: string, record: DispatchAnswerRecord, ttlMs: number): void {
+    const now = this.now();
+    this.stmt('DELETE FROM dispatch_answers WHERE created_at <= ?').run(now - ttlMs);
+    this.stmt('INSERT OR REPLACE INTO dispatch_answers (org_id, run_id, idem_key, input_hash, step_id, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(orgId, runId, key, record.inputHash, record.stepId, now);
+  }
+
+  revokeOAuthSubject(issuer: string, subject: string, by: string): boolean {
+    return this.stmt('INSERT OR IGNORE INTO oauth_revoked_subjects (issuer, subject, revoked_at, revoked_by) VALUES (?, ?, ?, ?)').run(issuer, subject, this.now(), by).changes === 1;
+  }
+
+  restoreOAuthSubject(issuer: string, subject: string): boolean {
+    return this.stmt('DELETE FROM oauth_revoked_subjects WHERE issuer = ? AND subject = ?').run(issuer, subject).changes === 1;
+  }
+
+  isOAuthSubjectRevoked(issuer: string, subject: string): boolean {
+    return this.stmt('SELECT 1 FROM oauth_revoked_subjects WHERE issuer = ? AND subject = ?').get(issuer, subject) !== undefined;
+  }
+
+  listRevokedOAuthSubjects(): RevokedOAuthSubject[] {
+    const rows = this.stmt('SELECT issuer, subject, revoked_at, revoked_by FROM oauth_revoked_subjects ORDER BY revoked_at, issuer, subject').all() as {
+      issuer: string;
+      subject: string;
+      revoked_at: number;
+      revoked_by: string;
+    }[];
+    return rows.map((r) => ({ issuer: r.issuer, subject: r.subject, revokedAt: r.revoked_at, revokedBy: r.revoked_by }));
   }
 
   /**

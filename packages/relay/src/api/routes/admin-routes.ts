@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { CLOSE_CODES, hasScope, InstanceId, SluiceError } from '@sluice/shared-protocol';
+import { requireOrgWide } from '../../auth/principal.js';
 import type { Principal } from '../../auth/principal.js';
 import type { InstanceState } from '../../store/relay-store.js';
 import type { RelayContext } from '../context.js';
@@ -13,6 +14,7 @@ const ACTIONS: Record<string, { state: InstanceState; close?: { code: number; re
 
 function requireAdmin(p: Principal): void {
   if (!hasScope(p.scopes, 'admin')) throw new SluiceError('INSUFFICIENT_SCOPE', 'The token lacks the scope admin.');
+  requireOrgWide(p, 'the admin routes');
 }
 
 /** Org admin: live sessions, "sign out everywhere", and disabling, enabling or revoking an instance. */
@@ -29,6 +31,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: RelayContext): vo
     const p = principalOf(request);
     requireAdmin(p);
     const revoked = ctx.store.revokeAllTokens(p.orgId);
+    ctx.streams.revoked();
     ctx.store.appendAudit({ orgId: p.orgId, actor: p.actor, action: 'tokens.revoke_all', outcome: 'ok', ip: request.ip, detail: { revoked } });
     return { revoked };
   });

@@ -16,7 +16,7 @@ export function registerConnectorRoutes(app: FastifyInstance, ctx: RelayContext)
     const { token, publicKey, name } = parsed.data;
     const hash = hashSecret(token);
     const refuse = (): SluiceError => {
-      ctx.store.appendAudit({
+      ctx.refusals.record({
         orgId: null,
         actor: 'system:relay-enrollment',
         action: 'connector.enroll',

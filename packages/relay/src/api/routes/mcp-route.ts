@@ -11,6 +11,14 @@ export function registerMcpRoute(app: FastifyInstance, ctx: RelayContext): void 
 
   app.post(RELAY_PATHS.mcp, { preHandler: auth }, async (request, reply) => {
     const principal = principalOf(request);
+    // One JSON-RPC message per request, so the rate limit counts messages (MCP 2025-06-18 dropped batching).
+    if (Array.isArray(request.body)) {
+      return reply.code(400).type('application/json; charset=utf-8').send({
+        jsonrpc: '2.0',
+        error: { code: -32600, message: 'JSON-RPC batches are not supported: send one message per request.' },
+        id: null,
+      });
+    }
     const server = buildMcpServer(principal, ctx.dispatcher, { ip: request.ip, via: 'mcp' }, ctx.config.version, request.body);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     reply.hijack();

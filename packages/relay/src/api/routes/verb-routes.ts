@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { Cursor, hasScope, relayVerbPath, RunId, SluiceError, VERB_NAMES, zodDetails } from '@sluice/shared-protocol';
+import { requireOrgWide } from '../../auth/principal.js';
 import type { RelayContext } from '../context.js';
+import { toSluiceError } from '../error-handler.js';
 import { principalOf, requireAuth } from '../context.js';
 
 const EventsQuery = z.strictObject({ after: z.coerce.number().pipe(Cursor).optional() });
@@ -28,13 +30,22 @@ export function registerVerbRoutes(app: FastifyInstance, ctx: RelayContext): voi
     if (!q.success) throw new SluiceError('INVALID_INPUT', undefined, zodDetails(q.error));
     const lastEventId = Number(request.headers['last-event-id']);
     let after = q.data.after ?? (Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : undefined);
+    // A revoked, expired or signed-out credential ends the stream: its next poll fails with the code, and audits it.
+    const credential = ctx.streams.watch({ authorization: request.headers.authorization, ip: request.ip, path: request.url.split('?')[0] ?? '' });
+    const callCtx = { ip: request.ip, via: 'sse' as const, signal: credential.signal };
     const call = (waitMs: number) =>
-      ctx.dispatcher.call(principal, 'events.list', { runId: runId.data, ...(after !== undefined ? { after } : {}), waitMs }, { ip: request.ip, via: 'sse' }) as Promise<{
+      ctx.dispatcher.call(principal, 'events.list', { runId: runId.data, ...(after !== undefined ? { after } : {}), waitMs }, callCtx) as Promise<{
         events: { cursor: number; type: string }[];
         nextCursor: number;
       }>;
     // The first page is fetched before the stream opens, so a missing run is a plain 404.
-    let page = await call(0);
+    let page: Awaited<ReturnType<typeof call>>;
+    try {
+      page = await call(0);
+    } catch (err) {
+      credential.stop();
+      throw err;
+    }
     reply.hijack();
     const res = reply.raw;
     let open = true;
@@ -42,24 +53,29 @@ export function registerVerbRoutes(app: FastifyInstance, ctx: RelayContext): voi
       open = false;
     });
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-    while (open) {
-      for (const ev of page.events) res.write(`id: ${ev.cursor}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`);
-      if (page.events.length === 0) res.write(': keep-alive\n\n');
-      after = page.nextCursor;
-      try {
-        page = await call(FOLLOW_WAIT_MS);
-      } catch (err) {
-        const e = err instanceof SluiceError ? err : new SluiceError('INTERNAL');
-        if (open) res.write(`event: error\ndata: ${JSON.stringify(e.toBody())}\n\n`);
-        break;
+    try {
+      while (open) {
+        for (const ev of page.events) res.write(`id: ${ev.cursor}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`);
+        if (page.events.length === 0) res.write(': keep-alive\n\n');
+        after = page.nextCursor;
+        try {
+          await credential.recheck();
+          page = await call(FOLLOW_WAIT_MS);
+        } catch (err) {
+          if (open) res.write(`event: error\ndata: ${JSON.stringify(toSluiceError(err).toBody())}\n\n`);
+          break;
+        }
       }
+    } finally {
+      credential.stop();
+      res.end();
     }
-    res.end();
   });
 
   app.get('/api/v2/audit', { preHandler: auth }, (request) => {
     const principal = principalOf(request);
     if (!hasScope(principal.scopes, 'audit:read')) throw new SluiceError('INSUFFICIENT_SCOPE', 'The token lacks the scope audit:read.');
+    requireOrgWide(principal, 'the audit log');
     const q = AuditQuery.safeParse(request.query);
     if (!q.success) throw new SluiceError('INVALID_INPUT', undefined, zodDetails(q.error));
     const limit = q.data.limit ?? 100;
