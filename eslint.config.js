@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 
 const RUNTIME = ['daemon', 'connector', 'relay'];
 
-/** The three runtime packages never import each other; nobody reaches into another package's src/ or dist/. */
+/** The three runtime packages never import each other (they share @sluice/shared-protocol and @sluice/node-kit); nobody reaches into another package's src/ or dist/. */
 function boundaryRules(self) {
   const others = RUNTIME.filter((p) => p !== self);
   return {
@@ -15,14 +15,30 @@ function boundaryRules(self) {
         patterns: [
           ...others.map((p) => ({
             group: [`@sluice/${p}`, `@sluice/${p}/*`, `**/packages/${p}/**`, `../../${p}/**`, `../${p}/**`],
-            message: `${self} must not import ${p}: the runtime packages only share @sluice/shared-protocol.`,
+            message: `${self} must not import ${p}: the runtime packages only share @sluice/shared-protocol and @sluice/node-kit.`,
           })),
-          { group: ['@sluice/*/src/*', '@sluice/*/dist/*', '**/shared-protocol/src/**'], message: 'Import the package entry, not its internals.' },
+          { group: ['@sluice/*/src/*', '@sluice/*/dist/*', '**/shared-protocol/src/**', '**/node-kit/src/**'], message: 'Import the package entry, not its internals.' },
         ],
       },
     ],
   };
 }
+
+/** node-kit sits below the three runtime packages: it may import shared-protocol and its own dependencies only. */
+const nodeKitRules = {
+  'no-restricted-imports': [
+    'error',
+    {
+      patterns: [
+        ...RUNTIME.map((p) => ({
+          group: [`@sluice/${p}`, `@sluice/${p}/*`, `**/packages/${p}/**`, `../../${p}/**`, `../${p}/**`],
+          message: `node-kit must not import ${p}: it sits below the runtime packages and may import only @sluice/shared-protocol.`,
+        })),
+        { group: ['@sluice/*/src/*', '@sluice/*/dist/*', '**/shared-protocol/src/**'], message: 'Import the package entry, not its internals.' },
+      ],
+    },
+  ],
+};
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', 'coverage/**'] },
@@ -42,6 +58,7 @@ export default tseslint.config(
     },
   },
   ...RUNTIME.map((p) => ({ files: [`packages/${p}/**/*.ts`], rules: boundaryRules(p) })),
+  { files: ['packages/node-kit/**/*.ts'], rules: nodeKitRules },
   {
     files: ['packages/shared-protocol/src/**/*.ts'],
     rules: {

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { getVerb, hasScope, idPattern, LIMITS, SluiceError, zodDetails } from '@sluice/shared-protocol';
 import type { ErrorCode, Instance, VerbSpec } from '@sluice/shared-protocol';
+import { verbInputHash } from '@sluice/node-kit';
 import type { Principal } from '../auth/principal.js';
 import { mayUseInstance } from '../auth/principal.js';
 import type { ConnectorHub } from '../connectors/connector-hub.js';
@@ -102,7 +102,7 @@ export class Dispatcher {
 
   /** One dispatch per (org, run, key): a stored answer is replayed, a call in flight is joined. */
   private async dispatchOnce(orgId: string, runId: string, key: string, input: Record<string, unknown>, send: () => Promise<unknown>): Promise<unknown> {
-    const inputHash = createHash('sha256').update(JSON.stringify(input)).digest('hex');
+    const inputHash = verbInputHash('steps.dispatch', input);
     const stored = this.store.getDispatchKey(orgId, runId, key);
     if (stored) {
       if (stored.inputHash !== inputHash) throw new SluiceError('IDEMPOTENCY_CONFLICT');
