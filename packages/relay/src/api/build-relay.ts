@@ -3,6 +3,7 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { pino } from 'pino';
+import { errorMapperOptions, installErrorMapper } from '@sluice/node-kit';
 import { RELAY_PATHS, SluiceError } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
 import { Authenticator } from '../auth/authenticator.js';
@@ -14,7 +15,7 @@ import type { RelayStore } from '../store/relay-store.js';
 import { hashSecret } from '../tokens/token-format.js';
 import type { RelayContext } from './context.js';
 import { mcpResourceUrl, resourceMetadataUrl } from './context.js';
-import { makeErrorHandler } from './error-handler.js';
+import { oauthChallenge } from './oauth-challenge.js';
 import { computeSecurityHeaders } from './security-headers.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerConnectorRoutes } from './routes/connector-routes.js';
@@ -53,7 +54,9 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     headersTimeout: config.bodyTimeoutMs,
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.bodyTimeoutMs / 2))),
   };
+  const challenge = oauthChallenge(() => resourceMetadataUrl(ctx));
   const app = Fastify({
+    ...errorMapperOptions(challenge),
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
@@ -103,7 +106,6 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     origin,
   };
 
-  app.setErrorHandler(makeErrorHandler(() => resourceMetadataUrl(ctx)));
   const securityHeaders = await computeSecurityHeaders();
   app.addHook('onRequest', (_request, reply, done) => {
     reply.headers(securityHeaders);
@@ -126,6 +128,7 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     if (origin === undefined || !(route.startsWith('/api/') || route.startsWith(RELAY_PATHS.mcp))) return;
     if (origin !== ctx.origin() && !config.allowedOrigins.some((o) => new URL(o).origin === origin)) throw new SluiceError('ORIGIN_NOT_ALLOWED');
   });
+  installErrorMapper(app, challenge);
   registerPublicRoutes(app, ctx);
   registerConnectorRoutes(app, ctx);
   registerVerbRoutes(app, ctx);
