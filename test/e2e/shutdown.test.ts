@@ -50,7 +50,7 @@ describe('daemon shutdown signals', () => {
   it('the second SIGTERM cancels the running attempt, recorded cancelled, and exits with the cancelled code', async () => {
     const { daemon, attemptId } = await daemonWithRunningAttempt('sleep 120000');
     await signal(daemon, /draining: 1 attempt running/);
-    await signal(daemon, /second SIGTERM: cancelling 1 attempt; press Ctrl-C again to exit at once/);
+    await signal(daemon, /second SIGTERM: cancelling the running work; press Ctrl-C again to exit at once/);
     const exit = await daemon.proc!.exited;
     expect(exit).toEqual({ code: SHUTDOWN_EXIT_CODES.cancelled, signal: null });
     await daemon.start();
@@ -62,7 +62,7 @@ describe('daemon shutdown signals', () => {
   it('the third SIGTERM exits at once with the forced code, while a cancel still waits for its grace period', async () => {
     const { daemon, attemptId } = await daemonWithRunningAttempt('ignore-sigterm\nsleep 120000', '10m');
     await signal(daemon, /draining: 1 attempt running/);
-    await signal(daemon, /second SIGTERM: cancelling 1 attempt/);
+    await signal(daemon, /second SIGTERM: cancelling the running work/);
     daemon.proc!.child.kill('SIGTERM');
     const exit = await daemon.proc!.exited;
     expect(exit).toEqual({ code: SHUTDOWN_EXIT_CODES.forced, signal: null });

@@ -12,10 +12,13 @@ export const SHUTDOWN_EXIT_CODES = {
 
 /** What a program does on each step of the escalation. */
 export interface ShutdownPlan {
-  /** What is running now, for the first line ("2 attempts"); null when nothing is. */
+  /** What is going on now, for the first line ("2 attempts running"); null when nothing is. */
   running(): string | null;
-  /** Stop taking work; resolves once the running work has finished and the program can exit. */
-  drain(): Promise<void>;
+  /**
+   * Stop taking work; resolves once the running work has finished and the program can exit, with the program's own
+   * exit code if it has one (the connector's `run` reports why it ended), else `drained`.
+   */
+  drain(): Promise<number | void>;
   /** How long `drain` may take before the running work is cancelled as if a second signal came. */
   drainTimeoutMs: number;
   /** Cancel the running work honestly (record it cancelled); resolves once the program can exit. */
@@ -50,14 +53,14 @@ export function onShutdownSignals(plan: ShutdownPlan): () => void {
   let received = 0;
   let timer: NodeJS.Timeout | undefined;
 
-  const finish = (step: Promise<void>, code: number, stage: number) =>
+  const finish = (step: Promise<number | void>, code: number, stage: number): Promise<void> =>
     step.then(
-      () => {
+      (own) => {
         // A later signal took over; its own ending exits.
         if (received > stage) return;
         clearTimeout(timer);
         plan.log('stopped');
-        exit(code);
+        exit(typeof own === 'number' ? own : code);
       },
       (err: unknown) => {
         clearTimeout(timer);
@@ -68,8 +71,7 @@ export function onShutdownSignals(plan: ShutdownPlan): () => void {
 
   const cancel = (why: string) => {
     received = 2;
-    const what = plan.running();
-    plan.log(`${why}: ${what === null ? 'nothing left to cancel' : `cancelling ${what}`}; press Ctrl-C again to exit at once`);
+    plan.log(`${why}: cancelling the running work; press Ctrl-C again to exit at once`);
     void finish(plan.cancel(), SHUTDOWN_EXIT_CODES.cancelled, 2);
   };
 
@@ -79,7 +81,7 @@ export function onShutdownSignals(plan: ShutdownPlan): () => void {
       const what = plan.running();
       if (what === null) plan.log(`${signal}: stopping; nothing is running`);
       else {
-        plan.log(`${signal}: draining: ${what} running; waiting up to ${formatDuration(plan.drainTimeoutMs)}; press Ctrl-C again to cancel them`);
+        plan.log(`${signal}: draining: ${what}; waiting up to ${formatDuration(plan.drainTimeoutMs)}; press Ctrl-C again to cancel them`);
         timer = setTimeout(() => cancel(`the drain timeout (${formatDuration(plan.drainTimeoutMs)}) passed`), plan.drainTimeoutMs);
         timer.unref();
       }

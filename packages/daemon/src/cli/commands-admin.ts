@@ -45,7 +45,7 @@ export function registerAdminCommands(program: Command): void {
       onShutdownSignals({
         running: () => {
           const n = running.runningAttempts();
-          return n === 0 ? null : `${n} attempt${n === 1 ? '' : 's'}`;
+          return n === 0 ? null : `${n} attempt${n === 1 ? '' : 's'} running`;
         },
         drain: async () => {
           await running.drain();
