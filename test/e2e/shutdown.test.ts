@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SHUTDOWN_EXIT_CODES } from '@sluice/node-kit';
-import { DaemonNode, makeBuggyRepo, waitUntil } from '../helpers/index.mjs';
+import { DaemonNode, makeBuggyRepo, RelayNode, waitUntil } from '../helpers/index.mjs';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -70,5 +70,17 @@ describe('daemon shutdown signals', () => {
     // The next daemon finds the attempt live in the ledger and records it interrupted (crash recovery).
     await daemon.start();
     await waitUntil(async () => (await daemon.verb('attempts.get', { attemptId })).state === 'interrupted', { timeoutMs: 20_000, what: 'the attempt to be recovered' });
+  }, 60_000);
+
+  it('the relay follows the same escalation: the first SIGTERM prints the drain line and exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-shutdown-relay-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const relay = new RelayNode(join(dir, 'relay'));
+    cleanups.push(() => relay.stop());
+    await relay.start();
+    const from = relay.proc!.output.length;
+    relay.proc!.child.kill('SIGTERM');
+    expect(await relay.proc!.exited).toEqual({ code: SHUTDOWN_EXIT_CODES.drained, signal: null });
+    expect(relay.proc!.output.slice(from)).toMatch(/SIGTERM: draining: closing connector sessions, finishing the requests in flight; waiting up to 30s; press Ctrl-C again to cancel them/);
   }, 60_000);
 });
