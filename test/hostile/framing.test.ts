@@ -3,18 +3,12 @@
 // body that never comes. Both servers answer each with the same catalog code and a `{code, message}` body.
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRelay, SqliteRelayStore } from '@sluice/relay';
-import type { Relay } from '@sluice/relay';
 import { daemonVerbPath, ERROR_CATALOG, isErrorCode, RELAY_PATHS } from '@sluice/shared-protocol';
 import { recordCount } from './expect.js';
-import { startDaemonApp } from './in-process-stack.js';
-import type { DaemonPart } from './in-process-stack.js';
+import { startServerPair } from './in-process-stack.js';
+import type { ServerPair } from './in-process-stack.js';
 import { framingCases, INJECTED_LENGTH_CASES } from './cases.js';
 
 /** Receive timeout the servers are built with here, so the "body never comes" case ends soon. */
@@ -89,34 +83,22 @@ async function runFramingCases(app: FastifyInstance, host: string, postPath: str
 }
 
 describe('requests the HTTP layer refuses get a catalog answer from both servers', () => {
-  let root: string;
-  let d: DaemonPart;
-  let relay: Relay;
-  let relayStore: SqliteRelayStore;
-  let relayPort: number;
+  let servers: ServerPair;
 
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'sluice-hostile-framing-'));
-    d = await startDaemonApp(root, { bodyTimeoutMs: RECEIVE_MS });
-    relayStore = new SqliteRelayStore(join(root, 'relay.db'));
-    relay = await buildRelay({ store: relayStore, logger: pino({ level: 'silent' }) }, { bodyTimeoutMs: RECEIVE_MS });
-    await relay.app.listen({ host: '127.0.0.1', port: 0 });
-    relayPort = (relay.app.server.address() as { port: number }).port;
+    servers = await startServerPair('sluice-hostile-framing-', RECEIVE_MS);
   }, 30_000);
 
   afterAll(async () => {
-    await relay?.close();
-    relayStore?.close();
-    await d?.app.close();
-    d?.store.close();
-    rmSync(root, { recursive: true, force: true });
+    await servers?.close();
   });
 
   it('the daemon', async () => {
+    const d = servers.daemon;
     recordCount('daemon.framing', await runFramingCases(d.app, `127.0.0.1:${d.port}`, daemonVerbPath('runs.get'), `Bearer ${d.token}`));
   }, 60_000);
 
   it('the relay', async () => {
-    recordCount('relay.framing', await runFramingCases(relay.app, `127.0.0.1:${relayPort}`, RELAY_PATHS.enroll, 'Bearer slc_enr_x'));
+    recordCount('relay.framing', await runFramingCases(servers.relay.app, `127.0.0.1:${servers.relayPort}`, RELAY_PATHS.enroll, 'Bearer slc_enr_x'));
   }, 60_000);
 });
