@@ -5,24 +5,31 @@ import tseslint from 'typescript-eslint';
 
 const RUNTIME = ['daemon', 'connector', 'relay'];
 
-/** The three runtime packages never import each other; nobody reaches into another package's src/ or dist/. */
-function boundaryRules(self) {
-  const others = RUNTIME.filter((p) => p !== self);
+const INTERNALS = { group: ['@sluice/*/src/*', '@sluice/*/dist/*', '**/shared-protocol/src/**', '**/node-kit/src/**'], message: 'Import the package entry, not its internals.' };
+
+/** `self` may not import the `banned` packages (by name or by path); nobody reaches into a package's src/ or dist/. */
+function importBans(self, banned, why) {
   return {
     'no-restricted-imports': [
       'error',
       {
         patterns: [
-          ...others.map((p) => ({
+          ...banned.map((p) => ({
             group: [`@sluice/${p}`, `@sluice/${p}/*`, `**/packages/${p}/**`, `../../${p}/**`, `../${p}/**`],
-            message: `${self} must not import ${p}: the runtime packages only share @sluice/shared-protocol.`,
+            message: `${self} must not import ${p}: ${why}`,
           })),
-          { group: ['@sluice/*/src/*', '@sluice/*/dist/*', '**/shared-protocol/src/**'], message: 'Import the package entry, not its internals.' },
+          INTERNALS,
         ],
       },
     ],
   };
 }
+
+/** The three runtime packages never import each other: they share @sluice/shared-protocol and @sluice/node-kit. */
+const boundaryRules = (self) => importBans(self, RUNTIME.filter((p) => p !== self), 'the runtime packages only share @sluice/shared-protocol and @sluice/node-kit.');
+
+/** node-kit sits below the three runtime packages: it may import shared-protocol and its own dependencies only. */
+const nodeKitRules = importBans('node-kit', RUNTIME, 'it sits below the runtime packages and may import only @sluice/shared-protocol.');
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', 'coverage/**'] },
@@ -42,6 +49,7 @@ export default tseslint.config(
     },
   },
   ...RUNTIME.map((p) => ({ files: [`packages/${p}/**/*.ts`], rules: boundaryRules(p) })),
+  { files: ['packages/node-kit/**/*.ts'], rules: nodeKitRules },
   {
     files: ['packages/shared-protocol/src/**/*.ts'],
     rules: {

@@ -18,6 +18,22 @@ describe('lint enforces the architecture', () => {
     expect(await ruleIdsFor(file, code)).toContain('no-restricted-imports');
   });
 
+  it.each([
+    ['packages/node-kit/src/index.ts', "import { x } from '@sluice/daemon';\nexport const y = x;\n"],
+    ['packages/node-kit/src/index.ts', "import { x } from '@sluice/relay';\nexport const y = x;\n"],
+    ['packages/node-kit/src/index.ts', "import { x } from '../../connector/src/index.js';\nexport const y = x;\n"],
+    ['packages/relay/src/index.ts', "import { x } from '@sluice/node-kit/src/error-mapper.js';\nexport const y = x;\n"],
+  ])('node-kit stays below the runtime packages: %s may not import %s', async (file, code) => {
+    expect(await ruleIdsFor(file, code)).toContain('no-restricted-imports');
+  });
+
+  it('node-kit may import shared-protocol; the runtime packages may import node-kit', async () => {
+    expect(await ruleIdsFor('packages/node-kit/src/index.ts', "import { VERBS } from '@sluice/shared-protocol';\nexport const v = VERBS;\n")).toEqual([]);
+    for (const p of ['daemon', 'connector', 'relay']) {
+      expect(await ruleIdsFor(`packages/${p}/src/index.ts`, "import { SHUTDOWN_EXIT_CODES } from '@sluice/node-kit';\nexport const c = SHUTDOWN_EXIT_CODES;\n"), p).toEqual([]);
+    }
+  });
+
   it('shared-protocol may import nothing but zod', async () => {
     expect(await ruleIdsFor('packages/shared-protocol/src/index.ts', "import Fastify from 'fastify';\nexport const f = Fastify;\n")).toContain('no-restricted-imports');
   });

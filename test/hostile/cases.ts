@@ -1,6 +1,6 @@
 // The hostile-input tables. Pure data (no servers), so the count in docs/SECURITY.md can be checked against them.
 import { LIMITS, VERB_NAMES, VERBS } from '@sluice/shared-protocol';
-import type { VerbName } from '@sluice/shared-protocol';
+import type { ErrorCode, VerbName } from '@sluice/shared-protocol';
 
 /** Ids that look right but belong to nobody. */
 export const FAKE = {
@@ -313,6 +313,46 @@ export function connectorFieldCases(): BodyCase[] {
   return fieldCases(['runs.open', 'steps.dispatch', 'artifacts.get', 'gates.reject']).filter((c) => !c.label.endsWith('proto-object'));
 }
 
+/** A request the HTTP layer refuses, as raw bytes, and the catalog code of each answer the server sends back. */
+export interface FramingCase {
+  name: string;
+  bytes: string;
+  expect: ErrorCode[];
+}
+
+/** Framing, URL and parser faults; the same table runs against the daemon and the relay. */
+export function framingCases(t: { host: string; postPath: string; auth: string }): FramingCase[] {
+  const head = (method: string, path: string, extra = '') => `${method} ${path} HTTP/1.1\r\nhost: ${t.host}\r\nauthorization: ${t.auth}\r\n${extra}`;
+  const post = (extra: string, body: string) => `${head('POST', t.postPath, `content-type: application/json\r\n${extra}`)}\r\n${body}`;
+  return [
+    // The parser reads one byte of body, then fails on the rest as the next request: one answer, for the whole connection.
+    { name: 'Content-Length shorter than the body', bytes: post('content-length: 1\r\n', '{"a":1}'), expect: ['BAD_REQUEST'] },
+    { name: 'Content-Length not a number', bytes: post('content-length: abc\r\n', '{}'), expect: ['BAD_REQUEST'] },
+    { name: 'two different Content-Lengths', bytes: post('content-length: 2\r\ncontent-length: 3\r\n', '{}'), expect: ['BAD_REQUEST'] },
+    { name: 'Content-Length and chunked together', bytes: post('content-length: 2\r\ntransfer-encoding: chunked\r\n', '2\r\n{}\r\n0\r\n\r\n'), expect: ['BAD_REQUEST'] },
+    { name: 'bad chunk size', bytes: post('transfer-encoding: chunked\r\n', 'zz\r\n{}\r\n0\r\n\r\n'), expect: ['BAD_REQUEST'] },
+    { name: 'Content-Length longer than the body that comes', bytes: post('content-length: 100\r\n', '{}'), expect: ['REQUEST_TIMEOUT'] },
+    { name: 'malformed JSON', bytes: post('content-length: 9\r\nconnection: close\r\n', '{"a":1,,}'), expect: ['MALFORMED_JSON'] },
+    { name: 'bad percent-encoding in the URL', bytes: `${head('GET', '/%zz', 'connection: close\r\n')}\r\n`, expect: ['BAD_REQUEST'] },
+    { name: 'an unknown route', bytes: `${head('GET', '/no/such/route', 'connection: close\r\n')}\r\n`, expect: ['NOT_FOUND'] },
+    { name: 'not HTTP at all', bytes: 'HELLO THERE\r\n\r\n', expect: ['BAD_REQUEST'] },
+    { name: 'a header line without a colon', bytes: `${head('GET', '/healthz', 'no colon here\r\n')}\r\n`, expect: ['BAD_REQUEST'] },
+    { name: 'headers over the size limit', bytes: `${head('GET', '/healthz', `x-big: ${'a'.repeat(20_000)}\r\n`)}\r\n`, expect: ['HEADERS_TOO_LARGE'] },
+  ];
+}
+
+/**
+ * A Content-Length that disagrees with the body as the framework itself sees it (through `inject`, where no HTTP
+ * parser cuts the body to the header first): the body parser refuses it.
+ */
+export const INJECTED_LENGTH_CASES: ReadonlyArray<{ contentLength: string; payload: string }> = [
+  { contentLength: '1', payload: '{"a":1}' },
+  { contentLength: '100', payload: '{"a":1}' },
+];
+
+/** Size of framingCases (its arguments do not change it). */
+const FRAMING_CASE_COUNT = framingCases({ host: 'h', postPath: '/', auth: 'a' }).length;
+
 /**
  * How many cases each table runs. Generated tables are counted from their generators; hand-written tables state
  * their size here and `recordCount` fails the test when the table and this number disagree, so the total in
@@ -330,6 +370,7 @@ export const CASE_COUNTS: Readonly<Record<string, number>> = {
   'daemon.remote': 7,
   'daemon.operator': 27,
   'daemon.sse': 8,
+  'daemon.framing': FRAMING_CASE_COUNT + INJECTED_LENGTH_CASES.length,
   'relay.fields': fieldCases().length,
   'relay.shapes': shapeCases().length,
   'relay.raw': rawCases(1).length,
@@ -346,6 +387,7 @@ export const CASE_COUNTS: Readonly<Record<string, number>> = {
   'relay.origins': 15,
   'relay.oauth': 13,
   'relay.rateLimit': 1,
+  'relay.framing': FRAMING_CASE_COUNT + INJECTED_LENGTH_CASES.length,
   'mcp.transport': 13,
   'mcp.tools': mcpToolCases().length,
   'frames.relayUpgrade': 14,

@@ -106,6 +106,37 @@ export function counts(db: { prepare(sql: string): { get(): unknown } }, tables:
   return out;
 }
 
+/** A daemon app and a relay, each alone (no connector between them), listening on 127.0.0.1 port 0. */
+export interface ServerPair {
+  daemon: DaemonPart;
+  relay: Relay;
+  relayStore: SqliteRelayStore;
+  relayPort: number;
+  close(): Promise<void>;
+}
+
+/** Start a ServerPair in a new temp folder, both servers built with the given receive timeout. */
+export async function startServerPair(prefix: string, bodyTimeoutMs: number): Promise<ServerPair> {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const daemon = await startDaemonApp(root, { bodyTimeoutMs });
+  const relayStore = new SqliteRelayStore(join(root, 'relay.db'));
+  const relay = await buildRelay({ store: relayStore, logger: pino({ level: 'silent' }) }, { bodyTimeoutMs });
+  await relay.app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    daemon,
+    relay,
+    relayStore,
+    relayPort: (relay.app.server.address() as { port: number }).port,
+    close: async () => {
+      await relay.close();
+      relayStore.close();
+      await daemon.app.close();
+      daemon.store.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Start the daemon app alone (used by the daemon-side suites too). */
 export async function startDaemonApp(root: string, opts: { bodyTimeoutMs?: number; extraWorkspace?: string } = {}): Promise<DaemonPart> {
   const home = ensureHome(join(root, 'daemon-home'));

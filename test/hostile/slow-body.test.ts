@@ -1,16 +1,11 @@
 // Slowloris-style clients on real sockets: a request whose headers or body trickle in must be cut by the server's
 // receive timeout, while other clients are served and nothing is written.
 import { connect } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRelay, SqliteRelayStore } from '@sluice/relay';
-import type { Relay } from '@sluice/relay';
+import type { SqliteRelayStore } from '@sluice/relay';
 import { daemonVerbPath, relayVerbPath } from '@sluice/shared-protocol';
-import { counts, DAEMON_TABLES, RELAY_TABLES, startDaemonApp } from './in-process-stack.js';
-import type { DaemonPart } from './in-process-stack.js';
+import { counts, DAEMON_TABLES, RELAY_TABLES, startServerPair } from './in-process-stack.js';
+import type { DaemonPart, ServerPair } from './in-process-stack.js';
 import { recordCount } from './expect.js';
 
 /** Receive timeout the servers are built with here; the defaults are longer. */
@@ -57,27 +52,18 @@ function slowCases(host: string, path: string, auth: string): Array<[string, str
 }
 
 describe('slow clients are cut by the receive timeout', () => {
-  let root: string;
+  let servers: ServerPair;
   let d: DaemonPart;
-  let relay: Relay;
   let relayStore: SqliteRelayStore;
   let relayPort: number;
 
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'sluice-hostile-slow-'));
-    d = await startDaemonApp(root, { bodyTimeoutMs: RECEIVE_MS });
-    relayStore = new SqliteRelayStore(join(root, 'relay.db'));
-    relay = await buildRelay({ store: relayStore, logger: pino({ level: 'silent' }) }, { bodyTimeoutMs: RECEIVE_MS });
-    await relay.app.listen({ host: '127.0.0.1', port: 0 });
-    relayPort = (relay.app.server.address() as { port: number }).port;
+    servers = await startServerPair('sluice-hostile-slow-', RECEIVE_MS);
+    ({ daemon: d, relayStore, relayPort } = servers);
   }, 30_000);
 
   afterAll(async () => {
-    await relay?.close();
-    relayStore?.close();
-    await d?.app.close();
-    d?.store.close();
-    rmSync(root, { recursive: true, force: true });
+    await servers?.close();
   });
 
   it('the daemon cuts slow headers and slow bodies and keeps serving others meanwhile', async () => {

@@ -15,7 +15,18 @@ export interface RunningDaemon {
   port: number;
   home: HomePaths;
   close(): Promise<void>;
+  /** Start no more queued attempts; resolves once the running ones have ended by themselves. */
+  drain(): Promise<void>;
+  /** Start no more queued attempts and cancel the running ones, each recorded `cancelled` after its process exits. */
+  cancelRunning(reason: string): Promise<void>;
+  /** Attempts running now. */
+  runningAttempts(): number;
+  /** How long a shutdown lets running attempts finish (`drainTimeout` in config.json). */
+  drainTimeoutMs: number;
 }
+
+/** The actor of what the daemon process itself records (start, stop, a cancel on shutdown). */
+const DAEMON_ACTOR = 'system:daemon';
 
 /** Hosts the daemon may bind: loopback IPv4 only. */
 export const ALLOWED_LISTEN_HOSTS: readonly string[] = ['127.0.0.1'];
@@ -52,7 +63,7 @@ export async function startDaemon(opts: { home: string; host?: string; port?: nu
   const actualPort = addr && typeof addr === 'object' ? addr.port : port;
   const url = `http://127.0.0.1:${actualPort}`;
   writeDaemonInfo(home, { url, pid: process.pid, startedAt: new Date().toISOString() });
-  store.audit({ actor: 'system:daemon', action: 'daemon.start', target: null, outcome: 'ok', details: { url, pid: process.pid } });
+  store.audit({ actor: DAEMON_ACTOR, action: 'daemon.start', target: null, outcome: 'ok', details: { url, pid: process.pid } });
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
@@ -60,7 +71,7 @@ export async function startDaemon(opts: { home: string; host?: string; port?: nu
         await app.close();
       } finally {
         try {
-          store.audit({ actor: 'system:daemon', action: 'daemon.stop', target: null, outcome: 'ok', details: { pid: process.pid } });
+          store.audit({ actor: DAEMON_ACTOR, action: 'daemon.stop', target: null, outcome: 'ok', details: { pid: process.pid } });
         } catch {
           // The database may already be unusable; shutting down matters more.
         }
@@ -70,5 +81,16 @@ export async function startDaemon(opts: { home: string; host?: string; port?: nu
     })();
     return closing;
   };
-  return { app, store, url, port: actualPort, home, close };
+  return {
+    app,
+    store,
+    url,
+    port: actualPort,
+    home,
+    close,
+    drain: async () => execution?.drain(),
+    cancelRunning: async (reason) => execution?.cancelRunning(reason, DAEMON_ACTOR),
+    runningAttempts: () => execution?.running() ?? 0,
+    drainTimeoutMs: config.drainTimeout,
+  };
 }

@@ -80,6 +80,19 @@ describe('steps', () => {
     expect((await d.verb('runs.get', { runId: run.runId })).body.steps).toHaveLength(1);
   });
 
+  it('judges "the same dispatch" by the canonical verb input, as the relay does', async () => {
+    d = await startTestDaemon();
+    const run = await openRun();
+    const first = await d.verb('steps.dispatch', { runId: run.runId, executor: 'sim', task: 'x', idempotencyKey: 'canon' });
+    expect(first.status).toBe(200);
+    // The protocol defaults spelled out, keys in another order: the same request.
+    const spelled = { idempotencyKey: 'canon', attempts: 1, approval: false, validations: [], task: 'x', executor: 'sim', runId: run.runId };
+    expect((await d.verb('steps.dispatch', spelled)).body.stepId).toBe(first.body.stepId);
+    // A value the relay cannot know to be a default (the executor's timeout) is a different request at both.
+    const timeoutMs = first.body.timeoutMs as number;
+    expect(await d.verb('steps.dispatch', { ...spelled, timeoutMs })).toMatchObject({ status: 409, body: { code: 'IDEMPOTENCY_CONFLICT' } });
+  });
+
   it('refuses executors and validations the workspace does not define', async () => {
     d = await startTestDaemon();
     const run = await openRun();

@@ -92,7 +92,7 @@ describe('sluice CLI', () => {
     sluice('init');
     const store = new Store(openDatabase(join(home, 'state.db')));
     const run = store.openRun({ workspaceId: 'web', title: 'from the test', baseRef: 'main', baseCommit: 'a'.repeat(40), branch: 'sluice/run/x', actor: 'planner:org_1/tok_1' });
-    store.dispatchStep({ runId: run.runId, executor: 'sim', task: 't', validations: [], approvalRequired: false, timeoutMs: 60_000, attemptsRequested: 1, idempotencyKey: null, actor: 'planner:org_1/tok_1' });
+    store.dispatchStep({ runId: run.runId, executor: 'sim', task: 't', validations: [], approvalRequired: false, timeoutMs: 60_000, attemptsRequested: 1, idempotencyKey: null, requestHash: 'unused', actor: 'planner:org_1/tok_1' });
     for (let i = 0; i < 3; i++) store.audit({ actor: 'local:tester', action: 'test', outcome: 'ok' });
     const blob = await new ArtifactStore(join(home, 'artifacts')).putBuffer('artifact body\n');
     store.close();

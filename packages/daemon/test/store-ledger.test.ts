@@ -18,7 +18,9 @@ function openRun(s: Store) {
 }
 
 function dispatch(s: Store, runId: string, over: Partial<Parameters<Store['dispatchStep']>[0]> = {}) {
-  return s.dispatchStep({ runId, executor: 'sim', task: 'do it', validations: ['test'], approvalRequired: true, timeoutMs: 60_000, attemptsRequested: 2, idempotencyKey: 'k1', actor: ACTOR, ...over });
+  const input = { runId, executor: 'sim', task: 'do it', validations: ['test'], approvalRequired: true, timeoutMs: 60_000, attemptsRequested: 2, idempotencyKey: 'k1', actor: ACTOR, ...over };
+  // The store compares the hash it is given; the verb service computes it from the canonical verb input.
+  return s.dispatchStep({ requestHash: JSON.stringify([input.executor, input.task]), ...input });
 }
 
 /** A mix of every kind of write, as an engine and operators would make them. */

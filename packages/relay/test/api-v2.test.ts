@@ -191,6 +191,23 @@ describe('/api/v2 through a fake connector', () => {
     expect((await callVerb(t.url, b.token, 'steps.get', { stepId: r1.body.stepId })).body.code).toBe('STEP_NOT_FOUND');
   });
 
+  it('steps.dispatch retried with the protocol defaults spelled out, in another key order, is the same dispatch', async () => {
+    const runId = (await callVerb(t.url, a.token, 'runs.open', { workspaceId: 'ws1' })).body.runId as string;
+    let dispatched = 0;
+    ca.handlers['steps.dispatch'] = (input) => {
+      dispatched++;
+      return fakeStep(input.runId as string, fakeId('stp'), input.idempotencyKey as string);
+    };
+    const first = await callVerb(t.url, a.token, 'steps.dispatch', { runId, executor: 'simulation', task: 'do it', idempotencyKey: 'k-defaults' });
+    expect(first.status).toBe(200);
+    const spelled = { idempotencyKey: 'k-defaults', attempts: 1, approval: false, validations: [], task: 'do it', executor: 'simulation', runId };
+    const again = await callVerb(t.url, a.token, 'steps.dispatch', spelled);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expect(dispatched).toBe(1);
+    expect((await callVerb(t.url, a.token, 'steps.dispatch', { ...spelled, attempts: 2 })).body.code).toBe('IDEMPOTENCY_CONFLICT');
+  });
+
   it('SSE follows a run by long-polling events.list', async () => {
     const runId = (await callVerb(t.url, a.token, 'runs.open', { workspaceId: 'ws1' })).body.runId as string;
     const ev = (cursor: number) => ({ cursor, type: 'step.queued', runId, stepId: null, attemptId: null, actor: 'system:daemon', at: '2026-11-23T10:00:00.000Z', data: {} });

@@ -12,8 +12,10 @@ export const ERROR_CATALOG = {
   UNKNOWN_VERB: { status: 404, message: 'There is no such verb.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },
   NOT_ACCEPTABLE: { status: 406, message: 'The Accept header does not allow any response this route gives.' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json.' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   // Authentication and authorization
   UNAUTHENTICATED: { status: 401, message: 'A valid bearer token is required.' },

@@ -5,6 +5,7 @@ export * from './scopes.js';
 export * from './errors.js';
 export * from './model.js';
 export * from './verbs.js';
+export * from './verb-input.js';
 export * from './frames.js';
 export * from './http.js';
 export * from './docs.js';

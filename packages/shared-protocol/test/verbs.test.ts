@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LIMITS, VERBS, VERB_NAMES, SCOPES, getVerb, isVerbName, verbForTool } from '@sluice/shared-protocol';
+import { LIMITS, VERBS, VERB_NAMES, SCOPES, canonicalVerbInput, getVerb, isVerbName, verbForTool } from '@sluice/shared-protocol';
 import type { VerbName } from '@sluice/shared-protocol';
 
 const RUN = 'run_01JDQ4Z8X9V7T6S5R4Q3P2N1M0';
@@ -146,5 +146,21 @@ describe('verb input schemas', () => {
   it('requires a reason to reject a gate', () => {
     expect(accepts('gates.reject', { gateId: GATE })).toBe(false);
     expect(accepts('gates.reject', { gateId: GATE, reason: '' })).toBe(false);
+  });
+});
+
+describe('canonicalVerbInput', () => {
+  it('fills in the protocol defaults, sorts keys and leaves the idempotency key out', () => {
+    const omitted = canonicalVerbInput('steps.dispatch', { runId: 'run_1', executor: 'sim', task: 't', idempotencyKey: 'a' });
+    const spelled = canonicalVerbInput('steps.dispatch', { validations: [], task: 't', attempts: 1, executor: 'sim', approval: false, runId: 'run_1', idempotencyKey: 'b', timeoutMs: undefined });
+    expect(spelled).toBe(omitted);
+    expect(omitted).toBe('{"approval":false,"attempts":1,"executor":"sim","runId":"run_1","task":"t","validations":[]}');
+  });
+
+  it('keeps what makes requests differ: values, and the order of validations', () => {
+    const base = { runId: 'run_1', executor: 'sim', task: 't' };
+    expect(canonicalVerbInput('steps.dispatch', { ...base, attempts: 2 })).not.toBe(canonicalVerbInput('steps.dispatch', base));
+    expect(canonicalVerbInput('steps.dispatch', { ...base, validations: ['a', 'b'] })).not.toBe(canonicalVerbInput('steps.dispatch', { ...base, validations: ['b', 'a'] }));
+    expect(canonicalVerbInput('runs.get', { runId: 'run_1' })).toBe('{"runId":"run_1"}');
   });
 });

@@ -1,25 +1,31 @@
 #!/usr/bin/env node
+import { onShutdownSignals } from '@sluice/node-kit';
 import { runCli } from './program.js';
 
-const controller = new AbortController();
-let signals = 0;
-const onSignal = (): void => {
-  signals += 1;
-  // First signal: goodbye and drain; a second one means "now".
-  if (signals === 1) controller.abort();
-  else process.exit(130);
-};
-process.on('SIGTERM', onSignal);
-process.on('SIGINT', onSignal);
+/** The session already bounds its drain (`drainMs`); this is the outer bound in case the relay does not answer. */
+const DRAIN_TIMEOUT_MS = 10_000;
 
-const code = await runCli(process.argv.slice(2), {
+const controller = new AbortController();
+const done = runCli(process.argv.slice(2), {
   env: process.env,
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   signal: controller.signal,
 });
+// First signal: refuse new requests, finish the ones in flight, say goodbye. Second: stop waiting for them.
+const removeHandlers = onShutdownSignals({
+  running: () => 'finishing the requests in flight, then saying goodbye',
+  drain: () => {
+    controller.abort();
+    return done;
+  },
+  drainTimeoutMs: DRAIN_TIMEOUT_MS,
+  cancel: async () => undefined,
+  log: (line) => process.stderr.write(`sluice-connector: ${line}\n`),
+});
+
+const code = await done;
 process.exitCode = code;
-process.removeListener('SIGTERM', onSignal);
-process.removeListener('SIGINT', onSignal);
+removeHandlers();
 // Everything is closed by now; if a stray handle still holds the loop, do not hang a service manager.
 setTimeout(() => process.exit(code), 2000).unref();

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { errorMapperOptions, installErrorMapper } from '@sluice/node-kit';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { DaemonConfig } from '../config/schema.js';
 import { ConfigHolder } from '../service/config-holder.js';
@@ -9,7 +10,6 @@ import { VerbService } from '../service/verb-service.js';
 import { WorkspaceService } from '../service/workspace-service.js';
 import type { Store } from '../store/index.js';
 import { DAEMON_VERSION } from '../version.js';
-import { installErrorHandler } from './error-handler.js';
 import { registerEventStream } from './event-stream.js';
 import { installGuard } from './guard.js';
 import { registerOperatorRoutes } from './operator-routes.js';
@@ -57,6 +57,7 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
     http: { requestTimeout: receiveMs, connectionsCheckingInterval: Math.min(1000, receiveMs) },
     return503OnClosing: true,
     trustProxy: false,
+    ...errorMapperOptions(),
   }) as unknown as FastifyInstance;
   app.removeContentTypeParser('text/plain');
 
@@ -75,7 +76,7 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
   const verbs = new VerbService({ store: deps.store, artifacts: deps.artifacts, engine, config: holder });
   const workspaces = new WorkspaceService({ store: deps.store, config: holder, configPath: deps.configPath ?? null });
 
-  installErrorHandler(app);
+  installErrorMapper(app);
   installGuard(app, {
     token: deps.token,
     store: deps.store,

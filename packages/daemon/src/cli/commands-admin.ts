@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { onShutdownSignals } from '@sluice/node-kit';
 import { SluiceError } from '@sluice/shared-protocol';
 import { loadConfig, writeRawConfig } from '../config/load.js';
 import { addWorkspace, removeWorkspace } from '../config/workspaces.js';
@@ -26,7 +27,7 @@ export function registerAdminCommands(program: Command): void {
   const daemon = program.command('daemon').description('The local daemon');
   daemon
     .command('start')
-    .description('Run the daemon in the foreground (pino logs on stdout; SIGTERM or Ctrl-C stops it cleanly)')
+    .description('Run the daemon in the foreground (pino logs on stdout). SIGTERM or Ctrl-C: finish running attempts, then stop; again: cancel them; a third time: exit now')
     .option('--host <host>', 'listen address (only 127.0.0.1 is allowed)')
     .option('--port <port>', 'listen port (0 picks a free one; see daemon.json)')
     .option('--log-level <level>', 'pino level', 'info')
@@ -41,27 +42,22 @@ export function registerAdminCommands(program: Command): void {
       if (!Number.isInteger(worktreePool) || worktreePool < 0 || worktreePool > 16) throw new SluiceError('BAD_REQUEST', '--worktree-pool must be 0-16.');
       const running = await startDaemon({ home: cliHome().root, ...(o.host !== undefined ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}), logger, engineOptions: { worktreePool } });
       logger.info({ url: running.url, pid: process.pid, home: running.home.root }, 'sluice daemon listening');
-      let signals = 0;
-      const onSignal = (signal: NodeJS.Signals) => {
-        signals++;
-        if (signals > 1) {
-          logger.warn({ signal }, 'second signal: exiting now');
-          process.exit(1);
-        }
-        logger.info({ signal }, 'shutting down');
-        running.close().then(
-          () => {
-            logger.info('stopped');
-            process.exit(0);
-          },
-          (err: unknown) => {
-            logger.error({ err }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
+      onShutdownSignals({
+        running: () => {
+          const n = running.runningAttempts();
+          return n === 0 ? null : `${n} attempt${n === 1 ? '' : 's'} running`;
+        },
+        drain: async () => {
+          await running.drain();
+          await running.close();
+        },
+        drainTimeoutMs: running.drainTimeoutMs,
+        cancel: async () => {
+          await running.cancelRunning('cancelled while the daemon was stopping');
+          await running.close();
+        },
+        log: (line) => logger.info(line),
+      });
     });
 
   program

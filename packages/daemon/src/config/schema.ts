@@ -37,6 +37,8 @@ export const DaemonConfig = z.strictObject({
     .default({ host: '127.0.0.1', port: 7433 }),
   concurrency: z.number().int().min(1).max(64).default(4),
   cancelGrace: Duration.default(5000),
+  /** How long the first SIGTERM lets running attempts finish before they are cancelled. */
+  drainTimeout: Duration.default(600_000),
   workspaces: z.record(Name, WorkspaceConfig).default({}),
 });
 export type DaemonConfig = z.infer<typeof DaemonConfig>;

@@ -12,6 +12,12 @@ export interface DaemonEngine {
   start(): Promise<void>;
   /** Stop scheduling and stop live attempts (recorded `interrupted`). Idempotent. */
   close(): Promise<void>;
+  /** Start no more queued attempts; resolves once the running ones have ended by themselves. */
+  drain(): Promise<void>;
+  /** Start no more queued attempts and cancel the running ones (recorded `cancelled` after their processes exit). */
+  cancelRunning(reason: string, actor: string): Promise<void>;
+  /** Attempts running now. */
+  running(): number;
 }
 
 /** An execution engine for a daemon home: scratch in `<home>/attempts`, worktrees in `<home>/worktrees` by default. */
@@ -34,5 +40,8 @@ export function daemonEngine(home: { root: string; worktrees: string }, opts: { 
       closing ??= engine ? engine.close() : Promise.resolve();
       return closing;
     },
+    drain: async () => engine?.drain(),
+    cancelRunning: async (reason, actor) => engine?.cancelRunning(reason, actor),
+    running: () => engine?.liveCount ?? 0,
   };
 }

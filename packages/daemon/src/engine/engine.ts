@@ -50,6 +50,8 @@ export class ExecutionEngine implements EnginePort {
   private readonly managers = new Map<string, WorktreeManager>();
   private pumpQueued = false;
   private stopping = false;
+  /** Draining: running attempts go on, queued ones wait for the next daemon. */
+  private draining = false;
   private unsubscribe: (() => void) | null = null;
   private closing: Promise<void> | null = null;
   private readonly opts: Required<Omit<EngineOptions, 'cancelGraceMs' | 'env'>> & Pick<EngineOptions, 'cancelGraceMs' | 'env'>;
@@ -89,13 +91,25 @@ export class ExecutionEngine implements EnginePort {
     for (const m of this.managers.values()) await m.drainPools().catch(() => undefined);
   }
 
+  /** Start no more queued attempts; resolves once every running attempt has ended by itself. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    while (this.live.size > 0) await Promise.all([...this.live.values()].map((l) => l.finished));
+  }
+
+  /** Start no more queued attempts and cancel the running ones; resolves once each is recorded `cancelled`. */
+  async cancelRunning(reason: string, actor: string): Promise<void> {
+    this.draining = true;
+    await Promise.all([...this.live.keys()].map((id) => this.cancelAttempt(id, reason, actor)));
+  }
+
   /** Number of attempts this engine is running now. */
   get liveCount(): number {
     return this.live.size;
   }
 
   notify(): void {
-    if (this.pumpQueued || this.stopping) return;
+    if (this.pumpQueued || this.stopping || this.draining) return;
     this.pumpQueued = true;
     setImmediate(() => {
       this.pumpQueued = false;
@@ -108,7 +122,7 @@ export class ExecutionEngine implements EnginePort {
   }
 
   private pump(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.draining) return;
     const { store, config } = this.deps;
     const global = config.current.concurrency;
     if (this.live.size >= global) return;

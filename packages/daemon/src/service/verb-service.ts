@@ -14,6 +14,7 @@ import {
   type VerbName,
   type VerbOutput,
 } from '@sluice/shared-protocol';
+import { verbInputHash } from '@sluice/node-kit';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { ArtifactCorruptError } from '../artifacts/artifact-store.js';
 import { createRunBranch, resolveCommit } from '../git/refs.js';
@@ -188,6 +189,7 @@ export class VerbService {
       timeoutMs: i.timeoutMs ?? executor.timeout ?? LIMITS.stepTimeoutMs.default,
       attemptsRequested: i.attempts ?? 1,
       idempotencyKey: i.idempotencyKey ?? null,
+      requestHash: verbInputHash('steps.dispatch', i),
       actor: ctx.actor,
     });
     if (created) this.deps.engine.notify();

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import {
   SluiceError,
@@ -44,6 +44,8 @@ export interface DispatchStepInput {
   timeoutMs: number;
   attemptsRequested: number;
   idempotencyKey: string | null;
+  /** Identifies the request under its idempotency key: a retry with another hash is a conflict. */
+  requestHash: string;
   actor: string;
 }
 
@@ -189,15 +191,12 @@ export class Store extends LedgerReader {
 
   /** Queue a step and its attempts; the same `(runId, idempotencyKey)` returns the existing step. */
   dispatchStep(input: DispatchStepInput): { step: Step; created: boolean } {
-    const requestHash = createHash('sha256')
-      .update(JSON.stringify([input.executor, input.task, input.validations, input.approvalRequired, input.timeoutMs, input.attemptsRequested]))
-      .digest('hex');
     return this.transaction(() => {
       const run = this.runRow(input.runId);
       if (input.idempotencyKey !== null) {
         const existing = this.stmt('SELECT * FROM steps WHERE run_id = ? AND idempotency_key = ?').get(input.runId, input.idempotencyKey) as StepRow | undefined;
         if (existing) {
-          if (existing.request_hash !== requestHash) throw new SluiceError('IDEMPOTENCY_CONFLICT');
+          if (existing.request_hash !== input.requestHash) throw new SluiceError('IDEMPOTENCY_CONFLICT');
           return { step: this.getStep(existing.step_id)!, created: false };
         }
       }
@@ -221,7 +220,7 @@ export class Store extends LedgerReader {
           input.timeoutMs,
           input.attemptsRequested,
           input.idempotencyKey,
-          requestHash,
+          input.requestHash,
           input.actor,
           input.actor,
           at,

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { errorMapperOptions, installErrorMapper } from '@sluice/node-kit';
 import { RELAY_PATHS, SluiceError } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
 import { RefusalAudit } from '../audit/refusal-audit.js';
@@ -13,7 +14,7 @@ import { Dispatcher } from '../routing/dispatcher.js';
 import type { RelayStore } from '../store/relay-store.js';
 import type { RelayContext } from './context.js';
 import { limitRate, mcpResourceUrl, resourceMetadataUrl } from './context.js';
-import { makeErrorHandler } from './error-handler.js';
+import { oauthChallenge } from './oauth-challenge.js';
 import { computeSecurityHeaders } from './security-headers.js';
 import { RateLimiter } from './rate-limiter.js';
 import { StreamGuards } from './stream-guards.js';
@@ -66,7 +67,9 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     headersTimeout: config.bodyTimeoutMs,
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.bodyTimeoutMs / 2))),
   };
+  const challenge = oauthChallenge(() => resourceMetadataUrl(ctx));
   const app = Fastify({
+    ...errorMapperOptions(challenge),
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
@@ -122,7 +125,6 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     origin,
   };
 
-  app.setErrorHandler(makeErrorHandler(() => resourceMetadataUrl(ctx)));
   const securityHeaders = await computeSecurityHeaders();
   app.addHook('onRequest', (_request, reply, done) => {
     reply.headers(securityHeaders);
@@ -142,6 +144,7 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     if (origin === undefined || !(route.startsWith('/api/') || route.startsWith(RELAY_PATHS.mcp))) return;
     if (origin !== ctx.origin() && !config.allowedOrigins.some((o) => new URL(o).origin === origin)) throw new SluiceError('ORIGIN_NOT_ALLOWED');
   });
+  installErrorMapper(app, challenge);
   registerPublicRoutes(app, ctx);
   registerConnectorRoutes(app, ctx);
   registerVerbRoutes(app, ctx);

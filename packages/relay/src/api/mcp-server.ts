@@ -1,11 +1,11 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { toSluiceError } from '@sluice/node-kit';
 import { VERBS } from '@sluice/shared-protocol';
 import type { VerbSpec } from '@sluice/shared-protocol';
 import type { Principal } from '../auth/principal.js';
 import type { CallContext, Dispatcher } from '../routing/dispatcher.js';
-import { toSluiceError } from './error-handler.js';
 
 /**
  * A fresh MCP server for one stateless POST, with exactly the verb table as tools. Tool calls go through the same

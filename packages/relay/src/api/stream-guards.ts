@@ -1,5 +1,5 @@
 import type { Authenticator } from '../auth/authenticator.js';
-import { toSluiceError } from './error-handler.js';
+import { toSluiceError } from '@sluice/node-kit';
 
 /** The credential of one open stream, as presented when it opened. */
 export interface StreamCredential {

@@ -3,11 +3,15 @@ import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
+import { onShutdownSignals } from '@sluice/node-kit';
 import { Scope, SluiceError } from '@sluice/shared-protocol';
 import type { RelayConfigInput } from '../config/relay-config.js';
 import { SqliteRelayStore, StoreTooNewError } from '../store/sqlite-store.js';
 import { RELAY_VERSION } from '../version.js';
 import { checkListenSafety, parseDuration } from './listen-guard.js';
+
+/** How long a stopping relay waits for the requests in flight (closing sessions already fails the calls waiting on them). */
+const DRAIN_TIMEOUT_MS = 30_000;
 
 interface GlobalOpts {
   db?: string;
@@ -115,17 +119,22 @@ export function buildCli(): Command {
       const relay = await buildRelay({ store, logger: log }, config);
       const address = await relay.app.listen({ host, port: Number(o.port) });
       log.info({ address, origin: relay.origin() }, 'sluice relay listening');
-      let signals = 0;
-      const stop = (): void => {
-        signals++;
-        if (signals > 1) process.exit(1);
-        void relay.close().finally(() => {
+      onShutdownSignals({
+        running: () => 'closing connector sessions, finishing the requests in flight',
+        drain: async () => {
+          try {
+            await relay.close();
+          } finally {
+            store.close();
+          }
+        },
+        drainTimeoutMs: DRAIN_TIMEOUT_MS,
+        cancel: async () => {
+          relay.app.server.closeAllConnections();
           store.close();
-          process.exit(0);
-        });
-      };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
+        },
+        log: (line) => log.info(line),
+      });
     });
 
   const org = program.command('org').description('manage orgs');

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { getVerb, hasScope, idPattern, LIMITS, SluiceError, VERBS, zodDetails } from '@sluice/shared-protocol';
 import type { ErrorCode, Instance, VerbSpec } from '@sluice/shared-protocol';
+import { verbInputHash } from '@sluice/node-kit';
 import type { Principal } from '../auth/principal.js';
 import { mayUseInstance } from '../auth/principal.js';
 import type { ConnectorHub } from '../connectors/connector-hub.js';
@@ -122,7 +122,7 @@ export class Dispatcher {
   private async dispatchOnce(principal: Principal, instanceId: string, key: string, input: Record<string, unknown>, send: () => Promise<unknown>): Promise<unknown> {
     const { orgId } = principal;
     const runId = input.runId as string;
-    const inputHash = createHash('sha256').update(JSON.stringify(input)).digest('hex');
+    const inputHash = verbInputHash('steps.dispatch', input);
     const stored = this.store.getDispatchAnswer(orgId, runId, key, this.opts.dispatchAnswerTtlMs);
     if (stored) {
       if (stored.inputHash !== inputHash) throw new SluiceError('IDEMPOTENCY_CONFLICT');

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { SCOPES, SluiceError } from '@sluice/shared-protocol';
+import { SCOPES } from '@sluice/shared-protocol';
 import type { RelayContext } from '../context.js';
 import { mcpResourceUrl } from '../context.js';
 
@@ -16,8 +16,4 @@ export function registerPublicRoutes(app: FastifyInstance, ctx: RelayContext): v
   });
   app.get('/.well-known/oauth-protected-resource', metadata);
   app.get('/.well-known/oauth-protected-resource/mcp', metadata);
-
-  app.setNotFoundHandler(() => {
-    throw new SluiceError('NOT_FOUND');
-  });
 }

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { Cursor, hasScope, relayVerbPath, RunId, SluiceError, VERB_NAMES, zodDetails } from '@sluice/shared-protocol';
 import { requireOrgWide } from '../../auth/principal.js';
 import type { RelayContext } from '../context.js';
-import { toSluiceError } from '../error-handler.js';
+import { toSluiceError } from '@sluice/node-kit';
 import { principalOf, requireAuth } from '../context.js';
 
 const EventsQuery = z.strictObject({ after: z.coerce.number().pipe(Cursor).optional() });

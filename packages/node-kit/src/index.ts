@@ -1,0 +1,3 @@
+export * from './error-mapper.js';
+export * from './shutdown-signals.js';
+export * from './verb-input-hash.js';
