@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { NAME_PATTERN, SluiceError } from '@sluice/shared-protocol';
+import { gitTextSync } from '../git/git-command.js';
 import { readRawConfig, writeRawConfig } from './load.js';
 import type { DaemonConfig, DaemonConfigInput } from './schema.js';
 
@@ -23,7 +23,7 @@ export function canonicalRepoPath(input: string, cwd: string): string {
   if (!statSync(real).isDirectory()) throw new SluiceError('BAD_REQUEST', `Not a directory: ${real}`);
   let top: string;
   try {
-    top = execFileSync('git', ['-C', real, 'rev-parse', '--show-toplevel'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], shell: false }).trim();
+    top = gitTextSync(real, ['rev-parse', '--show-toplevel']);
   } catch {
     throw new SluiceError('BAD_REQUEST', `Not a git repository: ${real}`);
   }
