@@ -10,6 +10,7 @@ export { ArtifactStore, ArtifactCorruptError, type StoredBlob } from './artifact
 export { resolveCommit, createRunBranch, compareAndSwapRef, readRef, runRef, runBranchName, isAncestor } from './git/refs.js';
 export { runGit } from './git/git-command.js';
 export * from './home/home.js';
+export { defaultRuntimeBase, ensureRuntime, runtimePaths, type RuntimePaths } from './home/runtime-dir.js';
 export { createLogger } from './logger.js';
 export { startDaemon, type RunningDaemon } from './daemon.js';
 export { ExecutionEngine, daemonEngine, ENGINE_ACTOR, type DaemonEngine, type EngineDeps, type EngineOptions } from './engine/index.js';
