@@ -11,7 +11,7 @@ export function attemptBranch(attemptId: string): string {
 }
 
 export interface WorktreeManagerOptions {
-  /** Where worktrees live (e.g. `~/.sluice/worktrees`, or a tmpfs such as `/dev/shm/sluice`). */
+  /** Where worktrees live (the runtime folder's `worktrees/`, or a tmpfs such as `/dev/shm/sluice`). */
   worktreeRoot: string;
   /** `checkout.workers` for the checkout (parallel checkout); 2 is a good default on 2 cores. */
   checkoutWorkers?: number;
