@@ -2,15 +2,15 @@
 // that runs worktree code: the planner writes the program the validation runs. Until the sandbox confines it, that
 // program runs as the operator; what it must not find on any relative path from its cwd, nor through its
 // environment, is the daemon's home (token, config, ledger). Its HOME is an empty scratch folder of the attempt.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon } from '@sluice/daemon';
+import { readToken, startDaemon } from '@sluice/daemon';
 import type { RunningDaemon } from '@sluice/daemon';
 import { daemonVerbPath } from '@sluice/shared-protocol';
+import { makeRepo } from './in-process-stack.js';
 
 let root: string;
 let home: string;
@@ -39,16 +39,10 @@ console.log(JSON.stringify({ found, env: process.env, cwd: process.cwd(), home, 
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'sluice-hostile-home-'));
-  const repo = join(root, 'repo');
-  mkdirSync(repo);
-  execFileSync('git', ['init', '-q', '-b', 'main', repo]);
-  writeFileSync(join(repo, 'README.md'), 'hi\n');
-  execFileSync('git', ['-C', repo, 'add', '-A']);
-  execFileSync('git', ['-C', repo, '-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-q', '-m', 'init']);
   home = join(root, 'home');
   mkdirSync(home, { mode: 0o700 });
   const workspace = {
-    path: repo,
+    path: makeRepo(join(root, 'repo')),
     name: 'web',
     executors: { sim: { adapter: 'simulation' }, probe: { adapter: 'command', argv: [process.execPath, '-e', PROBE] } },
     validations: { test: { argv: [process.execPath, 'probe.js'], timeout: '30s' } },
@@ -56,21 +50,15 @@ beforeAll(async () => {
   };
   writeFileSync(join(home, 'config.json'), JSON.stringify({ listen: { host: '127.0.0.1', port: 0 }, cancelGrace: '300ms', workspaces: { web: workspace } }));
   d = await startDaemon({ home, runtimeDir: join(root, 'run'), port: 0, logger: pino({ level: 'silent' }) });
-  token = readFileSync(join(home, 'daemon.token'), 'utf8').trim();
+  token = readToken(d.home);
 }, 30_000);
 
-afterAll(async () => {
-  await d?.close();
-  rmSync(root, { recursive: true, force: true });
-}, 30_000);
+afterAll(() => d?.close().finally(() => rmSync(root, { recursive: true, force: true })), 30_000);
 
+/** A verb as the connector forwards it for a remote planner with workspace `web` shared. */
 async function call(verb: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${d.url}${daemonVerbPath(verb)}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-sluice-actor': 'planner:org_x/tok_y', 'x-sluice-shared-workspaces': 'web' },
-    body: JSON.stringify(body),
-  });
-  return (await res.json()) as Record<string, unknown>;
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-sluice-actor': 'planner:org_x/tok_y', 'x-sluice-shared-workspaces': 'web' };
+  return (await (await fetch(`${d.url}${daemonVerbPath(verb)}`, { method: 'POST', headers, body: JSON.stringify(body) })).json()) as Record<string, unknown>;
 }
 
 interface Probe {
