@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readToken, startDaemon } from '@sluice/daemon';
 import type { RunningDaemon } from '@sluice/daemon';
 import { daemonVerbPath } from '@sluice/shared-protocol';
+import { waitUntil } from '../helpers/index.mjs';
 import { makeRepo } from './in-process-stack.js';
 
 let root: string;
@@ -44,7 +45,11 @@ beforeAll(async () => {
   const workspace = {
     path: makeRepo(join(root, 'repo')),
     name: 'web',
-    executors: { sim: { adapter: 'simulation' }, probe: { adapter: 'command', argv: [process.execPath, '-e', PROBE] } },
+    executors: {
+      sim: { adapter: 'simulation' },
+      probe: { adapter: 'command', argv: [process.execPath, '-e', PROBE] },
+      logged: { adapter: 'command', argv: [process.execPath, '-e', 'console.log(JSON.stringify({ home: process.env.HOME }))'], policy: { home: { passThrough: true } } },
+    },
     validations: { test: { argv: [process.execPath, 'probe.js'], timeout: '30s' } },
     allowSimulationWithValidations: true,
   };
@@ -83,7 +88,7 @@ async function probe(runId: string, executor: string, task: string, validations:
   return { text, parsed: JSON.parse(text) as Probe };
 }
 
-function expectNoWayHome(r: { text: string; parsed: Probe }): void {
+async function expectNoWayHome(r: { text: string; parsed: Probe }): Promise<void> {
   expect(r.parsed.found).toEqual([]);
   expect(r.text).not.toContain(token);
   expect(r.parsed.cwd.startsWith(`${home}/`)).toBe(false);
@@ -92,21 +97,27 @@ function expectNoWayHome(r: { text: string; parsed: Probe }): void {
   expect(r.parsed.home).not.toBe(homedir());
   expect(r.parsed.home.startsWith(`${join(root, 'run')}/`)).toBe(true);
   expect(r.parsed.homeEntries).toEqual([]);
-  expect(existsSync(r.parsed.home)).toBe(false);
+  // Removed once the attempt's engine task ends, just after its outcome is recorded.
+  await waitUntil(() => !existsSync(r.parsed.home), { what: 'the scratch HOME to be removed' });
 }
 
 describe('code a planner plants cannot reach the daemon home', () => {
   it('a validation running planted code finds no token, config or ledger by ../ from its cwd or task file; HOME is a scratch home', async () => {
     const run = await call('runs.open', { workspaceId: 'web', title: 'reach home' });
     const r = await probe(run.runId as string, 'sim', `write probe.js\n<<<\n${PROBE.trim()}\n>>>`, ['test'], 'validation-stdout');
-    expectNoWayHome(r);
+    await expectNoWayHome(r);
     expect(r.parsed.env['SLUICE_VALIDATION']).toBe('test');
   }, 60_000);
 
   it('an executor gets the same: no way home, a scratch HOME', async () => {
     const run = await call('runs.open', { workspaceId: 'web', title: 'executor env' });
     const r = await probe(run.runId as string, 'probe', 'look around', [], 'stdout');
-    expectNoWayHome(r);
+    await expectNoWayHome(r);
     expect(r.parsed.env['SLUICE_TASK_FILE']!.startsWith(`${join(root, 'run')}/`)).toBe(true);
+  }, 60_000);
+
+  it('an executor whose policy passes HOME through gets the operator\'s HOME', async () => {
+    const run = await call('runs.open', { workspaceId: 'web', title: 'login' });
+    expect((await probe(run.runId as string, 'logged', 'x', [], 'stdout')).parsed.home).toBe(process.env['HOME']);
   }, 60_000);
 });

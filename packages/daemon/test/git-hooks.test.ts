@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { gitEnv } from '../src/git/git-command.js';
 import { runRef } from '../src/git/refs.js';
 import { EngineHarness, writeTask } from './helpers-exec/engine-harness.js';
 import { git } from './helpers-exec/repo.js';
@@ -33,6 +34,11 @@ function plantHooks(repo: string, markers: string): void {
 }
 
 describe('every git call of the daemon runs without repository hooks or programs', () => {
+  it('git gets an allowlisted environment: no GIT_* variable of the daemon leaks into it', () => {
+    const env = gitEnv({ PATH: '/usr/bin', GIT_DIR: '/elsewhere', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.hooksPath', GIT_CONFIG_VALUE_0: '/tmp/h', SSH_AUTH_SOCK: '/tmp/agent' });
+    expect(Object.keys(env).filter((k) => !['PATH', 'LC_ALL'].includes(k) && !k.startsWith('GIT_AUTHOR_') && !k.startsWith('GIT_COMMITTER_')).sort()).toEqual(['GIT_CONFIG_GLOBAL', 'GIT_CONFIG_NOSYSTEM', 'GIT_TERMINAL_PROMPT']);
+  });
+
   it('runs.open, a fast-forward and an accept through an approval gate leave no hook marker', async () => {
     h = await new EngineHarness().start();
     const markers = join(h.dir, 'markers');
