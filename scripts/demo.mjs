@@ -142,7 +142,7 @@ async function main() {
     say(`relay     ${stack.relay.url}   home ${dim(stack.relay.home)}`);
     say(`org ${stack.org.orgId}: planner token ${short(stack.org.plannerToken)} (shown once), enrollment token used once`);
     say(`connector enrolled as ${stack.connector.instanceId}, sharing workspace ${bold(stack.workspaceId)}: connected`);
-    say(dim(`workspace config: executor "simulation", validation "test" = ["node","test.js"], approval policy "always"`));
+    say(dim(`workspace config: executor "simulation", validation "test" = ["node","test.js"], allowSimulationWithValidations (operator opt-in), approval policy "always"`));
 
     section('2. The planner: a real MCP SDK client over Streamable HTTP with the planner token');
     const planner = await new McpPlanner(stack.relay.url, stack.org.plannerToken).connect();

@@ -52,10 +52,10 @@ describe('connector → real daemon', () => {
       path: join(root, name),
       name,
       executors: { sim: { adapter: 'simulation' } },
-      validations: { test: { argv: ['node', '-e', '0'], timeout: '30s' } },
+      validations: { test: { argv: ['node', '-e', '0'], timeout: '30s', runsWorktreeCode: false } },
     });
     writeFileSync(join(home, 'config.json'), JSON.stringify({ listen: { host: '127.0.0.1', port: 0 }, workspaces: { 'web-app': workspace('web-app'), private: workspace('private') } }));
-    daemon = await startDaemon({ home, port: 0, logger: createLogger({ level: 'silent' }) });
+    daemon = await startDaemon({ home, runtimeDir: join(root, 'run'), port: 0, logger: createLogger({ level: 'silent' }) });
     relay = await FakeRelay.start();
     env = { SLUICE_HOME: home, HOME: root, SLUICE_LOG_LEVEL: 'silent', PATH: process.env['PATH'] };
     const enrolled = await cli(['enroll', '--relay', relay.url, '--token', relay.addEnrollToken(), '--name', 'e2e-box']);

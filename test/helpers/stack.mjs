@@ -27,6 +27,7 @@ function baseEnv(extra) {
   delete env.SLUICE_HOME;
   delete env.SLUICE_RELAY_HOME;
   delete env.SLUICE_CONNECTOR_CONFIG;
+  delete env.SLUICE_RUNTIME_DIR;
   return { ...env, ...extra };
 }
 
@@ -44,7 +45,8 @@ export class DaemonNode {
   /** @param {string} home */
   constructor(home, opts = {}) {
     this.home = home;
-    this.env = baseEnv({ SLUICE_HOME: home, ...(opts.env ?? {}) });
+    // Attempts run outside the home, in a folder of this test's own (removed with it).
+    this.env = baseEnv({ SLUICE_HOME: home, SLUICE_RUNTIME_DIR: `${home}-run`, ...(opts.env ?? {}) });
     this.proc = undefined;
     this.url = undefined;
   }
@@ -94,6 +96,8 @@ export class DaemonNode {
       const ws = cfg.workspaces[id];
       ws.executors = { simulation: { adapter: 'simulation' } };
       ws.validations = { test: { argv: ['node', 'test.js'], timeout: '30s' } };
+      // The simulation writes test.js as well: the operator accepts that a planner's task decides what it runs.
+      ws.allowSimulationWithValidations = true;
       ws.approval = opts.approval ?? { policy: 'always', remote: true };
     });
   }

@@ -151,7 +151,7 @@ export async function startDaemonApp(root: string, opts: { bodyTimeoutMs?: numbe
         path: repo,
         name: 'web',
         executors: { sim: { adapter: 'simulation' as const } },
-        validations: { test: { argv: ['node', '-e', '0'], timeout: '30s' } },
+        validations: { test: { argv: ['node', '-e', '0'], timeout: '30s', runsWorktreeCode: false } },
         approval: { policy: 'always' as const, remote: true },
       },
       ...extra,

@@ -1,4 +1,4 @@
-// A planner's task text drives the simulation executor (configured by default on every workspace). Whatever the
+// A planner's task text drives the simulation executor (where the operator configured one). Whatever the
 // task says, and whatever symlinks the repository holds, it must not write or delete anything outside the attempt's
 // worktree, nor inside `.git`.
 import { execFileSync } from 'node:child_process';

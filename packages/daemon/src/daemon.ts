@@ -5,6 +5,7 @@ import { ArtifactStore } from './artifacts/artifact-store.js';
 import { loadConfig } from './config/load.js';
 import { daemonEngine, type EngineOptions } from './engine/index.js';
 import { ensureHome, ensureToken, removeDaemonInfo, writeDaemonInfo, type HomePaths } from './home/home.js';
+import { defaultRuntimeBase, ensureRuntime, type RuntimePaths } from './home/runtime-dir.js';
 import { openDatabase, Store } from './store/index.js';
 
 /** A listening daemon. `close()` is idempotent. */
@@ -14,6 +15,8 @@ export interface RunningDaemon {
   url: string;
   port: number;
   home: HomePaths;
+  /** Where attempts run (worktrees, task files, scratch homes): outside the home. */
+  runtime: RuntimePaths;
   close(): Promise<void>;
   /** Start no more queued attempts; resolves once the running ones have ended by themselves. */
   drain(): Promise<void>;
@@ -32,11 +35,12 @@ const DAEMON_ACTOR = 'system:daemon';
 export const ALLOWED_LISTEN_HOSTS: readonly string[] = ['127.0.0.1'];
 
 /**
- * Open the home, the ledger and the artifact store, listen on 127.0.0.1 and write `daemon.json`.
- * Refuses any other host with a clear error.
+ * Open the home, the runtime folder (`runtimeDir`, default `<tmpdir>/sluice-<uid>`), the ledger and the artifact
+ * store, listen on 127.0.0.1 and write `daemon.json`. Refuses any other host with a clear error.
  */
-export async function startDaemon(opts: { home: string; host?: string; port?: number; logger?: Logger; engine?: AppDeps['engine']; engineOptions?: EngineOptions }): Promise<RunningDaemon> {
+export async function startDaemon(opts: { home: string; runtimeDir?: string; host?: string; port?: number; logger?: Logger; engine?: AppDeps['engine']; engineOptions?: EngineOptions }): Promise<RunningDaemon> {
   const home = ensureHome(opts.home);
+  const runtime = ensureRuntime(opts.runtimeDir ?? defaultRuntimeBase(), home.root);
   const config = loadConfig(home.config);
   const host = opts.host ?? config.listen.host;
   if (!ALLOWED_LISTEN_HOSTS.includes(host)) {
@@ -47,7 +51,7 @@ export async function startDaemon(opts: { home: string; host?: string; port?: nu
   const store = new Store(openDatabase(home.db));
   const artifacts = new ArtifactStore(home.artifacts);
   // The execution engine unless the caller brings its own; it closes with the app (EnginePort.close).
-  const execution = opts.engine ? null : daemonEngine(home, { ...(opts.logger ? { logger: opts.logger.child({ component: 'engine' }) } : {}), ...(opts.engineOptions ? { options: opts.engineOptions } : {}) });
+  const execution = opts.engine ? null : daemonEngine(home, runtime, { ...(opts.logger ? { logger: opts.logger.child({ component: 'engine' }) } : {}), ...(opts.engineOptions ? { options: opts.engineOptions } : {}) });
   const engine = opts.engine ?? execution?.factory;
   const app = buildApp({ store, artifacts, token, configPath: home.config, ...(opts.logger ? { logger: opts.logger } : {}), ...(engine ? { engine } : {}) }, { ...config, listen: { host, port } });
   try {
@@ -87,6 +91,7 @@ export async function startDaemon(opts: { home: string; host?: string; port?: nu
     url,
     port: actualPort,
     home,
+    runtime,
     close,
     drain: async () => execution?.drain(),
     cancelRunning: async (reason) => execution?.cancelRunning(reason, DAEMON_ACTOR),

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VERB_NAMES, daemonVerbPath } from '@sluice/shared-protocol';
-import { git, ledgerCounts, startTestDaemon, type TestDaemon } from './core-fixtures.js';
+import { git, ledgerCounts, makeRepo, startTestDaemon, type TestDaemon } from './core-fixtures.js';
 
 let d: TestDaemon;
 afterEach(async () => {
@@ -194,6 +194,22 @@ describe('remote callers see only shared workspaces', () => {
     const shared = (await d.request('GET', '/api/v1/workspaces', { headers: REMOTE })).body;
     expect(shared).toEqual({ workspaces: [{ workspaceId: 'web', name: 'web', executors: ['sim'], validations: ['test'], approvalPolicy: 'none', remoteApprovals: false }] });
     expect(JSON.stringify(shared)).not.toContain(d.repo.path);
+  });
+});
+
+describe('operator workspace add', () => {
+  it('adds no executor unless the request names some; refuses the command adapter', async () => {
+    d = await startTestDaemon();
+    const root = join(d.repo.path, '..');
+    const bare = makeRepo(join(root, 'bare')).path;
+    const named = makeRepo(join(root, 'named')).path;
+    expect(await d.request('POST', '/api/v1/workspaces', { body: JSON.stringify({ path: bare, id: 'bare' }), headers: { 'content-type': 'application/json' } })).toMatchObject({ status: 201 });
+    const cmd = JSON.stringify({ path: named, id: 'named', executors: { x: 'command' } });
+    expect(await d.request('POST', '/api/v1/workspaces', { body: cmd, headers: { 'content-type': 'application/json' } })).toMatchObject({ status: 400, body: { code: 'INVALID_INPUT' } });
+    const ok = JSON.stringify({ path: named, id: 'named', executors: { sim: 'simulation' } });
+    expect(await d.request('POST', '/api/v1/workspaces', { body: ok, headers: { 'content-type': 'application/json' } })).toMatchObject({ status: 201 });
+    const list = (await d.request('GET', '/api/v1/workspaces')).body.workspaces as Array<{ workspaceId: string; executors: string[] }>;
+    expect(Object.fromEntries(list.map((w) => [w.workspaceId, w.executors]))).toEqual({ web: ['sim'], bare: [], named: ['sim'] });
   });
 });
 

@@ -55,9 +55,21 @@ describe('sluice CLI', () => {
     expect(JSON.parse(added.stdout)).toEqual({ workspaceId: 'web', path: repo.path });
     expect(sluice('workspace', 'add', repo.path, '--id', 'again').stderr).toMatch(/registered already/);
     const list = JSON.parse(sluice('workspace', 'list', '--json').stdout);
-    expect(list.workspaces).toEqual([expect.objectContaining({ workspaceId: 'web', path: repo.path, executors: ['sim'], validations: [] })]);
+    // No executor unless the operator names one: nothing a planner can run is added behind their back.
+    expect(list.workspaces).toEqual([expect.objectContaining({ workspaceId: 'web', path: repo.path, executors: [], validations: [] })]);
     expect(sluice('workspace', 'remove', 'web').code).toBe(0);
     expect(JSON.parse(sluice('workspace', 'list', '--json').stdout).workspaces).toEqual([]);
+  });
+
+  it('workspace add adds only the executors named with --executor name=adapter', () => {
+    const repo = makeRepo(join(root, 'repo'));
+    const bad = sluice('workspace', 'add', repo.path, '--executor', 'x=command');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/needs an argv/);
+    expect(sluice('workspace', 'add', repo.path, '--executor', 'nonsense').code).not.toBe(0);
+    expect(sluice('workspace', 'add', repo.path, '--id', 'web', '--executor', 'sim=simulation', '--executor', 'claude=claude-code').code).toBe(0);
+    const config = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8'));
+    expect(config.workspaces.web.executors).toEqual({ sim: { adapter: 'simulation' }, claude: { adapter: 'claude-code' } });
   });
 
   it('daemon start refuses a non-loopback host', () => {

@@ -39,7 +39,32 @@ describe('config.json', () => {
     ['a relative workspace path', { workspaces: { web: { ...workspace, path: 'repo' } } }],
     ['a path-like workspace id', { workspaces: { '../x': workspace } }],
     ['an env entry that is not a variable name', { workspaces: { web: { ...workspace, validations: { t: { argv: ['x'], env: ['A=B'] } } } } }],
+    ['HOME as a pass-through name', { workspaces: { web: { ...workspace, executors: { c: { adapter: 'claude-code', env: ['HOME'] } } } } }],
+    ['SLUICE_HOME as a pass-through name', { workspaces: { web: { ...workspace, validations: { t: { argv: ['x'], env: ['SLUICE_HOME'] } } } } }],
+    ['an unknown policy key', { workspaces: { web: { ...workspace, executors: { c: { adapter: 'codex', policy: { network: true } } } } } }],
   ])('rejects %s with a clear message', (_name, raw) => {
     expect(() => parseConfig(raw)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringContaining('config.json is not valid') }));
+  });
+
+  it('adds no executor by default; children get a scratch HOME unless the policy passes the operator\'s through', () => {
+    const c = parseConfig({ workspaces: { web: { ...workspace, executors: { c: { adapter: 'claude-code', policy: { home: { passThrough: true } } }, x: { adapter: 'codex' } } } } });
+    expect(parseConfig({ workspaces: { web: workspace } }).workspaces['web']!.executors).toEqual({});
+    expect(c.workspaces['web']!.executors['c']!.policy).toEqual({ home: { passThrough: true } });
+    expect(c.workspaces['web']!.executors['x']!.policy).toEqual({ home: { passThrough: false } });
+  });
+
+  it('refuses the simulation executor next to a validation that runs worktree code, saying what to add', () => {
+    const sim = { sim: { adapter: 'simulation' } };
+    const raw = { workspaces: { web: { ...workspace, executors: sim, validations: { test: { argv: ['npm', 'test'] } } } } };
+    expect(() => parseConfig(raw)).toThrow(
+      expect.objectContaining({
+        code: 'BAD_REQUEST',
+        message: expect.stringMatching(/workspaces\.web\.allowSimulationWithValidations: the simulation executor "sim" .*validation "test".*add "allowSimulationWithValidations": true to this workspace.*"runsWorktreeCode": false/),
+      }),
+    );
+    expect(parseConfig({ workspaces: { web: { ...raw.workspaces.web, allowSimulationWithValidations: true } } }).workspaces['web']!.allowSimulationWithValidations).toBe(true);
+    const marked = { workspaces: { web: { ...workspace, executors: sim, validations: { lint: { argv: ['git', 'diff', '--check'], runsWorktreeCode: false } } } } };
+    expect(parseConfig(marked).workspaces['web']!.validations['lint']!.runsWorktreeCode).toBe(false);
+    expect(parseConfig({ workspaces: { web: { ...workspace, executors: { c: { adapter: 'codex' } }, validations: { test: { argv: ['npm', 'test'] } } } } }).workspaces['web']!.validations['test']!.runsWorktreeCode).toBe(true);
   });
 });

@@ -61,7 +61,7 @@ export async function startTestDaemon(opts: { workspace?: Partial<NonNullable<Da
         path: repo.path,
         name: 'web',
         executors: { sim: { adapter: 'simulation' } },
-        validations: { test: { argv: ['node', '-e', '0'], timeout: '30s' } },
+        validations: { test: { argv: ['node', '-e', '0'], timeout: '30s', runsWorktreeCode: false } },
         ...opts.workspace,
       },
     },

@@ -18,7 +18,7 @@ log ready
 sleep 60000`;
 
 function stdoutOf(h: EngineHarness, attemptId: string): string {
-  const p = join(h.home, 'attempts', attemptId, 'stdout');
+  const p = join(h.runtime.attempts, attemptId, 'stdout');
   return existsSync(p) ? readFileSync(p, 'utf8') : '';
 }
 
@@ -30,7 +30,7 @@ describe('engine: honest cancel, timeouts, abort', () => {
     const attemptId = s.attempts[0]!.attemptId;
     await h.attemptIn(attemptId, ['running']);
     expect(await eventually(() => stdoutOf(h!, attemptId).includes('ready'), 10_000)).toBe(true);
-    const leader = Number(readFileSync(join(h.home, 'attempts', attemptId, 'pid'), 'utf8').split('\n')[0]);
+    const leader = Number(readFileSync(join(h.runtime.attempts, attemptId, 'pid'), 'utf8').split('\n')[0]);
     const sleeper = Number(/spawned sleeper (\d+)/.exec(stdoutOf(h, attemptId))![1]);
     expect(isAlive(leader)).toBe(true);
     expect(isAlive(sleeper)).toBe(true);

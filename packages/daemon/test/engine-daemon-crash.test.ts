@@ -33,9 +33,9 @@ describe('a real daemon killed mid-attempt', () => {
     const step = await d.call<Step>('steps.dispatch', { runId: run.runId, executor: 'sim', task: `${writeTask('partial.txt', 'written before the crash\n')}log ready\nsleep 60000` });
     const attemptId = step.attempts[0]!.attemptId;
     await attemptState(d, attemptId, ['running']);
-    const stdout = join(d.home, 'attempts', attemptId, 'stdout');
+    const stdout = join(d.runtime.attempts, attemptId, 'stdout');
     expect(await eventually(() => existsSync(stdout) && readFileSync(stdout, 'utf8').includes('ready'), 10_000)).toBe(true);
-    const agentPid = Number(readFileSync(join(d.home, 'attempts', attemptId, 'pid'), 'utf8').split('\n')[0]);
+    const agentPid = Number(readFileSync(join(d.runtime.attempts, attemptId, 'pid'), 'utf8').split('\n')[0]);
     stray = agentPid;
 
     await d.kill('SIGKILL');

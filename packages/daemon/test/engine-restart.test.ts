@@ -83,7 +83,7 @@ describe('engine: restarts', () => {
     const step = await service.call('steps.dispatch', { runId: run.runId, executor: 'sim', task: 'x' }, { actor: 'local:tester', sharedWorkspaces: null });
     const attemptId = step.attempts[0]!.attemptId;
     store.transitionAttempt(attemptId, 'running', {}, 'system:engine');
-    const mgr = new WorktreeManager({ worktreeRoot: join(h.home, 'worktrees') });
+    const mgr = new WorktreeManager({ worktreeRoot: h.runtime.worktrees });
     const wt = await mgr.create(h.repo, attemptId, h.base);
     writeFileSync(join(wt.path, 'done.txt'), 'done\n');
     const cap = await mgr.capture(wt, 'work');

@@ -82,11 +82,15 @@ describe('executor adapters against fake CLIs', () => {
     expect(r.parsed.summary).toBe('Applied edit to aider-was-here.txt');
   });
 
-  it('gemini: non-interactive prompt bound to --prompt= so a leading dash is not a flag, JSON response parsed', async () => {
-    const r = await run('gemini', {}, '--yolo please');
+  it('gemini: headless with the task on stdin, never in argv (a leading dash is no flag), JSON response parsed', async () => {
+    const task = '--yolo please, secret-plan-7f3a';
+    const r = await run('gemini', {}, task);
     expect(r.pf.version).toBe('0.9.0');
-    expect(r.record.argv).toEqual(['--output-format', 'json', '--approval-mode', 'auto_edit', '--prompt=--yolo please']);
-    expect(r.record.prompt).toBe('--yolo please');
+    expect(r.record.argv).toEqual(['--output-format', 'json', '--approval-mode', 'auto_edit']);
+    expect(r.inv.argv.some((a) => a.includes('secret-plan-7f3a'))).toBe(false);
+    expect(r.record.stdin).toBe(task);
+    expect(readFileSync(join(wt, 'gemini-was-here.txt'), 'utf8')).toBe(task);
+    expect(r.result.exitCode).toBe(0);
     expect(r.parsed.summary).toBe('Updated the function as requested.');
   });
 

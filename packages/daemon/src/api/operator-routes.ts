@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { Cursor, LIMITS, Name, RunId, SluiceError, zodDetails } from '@sluice/shared-protocol';
+import { ADDABLE_ADAPTERS } from '../config/workspaces.js';
 import type { WorkspaceService } from '../service/workspace-service.js';
 import { verifyAuditChain, type Store } from '../store/index.js';
 import { DAEMON_VERSION } from '../version.js';
 import { callCtx, requireOperator } from './guard.js';
 
-const AddWorkspaceBody = z.strictObject({ path: z.string().min(1).max(4096), id: Name.optional() });
+const AddWorkspaceBody = z.strictObject({ path: z.string().min(1).max(4096), id: Name.optional(), executors: z.record(Name, z.enum(ADDABLE_ADAPTERS)).optional() });
 const EventsQuery = z.strictObject({
   after: z.coerce.number().pipe(Cursor).optional(),
   limit: z.coerce.number().int().min(1).max(LIMITS.eventsPageSize).optional(),

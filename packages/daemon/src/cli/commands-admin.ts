@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { onShutdownSignals } from '@sluice/node-kit';
 import { SluiceError } from '@sluice/shared-protocol';
 import { loadConfig, writeRawConfig } from '../config/load.js';
-import { addWorkspace, removeWorkspace } from '../config/workspaces.js';
+import { ADDABLE_ADAPTERS, addWorkspace, removeWorkspace, type AddableAdapter } from '../config/workspaces.js';
 import { ensureHome, ensureToken } from '../home/home.js';
+import { resolveRuntimeBase } from '../home/runtime-dir.js';
 import { summarize } from '../service/workspace-service.js';
 import { callDaemon, cliHome, daemonFailure } from './context.js';
 import { printJson, printTable } from './output.js';
@@ -40,7 +41,7 @@ export function registerAdminCommands(program: Command): void {
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new SluiceError('BAD_REQUEST', '--port must be 0-65535.');
       const worktreePool = Number(o.worktreePool);
       if (!Number.isInteger(worktreePool) || worktreePool < 0 || worktreePool > 16) throw new SluiceError('BAD_REQUEST', '--worktree-pool must be 0-16.');
-      const running = await startDaemon({ home: cliHome().root, ...(o.host !== undefined ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}), logger, engineOptions: { worktreePool } });
+      const running = await startDaemon({ home: cliHome().root, runtimeDir: resolveRuntimeBase(process.env), ...(o.host !== undefined ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}), logger, engineOptions: { worktreePool } });
       logger.info({ url: running.url, pid: process.pid, home: running.home.root }, 'sluice daemon listening');
       onShutdownSignals({
         running: () => {
@@ -82,18 +83,20 @@ export function registerAdminCommands(program: Command): void {
 
   const ws = program.command('workspace').description('Registered workspaces (git repositories)');
   ws.command('add <path>')
-    .description('Register a git repository (its root, no symlinks); default executor "sim", no validations')
+    .description('Register a git repository (its root, no symlinks); no executors unless named with --executor, no validations')
     .option('--id <id>', 'workspace id (default: the folder name)')
+    .option('--executor <name=adapter>', `add an executor (repeatable), e.g. sim=simulation or claude=claude-code; adapters: ${ADDABLE_ADAPTERS.join(', ')}`, collectExecutor, {})
     .option('--json', 'print JSON')
-    .action(async (path: string, o: { id?: string; json?: boolean }) => {
+    .action(async (path: string, o: { id?: string; executor: Record<string, AddableAdapter>; json?: boolean }) => {
       const home = ensureHome(cliHome().root);
-      const viaDaemon = await callDaemon(home, 'POST', '/api/v1/workspaces', { path: path.startsWith('/') ? path : `${process.cwd()}/${path}`, ...(o.id ? { id: o.id } : {}) });
+      const executors = Object.keys(o.executor).length > 0 ? { executors: o.executor } : {};
+      const viaDaemon = await callDaemon(home, 'POST', '/api/v1/workspaces', { path: path.startsWith('/') ? path : `${process.cwd()}/${path}`, ...(o.id ? { id: o.id } : {}), ...executors });
       let result: { workspaceId: string; path: string };
       if (viaDaemon) {
         if (viaDaemon.status !== 201) daemonFailure(viaDaemon);
         result = viaDaemon.body as typeof result;
       } else {
-        const { id, config } = addWorkspace(home.config, { path, id: o.id, cwd: process.cwd() });
+        const { id, config } = addWorkspace(home.config, { path, id: o.id, cwd: process.cwd(), ...executors });
         result = { workspaceId: id, path: config.workspaces[id]!.path };
       }
       if (o.json) printJson(result);
@@ -131,4 +134,14 @@ export function registerAdminCommands(program: Command): void {
       }
       process.stdout.write(`removed workspace ${id}\n`);
     });
+}
+
+/** `--executor name=adapter`, collected into a name → adapter map. */
+function collectExecutor(value: string, previous: Record<string, AddableAdapter>): Record<string, AddableAdapter> {
+  const m = /^([^=]+)=(.+)$/.exec(value);
+  const adapter = m?.[2] as AddableAdapter | undefined;
+  if (!m || !adapter || !ADDABLE_ADAPTERS.includes(adapter)) {
+    throw new InvalidArgumentError(`expected name=adapter with adapter one of ${ADDABLE_ADAPTERS.join(', ')} (a "command" executor needs an argv: add it to config.json)`);
+  }
+  return { ...previous, [m[1]!]: adapter };
 }

@@ -1,13 +1,19 @@
 import * as z from 'zod';
 import { ApprovalPolicy, Name } from '@sluice/shared-protocol';
 import { Duration } from './duration.js';
-import { EnvNames, ExecutorConfig } from './executor-config.js';
+import { ChildPolicy, EnvNames, ExecutorConfig } from './executor-config.js';
 
-/** A named validation: an argv array (never a shell string), a timeout and env pass-through. */
+/**
+ * A named validation: an argv array (never a shell string), a timeout and env pass-through. `runsWorktreeCode`:
+ * whether it runs anything an executor can write (`npm test`, `node test.js`, a Makefile...); assumed unless the
+ * operator says otherwise.
+ */
 export const ValidationConfig = z.strictObject({
   argv: z.array(z.string().min(1).max(4096)).min(1).max(64),
   timeout: Duration.default(600_000),
   env: EnvNames.default([]),
+  runsWorktreeCode: z.boolean().default(true),
+  policy: ChildPolicy,
 });
 export type ValidationConfig = z.infer<typeof ValidationConfig>;
 
@@ -17,17 +23,38 @@ const AbsolutePath = z
   .max(4096)
   .refine((p) => p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0'), 'must be an absolute canonical path');
 
+/**
+ * The simulation executor writes whatever the task says, so a validation that runs worktree code runs code of the
+ * caller's choosing, as the operator, before any approval. Only an explicit opt-in allows the two together.
+ */
+function refuseSimulationWithCodeValidations(ws: { executors: Record<string, ExecutorConfig>; validations: Record<string, ValidationConfig>; allowSimulationWithValidations: boolean }, ctx: z.RefinementCtx): void {
+  if (ws.allowSimulationWithValidations) return;
+  const sims = Object.entries(ws.executors).filter(([, e]) => e.adapter === 'simulation').map(([n]) => `"${n}"`);
+  const running = Object.entries(ws.validations).filter(([, v]) => v.runsWorktreeCode).map(([n]) => `"${n}"`);
+  if (sims.length === 0 || running.length === 0) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['allowSimulationWithValidations'],
+    message:
+      `the simulation executor ${sims.join(', ')} lets anyone with runs:write write any file of the worktree, and validation ${running.join(', ')} then runs it as you before any approval. ` +
+      'To accept that, add "allowSimulationWithValidations": true to this workspace; or mark each validation that runs no worktree code with "runsWorktreeCode": false; or remove the simulation executor',
+  });
+}
+
 /** One registered workspace. */
-export const WorkspaceConfig = z.strictObject({
-  path: AbsolutePath,
-  name: z.string().min(1).max(200),
-  executors: z.record(Name, ExecutorConfig).default({ sim: { adapter: 'simulation' } }),
-  validations: z.record(Name, ValidationConfig).default({}),
-  approval: z.strictObject({ policy: ApprovalPolicy.default('none'), remote: z.boolean().default(false) }).default({ policy: 'none', remote: false }),
-  concurrency: z.number().int().min(1).max(64).default(2),
-  worktreeRoot: AbsolutePath.nullable().default(null),
-  keepWorktrees: z.boolean().default(false),
-});
+export const WorkspaceConfig = z
+  .strictObject({
+    path: AbsolutePath,
+    name: z.string().min(1).max(200),
+    executors: z.record(Name, ExecutorConfig).default({}),
+    validations: z.record(Name, ValidationConfig).default({}),
+    allowSimulationWithValidations: z.boolean().default(false),
+    approval: z.strictObject({ policy: ApprovalPolicy.default('none'), remote: z.boolean().default(false) }).default({ policy: 'none', remote: false }),
+    concurrency: z.number().int().min(1).max(64).default(2),
+    worktreeRoot: AbsolutePath.nullable().default(null),
+    keepWorktrees: z.boolean().default(false),
+  })
+  .superRefine(refuseSimulationWithCodeValidations);
 export type WorkspaceConfig = z.infer<typeof WorkspaceConfig>;
 
 /** The whole `config.json`. */

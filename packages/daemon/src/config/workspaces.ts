@@ -1,8 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { NAME_PATTERN, SluiceError } from '@sluice/shared-protocol';
+import { gitTextSync } from '../git/git-command.js';
 import { readRawConfig, writeRawConfig } from './load.js';
+import { ADAPTERS } from './executor-config.js';
 import type { DaemonConfig, DaemonConfigInput } from './schema.js';
 
 /**
@@ -23,7 +24,7 @@ export function canonicalRepoPath(input: string, cwd: string): string {
   if (!statSync(real).isDirectory()) throw new SluiceError('BAD_REQUEST', `Not a directory: ${real}`);
   let top: string;
   try {
-    top = execFileSync('git', ['-C', real, 'rev-parse', '--show-toplevel'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], shell: false }).trim();
+    top = gitTextSync(real, ['rev-parse', '--show-toplevel']);
   } catch {
     throw new SluiceError('BAD_REQUEST', `Not a git repository: ${real}`);
   }
@@ -37,8 +38,18 @@ function defaultId(path: string): string {
   return id.length > 0 ? id : 'workspace';
 }
 
-/** Register a repository as a workspace (default executor `sim`, no validations); returns the new config. */
-export function addWorkspace(configPath: string, input: { path: string; id?: string | undefined; cwd: string }): { id: string; config: DaemonConfig } {
+/** Adapters `workspace add` can configure by name alone (`command` needs an argv in config.json). */
+export const ADDABLE_ADAPTERS = ADAPTERS.filter((a) => a !== 'command');
+export type AddableAdapter = (typeof ADDABLE_ADAPTERS)[number];
+
+/**
+ * Register a repository as a workspace with the executors named (none by default: the operator chooses what may
+ * run) and no validations; returns the new config.
+ */
+export function addWorkspace(
+  configPath: string,
+  input: { path: string; id?: string | undefined; cwd: string; executors?: Readonly<Record<string, AddableAdapter>> | undefined },
+): { id: string; config: DaemonConfig } {
   const path = canonicalRepoPath(input.path, input.cwd);
   const id = input.id ?? defaultId(path);
   if (!NAME_PATTERN.test(id) || id.includes('..')) throw new SluiceError('BAD_REQUEST', 'The workspace id must be 1-64 characters of A-Z a-z 0-9 _ . - and start with a letter or digit.');
@@ -48,7 +59,8 @@ export function addWorkspace(configPath: string, input: { path: string; id?: str
   for (const [other, ws] of Object.entries(workspaces)) {
     if (ws.path === path) throw new SluiceError('BAD_REQUEST', `${path} is registered already as ${other}.`);
   }
-  workspaces[id] = { path, name: id, executors: { sim: { adapter: 'simulation' } }, validations: {} };
+  const executors = Object.fromEntries(Object.entries(input.executors ?? {}).map(([name, adapter]) => [name, { adapter }]));
+  workspaces[id] = { path, name: id, executors, validations: {} };
   return { id, config: writeRawConfig(configPath, { ...raw, workspaces }) };
 }
 

@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import type { EngineContext } from '../api/build-app.js';
+import type { RuntimePaths } from '../home/runtime-dir.js';
 import type { EnginePort } from '../service/engine-port.js';
 import { ExecutionEngine } from './engine.js';
 import type { EngineLogger, EngineOptions } from './engine-types.js';
@@ -20,14 +20,14 @@ export interface DaemonEngine {
   running(): number;
 }
 
-/** An execution engine for a daemon home: scratch in `<home>/attempts`, worktrees in `<home>/worktrees` by default. */
-export function daemonEngine(home: { root: string; worktrees: string }, opts: { logger?: EngineLogger; options?: EngineOptions } = {}): DaemonEngine {
+/** An execution engine for a daemon home: scratch and (by default) worktrees in its runtime folder, outside the home. */
+export function daemonEngine(home: { root: string }, runtime: RuntimePaths, opts: { logger?: EngineLogger; options?: EngineOptions } = {}): DaemonEngine {
   let engine: ExecutionEngine | null = null;
   let closing: Promise<void> | null = null;
   return {
     factory: (ctx) => {
       engine = new ExecutionEngine(
-        { ...ctx, attemptsDir: join(home.root, 'attempts'), worktreesDir: home.worktrees, ...(opts.logger ? { logger: opts.logger } : {}) },
+        { ...ctx, attemptsDir: runtime.attempts, worktreesDir: runtime.worktrees, homeDir: home.root, ...(opts.logger ? { logger: opts.logger } : {}) },
         opts.options ?? {},
       );
       return engine;

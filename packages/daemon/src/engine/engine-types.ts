@@ -17,10 +17,12 @@ export interface EngineDeps {
   store: Store;
   artifacts: ArtifactStore;
   config: ConfigHolder;
-  /** Scratch space per attempt (task file, captured output): `<SLUICE_HOME>/attempts`. */
+  /** Scratch space per attempt (task file, captured output, scratch HOME), outside the daemon home. */
   attemptsDir: string;
-  /** Default worktree root when a workspace sets none: `<SLUICE_HOME>/worktrees`. */
+  /** Default worktree root when a workspace sets none, outside the daemon home. */
   worktreesDir: string;
+  /** The daemon home: no worktree may lie inside it. */
+  homeDir?: string;
   logger?: EngineLogger;
 }
 

@@ -8,6 +8,7 @@ import { LogPump } from './log-pump.js';
 import { acceptAttemptCommit, fastForwardRun } from '../service/run-branch.js';
 import { readRef, runRef } from '../git/refs.js';
 import { killLeftoverGroup } from './leftover.js';
+import { homeEnv, makeScratchHome, removeScratchHome } from './scratch-home.js';
 import { ExecutorError, getAdapter, preflightExecutor, type ExecutorSpec } from '../executors/index.js';
 import { WorktreeManager, type AttemptWorktree, type Capture } from '../git/worktree-manager.js';
 import { buildChildEnv, spawnSupervised } from '../process/index.js';
@@ -145,8 +146,17 @@ export class ExecutionEngine implements EnginePort {
       .catch((err: unknown) => this.failUnexpected(a.attemptId, err))
       .finally(() => {
         this.live.delete(a.attemptId);
+        this.dropScratchHome(a.attemptId);
         this.notify();
       });
+  }
+
+  private dropScratchHome(attemptId: string): void {
+    try {
+      removeScratchHome(join(this.deps.attemptsDir, attemptId));
+    } catch (err) {
+      this.deps.logger?.warn({ err, attemptId }, 'could not remove the scratch HOME of an attempt');
+    }
   }
 
   private worktrees(ws: WorkspaceConfig): WorktreeManager {
@@ -154,7 +164,13 @@ export class ExecutionEngine implements EnginePort {
     const key = `${root}\0${ws.keepWorktrees}`;
     let m = this.managers.get(key);
     if (!m) {
-      m = new WorktreeManager({ worktreeRoot: root, keepWorktrees: ws.keepWorktrees, checkoutWorkers: this.opts.checkoutWorkers, poolSize: this.opts.worktreePool });
+      m = new WorktreeManager({
+        worktreeRoot: root,
+        keepWorktrees: ws.keepWorktrees,
+        checkoutWorkers: this.opts.checkoutWorkers,
+        poolSize: this.opts.worktreePool,
+        ...(this.deps.homeDir ? { homeDir: this.deps.homeDir } : {}),
+      });
       this.managers.set(key, m);
     }
     return m;
@@ -186,6 +202,7 @@ export class ExecutionEngine implements EnginePort {
     mkdirSync(scratch, { recursive: true, mode: 0o700 });
     const taskFile = join(scratch, 'task.md');
     writeFileSync(taskFile, step.task, { mode: 0o600 });
+    const scratchHome = makeScratchHome(scratch);
     // Recorded while the executor starts: it is not on the path from dispatch to a running agent.
     let taskRecorded: Promise<unknown> | null = null;
     const recordTask = () =>
@@ -193,7 +210,7 @@ export class ExecutionEngine implements EnginePort {
         this.deps.logger?.warn({ err, attemptId: a.attemptId }, 'could not record the task artifact'),
       ));
 
-    const childEnv = buildChildEnv(spec.env ?? [], {}, this.opts.env ?? process.env);
+    const childEnv = buildChildEnv(spec.env ?? [], homeEnv(entry.policy, scratchHome), this.opts.env ?? process.env);
     let binaryPath: string;
     try {
       binaryPath = (await preflightExecutor(adapter, spec, childEnv, scratch)).binaryPath;
@@ -287,7 +304,7 @@ export class ExecutionEngine implements EnginePort {
           };
           const r = await runValidation(
             { name, argv: v.argv, timeoutMs: v.timeout, env: v.env },
-            { worktree: wt.path, outDir: scratch, graceMs: this.graceMs(), outputCapBytes: this.opts.outputCapBytes, onStart },
+            { worktree: wt.path, outDir: scratch, graceMs: this.graceMs(), outputCapBytes: this.opts.outputCapBytes, env: homeEnv(v.policy, scratchHome), onStart },
           );
           live.kill = null;
           if (live.cancel) return this.endCancelled(a, live, {});
@@ -460,6 +477,7 @@ export class ExecutionEngine implements EnginePort {
       } catch (err) {
         this.deps.logger?.warn({ err, attemptId: a.attemptId }, 'could not capture the changes of an interrupted attempt');
       }
+      this.dropScratchHome(a.attemptId);
       // The branch itself may already point at this attempt: the daemon died between the ref update and its record.
       const run = store.getRun(a.runId);
       const branchHead = run && patch.commit ? await this.branchHead(run.workspaceId, a.runId) : null;

@@ -134,14 +134,16 @@ export const aiderAdapter: ExecutorAdapter = {
   parseOutput: plainOutput,
 };
 
-/** Gemini CLI in non-interactive prompt mode with JSON output; the prompt is bound to `--prompt=`. */
+/**
+ * Gemini CLI in headless mode with JSON output. The task goes on stdin, never in argv (which every local account
+ * can read): a piped stdin makes the CLI headless and is its input.
+ */
 export const geminiAdapter: ExecutorAdapter = {
   kind: 'gemini',
   defaultBinary: 'gemini',
   builtinMinVersion: '0.6.0',
   buildInvocation(spec, ctx) {
-    // `--prompt=<task>` keeps a task that starts with "-" from being read as a flag.
-    return { argv: [ctx.binaryPath, '--output-format', 'json', '--approval-mode', 'auto_edit', ...extra(spec), `--prompt=${ctx.task}`], stdin: '', env: taskEnv(ctx) };
+    return { argv: [ctx.binaryPath, '--output-format', 'json', '--approval-mode', 'auto_edit', ...extra(spec)], stdin: ctx.task, env: taskEnv(ctx) };
   },
   parseOutput(stdout) {
     const start = stdout.indexOf('{');

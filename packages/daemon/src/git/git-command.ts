@@ -1,22 +1,29 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 /** The identity every Sluice commit carries. */
 export const SLUICE_IDENTITY = { name: 'Sluice', email: 'sluice@localhost' } as const;
 
 /**
- * `-c` options on every git call: no hooks, no signing prompts, no fsmonitor program, parallel checkout.
- * They override the repository's and the user's config for that call only.
+ * `-c` options on every git call. The repository's own config is writable by whatever ran in a worktree, so
+ * nothing it names may run: no hooks, no signing program, no fsmonitor program, no pager, no transport (a lazy
+ * fetch would run `core.sshCommand`), no automatic gc. They override the repository's config for that call only.
  */
 export const GIT_SAFE_CONFIG = [
   '-c', 'core.hooksPath=/dev/null',
   '-c', 'commit.gpgsign=false',
   '-c', 'tag.gpgsign=false',
   '-c', 'core.fsmonitor=false',
+  '-c', 'core.pager=cat',
+  '-c', 'protocol.allow=never',
   '-c', 'gc.auto=0',
+  '-c', 'maintenance.auto=false',
   '-c', 'advice.detachedHead=false',
 ] as const;
 
-/** The environment of every git call: the user's global/system config and prompts are kept out. */
+/**
+ * The environment of every git call, built from an allowlist: the user's global/system config, prompts and any
+ * `GIT_*` variable of the daemon (`GIT_DIR`, `GIT_CONFIG_*`, ...) are kept out.
+ */
 export function gitEnv(base: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env: Record<string, string> = {
     GIT_CONFIG_NOSYSTEM: '1',
@@ -73,6 +80,14 @@ export async function runGit(cwd: string, args: readonly string[], opts: { input
   const r = await runGitRaw(cwd, args, opts);
   if (r.exitCode !== 0) throw new GitCommandError(args, r.exitCode, r.stderr);
   return r.stdout;
+}
+
+/** Run git synchronously (for the CLI's path checks) and return trimmed stdout; throws `GitCommandError`. */
+export function gitTextSync(cwd: string, args: readonly string[]): string {
+  const r = spawnSync('git', [...GIT_SAFE_CONFIG, ...args], { cwd, env: gitEnv(), shell: false, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new GitCommandError(args, r.status, r.stderr);
+  return r.stdout.trim();
 }
 
 /** Run git and return trimmed stdout text. */

@@ -11,7 +11,7 @@ export function attemptBranch(attemptId: string): string {
 }
 
 export interface WorktreeManagerOptions {
-  /** Where worktrees live (e.g. `~/.sluice/worktrees`, or a tmpfs such as `/dev/shm/sluice`). */
+  /** Where worktrees live (the runtime folder's `worktrees/`, or a tmpfs such as `/dev/shm/sluice`). */
   worktreeRoot: string;
   /** `checkout.workers` for the checkout (parallel checkout); 2 is a good default on 2 cores. */
   checkoutWorkers?: number;
@@ -19,6 +19,8 @@ export interface WorktreeManagerOptions {
   poolSize?: number;
   /** Never remove worktrees after completion (they stay for inspection). */
   keepWorktrees?: boolean;
+  /** The daemon home: a worktree inside it could reach the token and the ledger by relative paths. */
+  homeDir?: string;
 }
 
 /** An attempt's worktree. */
@@ -57,6 +59,7 @@ export class WorktreeManager {
   private readonly workers: number;
   private readonly poolSize: number;
   private readonly keep: boolean;
+  private readonly home: string | null;
   private readonly pools = new Map<string, string[]>();
   /**
    * git does not lock `.git/worktrees/` against itself: parallel `worktree add`/`remove` in one repository fail now
@@ -70,6 +73,7 @@ export class WorktreeManager {
     this.workers = Math.max(1, opts.checkoutWorkers ?? 2);
     this.poolSize = Math.max(0, opts.poolSize ?? 0);
     this.keep = opts.keepWorktrees ?? false;
+    this.home = opts.homeDir ?? null;
   }
 
   private repoDir(repoPath: string): string {
@@ -80,6 +84,7 @@ export class WorktreeManager {
   async create(repoPath: string, attemptId: string, baseCommit: string): Promise<AttemptWorktree> {
     // Worktrees inside the repository would show up in the operator's working tree.
     if (isInside(repoPath, this.root)) throw new Error(`worktreeRoot ${this.root} lies inside the repository ${repoPath}; choose a folder outside it`);
+    if (this.home && (isInside(this.home, this.root) || isInside(this.root, this.home))) throw new Error(`worktreeRoot ${this.root} and SLUICE_HOME ${this.home} must not contain each other; choose a folder outside SLUICE_HOME`);
     const branch = attemptBranch(attemptId);
     const pooled = this.pools.get(repoPath)?.pop();
     if (pooled) {

@@ -4,13 +4,12 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { SluiceError } from '@sluice/shared-protocol';
 
-/** Files and folders under `SLUICE_HOME`. */
+/** Files and folders under `SLUICE_HOME` (attempts run elsewhere: `RuntimePaths`). */
 export interface HomePaths {
   root: string;
   config: string;
   db: string;
   artifacts: string;
-  worktrees: string;
   token: string;
   daemonInfo: string;
 }
@@ -28,7 +27,6 @@ export function homePaths(root: string): HomePaths {
     config: join(root, 'config.json'),
     db: join(root, 'state.db'),
     artifacts: join(root, 'artifacts'),
-    worktrees: join(root, 'worktrees'),
     token: join(root, 'daemon.token'),
     daemonInfo: join(root, 'daemon.json'),
   };
@@ -41,7 +39,6 @@ export function ensureHome(root: string): HomePaths {
     mkdirSync(root, { recursive: true, mode: 0o700 });
     chmodSync(root, 0o700);
     mkdirSync(p.artifacts, { recursive: true, mode: 0o700 });
-    mkdirSync(p.worktrees, { recursive: true, mode: 0o700 });
   } catch (err) {
     throw unwritableHome(root, err);
   }

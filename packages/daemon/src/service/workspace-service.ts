@@ -1,5 +1,5 @@
 import type { WorkspaceSummary } from '@sluice/shared-protocol';
-import { addWorkspace, removeWorkspace } from '../config/workspaces.js';
+import { addWorkspace, removeWorkspace, type AddableAdapter } from '../config/workspaces.js';
 import type { WorkspaceConfig } from '../config/schema.js';
 import type { Store } from '../store/index.js';
 import { canSee, type CallContext } from './call-context.js';
@@ -28,12 +28,12 @@ export class WorkspaceService {
   }
 
   /** Register a repository (canonical path, must be a git repository root). */
-  add(input: { path: string; id?: string | undefined }, ctx: CallContext, cwd: string): { workspaceId: string; path: string } {
+  add(input: { path: string; id?: string | undefined; executors?: Readonly<Record<string, AddableAdapter>> | undefined }, ctx: CallContext, cwd: string): { workspaceId: string; path: string } {
     const configPath = this.requireConfigPath();
     try {
       const { id, config } = addWorkspace(configPath, { ...input, cwd });
       this.deps.config.replace(config);
-      this.deps.store.audit({ actor: ctx.actor, action: 'workspace.add', target: id, outcome: 'ok', details: { path: config.workspaces[id]!.path } });
+      this.deps.store.audit({ actor: ctx.actor, action: 'workspace.add', target: id, outcome: 'ok', details: { path: config.workspaces[id]!.path, executors: input.executors ?? {} } });
       return { workspaceId: id, path: config.workspaces[id]!.path };
     } catch (err) {
       this.deps.store.audit({ actor: ctx.actor, action: 'workspace.add', target: input.id ?? null, outcome: (err as { code?: string }).code ?? 'INTERNAL' });

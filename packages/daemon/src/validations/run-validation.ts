@@ -30,6 +30,8 @@ export interface ValidationRunOptions {
   outDir: string;
   graceMs: number;
   outputCapBytes: number;
+  /** Variables Sluice sets for the child (a scratch `HOME`), over the allowlist. */
+  env?: Readonly<Record<string, string>>;
   /** Called with the live process so the caller can cancel it. */
   onStart?: (cancel: () => Promise<unknown>) => void;
 }
@@ -44,7 +46,7 @@ export async function runValidation(spec: ValidationSpec, opts: ValidationRunOpt
   const proc = spawnSupervised({
     argv: spec.argv,
     cwd: opts.worktree,
-    env: buildChildEnv(spec.env ?? [], { SLUICE_VALIDATION: spec.name }),
+    env: buildChildEnv(spec.env ?? [], { ...opts.env, SLUICE_VALIDATION: spec.name }),
     stdoutPath,
     stderrPath,
     outputCapBytes: opts.outputCapBytes,

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runtimePaths } from '../../src/home/runtime-dir.js';
 import { makeRepo } from './repo.js';
 import { BUGGY_MATH } from './engine-harness.js';
 
@@ -15,6 +16,8 @@ export class DaemonProcess {
   readonly home = join(this.dir, 'home');
   readonly repo = join(this.dir, 'repo');
   readonly base: string;
+  /** Where the daemon runs attempts (`SLUICE_RUNTIME_DIR` below this test's folder). */
+  readonly runtime = runtimePaths(join(this.dir, 'run'), this.home);
   child: ChildProcess | null = null;
   url = '';
   token = '';
@@ -28,7 +31,7 @@ export class DaemonProcess {
         listen: { host: '127.0.0.1', port: 0 },
         cancelGrace: '300ms',
         workspaces: {
-          demo: { path: this.repo, name: 'demo', executors: { sim: { adapter: 'simulation' } }, validations: { test: { argv: [process.execPath, 'test.js'], timeout: '30s' } }, ...workspace },
+          demo: { path: this.repo, name: 'demo', executors: { sim: { adapter: 'simulation' } }, validations: { test: { argv: [process.execPath, 'test.js'], timeout: '30s' } }, allowSimulationWithValidations: true, ...workspace },
         },
       }),
     );
@@ -36,7 +39,7 @@ export class DaemonProcess {
 
   /** Start the daemon and wait until its daemon.json names this process. */
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [BIN, 'daemon', 'start', '--port', '0'], { env: { ...process.env, SLUICE_HOME: this.home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'daemon', 'start', '--port', '0'], { env: { ...process.env, SLUICE_HOME: this.home, SLUICE_RUNTIME_DIR: join(this.dir, 'run') }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let log = '';
     child.stdout.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-8000)));
@@ -75,7 +78,7 @@ export class DaemonProcess {
 
   /** Run the `sluice` CLI against this home. */
   sluice(...args: string[]) {
-    const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, SLUICE_HOME: this.home }, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, SLUICE_HOME: this.home, SLUICE_RUNTIME_DIR: join(this.dir, 'run') }, encoding: 'utf8', timeout: 60_000 });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 

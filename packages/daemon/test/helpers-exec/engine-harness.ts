@@ -6,6 +6,7 @@ import { ArtifactStore } from '../../src/artifacts/artifact-store.js';
 import { parseConfig } from '../../src/config/index.js';
 import type { DaemonConfigInput } from '../../src/config/index.js';
 import { ExecutionEngine } from '../../src/engine/index.js';
+import { ensureRuntime, type RuntimePaths } from '../../src/home/runtime-dir.js';
 import type { EngineOptions } from '../../src/engine/index.js';
 import { ConfigHolder } from '../../src/service/config-holder.js';
 import { VerbService } from '../../src/service/verb-service.js';
@@ -27,6 +28,8 @@ export class EngineHarness {
   readonly home: string;
   readonly repo: string;
   readonly base: string;
+  /** Where attempts run: outside the home, as the daemon does it. */
+  readonly runtime: RuntimePaths;
   store!: Store;
   artifacts!: ArtifactStore;
   engine!: ExecutionEngine;
@@ -37,6 +40,7 @@ export class EngineHarness {
     this.dir = mkdtempSync(join(tmpdir(), 'sluice-engine-'));
     this.home = join(this.dir, 'home');
     mkdirSync(this.home, { recursive: true });
+    this.runtime = ensureRuntime(join(this.dir, 'run'), this.home);
     this.repo = join(this.dir, 'repo');
     this.base = makeRepo(this.repo, { 'src/math.js': BUGGY_MATH, 'test.js': TEST_JS, 'package.json': '{"type":"module"}\n' });
     this.config = new ConfigHolder(
@@ -50,6 +54,7 @@ export class EngineHarness {
             name: 'demo',
             executors: { sim: { adapter: 'simulation' } },
             validations: { test: { argv: [process.execPath, 'test.js'], timeout: '30s' } },
+            allowSimulationWithValidations: true,
             concurrency: 4,
             ...opts.workspace,
           },
@@ -63,7 +68,7 @@ export class EngineHarness {
     this.store = new Store(openDatabase(join(this.home, 'state.db')));
     this.artifacts = new ArtifactStore(join(this.home, 'artifacts'));
     this.engine = new ExecutionEngine(
-      { store: this.store, artifacts: this.artifacts, config: this.config, attemptsDir: join(this.home, 'attempts'), worktreesDir: join(this.home, 'worktrees') },
+      { store: this.store, artifacts: this.artifacts, config: this.config, attemptsDir: this.runtime.attempts, worktreesDir: this.runtime.worktrees, homeDir: this.home },
       engineOpts,
     );
     this.service = new VerbService({ store: this.store, artifacts: this.artifacts, engine: this.engine, config: this.config });

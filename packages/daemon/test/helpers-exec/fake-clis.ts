@@ -55,10 +55,15 @@ console.log('Applied edit to aider-was-here.txt');
 `,
   gemini: `${RECORD}
 if (process.argv.includes('--version')) { console.log(process.env.FAKE_VERSION || '0.9.0'); process.exit(0); }
+// Like the real CLI: a piped stdin is the input (headless), a \`--prompt\` is appended to it.
 const p = process.argv.find((a) => a.startsWith('--prompt='));
-record({ prompt: p ? p.slice('--prompt='.length) : null });
-fs.writeFileSync('gemini-was-here.txt', 'x');
-console.log(JSON.stringify({ response: 'Updated the function as requested.', stats: { models: { 'gemini-2.5-pro': { api: { totalRequests: 2 } } } } }, null, 2));
+readStdin((stdin) => {
+  const input = [stdin, p ? p.slice('--prompt='.length) : ''].filter((x) => x.length > 0).join('\\n\\n');
+  record({ stdin, input });
+  if (input.length === 0) { console.error('No input provided via stdin.'); process.exit(42); }
+  fs.writeFileSync('gemini-was-here.txt', input);
+  console.log(JSON.stringify({ response: 'Updated the function as requested.', stats: { models: { 'gemini-2.5-pro': { api: { totalRequests: 2 } } } } }, null, 2));
+});
 `,
   'my-agent': `${RECORD}
 readStdin((stdin) => {
