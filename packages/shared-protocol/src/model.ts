@@ -126,6 +126,9 @@ export const Gate = z.object({
   /** Attempts that can be accepted at an approval gate. */
   candidates: z.array(AttemptId),
   acceptedAttemptId: AttemptId.nullable(),
+  /** The run's base as asked for and as resolved, so a reviewer sees what history every diff sits on. */
+  baseRef: z.string(),
+  baseCommit: z.string(),
   decidedBy: Actor.nullable(),
   reason: z.string().nullable(),
   createdAt: Timestamp,

@@ -16,6 +16,7 @@ import {
 } from '@sluice/shared-protocol';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { ArtifactCorruptError } from '../artifacts/artifact-store.js';
+import { requireAcceptedBase } from '../git/base-policy.js';
 import { createRunBranch, resolveCommit } from '../git/refs.js';
 import type { Store } from '../store/index.js';
 import { canSee, type CallContext } from './call-context.js';
@@ -125,6 +126,10 @@ export class VerbService {
     const ws = this.visibleWorkspace(i.workspaceId, ctx);
     const baseRef = i.baseRef ?? 'HEAD';
     const baseCommit = await resolveCommit(ws.path, baseRef);
+    await requireAcceptedBase(ws.path, baseRef, baseCommit, (runId) => {
+      const earlier = this.deps.store.getRun(runId);
+      return earlier && earlier.workspaceId === i.workspaceId ? earlier.headCommit : null;
+    });
     const runId = newId('run', (n) => randomBytes(n));
     const branch = await createRunBranch(ws.path, runId, baseCommit);
     return this.deps.store.openRun({ runId, workspaceId: i.workspaceId, title: i.title ?? '', baseRef, baseCommit, branch, actor: ctx.actor });
@@ -149,6 +154,8 @@ export class VerbService {
       if (run.state !== 'open') throw new SluiceError('RUN_NOT_OPEN');
       const detail = store.getRunDetail(run.runId)!;
       if (detail.steps.some((s) => s.state === 'queued' || s.state === 'running')) throw new SluiceError('RUN_HAS_LIVE_STEPS');
+      // Refused rather than cancelled: a close must not silently discard work waiting for a human.
+      if (store.listGates(run.runId, 'pending').length > 0) throw new SluiceError('RUN_HAS_PENDING_GATES');
       return store.transitionRun(run.runId, 'completed', ctx.actor);
     });
   }
@@ -233,6 +240,7 @@ export class VerbService {
     const ws = this.deps.config.requireWorkspace(run.workspaceId);
     if (ctx.sharedWorkspaces !== null && !ws.approval.remote) throw new SluiceError('REMOTE_APPROVAL_DISABLED');
     if (gate.kind !== 'approval') throw new SluiceError('GATE_NOT_DECIDABLE');
+    if (run.state !== 'open') throw new SluiceError('RUN_NOT_OPEN', `The run is ${run.state}; its gates take no more decisions.`);
     if (gate.status !== 'pending') {
       const same = d.approve ? gate.status === 'approved' && (d.attemptId === undefined || d.attemptId === gate.acceptedAttemptId) : gate.status === 'rejected';
       if (same) return gate;

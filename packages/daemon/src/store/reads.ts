@@ -19,10 +19,11 @@ import {
 
 const GATE_SELECT = `
 SELECT g.gate_id, g.run_id, g.step_id, g.attempt_id, g.kind, g.rule, g.candidates, g.actor, g.created_at,
-       e.status, e.accepted_attempt_id, e.reason,
+       e.status, e.accepted_attempt_id, e.reason, r.base_ref, r.base_commit,
        CASE WHEN e.status = 'pending' THEN NULL ELSE e.actor END AS decided_by,
        CASE WHEN e.status = 'pending' THEN NULL ELSE e.at END AS decided_at
-FROM gates g JOIN gate_evaluations e ON e.id = (SELECT max(id) FROM gate_evaluations WHERE gate_id = g.gate_id)`;
+FROM gates g JOIN gate_evaluations e ON e.id = (SELECT max(id) FROM gate_evaluations WHERE gate_id = g.gate_id)
+JOIN runs r ON r.run_id = g.run_id`;
 
 /** Filters for `listRuns`. `workspaceIds` limits to visible workspaces (null: all). */
 export interface ListRunsQuery {
