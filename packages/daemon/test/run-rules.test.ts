@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { LIMITS } from '@sluice/shared-protocol';
 import { awaitingApprovalGate, git, ledgerCounts, startTestDaemon, type TestDaemon } from './core-fixtures.js';
 
 let d: TestDaemon;
@@ -86,5 +87,47 @@ describe('gates and the end of a run', () => {
     await d.verb('runs.abort', { runId: aborted.runId });
     expect((await d.verb('gates.approve', { gateId: second.gate.gateId, attemptId: second.attempts[0] })).status).toBe(409);
     expect(git(d.repo.path, 'rev-parse', `refs/heads/${aborted.branch}`)).toBe(aborted.headCommit);
+  });
+});
+
+describe('events.list pages', () => {
+  it('a page of big attempt.log events stays under the byte bound and the next page picks up where it stopped', async () => {
+    d = await startTestDaemon();
+    const run = await openRun();
+    const line = '"\\'.repeat(250);
+    d.store.appendEvents(Array.from({ length: 500 }, (_, n) => ({ type: 'attempt.log', runId: run.runId, data: { stream: 'stdout', line, n } })), 'system:engine');
+    const seen: number[] = [];
+    let after = 0;
+    for (;;) {
+      const res = await d.verb('events.list', { runId: run.runId, after, limit: 500 });
+      expect(res.status).toBe(200);
+      expect(Buffer.byteLength(JSON.stringify(res.body.events))).toBeLessThanOrEqual(LIMITS.eventsPageBytes);
+      if (res.body.events.length === 0) break;
+      expect(res.body.events.length).toBeLessThan(500);
+      seen.push(...res.body.events.filter((e: { type: string }) => e.type === 'attempt.log').map((e: { data: { n: number } }) => e.data.n));
+      after = res.body.nextCursor;
+    }
+    expect(seen).toEqual(Array.from({ length: 500 }, (_, n) => n));
+  });
+
+  it('cursors count the run, not the daemon: another run\'s activity does not show in them', async () => {
+    d = await startTestDaemon();
+    const mine = await openRun();
+    const other = await openRun();
+    const first = (await d.verb('events.list', { runId: mine.runId })).body;
+    expect(first.events.map((e: { cursor: number }) => e.cursor)).toEqual([1]);
+    d.store.appendEvents(Array.from({ length: 7 }, () => ({ type: 'attempt.log', runId: other.runId, data: { line: 'busy' } })), 'system:engine');
+    d.store.appendEvent({ type: 'attempt.log', runId: mine.runId, data: { line: 'mine' } }, 'system:engine');
+    const next = (await d.verb('events.list', { runId: mine.runId, after: first.nextCursor })).body;
+    expect(next).toMatchObject({ events: [{ cursor: 2, data: { line: 'mine' } }], nextCursor: 2 });
+    expect((await d.verb('events.list', { runId: mine.runId, after: 2 })).body).toEqual({ events: [], nextCursor: 2 });
+  });
+
+  it('a cursor the run never gave out is CURSOR_INVALID, not an empty page', async () => {
+    d = await startTestDaemon();
+    const run = await openRun();
+    const res = await d.verb('events.list', { runId: run.runId, after: 2 });
+    expect(res).toMatchObject({ status: 400, body: { code: 'CURSOR_INVALID' } });
+    expect(res.body.message).toMatch(/position/);
   });
 });

@@ -167,7 +167,10 @@ export const ArtifactRef = z.object({
 });
 export type ArtifactRef = z.infer<typeof ArtifactRef>;
 
-/** Position in the global event log. Cursors are opaque to planners but are non-negative integers. */
+/**
+ * An event cursor: a non-negative integer, opaque to planners. `events.list` counts positions within the run (so a
+ * cursor says nothing about other runs); the daemon's operator feed counts the global log.
+ */
 export const Cursor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const Event = z.object({

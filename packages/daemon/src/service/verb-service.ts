@@ -314,15 +314,19 @@ export class VerbService {
   private async eventsList(i: VerbInput<'events.list'>, ctx: CallContext): Promise<VerbOutput<'events.list'>> {
     const { store } = this.deps;
     const run = this.visibleRun(i.runId, ctx);
-    const limit = i.limit ?? 100;
-    let events = store.listEvents({ runId: run.runId, after: i.after, limit });
-    if (events.length === 0 && (i.waitMs ?? 0) > 0) {
+    const page = () => {
+      const p = store.listRunEvents({ runId: run.runId, after: i.after ?? 0, limit: i.limit ?? 100, maxBytes: LIMITS.eventsPageBytes });
+      if (!p) throw new SluiceError('CURSOR_INVALID', 'This run has no event at that cursor; cursors are positions in the run, from a previous page of it.');
+      return p;
+    };
+    let out = page();
+    if (out.events.length === 0 && (i.waitMs ?? 0) > 0) {
       const deadline = Date.now() + i.waitMs!;
-      while (events.length === 0 && Date.now() < deadline) {
+      while (out.events.length === 0 && Date.now() < deadline) {
         if (!(await store.bus.waitFor((n) => n.runIds.has(run.runId), deadline - Date.now()))) break;
-        events = store.listEvents({ runId: run.runId, after: i.after, limit });
+        out = page();
       }
     }
-    return { events, nextCursor: events.at(-1)?.cursor ?? i.after ?? 0 };
+    return out;
   }
 }

@@ -205,6 +205,28 @@ export class LedgerReader {
     return rows.map(toEvent);
   }
 
+  /**
+   * One page of a run's events for `events.list`, where a cursor is an event's position in its run (1, 2, ...)
+   * rather than in the global log, so a caller learns nothing of other runs' activity. The page stops at
+   * `limit` events or before `maxBytes` of serialized events (at least one event). `null` when `after` is past
+   * the run's last event: a cursor this run never gave out.
+   */
+  listRunEvents(q: { runId: string; after: number; limit: number; maxBytes: number }): { events: Event[]; nextCursor: number } | null {
+    const total = (this.stmt('SELECT count(*) AS n FROM events WHERE run_id = ?').get(q.runId) as { n: number }).n;
+    if (q.after > total) return null;
+    const from = q.after === 0 ? 0 : (this.stmt('SELECT cursor FROM events WHERE run_id = ? ORDER BY cursor LIMIT 1 OFFSET ?').get(q.runId, q.after - 1) as { cursor: number }).cursor;
+    const rows = this.stmt('SELECT * FROM events WHERE run_id = ? AND cursor > ? ORDER BY cursor LIMIT ?').all(q.runId, from, q.limit) as EventRow[];
+    const events: Event[] = [];
+    let bytes = 0;
+    for (const row of rows) {
+      const event = { ...toEvent(row), cursor: q.after + events.length + 1 };
+      bytes += Buffer.byteLength(JSON.stringify(event)) + 1;
+      if (events.length > 0 && bytes > q.maxBytes) break;
+      events.push(event);
+    }
+    return { events, nextCursor: q.after + events.length };
+  }
+
   /** The newest cursor (0 when there are no events). */
   lastCursor(): number {
     return (this.stmt('SELECT coalesce(max(cursor), 0) AS c FROM events').get() as { c: number }).c;
