@@ -13,6 +13,7 @@ import { installErrorHandler } from './error-handler.js';
 import { registerEventStream } from './event-stream.js';
 import { installGuard } from './guard.js';
 import { registerOperatorRoutes } from './operator-routes.js';
+import { SharedWorkspaces } from './shared-workspaces.js';
 import { registerVerbRoutes } from './verb-routes.js';
 
 /** Largest accepted request body. */
@@ -79,6 +80,7 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
   installGuard(app, {
     token: deps.token,
     store: deps.store,
+    shares: new SharedWorkspaces(deps.store, holder),
     port: () => {
       const addr = app.server.address();
       return addr && typeof addr === 'object' ? addr.port : config.listen.port;

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { NAME_PATTERN, SluiceError } from '@sluice/shared-protocol';
@@ -48,7 +49,7 @@ export function addWorkspace(configPath: string, input: { path: string; id?: str
   for (const [other, ws] of Object.entries(workspaces)) {
     if (ws.path === path) throw new SluiceError('BAD_REQUEST', `${path} is registered already as ${other}.`);
   }
-  workspaces[id] = { path, name: id, executors: { sim: { adapter: 'simulation' } }, validations: {} };
+  workspaces[id] = { path, name: id, executors: { sim: { adapter: 'simulation' } }, validations: {}, registration: `reg_${randomBytes(16).toString('base64url')}` };
   return { id, config: writeRawConfig(configPath, { ...raw, workspaces }) };
 }
 

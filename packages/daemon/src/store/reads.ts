@@ -227,6 +227,12 @@ export class LedgerReader {
     return { events, nextCursor: q.after + events.length };
   }
 
+  /** The details (JSON text) of the newest audit row of an action, or null. */
+  lastAuditDetails(action: string): string | null {
+    const row = this.stmt('SELECT details FROM audit WHERE action = ? ORDER BY seq DESC LIMIT 1').get(action) as { details: string } | undefined;
+    return row?.details ?? null;
+  }
+
   /** The newest cursor (0 when there are no events). */
   lastCursor(): number {
     return (this.stmt('SELECT coalesce(max(cursor), 0) AS c FROM events').get() as { c: number }).c;
