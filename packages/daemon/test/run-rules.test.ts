@@ -131,3 +131,21 @@ describe('events.list pages', () => {
     expect(res.body.message).toMatch(/position/);
   });
 });
+
+describe('remote reads of artifacts are audited', () => {
+  it('an artifacts.get through the connector leaves a row with the actor and the digest; a local read does not', async () => {
+    d = await startTestDaemon();
+    const run = await openRun();
+    const blob = await d.artifacts.putBuffer('agent output\n');
+    d.store.addArtifactRef({ ...blob, mediaType: 'text/plain', kind: 'stdout', name: 'stdout.txt', runId: run.runId, stepId: null, attemptId: null }, 'system:engine');
+    const remote = { 'x-sluice-shared-workspaces': 'web', 'x-sluice-actor': 'planner:org_1/tok_1' };
+    expect((await d.verb('artifacts.get', { runId: run.runId, digest: blob.digest }, remote)).body.content).toBe('agent output\n');
+    await d.verb('artifacts.get', { runId: run.runId, digest: `sha256:${'1'.repeat(64)}` }, remote);
+    await d.verb('artifacts.get', { runId: run.runId, digest: blob.digest });
+    const rows = d.store.db.prepare("SELECT actor, target, outcome, details FROM audit WHERE action = 'verb.artifacts.get' ORDER BY seq").all() as { details: string }[];
+    expect(rows.map((r) => ({ ...r, details: JSON.parse(r.details) }))).toEqual([
+      { actor: 'planner:org_1/tok_1', target: run.runId, outcome: 'ok', details: { remote: true, digest: blob.digest } },
+      { actor: 'planner:org_1/tok_1', target: run.runId, outcome: 'ARTIFACT_NOT_FOUND', details: { remote: true, digest: `sha256:${'1'.repeat(64)}` } },
+    ]);
+  });
+});

@@ -13,6 +13,7 @@ import { installErrorHandler } from './error-handler.js';
 import { registerEventStream } from './event-stream.js';
 import { installGuard } from './guard.js';
 import { registerOperatorRoutes } from './operator-routes.js';
+import { RefusalAudit } from './refusal-audit.js';
 import { SharedWorkspaces } from './shared-workspaces.js';
 import { registerVerbRoutes } from './verb-routes.js';
 
@@ -77,9 +78,10 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
   const workspaces = new WorkspaceService({ store: deps.store, config: holder, configPath: deps.configPath ?? null });
 
   installErrorHandler(app);
+  const refusals = new RefusalAudit(deps.store);
   installGuard(app, {
     token: deps.token,
-    store: deps.store,
+    refusals,
     shares: new SharedWorkspaces(deps.store, holder),
     port: () => {
       const addr = app.server.address();
@@ -93,6 +95,9 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
   registerEventStream(app, deps.store);
   app.addHook('preClose', async () => {
     deps.store.bus.close();
+  });
+  app.addHook('onClose', async () => {
+    refusals.stop();
   });
   app.addHook('onClose', async () => {
     await engine.close?.();

@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ACTOR_PATTERN, HEADERS, SluiceError } from '@sluice/shared-protocol';
 import type { CallContext } from '../service/call-context.js';
-import type { Store } from '../store/index.js';
+import type { RefusalAudit } from './refusal-audit.js';
 import type { SharedWorkspaces } from './shared-workspaces.js';
 
 declare module 'fastify' {
@@ -51,7 +51,7 @@ function single(v: string | string[] | undefined): string | undefined {
  * must be our own, and the bearer token must match (constant time). Refusals are audited with a hash of the
  * presented token, never the token.
  */
-export function installGuard(app: FastifyInstance, opts: { token: string; store: Store; shares: SharedWorkspaces; port: () => number }): void {
+export function installGuard(app: FastifyInstance, opts: { token: string; refusals: RefusalAudit; shares: SharedWorkspaces; port: () => number }): void {
   const expected = sha256(opts.token);
   const defaultActor = localActor();
   app.decorateRequest('callCtx', null);
@@ -62,7 +62,7 @@ export function installGuard(app: FastifyInstance, opts: { token: string; store:
     const presented = single(req.headers.authorization);
     const refuse = (code: 'UNAUTHENTICATED' | 'HOST_NOT_ALLOWED' | 'ORIGIN_NOT_ALLOWED') => {
       const bearer = presented?.startsWith('Bearer ') ? presented.slice(7) : presented;
-      opts.store.audit({
+      opts.refusals.record({
         actor: 'system:api',
         action: 'auth.refused',
         target: null,
@@ -73,7 +73,7 @@ export function installGuard(app: FastifyInstance, opts: { token: string; store:
           ip: req.ip,
           tokenSha256: bearer ? sha256(bearer).toString('hex') : null,
         },
-      });
+      }, req.ip);
       return new SluiceError(code);
     };
     const host = (single(req.headers.host) ?? '').toLowerCase();

@@ -36,6 +36,11 @@ type Handlers = { [V in Exclude<VerbName, 'instances.list'>]: Handler<V> };
 
 const TEXT_MEDIA = /^(text\/|application\/(json|x-ndjson|xml|javascript|x-diff|x-patch)\b)/;
 
+/** Reads that leave an audit row: artifact content read from outside the machine (agent output, diffs, validation output). */
+function auditsRead(verb: VerbName, ctx: CallContext): boolean {
+  return verb === 'artifacts.get' && ctx.sharedWorkspaces !== null;
+}
+
 /** The id a verb input is about, for the audit row. */
 function targetOf(input: Record<string, unknown>): string | null {
   for (const k of ['attemptId', 'gateId', 'stepId', 'runId', 'workspaceId']) if (typeof input[k] === 'string') return input[k];
@@ -76,9 +81,10 @@ export class VerbService {
   /** Run one verb with already-validated input; writes leave an audit row with their outcome. */
   async call<V extends Exclude<VerbName, 'instances.list'>>(verb: V, input: VerbInput<V>, ctx: CallContext): Promise<VerbOutput<V>> {
     const handler = this.handlers[verb] as Handler<V>;
-    if (VERBS[verb].hints.readOnly) return handler(input, ctx);
-    const audit = (outcome: string) =>
-      this.deps.store.audit({ actor: ctx.actor, action: `verb.${verb}`, target: targetOf(input as Record<string, unknown>), outcome, details: { remote: ctx.sharedWorkspaces !== null } });
+    if (VERBS[verb].hints.readOnly && !auditsRead(verb, ctx)) return handler(input, ctx);
+    const digest = (input as { digest?: unknown }).digest;
+    const details = { remote: ctx.sharedWorkspaces !== null, ...(typeof digest === 'string' ? { digest } : {}) };
+    const audit = (outcome: string) => this.deps.store.audit({ actor: ctx.actor, action: `verb.${verb}`, target: targetOf(input as Record<string, unknown>), outcome, details });
     try {
       const out = await handler(input, ctx);
       audit('ok');
