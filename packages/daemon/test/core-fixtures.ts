@@ -119,7 +119,7 @@ export function ledgerCounts(store: Store): Record<string, number> {
  * What the engine would leave behind: `n` attempts of a new approval step, each with a commit on its attempt
  * branch, waiting at one approval gate.
  */
-export async function awaitingApprovalGate(d: TestDaemon, run: { runId: string; headCommit: string }, n: number) {
+export async function awaitingApprovalGate<R extends { runId: string; headCommit: string }>(d: TestDaemon, run: R, n: number) {
   const step = (await d.verb('steps.dispatch', { runId: run.runId, executor: 'sim', task: 'x', attempts: n, approval: true })).body;
   const commits: string[] = [];
   for (const [i, a] of step.attempts.entries()) {
