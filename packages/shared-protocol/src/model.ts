@@ -126,9 +126,12 @@ export const Gate = z.object({
   /** Attempts that can be accepted at an approval gate. */
   candidates: z.array(AttemptId),
   acceptedAttemptId: AttemptId.nullable(),
-  /** The run's base as asked for and as resolved, so a reviewer sees what history every diff sits on. */
-  baseRef: z.string(),
-  baseCommit: z.string(),
+  /**
+   * The run's base as asked for and as resolved, so a reviewer sees what history every diff sits on. Every daemon
+   * of this version sets both; optional on the wire only because a 0.1.0 daemon behind a newer relay does not.
+   */
+  baseRef: z.string().optional(),
+  baseCommit: z.string().optional(),
   decidedBy: Actor.nullable(),
   reason: z.string().nullable(),
   createdAt: Timestamp,
