@@ -125,4 +125,31 @@ describe('connector → real daemon', () => {
     ]);
     expect(daemon.store.db.prepare('SELECT state FROM runs WHERE run_id = ?').get(runId)).toEqual({ state: 'open' });
   });
+
+  it('a share is tied to the registration: a workspace removed and registered again (another repository) is not shared', async () => {
+    const operator = (method: string, path: string, body?: unknown) =>
+      fetch(`${daemon.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${readFileSync(daemon.home.token, 'utf8').trim()}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    expect((await session.request('runs.open', { workspaceId: 'web-app' }, { actor: ACTOR })).ok).toBe(true);
+    expect((await operator('DELETE', '/api/v1/workspaces/web-app')).status).toBe(200);
+    makeRepo(join(root, 'impostor'));
+    expect((await operator('POST', '/api/v1/workspaces', { path: join(root, 'impostor'), id: 'web-app' })).status).toBe(201);
+    const replaced = await session.request('runs.open', { workspaceId: 'web-app' }, { actor: ACTOR });
+    expect(replaced.error?.code).toBe('WORKSPACE_NOT_FOUND');
+    const shareRows = () => daemon.store.db.prepare("SELECT actor, details FROM audit WHERE action = 'connector.shares' ORDER BY seq").all() as { actor: string; details: string }[];
+    expect(JSON.parse(shareRows().at(-1)!.details)).toMatchObject({ shared: [], stale: ['web-app'] });
+    // Sharing again ties the share to the new registration.
+    const again = await cli(['share', 'web-app']);
+    expect(again.code, again.err).toBe(0);
+    const config = JSON.parse(readFileSync(join(daemon.home.root, 'connector.json'), 'utf8')) as { shares: string[] };
+    expect(config.shares).toEqual([expect.stringMatching(/^web-app@reg_[A-Za-z0-9_-]{22}$/)]);
+    const header = { 'x-sluice-shared-workspaces': config.shares[0]!, 'x-sluice-actor': ACTOR };
+    const list = await (await fetch(`${daemon.url}/api/v1/workspaces`, { headers: { authorization: `Bearer ${readFileSync(daemon.home.token, 'utf8').trim()}`, ...header } })).json();
+    expect(list).toMatchObject({ workspaces: [{ workspaceId: 'web-app' }] });
+    expect(JSON.parse(shareRows().at(-1)!.details)).toMatchObject({ shared: ['web-app'], stale: [] });
+    expect(shareRows().every((r) => r.actor === 'system:connector')).toBe(true);
+  });
 });

@@ -125,7 +125,8 @@ describe('daemon credentials, Host and Origin', () => {
     }
     expect(state()).toEqual(before);
     const audit = d.store.db.prepare('SELECT * FROM audit ORDER BY rowid DESC LIMIT ?').all(cases.length) as Array<Record<string, unknown>>;
-    expect(counts(d.store.db, ['audit']).audit).toBe(auditBefore + cases.length);
+    // Refusal rows are rate-limited: one per reason and source per interval, the rest counted into one later row.
+    expect(counts(d.store.db, ['audit']).audit).toBeLessThanOrEqual(auditBefore + 1);
     // The token never lands in the audit rows, only its hash.
     expect(JSON.stringify(audit)).not.toContain(d.token);
     await stillServes();

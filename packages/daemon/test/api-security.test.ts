@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
+import { RefusalAudit } from '../src/api/refusal-audit.js';
 import { createLogger, startDaemon, verifyAuditChain } from '../src/index.js';
 import { startTestDaemon, tempDir, type Body, type TestDaemon } from './core-fixtures.js';
 
@@ -58,7 +59,43 @@ describe('the /api/v1 guard', () => {
     expect(res).toEqual({ status: 403, body: { code: 'HOST_NOT_ALLOWED', message: expect.any(String) } });
     const wrongPort = await rawRequest(d.port, { host: `127.0.0.1:${d.port + 1}`, authorization: `Bearer ${d.token}` });
     expect(wrongPort.body.code).toBe('HOST_NOT_ALLOWED');
-    expect(refusals(d).map((r) => r.outcome)).toEqual(['HOST_NOT_ALLOWED', 'HOST_NOT_ALLOWED']);
+    // The second refusal of the same reason from the same source in the interval is counted, not written.
+    expect(refusals(d).map((r) => r.outcome)).toEqual(['HOST_NOT_ALLOWED']);
+  });
+
+  it('a flood of refusals writes one row per reason and source per interval, then one row with the count', async () => {
+    d = await startTestDaemon();
+    for (let i = 0; i < 40; i++) await rawRequest(d.port, { host: 'evil.example' });
+    for (let i = 0; i < 10; i++) await rawRequest(d.port, { host: `127.0.0.1:${d.port}`, authorization: 'Bearer wrong' });
+    expect(refusals(d).map((r) => r.outcome)).toEqual(['HOST_NOT_ALLOWED', 'UNAUTHENTICATED']);
+    const store = d.store;
+    await d.app.close();
+    const rows = store.db.prepare("SELECT outcome, details FROM audit WHERE action = 'auth.refused' ORDER BY seq").all() as { outcome: string; details: string }[];
+    expect(rows.slice(2).map((r) => [r.outcome, JSON.parse(r.details)])).toEqual([
+      ['HOST_NOT_ALLOWED', expect.objectContaining({ source: '127.0.0.1', repeated: 39 })],
+      ['UNAUTHENTICATED', expect.objectContaining({ source: '127.0.0.1', repeated: 9 })],
+    ]);
+    expect(verifyAuditChain(store.db)).toMatchObject({ ok: true });
+  });
+
+  it('the interval is per reason and source: a refusal after it ends is written again, after the count of the last one', async () => {
+    d = await startTestDaemon();
+    let now = 0;
+    const audit = new RefusalAudit(d.store, () => now, 1000);
+    const row = { actor: 'system:api', action: 'test.refused', outcome: 'UNAUTHENTICATED', details: { path: '/x' } };
+    audit.record(row, '127.0.0.1');
+    audit.record(row, '127.0.0.1');
+    audit.record(row, '127.0.0.2');
+    now = 1000;
+    audit.record(row, '127.0.0.1');
+    audit.stop();
+    const rows = d.store.db.prepare("SELECT details FROM audit WHERE action = 'test.refused' ORDER BY seq").all() as { details: string }[];
+    expect(rows.map((r) => JSON.parse(r.details) as Record<string, unknown>).map((x) => [x['source'] ?? null, x['repeated'] ?? 0])).toEqual([
+      [null, 0],
+      [null, 0],
+      ['127.0.0.1', 1],
+      [null, 0],
+    ]);
   });
 
   it('accepts every loopback name with the right port', async () => {

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VERB_NAMES, daemonVerbPath } from '@sluice/shared-protocol';
-import { git, ledgerCounts, makeRepo, startTestDaemon, type TestDaemon } from './core-fixtures.js';
+import { awaitingApprovalGate, git, ledgerCounts, makeRepo, startTestDaemon, type TestDaemon } from './core-fixtures.js';
 
 let d: TestDaemon;
 afterEach(async () => {
@@ -120,25 +120,9 @@ describe('steps', () => {
 });
 
 describe('gates', () => {
-  /** What the engine would leave behind: two attempts with commits, waiting at an approval gate. */
   async function awaitingApproval(workspace?: Parameters<typeof startTestDaemon>[0]) {
     d = await startTestDaemon(workspace);
-    const run = await openRun();
-    const step = (await d.verb('steps.dispatch', { runId: run.runId, executor: 'sim', task: 'x', attempts: 2, approval: true })).body;
-    const commits: string[] = [];
-    for (const [i, a] of step.attempts.entries()) {
-      git(d.repo.path, 'branch', a.branch, run.headCommit);
-      const tree = git(d.repo.path, 'rev-parse', `${run.headCommit}^{tree}`);
-      const commit = git(d.repo.path, 'commit-tree', tree, '-p', run.headCommit, '-m', `attempt ${i}`);
-      git(d.repo.path, 'update-ref', `refs/heads/${a.branch}`, commit);
-      commits.push(commit);
-      for (const s of ['preparing', 'running', 'validating'] as const) d.store.transitionAttempt(a.attemptId, s, {}, 'system:engine');
-      d.store.transitionAttempt(a.attemptId, 'awaiting_approval', { commit }, 'system:engine');
-    }
-    d.store.transitionStep(step.stepId, 'running', {}, 'system:engine');
-    d.store.transitionStep(step.stepId, 'awaiting_approval', {}, 'system:engine');
-    const gate = d.store.createGate({ runId: run.runId, stepId: step.stepId, attemptId: null, kind: 'approval', rule: 'choose one passing attempt', candidates: step.attempts.map((a: { attemptId: string }) => a.attemptId) }, 'system:engine');
-    return { run, step, gate, commits, attempts: step.attempts.map((a: { attemptId: string }) => a.attemptId) as string[] };
+    return awaitingApprovalGate(d, await openRun(), 2);
   }
 
   it('approving names the attempt, fast-forwards the run branch and settles the step', async () => {

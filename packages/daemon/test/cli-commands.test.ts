@@ -72,6 +72,24 @@ describe('sluice CLI', () => {
     expect(config.workspaces.web.executors).toEqual({ sim: { adapter: 'simulation' }, claude: { adapter: 'claude-code' } });
   });
 
+  it('workspace add and remove without a running daemon leave audit rows in the ledger', () => {
+    expect(sluice('init').code).toBe(0);
+    const repo = makeRepo(join(root, 'repo'));
+    expect(sluice('workspace', 'add', 'repo', '--id', 'web').code).toBe(0);
+    expect(sluice('workspace', 'add', repo.path, '--id', 'again').code).toBe(1);
+    expect(sluice('workspace', 'remove', 'web').code).toBe(0);
+    const db = new Database(join(home, 'state.db'), { readonly: true });
+    const rows = db.prepare("SELECT actor, action, target, outcome, details FROM audit WHERE action LIKE 'workspace.%' ORDER BY seq").all() as { actor: string; details: string }[];
+    db.close();
+    expect(rows).toEqual([
+      expect.objectContaining({ action: 'workspace.add', target: 'web', outcome: 'ok' }),
+      expect.objectContaining({ action: 'workspace.add', target: 'again', outcome: 'BAD_REQUEST' }),
+      expect.objectContaining({ action: 'workspace.remove', target: 'web', outcome: 'ok' }),
+    ]);
+    expect(rows.every((r) => r.actor.startsWith('local:'))).toBe(true);
+    expect(JSON.parse(rows[0]!.details)).toEqual({ path: repo.path });
+  });
+
   it('daemon start refuses a non-loopback host', () => {
     const r = sluice('daemon', 'start', '--host', '0.0.0.0', '--port', '0');
     expect(r.code).not.toBe(0);

@@ -114,3 +114,25 @@ export function ledgerCounts(store: Store): Record<string, number> {
   }
   return out;
 }
+
+/**
+ * What the engine would leave behind: `n` attempts of a new approval step, each with a commit on its attempt
+ * branch, waiting at one approval gate.
+ */
+export async function awaitingApprovalGate<R extends { runId: string; headCommit: string }>(d: TestDaemon, run: R, n: number) {
+  const step = (await d.verb('steps.dispatch', { runId: run.runId, executor: 'sim', task: 'x', attempts: n, approval: true })).body;
+  const commits: string[] = [];
+  for (const [i, a] of step.attempts.entries()) {
+    const tree = git(d.repo.path, 'rev-parse', `${run.headCommit}^{tree}`);
+    const commit = git(d.repo.path, 'commit-tree', tree, '-p', run.headCommit, '-m', `attempt ${i}`);
+    git(d.repo.path, 'update-ref', `refs/heads/${a.branch}`, commit);
+    commits.push(commit);
+    for (const s of ['preparing', 'running', 'validating'] as const) d.store.transitionAttempt(a.attemptId, s, {}, 'system:engine');
+    d.store.transitionAttempt(a.attemptId, 'awaiting_approval', { commit }, 'system:engine');
+  }
+  d.store.transitionStep(step.stepId, 'running', {}, 'system:engine');
+  d.store.transitionStep(step.stepId, 'awaiting_approval', {}, 'system:engine');
+  const attempts = step.attempts.map((a: { attemptId: string }) => a.attemptId) as string[];
+  const gate = d.store.createGate({ runId: run.runId, stepId: step.stepId, attemptId: null, kind: 'approval', rule: 'choose one passing attempt', candidates: attempts }, 'system:engine');
+  return { run, step, gate, commits, attempts };
+}

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { InstanceId } from './ids.js';
 import { WorkspaceSummary } from './model.js';
 import { safeName } from './text.js';
+import { Registration } from './shares.js';
 
 /** Websocket close codes the relay uses, so the connector can tell "stop" from "reconnect". */
 export const CLOSE_CODES = {
@@ -40,7 +41,9 @@ export const EnrollResponse = z.object({
 export type EnrollResponse = z.infer<typeof EnrollResponse>;
 
 /** `GET /api/v1/workspaces` on the daemon: what it serves, as planners may see it (no paths). */
-export const DaemonWorkspaceList = z.object({ workspaces: z.array(WorkspaceSummary) });
+export const DaemonWorkspaceList = z.object({
+  workspaces: z.array(WorkspaceSummary.extend({ /** Local callers only: what a share ties itself to. */ registration: Registration.nullable().optional() })),
+});
 export type DaemonWorkspaceList = z.infer<typeof DaemonWorkspaceList>;
 
 /** Daemon routes outside the verb table that the connector may call. */

@@ -17,6 +17,7 @@ export const ERROR_CATALOG = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json.' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
+  CURSOR_INVALID: { status: 400, message: 'The cursor is not one this list gave out; start again without it.' },
   // Authentication and authorization
   UNAUTHENTICATED: { status: 401, message: 'A valid bearer token is required.' },
   TOKEN_MALFORMED: { status: 401, message: 'The token is malformed or its checksum is wrong.' },
@@ -38,8 +39,10 @@ export const ERROR_CATALOG = {
   EXECUTOR_NOT_ALLOWED: { status: 422, message: 'That executor is not configured for this workspace.' },
   VALIDATION_NOT_DEFINED: { status: 422, message: 'That validation is not configured for this workspace.' },
   BASE_REF_NOT_FOUND: { status: 422, message: 'The base ref does not exist in the repository.' },
+  BASE_REF_NOT_ALLOWED: { status: 422, message: 'The base is not accepted history: not on an operator branch or tag, nor on an accepted run head.' },
   RUN_NOT_OPEN: { status: 409, message: 'The run is not open.' },
   RUN_HAS_LIVE_STEPS: { status: 409, message: 'The run still has steps that are queued or running.' },
+  RUN_HAS_PENDING_GATES: { status: 409, message: 'The run has gates waiting for a decision; decide them (or abort the run) before closing it.' },
   STEP_NOT_RETRYABLE: { status: 409, message: 'Only a failed, cancelled or interrupted step can be retried.' },
   GATE_ALREADY_DECIDED: { status: 409, message: 'The gate has already been decided.' },
   GATE_NOT_DECIDABLE: { status: 409, message: 'This gate is not an approval gate waiting for a decision.' },

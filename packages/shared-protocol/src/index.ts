@@ -10,3 +10,4 @@ export * from './frames.js';
 export * from './http.js';
 export * from './docs.js';
 export * from './connector-wire.js';
+export * from './shares.js';

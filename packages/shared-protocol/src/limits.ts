@@ -12,6 +12,11 @@ export const LIMITS = {
   pageSize: 100,
   /** Largest `events.list` page. */
   eventsPageSize: 500,
+  /**
+   * Serialized events of one `events.list` page, in bytes: a quarter of a frame, so the page still fits once the
+   * relay wraps it again (an MCP text result escapes every quote and backslash of it).
+   */
+  eventsPageBytes: 512 * 1024,
   /** Parallel attempts of one step. */
   attempts: 4,
   /** Validations named by one step. */

@@ -126,6 +126,12 @@ export const Gate = z.object({
   /** Attempts that can be accepted at an approval gate. */
   candidates: z.array(AttemptId),
   acceptedAttemptId: AttemptId.nullable(),
+  /**
+   * The run's base as asked for and as resolved, so a reviewer sees what history every diff sits on. Every daemon
+   * of this version sets both; optional on the wire only because a 0.1.0 daemon behind a newer relay does not.
+   */
+  baseRef: z.string().optional(),
+  baseCommit: z.string().optional(),
   decidedBy: Actor.nullable(),
   reason: z.string().nullable(),
   createdAt: Timestamp,
@@ -164,7 +170,10 @@ export const ArtifactRef = z.object({
 });
 export type ArtifactRef = z.infer<typeof ArtifactRef>;
 
-/** Position in the global event log. Cursors are opaque to planners but are non-negative integers. */
+/**
+ * An event cursor: a non-negative integer, opaque to planners. `events.list` counts positions within the run (so a
+ * cursor says nothing about other runs); the daemon's operator feed counts the global log.
+ */
 export const Cursor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const Event = z.object({

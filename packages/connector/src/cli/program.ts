@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
-import { SluiceError } from '@sluice/shared-protocol';
-import type { WorkspaceSummary } from '@sluice/shared-protocol';
+import { parseShare, shareEntry, shareReaches, sharedWorkspaceIds, SluiceError } from '@sluice/shared-protocol';
 import { loadConnectorConfig, saveConnectorConfig } from '../config/connector-config.js';
 import type { ConnectorConfig } from '../config/connector-config.js';
 import { connectorConfigPath, connectorStatePath, sluiceHome } from '../config/paths.js';
@@ -75,13 +74,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .action(async (workspace: string, o: { json: boolean }) => {
       const path = configPath();
       const config = loadConnectorConfig(path);
-      const all = await daemonFor(config).listWorkspaces();
-      if (!all.some((w) => w.workspaceId === workspace)) {
+      const ws = (await daemonFor(config).listWorkspaces()).find((w) => w.workspaceId === workspace);
+      if (!ws) {
         throw new ConnectorFailure('WORKSPACE_NOT_FOUND', `the daemon has no workspace ${JSON.stringify(workspace)}; see \`sluice-connector discover\``, EXIT_CODES.failure);
       }
-      const shares = config.shares.includes(workspace) ? [...config.shares] : [...config.shares, workspace];
+      // The share names this registration: if the workspace is removed and added again, it must be shared again.
+      const shares = [...config.shares.filter((s) => parseShare(s)?.workspaceId !== workspace), shareEntry(workspace, ws.registration ?? null)];
       saveConnectorConfig(path, { ...config, shares });
-      print(o.json, { shares }, `shared ${workspace}; shares: ${shares.join(', ')}\n(a running connector picks this up within its refresh interval)`);
+      const ids = sharedWorkspaceIds(shares);
+      print(o.json, { shares: ids }, `shared ${workspace}; shares: ${ids.join(', ')}\n(a running connector picks this up within its refresh interval)`);
     });
 
   program
@@ -92,10 +93,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .action((workspace: string, o: { json: boolean }) => {
       const path = configPath();
       const config = loadConnectorConfig(path);
-      if (!config.shares.includes(workspace)) throw new ConnectorFailure('WORKSPACE_NOT_FOUND', `${JSON.stringify(workspace)} is not shared`, EXIT_CODES.failure);
-      const shares = config.shares.filter((s) => s !== workspace);
+      if (!sharedWorkspaceIds(config.shares).includes(workspace)) throw new ConnectorFailure('WORKSPACE_NOT_FOUND', `${JSON.stringify(workspace)} is not shared`, EXIT_CODES.failure);
+      const shares = config.shares.filter((s) => parseShare(s)?.workspaceId !== workspace);
       saveConnectorConfig(path, { ...config, shares });
-      print(o.json, { shares }, `unshared ${workspace}; shares: ${shares.length ? shares.join(', ') : '(none)'}`);
+      const ids = sharedWorkspaceIds(shares);
+      print(o.json, { shares: ids }, `unshared ${workspace}; shares: ${ids.length ? ids.join(', ') : '(none)'}`);
     });
 
   program
@@ -105,11 +107,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .action(async (o: { json: boolean }) => {
       const config = loadConnectorConfig(configPath());
       const all = await daemonFor(config).listWorkspaces();
-      const rows = all.map((w: WorkspaceSummary) => ({ ...w, shared: config.shares.includes(w.workspaceId) }));
-      const missing = config.shares.filter((s) => !all.some((w) => w.workspaceId === s));
+      const rows = all.map(({ registration: _registration, ...w }) => ({ ...w, shared: config.shares.some((s) => shareReaches(s, { ...w, registration: _registration })) }));
+      const missing = sharedWorkspaceIds(config.shares.filter((s) => !all.some((w) => shareReaches(s, w))));
       const text = [
         ...rows.map((r) => `${r.shared ? '[shared]    ' : '[not shared]'} ${r.workspaceId}  executors: ${r.executors.join(', ') || '-'}  validations: ${r.validations.join(', ') || '-'}`),
-        ...missing.map((m) => `[missing]    ${m}  (shared in the config but the daemon has no such workspace)`),
+        ...missing.map((m) => `[missing]    ${m}  (shared in the config, but the daemon has no such workspace or it was registered again: share it again)`),
       ];
       print(o.json, { workspaces: rows, missing }, text.length ? text.join('\n') : 'the daemon has no workspaces; add one with `sluice workspace add PATH`');
     });
@@ -122,8 +124,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const config = loadConnectorConfig(configPath());
       print(
         o.json,
-        { instanceId: config.instanceId, orgId: config.orgId, name: config.name, relay: config.relayUrl, shares: config.shares },
-        `instance ${config.instanceId} (${config.name}) at ${config.relayUrl}\nshared: ${config.shares.length ? config.shares.join(', ') : '(none)'}`,
+        { instanceId: config.instanceId, orgId: config.orgId, name: config.name, relay: config.relayUrl, shares: sharedWorkspaceIds(config.shares) },
+        `instance ${config.instanceId} (${config.name}) at ${config.relayUrl}\nshared: ${config.shares.length ? sharedWorkspaceIds(config.shares).join(', ') : '(none)'}`,
       );
     });
 

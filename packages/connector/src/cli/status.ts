@@ -1,4 +1,4 @@
-import { RELAY_PATHS } from '@sluice/shared-protocol';
+import { RELAY_PATHS, shareReaches, sharedWorkspaceIds } from '@sluice/shared-protocol';
 import { readFileSync } from 'node:fs';
 import { loadConnectorConfig } from '../config/connector-config.js';
 import { sluiceHome } from '../config/paths.js';
@@ -53,7 +53,7 @@ export async function collectStatus(configPath: string, statePath: string, env: 
   }
   report.instanceId = config.instanceId;
   report.relay = config.relayUrl;
-  report.shares = [...config.shares];
+  report.shares = sharedWorkspaceIds(config.shares);
 
   const state = readState(statePath);
   if (state) {
@@ -68,7 +68,7 @@ export async function collectStatus(configPath: string, statePath: string, env: 
     report.daemon.url = daemon.locate().url.origin;
     const all = await daemon.listWorkspaces(undefined, 3000);
     report.daemon.reachable = true;
-    report.daemon.missingShares = config.shares.filter((s) => !all.some((w) => w.workspaceId === s));
+    report.daemon.missingShares = sharedWorkspaceIds(config.shares.filter((s) => !all.some((w) => shareReaches(s, w))));
   } catch (err) {
     report.daemon.error = (err as Error).message;
   }

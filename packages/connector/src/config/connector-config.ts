@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import * as z from 'zod';
-import { InstanceId, Name } from '@sluice/shared-protocol';
+import { InstanceId, ShareEntry } from '@sluice/shared-protocol';
 import { ConnectorFailure, EXIT_CODES } from '../errors/exit-codes.js';
 import { writeFileAtomic600 } from './atomic-write.js';
 
@@ -30,8 +30,8 @@ export const ConnectorConfig = z.strictObject({
       url: z.string().url().optional(),
     })
     .default({}),
-  /** The allowlist: only these daemon workspaces exist for the relay. */
-  shares: z.array(Name).max(256).default([]),
+  /** The allowlist: only these daemon workspaces exist for the relay, each tied to the registration it was shared under. */
+  shares: z.array(ShareEntry).max(256).default([]),
   tls: z
     .strictObject({
       /** A PEM file with the CA(s) to trust for the relay, instead of the system store. */

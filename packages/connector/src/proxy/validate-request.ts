@@ -1,4 +1,4 @@
-import { VERBS, isVerbName, zodDetails } from '@sluice/shared-protocol';
+import { VERBS, isVerbName, sharedWorkspaceIds, zodDetails } from '@sluice/shared-protocol';
 import type { ErrorBody, RequestFrame, VerbName } from '@sluice/shared-protocol';
 
 /**
@@ -29,7 +29,7 @@ export function validateRequest(frame: Pick<RequestFrame, 'verb' | 'input' | 'ac
     return { ok: false, error: { code: 'WORKSPACE_NOT_FOUND', message: 'this instance shares no workspace' } };
   }
   const workspaceId = (parsed.data as { workspaceId?: unknown }).workspaceId;
-  if (typeof workspaceId === 'string' && !shares.includes(workspaceId)) {
+  if (typeof workspaceId === 'string' && !sharedWorkspaceIds(shares).includes(workspaceId)) {
     return { ok: false, error: { code: 'WORKSPACE_NOT_FOUND', message: 'No such workspace, or it is not shared.' } };
   }
   return { ok: true, verb, input: parsed.data };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { WorkspaceSummary } from '@sluice/shared-protocol';
+import { sharedWorkspaceIds, type WorkspaceSummary } from '@sluice/shared-protocol';
 import { loadConnectorConfig } from '../config/connector-config.js';
 import type { ConnectorConfig } from '../config/connector-config.js';
 import { sluiceHome } from '../config/paths.js';
@@ -85,7 +85,7 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
     const current = [...shares];
     if (current.length === 0) return [];
     try {
-      const list = (await daemon.listWorkspaces(current)).filter((w) => current.includes(w.workspaceId));
+      const list = (await daemon.listWorkspaces(current)).filter((w) => sharedWorkspaceIds(current).includes(w.workspaceId));
       state.workspaces = list.map((w) => w.workspaceId);
       if (daemonDown) {
         daemonDown = false;

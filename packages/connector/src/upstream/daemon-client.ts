@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { DAEMON_PATHS, DaemonWorkspaceList, ErrorBody, HEADERS, SluiceError, daemonVerbPath, isErrorCode } from '@sluice/shared-protocol';
-import type { WorkspaceSummary } from '@sluice/shared-protocol';
 import { httpJson } from '../net/http-json.js';
 import { isLoopbackHost } from '../net/relay-url.js';
 
@@ -118,7 +117,7 @@ export class DaemonClient {
   }
 
   /** The daemon's workspaces (names only), filtered by the daemon itself when `shares` is given. */
-  async listWorkspaces(shares?: readonly string[], timeoutMs = 5000): Promise<WorkspaceSummary[]> {
+  async listWorkspaces(shares?: readonly string[], timeoutMs = 5000): Promise<DaemonWorkspaceList['workspaces']> {
     const loc = this.locate();
     const headers: Record<string, string> = { authorization: `Bearer ${loc.token}` };
     if (shares) headers[HEADERS.sharedWorkspaces] = shares.join(',');

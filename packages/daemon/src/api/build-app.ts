@@ -13,6 +13,8 @@ import { DAEMON_VERSION } from '../version.js';
 import { registerEventStream } from './event-stream.js';
 import { installGuard } from './guard.js';
 import { registerOperatorRoutes } from './operator-routes.js';
+import { RefusalAudit } from './refusal-audit.js';
+import { SharedWorkspaces } from './shared-workspaces.js';
 import { registerVerbRoutes } from './verb-routes.js';
 
 /** Largest accepted request body. */
@@ -77,9 +79,11 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
   const workspaces = new WorkspaceService({ store: deps.store, config: holder, configPath: deps.configPath ?? null });
 
   installErrorMapper(app);
+  const refusals = new RefusalAudit(deps.store);
   installGuard(app, {
     token: deps.token,
-    store: deps.store,
+    refusals,
+    shares: new SharedWorkspaces(deps.store, holder),
     port: () => {
       const addr = app.server.address();
       return addr && typeof addr === 'object' ? addr.port : config.listen.port;
@@ -92,6 +96,9 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
   registerEventStream(app, deps.store);
   app.addHook('preClose', async () => {
     deps.store.bus.close();
+  });
+  app.addHook('onClose', async () => {
+    refusals.stop();
   });
   app.addHook('onClose', async () => {
     await engine.close?.();

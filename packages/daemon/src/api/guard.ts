@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ACTOR_PATTERN, HEADERS, NAME_PATTERN, SluiceError } from '@sluice/shared-protocol';
+import { ACTOR_PATTERN, HEADERS, SluiceError } from '@sluice/shared-protocol';
 import type { CallContext } from '../service/call-context.js';
-import type { Store } from '../store/index.js';
+import type { RefusalAudit } from './refusal-audit.js';
+import type { SharedWorkspaces } from './shared-workspaces.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -50,7 +51,7 @@ function single(v: string | string[] | undefined): string | undefined {
  * must be our own, and the bearer token must match (constant time). Refusals are audited with a hash of the
  * presented token, never the token.
  */
-export function installGuard(app: FastifyInstance, opts: { token: string; store: Store; port: () => number }): void {
+export function installGuard(app: FastifyInstance, opts: { token: string; refusals: RefusalAudit; shares: SharedWorkspaces; port: () => number }): void {
   const expected = sha256(opts.token);
   const defaultActor = localActor();
   app.decorateRequest('callCtx', null);
@@ -61,7 +62,7 @@ export function installGuard(app: FastifyInstance, opts: { token: string; store:
     const presented = single(req.headers.authorization);
     const refuse = (code: 'UNAUTHENTICATED' | 'HOST_NOT_ALLOWED' | 'ORIGIN_NOT_ALLOWED') => {
       const bearer = presented?.startsWith('Bearer ') ? presented.slice(7) : presented;
-      opts.store.audit({
+      opts.refusals.record({
         actor: 'system:api',
         action: 'auth.refused',
         target: null,
@@ -72,7 +73,7 @@ export function installGuard(app: FastifyInstance, opts: { token: string; store:
           ip: req.ip,
           tokenSha256: bearer ? sha256(bearer).toString('hex') : null,
         },
-      });
+      }, req.ip);
       return new SluiceError(code);
     };
     const host = (single(req.headers.host) ?? '').toLowerCase();
@@ -85,15 +86,7 @@ export function installGuard(app: FastifyInstance, opts: { token: string; store:
     const actorHeader = single(req.headers[HEADERS.actor]);
     if (actorHeader !== undefined && !ACTOR_PATTERN.test(actorHeader)) throw new SluiceError('BAD_REQUEST', `${HEADERS.actor} must be kind:identity.`);
     const sharedHeader = single(req.headers[HEADERS.sharedWorkspaces]);
-    let shared: Set<string> | null = null;
-    if (sharedHeader !== undefined) {
-      const names = sharedHeader
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s.length > 0);
-      if (names.length > 256 || names.some((n) => !NAME_PATTERN.test(n) || n.includes('..'))) throw new SluiceError('BAD_REQUEST', `${HEADERS.sharedWorkspaces} must list workspace names.`);
-      shared = new Set(names);
-    }
+    const shared = sharedHeader === undefined ? null : opts.shares.resolve(sharedHeader);
     req.callCtx = { actor: actorHeader ?? defaultActor, sharedWorkspaces: shared };
   });
 }

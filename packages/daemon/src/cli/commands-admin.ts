@@ -3,12 +3,20 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { onShutdownSignals } from '@sluice/node-kit';
 import { SluiceError } from '@sluice/shared-protocol';
 import { loadConfig, writeRawConfig } from '../config/load.js';
-import { ADDABLE_ADAPTERS, addWorkspace, removeWorkspace, type AddableAdapter } from '../config/workspaces.js';
+import { ADDABLE_ADAPTERS, type AddableAdapter } from '../config/workspaces.js';
+import { localActor } from '../api/guard.js';
 import { ensureHome, ensureToken } from '../home/home.js';
 import { resolveRuntimeBase } from '../home/runtime-dir.js';
-import { summarize } from '../service/workspace-service.js';
-import { callDaemon, cliHome, daemonFailure } from './context.js';
+import type { CallContext } from '../service/call-context.js';
+import { ConfigHolder } from '../service/config-holder.js';
+import { summarize, WorkspaceService } from '../service/workspace-service.js';
+import { callDaemon, cliHome, daemonFailure, withStore } from './context.js';
 import { printJson, printTable } from './output.js';
+
+/** Workspace changes while no daemon runs: the same service, so they leave the same audit rows in the ledger. */
+function offline<T>(fn: (workspaces: WorkspaceService, ctx: CallContext) => T): Promise<T> {
+  return withStore((store, home) => fn(new WorkspaceService({ store, config: new ConfigHolder(loadConfig(home.config)), configPath: home.config }), { actor: localActor(), sharedWorkspaces: null }));
+}
 
 /** init, daemon start, status, workspace add/list/show/remove. */
 export function registerAdminCommands(program: Command): void {
@@ -96,8 +104,7 @@ export function registerAdminCommands(program: Command): void {
         if (viaDaemon.status !== 201) daemonFailure(viaDaemon);
         result = viaDaemon.body as typeof result;
       } else {
-        const { id, config } = addWorkspace(home.config, { path, id: o.id, cwd: process.cwd(), ...executors });
-        result = { workspaceId: id, path: config.workspaces[id]!.path };
+        result = await offline((w, ctx) => w.add({ path, id: o.id, ...executors }, ctx, process.cwd()));
       }
       if (o.json) printJson(result);
       else process.stdout.write(`added workspace ${result.workspaceId} at ${result.path}\n`);
@@ -130,7 +137,7 @@ export function registerAdminCommands(program: Command): void {
       if (viaDaemon) {
         if (viaDaemon.status !== 200) daemonFailure(viaDaemon);
       } else {
-        removeWorkspace(home.config, id);
+        await offline((w, ctx) => w.remove(id, ctx));
       }
       process.stdout.write(`removed workspace ${id}\n`);
     });

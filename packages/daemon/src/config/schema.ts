@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ApprovalPolicy, Name } from '@sluice/shared-protocol';
+import { ApprovalPolicy, Name, Registration } from '@sluice/shared-protocol';
 import { Duration } from './duration.js';
 import { ChildPolicy, EnvNames, ExecutorConfig } from './executor-config.js';
 
@@ -53,6 +53,8 @@ export const WorkspaceConfig = z
     concurrency: z.number().int().min(1).max(64).default(2),
     worktreeRoot: AbsolutePath.nullable().default(null),
     keepWorktrees: z.boolean().default(false),
+    /** Set by `workspace add`; a share names it, so a re-added or replaced workspace is not shared by an old share. */
+    registration: Registration.nullable().default(null),
   })
   .superRefine(refuseSimulationWithCodeValidations);
 export type WorkspaceConfig = z.infer<typeof WorkspaceConfig>;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { NAME_PATTERN, SluiceError } from '@sluice/shared-protocol';
@@ -60,7 +61,7 @@ export function addWorkspace(
     if (ws.path === path) throw new SluiceError('BAD_REQUEST', `${path} is registered already as ${other}.`);
   }
   const executors = Object.fromEntries(Object.entries(input.executors ?? {}).map(([name, adapter]) => [name, { adapter }]));
-  workspaces[id] = { path, name: id, executors, validations: {} };
+  workspaces[id] = { path, name: id, executors, validations: {}, registration: `reg_${randomBytes(16).toString('base64url')}` };
   return { id, config: writeRawConfig(configPath, { ...raw, workspaces }) };
 }
 

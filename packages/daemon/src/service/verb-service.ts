@@ -17,6 +17,7 @@ import {
 import { verbInputHash } from '@sluice/node-kit';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { ArtifactCorruptError } from '../artifacts/artifact-store.js';
+import { requireAcceptedBase } from '../git/base-policy.js';
 import { createRunBranch, resolveCommit } from '../git/refs.js';
 import type { Store } from '../store/index.js';
 import { canSee, type CallContext } from './call-context.js';
@@ -35,6 +36,11 @@ type Handler<V extends VerbName> = (input: VerbInput<V>, ctx: CallContext) => Pr
 type Handlers = { [V in Exclude<VerbName, 'instances.list'>]: Handler<V> };
 
 const TEXT_MEDIA = /^(text\/|application\/(json|x-ndjson|xml|javascript|x-diff|x-patch)\b)/;
+
+/** Reads that leave an audit row: artifact content read from outside the machine (agent output, diffs, validation output). */
+function auditsRead(verb: VerbName, ctx: CallContext): boolean {
+  return verb === 'artifacts.get' && ctx.sharedWorkspaces !== null;
+}
 
 /** The id a verb input is about, for the audit row. */
 function targetOf(input: Record<string, unknown>): string | null {
@@ -76,9 +82,10 @@ export class VerbService {
   /** Run one verb with already-validated input; writes leave an audit row with their outcome. */
   async call<V extends Exclude<VerbName, 'instances.list'>>(verb: V, input: VerbInput<V>, ctx: CallContext): Promise<VerbOutput<V>> {
     const handler = this.handlers[verb] as Handler<V>;
-    if (VERBS[verb].hints.readOnly) return handler(input, ctx);
-    const audit = (outcome: string) =>
-      this.deps.store.audit({ actor: ctx.actor, action: `verb.${verb}`, target: targetOf(input as Record<string, unknown>), outcome, details: { remote: ctx.sharedWorkspaces !== null } });
+    if (VERBS[verb].hints.readOnly && !auditsRead(verb, ctx)) return handler(input, ctx);
+    const digest = (input as { digest?: unknown }).digest;
+    const details = { remote: ctx.sharedWorkspaces !== null, ...(typeof digest === 'string' ? { digest } : {}) };
+    const audit = (outcome: string) => this.deps.store.audit({ actor: ctx.actor, action: `verb.${verb}`, target: targetOf(input as Record<string, unknown>), outcome, details });
     try {
       const out = await handler(input, ctx);
       audit('ok');
@@ -126,6 +133,10 @@ export class VerbService {
     const ws = this.visibleWorkspace(i.workspaceId, ctx);
     const baseRef = i.baseRef ?? 'HEAD';
     const baseCommit = await resolveCommit(ws.path, baseRef);
+    await requireAcceptedBase(ws.path, baseRef, baseCommit, (runId) => {
+      const earlier = this.deps.store.getRun(runId);
+      return earlier && earlier.workspaceId === i.workspaceId ? earlier.headCommit : null;
+    });
     const runId = newId('run', (n) => randomBytes(n));
     const branch = await createRunBranch(ws.path, runId, baseCommit);
     return this.deps.store.openRun({ runId, workspaceId: i.workspaceId, title: i.title ?? '', baseRef, baseCommit, branch, actor: ctx.actor });
@@ -150,6 +161,8 @@ export class VerbService {
       if (run.state !== 'open') throw new SluiceError('RUN_NOT_OPEN');
       const detail = store.getRunDetail(run.runId)!;
       if (detail.steps.some((s) => s.state === 'queued' || s.state === 'running')) throw new SluiceError('RUN_HAS_LIVE_STEPS');
+      // Refused rather than cancelled: a close must not silently discard work waiting for a human.
+      if (store.listGates(run.runId, 'pending').length > 0) throw new SluiceError('RUN_HAS_PENDING_GATES');
       return store.transitionRun(run.runId, 'completed', ctx.actor);
     });
   }
@@ -235,6 +248,7 @@ export class VerbService {
     const ws = this.deps.config.requireWorkspace(run.workspaceId);
     if (ctx.sharedWorkspaces !== null && !ws.approval.remote) throw new SluiceError('REMOTE_APPROVAL_DISABLED');
     if (gate.kind !== 'approval') throw new SluiceError('GATE_NOT_DECIDABLE');
+    if (run.state !== 'open') throw new SluiceError('RUN_NOT_OPEN', `The run is ${run.state}; its gates take no more decisions.`);
     if (gate.status !== 'pending') {
       const same = d.approve ? gate.status === 'approved' && (d.attemptId === undefined || d.attemptId === gate.acceptedAttemptId) : gate.status === 'rejected';
       if (same) return gate;
@@ -308,15 +322,19 @@ export class VerbService {
   private async eventsList(i: VerbInput<'events.list'>, ctx: CallContext): Promise<VerbOutput<'events.list'>> {
     const { store } = this.deps;
     const run = this.visibleRun(i.runId, ctx);
-    const limit = i.limit ?? 100;
-    let events = store.listEvents({ runId: run.runId, after: i.after, limit });
-    if (events.length === 0 && (i.waitMs ?? 0) > 0) {
+    const page = () => {
+      const p = store.listRunEvents({ runId: run.runId, after: i.after ?? 0, limit: i.limit ?? 100, maxBytes: LIMITS.eventsPageBytes });
+      if (!p) throw new SluiceError('CURSOR_INVALID', 'This run has no event at that cursor; cursors are positions in the run, from a previous page of it.');
+      return p;
+    };
+    let out = page();
+    if (out.events.length === 0 && (i.waitMs ?? 0) > 0) {
       const deadline = Date.now() + i.waitMs!;
-      while (events.length === 0 && Date.now() < deadline) {
+      while (out.events.length === 0 && Date.now() < deadline) {
         if (!(await store.bus.waitFor((n) => n.runIds.has(run.runId), deadline - Date.now()))) break;
-        events = store.listEvents({ runId: run.runId, after: i.after, limit });
+        out = page();
       }
     }
-    return { events, nextCursor: events.at(-1)?.cursor ?? i.after ?? 0 };
+    return out;
   }
 }

@@ -21,10 +21,11 @@ export function summarize(id: string, ws: WorkspaceConfig): WorkspaceSummary {
 export class WorkspaceService {
   constructor(private readonly deps: { store: Store; config: ConfigHolder; configPath: string | null }) {}
 
-  list(ctx: CallContext): WorkspaceSummary[] {
+  /** Local operators also see each registration, which a connector's share ties itself to. */
+  list(ctx: CallContext): (WorkspaceSummary & { registration?: string | null })[] {
     return Object.entries(this.deps.config.current.workspaces)
       .filter(([id]) => canSee(ctx, id))
-      .map(([id, ws]) => summarize(id, ws));
+      .map(([id, ws]) => (ctx.sharedWorkspaces === null ? { ...summarize(id, ws), registration: ws.registration } : summarize(id, ws)));
   }
 
   /** Register a repository (canonical path, must be a git repository root). */

@@ -19,10 +19,11 @@ import {
 
 const GATE_SELECT = `
 SELECT g.gate_id, g.run_id, g.step_id, g.attempt_id, g.kind, g.rule, g.candidates, g.actor, g.created_at,
-       e.status, e.accepted_attempt_id, e.reason,
+       e.status, e.accepted_attempt_id, e.reason, r.base_ref, r.base_commit,
        CASE WHEN e.status = 'pending' THEN NULL ELSE e.actor END AS decided_by,
        CASE WHEN e.status = 'pending' THEN NULL ELSE e.at END AS decided_at
-FROM gates g JOIN gate_evaluations e ON e.id = (SELECT max(id) FROM gate_evaluations WHERE gate_id = g.gate_id)`;
+FROM gates g JOIN gate_evaluations e ON e.id = (SELECT max(id) FROM gate_evaluations WHERE gate_id = g.gate_id)
+JOIN runs r ON r.run_id = g.run_id`;
 
 /** Filters for `listRuns`. `workspaceIds` limits to visible workspaces (null: all). */
 export interface ListRunsQuery {
@@ -202,6 +203,34 @@ export class LedgerReader {
       ? (this.stmt('SELECT * FROM events WHERE run_id = ? AND cursor > ? ORDER BY cursor LIMIT ?').all(q.runId, after, q.limit) as EventRow[])
       : (this.stmt('SELECT * FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?').all(after, q.limit) as EventRow[]);
     return rows.map(toEvent);
+  }
+
+  /**
+   * One page of a run's events for `events.list`, where a cursor is an event's position in its run (1, 2, ...)
+   * rather than in the global log, so a caller learns nothing of other runs' activity. The page stops at
+   * `limit` events or before `maxBytes` of serialized events (at least one event). `null` when `after` is past
+   * the run's last event: a cursor this run never gave out.
+   */
+  listRunEvents(q: { runId: string; after: number; limit: number; maxBytes: number }): { events: Event[]; nextCursor: number } | null {
+    const total = (this.stmt('SELECT count(*) AS n FROM events WHERE run_id = ?').get(q.runId) as { n: number }).n;
+    if (q.after > total) return null;
+    const from = q.after === 0 ? 0 : (this.stmt('SELECT cursor FROM events WHERE run_id = ? ORDER BY cursor LIMIT 1 OFFSET ?').get(q.runId, q.after - 1) as { cursor: number }).cursor;
+    const rows = this.stmt('SELECT * FROM events WHERE run_id = ? AND cursor > ? ORDER BY cursor LIMIT ?').all(q.runId, from, q.limit) as EventRow[];
+    const events: Event[] = [];
+    let bytes = 0;
+    for (const row of rows) {
+      const event = { ...toEvent(row), cursor: q.after + events.length + 1 };
+      bytes += Buffer.byteLength(JSON.stringify(event)) + 1;
+      if (events.length > 0 && bytes > q.maxBytes) break;
+      events.push(event);
+    }
+    return { events, nextCursor: q.after + events.length };
+  }
+
+  /** The details (JSON text) of the newest audit row of an action, or null. */
+  lastAuditDetails(action: string): string | null {
+    const row = this.stmt('SELECT details FROM audit WHERE action = ? ORDER BY seq DESC LIMIT 1').get(action) as { details: string } | undefined;
+    return row?.details ?? null;
   }
 
   /** The newest cursor (0 when there are no events). */

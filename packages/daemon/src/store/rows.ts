@@ -79,6 +79,8 @@ export interface GateRow {
   status: string;
   accepted_attempt_id: string | null;
   reason: string | null;
+  base_ref: string;
+  base_commit: string;
   decided_by: string | null;
   decided_at: string | null;
 }
@@ -195,6 +197,8 @@ export function toGate(r: GateRow): Gate {
     rule: r.rule,
     candidates: JSON.parse(r.candidates) as string[],
     acceptedAttemptId: r.accepted_attempt_id,
+    baseRef: r.base_ref,
+    baseCommit: r.base_commit,
     decidedBy: r.decided_by,
     reason: r.reason,
     createdAt: r.created_at,

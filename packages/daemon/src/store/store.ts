@@ -391,6 +391,7 @@ export class Store extends LedgerReader {
     return this.transaction(() => {
       const step = this.stepRow(input.stepId);
       if (step.run_id !== input.runId) throw new SluiceError('STEP_NOT_FOUND');
+      const run = this.runRow(input.runId);
       const at = this.ts();
       const gateId = this.id('gate');
       this.stmt('INSERT INTO gates (gate_id, run_id, step_id, attempt_id, kind, rule, candidates, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
@@ -398,7 +399,7 @@ export class Store extends LedgerReader {
       const status = input.status ?? 'pending';
       this.stmt('INSERT INTO gate_evaluations (gate_id, status, accepted_attempt_id, reason, actor, at) VALUES (?, ?, NULL, ?, ?, ?)').run(gateId, status, input.reason ?? null, actor, at);
       this.insertEvent(
-        { type: 'gate.created', runId: input.runId, stepId: input.stepId, attemptId: input.attemptId, data: { gateId, kind: input.kind, status, rule: input.rule, candidates: [...input.candidates] } },
+        { type: 'gate.created', runId: input.runId, stepId: input.stepId, attemptId: input.attemptId, data: { gateId, kind: input.kind, status, rule: input.rule, candidates: [...input.candidates], baseRef: run.base_ref, baseCommit: run.base_commit } },
         actor,
         at,
       );

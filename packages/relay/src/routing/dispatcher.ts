@@ -5,6 +5,7 @@ import type { Principal } from '../auth/principal.js';
 import { mayUseInstance } from '../auth/principal.js';
 import type { ConnectorHub } from '../connectors/connector-hub.js';
 import type { RelayStore } from '../store/relay-store.js';
+import { withinScopes } from './output-scopes.js';
 
 const NOT_FOUND_BY_FIELD: Record<'runId' | 'stepId' | 'attemptId' | 'gateId', ErrorCode> = {
   runId: 'RUN_NOT_FOUND',
@@ -96,7 +97,7 @@ export class Dispatcher {
     const out = spec.output.safeParse(answer.output);
     if (!out.success) throw new SluiceError('UPSTREAM_ERROR', 'The instance answered with output that does not match the verb schema.');
     this.recordOwners(principal.orgId, instanceId, out.data, 0);
-    return out.data;
+    return withinScopes(spec.name, out.data, principal.scopes);
   }
 
   /** Run a long poll, refusing it with RATE_LIMITED when the caller already holds the most it may. */
