@@ -13,6 +13,7 @@ import { writeState } from '../state/state-file.js';
 import type { ConnectorState } from '../state/state-file.js';
 import { DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
+import { AdvertisedWorkspaces } from './advertised-workspaces.js';
 import { RelaySession } from './relay-session.js';
 import { isUnrecoverable } from './unrecoverable.js';
 
@@ -81,11 +82,12 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
   };
   const fail = (code: string, message: string): ConnectorState['lastError'] => ({ code, message, at: new Date().toISOString() });
 
+  const advertised = new AdvertisedWorkspaces();
   const workspaces = async (): Promise<WorkspaceSummary[]> => {
     const current = [...shares];
     if (current.length === 0) return [];
     try {
-      const list = (await daemon.listWorkspaces(current)).filter((w) => current.includes(w.workspaceId));
+      const list = advertised.fromDaemon(current, await daemon.listWorkspaces(current));
       state.workspaces = list.map((w) => w.workspaceId);
       if (daemonDown) {
         daemonDown = false;
@@ -93,10 +95,11 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
       }
       return list;
     } catch (err) {
+      if (!daemonDown) log.warn({ code: 'DAEMON_UNAVAILABLE' }, 'cannot list daemon workspaces; advertising the shared ones as unavailable until the daemon answers');
       daemonDown = true;
-      log.warn({ code: 'DAEMON_UNAVAILABLE' }, 'cannot list daemon workspaces; advertising none until the daemon answers');
-      save({ workspaces: [], lastError: fail('DAEMON_UNAVAILABLE', (err as Error).message) });
-      return [];
+      const list = advertised.daemonDown(current);
+      save({ workspaces: list.map((w) => w.workspaceId), lastError: fail('DAEMON_UNAVAILABLE', (err as Error).message) });
+      return list;
     }
   };
 
