@@ -160,7 +160,7 @@ export async function startInProcessStack(): Promise<InProcessStack> {
   const enr = relayStore.createEnrollmentToken(orgA.orgId, 60_000);
   await enroll({ configPath, relay: relayUrl, token: enr.secret, name: 'laptop-a', insecure: false, force: false });
   const cfg = loadConnectorConfig(configPath);
-  saveConnectorConfig(configPath, { ...cfg, shares: ['web'], daemon: { home: daemon.home.root, url: daemon.url } });
+  saveConnectorConfig(configPath, { ...cfg, shares: ['web'], daemon: { home: daemon.home.root } });
   const abort = new AbortController();
   const log = pino({ level: 'silent' });
   const connectorDone = runConnector({

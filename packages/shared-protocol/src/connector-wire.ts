@@ -43,6 +43,13 @@ export type EnrollResponse = z.infer<typeof EnrollResponse>;
 export const DaemonWorkspaceList = z.object({ workspaces: z.array(WorkspaceSummary) });
 export type DaemonWorkspaceList = z.infer<typeof DaemonWorkspaceList>;
 
+/**
+ * The daemon's Unix socket, a file in its mode-700 `SLUICE_HOME`. Clients that hold the daemon token (the connector,
+ * the `sluice` CLI) send it only there: no other account can create a file in that folder, so whatever answers on
+ * the socket is the daemon, while a TCP port can be taken by anyone once the daemon is down.
+ */
+export const DAEMON_SOCKET_FILE = 'daemon.sock';
+
 /** Daemon routes outside the verb table that the connector may call. */
 export const DAEMON_PATHS = {
   healthz: '/healthz',

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { SluiceError } from '@sluice/shared-protocol';
+import { DAEMON_SOCKET_FILE, SluiceError } from '@sluice/shared-protocol';
 
 /** Files and folders under `SLUICE_HOME`. */
 export interface HomePaths {
@@ -13,6 +13,8 @@ export interface HomePaths {
   worktrees: string;
   token: string;
   daemonInfo: string;
+  /** The Unix socket local clients use (see DAEMON_SOCKET_FILE). */
+  socket: string;
 }
 
 /** Where the home is: `SLUICE_HOME` or `~/.sluice`. Only the CLI passes `process.env` here. */
@@ -31,6 +33,7 @@ export function homePaths(root: string): HomePaths {
     worktrees: join(root, 'worktrees'),
     token: join(root, 'daemon.token'),
     daemonInfo: join(root, 'daemon.json'),
+    socket: join(root, DAEMON_SOCKET_FILE),
   };
 }
 
