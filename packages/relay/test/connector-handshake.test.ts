@@ -118,13 +118,21 @@ describe('connector enrollment and authenticated upgrade', () => {
     expect(await c.waitClose()).toBe(CLOSE_CODES.unsupportedVersion);
   });
 
-  it('a newer session replaces the old one; the old socket is closed with "replaced"', async () => {
+  it('a newer session replaces the old one: the old socket is closed with "replaced" naming the new peer, and the relay audits both sessions', async () => {
     const c = await connectedConnector(t, orgId);
     const oldWs = c.ws!;
-    const closed = new Promise<number>((r) => oldWs.once('close', (code) => r(code)));
+    const closed = new Promise<{ code: number; reason: string }>((r) => oldWs.once('close', (code, reason) => r({ code, reason: reason.toString('utf8') })));
     await c.connect();
-    expect(await closed).toBe(CLOSE_CODES.replaced);
+    const end = await closed;
+    expect(end.code).toBe(CLOSE_CODES.replaced);
+    expect(end.reason).toBe('replaced by a newer session of this instance from 127.0.0.1');
     expect(t.relay.hub.isOnline(c.instanceId)).toBe(true);
+    const rows = t.store.db.prepare("SELECT target, ip, detail FROM audit WHERE action = 'connector.session_replaced'").all() as { target: string; ip: string; detail: string }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ target: c.instanceId, ip: '127.0.0.1' });
+    const connected = t.store.db.prepare("SELECT detail FROM audit WHERE action = 'connector.connected' ORDER BY seq").all() as { detail: string }[];
+    const [first, second] = connected.map((r) => (JSON.parse(r.detail) as { sessionId: string }).sessionId);
+    expect(JSON.parse(rows[0]!.detail)).toEqual({ replacedSessionId: first, replacedIp: '127.0.0.1', sessionId: second, ip: '127.0.0.1' });
     c.close();
   });
 

@@ -20,6 +20,7 @@ export interface StatusReport {
   connected: boolean;
   since: string | null;
   lastError: ConnectorState['lastError'];
+  sessionReplaced: ConnectorState['sessionReplaced'];
   daemon: { reachable: boolean; socket: string | null; error: string | null; missingShares: string[] };
   relayReachable: boolean | null;
   problems: string[];
@@ -37,6 +38,7 @@ export async function collectStatus(configPath: string, statePath: string, env: 
     connected: false,
     since: null,
     lastError: null,
+    sessionReplaced: null,
     daemon: { reachable: false, socket: null, error: null, missingShares: [] },
     relayReachable: null,
     problems: [],
@@ -61,6 +63,7 @@ export async function collectStatus(configPath: string, statePath: string, env: 
     report.connected = report.running && state.connected;
     report.since = report.connected ? state.since : null;
     report.lastError = state.lastError;
+    report.sessionReplaced = state.sessionReplaced;
   }
 
   const daemon = new DaemonClient({ home: config.daemon.home ?? sluiceHome(env), url: config.daemon.url });
@@ -90,6 +93,7 @@ export async function collectStatus(configPath: string, statePath: string, env: 
     relayProblem = `the relay cannot be checked: ${(err as Error).message}`;
   }
 
+  if (report.sessionReplaced) report.problems.push(`CONNECTION_REPLACED at ${report.sessionReplaced.at}: ${report.sessionReplaced.message}`);
   if (!report.daemon.reachable) {
     const error = report.daemon.error ?? 'the daemon is not reachable';
     report.problems.push(`DAEMON_UNAVAILABLE: ${error.includes(START_DAEMON_HINT) ? error : `${error}; ${START_DAEMON_HINT}`}`);

@@ -69,6 +69,7 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
     lastError: null,
     nextRetryAt: null,
     stoppedAt: null,
+    sessionReplaced: null,
     exitCode: null,
     updatedAt: new Date().toISOString(),
   };
@@ -142,8 +143,9 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
       if (end.shutdown || opts.signal.aborted) return stopped(save, { exitCode: EXIT_CODES.ok, code: 'SHUTDOWN', message: 'stopped' });
       const fatal = isUnrecoverable(end);
       if (fatal) {
-        log.error({ code: end.code }, 'unrecoverable: stopping');
-        save({ connected: false, since: null, lastError: fail(end.code, `${end.message} (${fatal.advice})`) });
+        log.error({ code: end.code, reason: end.message }, `unrecoverable: stopping: ${fatal.advice}`);
+        const lastError = fail(end.code, `${end.message} (${fatal.advice})`);
+        save({ connected: false, since: null, lastError, ...(end.code === 'CONNECTION_REPLACED' ? { sessionReplaced: { at: lastError!.at, message: lastError!.message } } : {}) });
         return stopped(save, { exitCode: fatal.exitCode, code: end.code, message: `${end.message}: ${fatal.advice}` });
       }
       if (end.welcomedAt !== undefined && Date.now() - end.welcomedAt >= healthyMs) attempt = 0;

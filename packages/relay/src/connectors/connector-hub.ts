@@ -158,8 +158,20 @@ export class ConnectorHub {
     this.pendingSessions.delete(s);
     const old = this.sessions.get(s.instanceId);
     this.sessions.set(s.instanceId, s);
-    if (old && old !== s) old.close(CLOSE_CODES.replaced, 'replaced by a newer session');
+    if (old && old !== s) this.replace(old, s);
     this.store.touchInstance(s.instanceId, this.opts.now());
+  }
+
+  /**
+   * One key, two live connectors: the second one either is the operator's (a restart, a second machine) or holds a
+   * stolen key. The relay cannot tell which, so it says so loudly on every side: an audit row naming both peers, a
+   * warning here, and a close reason the replaced connector logs and shows in its status.
+   */
+  private replace(old: ConnectorSession, by: ConnectorSession): void {
+    const peers = { replacedSessionId: old.sessionId, replacedIp: old.ip, sessionId: by.sessionId, ip: by.ip };
+    this.store.appendAudit({ orgId: by.orgId, actor: 'system:relay-connectors', action: 'connector.session_replaced', target: by.instanceId, outcome: 'ok', ip: by.ip, detail: peers });
+    this.opts.log.warn({ instanceId: by.instanceId, ...peers }, 'a second connector with the same instance key connected; the older session is closed (if the operator did not start it, the key is stolen: revoke the instance)');
+    old.close(CLOSE_CODES.replaced, replacedReason(by.ip));
   }
 
   private onClose(s: ConnectorSession, code: number, reason: string): void {
@@ -186,6 +198,11 @@ export class ConnectorHub {
       else s.tick();
     }
   }
+}
+
+/** Close reasons are capped at 123 bytes; this one names where the new session came from. */
+function replacedReason(ip: string | null): string {
+  return `replaced by a newer session of this instance from ${ip ?? 'an unknown address'}`.slice(0, 123);
 }
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
