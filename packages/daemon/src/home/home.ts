@@ -110,16 +110,6 @@ export function writeDaemonInfo(p: HomePaths, info: DaemonInfo): void {
   writeFileAtomic(p.daemonInfo, `${JSON.stringify(info)}\n`, 0o600);
 }
 
-/** Where a daemon listens, or null when none wrote `daemon.json`. */
-export function readDaemonInfo(p: HomePaths): DaemonInfo | null {
-  try {
-    const parsed = JSON.parse(readFileSync(p.daemonInfo, 'utf8')) as DaemonInfo;
-    return typeof parsed.url === 'string' ? parsed : null;
-  } catch {
-    return null;
-  }
-}
-
 /** Remove `daemon.json` on clean shutdown. */
 export function removeDaemonInfo(p: HomePaths): void {
   rmSync(p.daemonInfo, { force: true });
