@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { Ed25519Signature, Nonce } from './frames.js';
 import { InstanceId } from './ids.js';
 import { WorkspaceSummary } from './model.js';
 
@@ -38,6 +39,27 @@ export const EnrollResponse = z.object({
   relayOrigin: z.string().url(),
 });
 export type EnrollResponse = z.infer<typeof EnrollResponse>;
+
+/**
+ * `POST /ws/connectors/rotate-key`: replace an instance's public key. Both keys sign
+ * `rotateKeySigningPayload(...)` over a fresh challenge nonce: the old one proves the caller is the instance, the new
+ * one that the caller holds the key it installs.
+ */
+export const RotateKeyRequest = z.strictObject({
+  instanceId: InstanceId,
+  nonce: Nonce,
+  timestamp: z.number().int(),
+  /** Raw Ed25519 public key (32 bytes), base64url: the JWK `x` value. */
+  newPublicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  signature: Ed25519Signature,
+  newKeySignature: Ed25519Signature,
+});
+export type RotateKeyRequest = z.infer<typeof RotateKeyRequest>;
+
+/** What both keys sign to rotate: distinct from the upgrade payload, so neither signature can stand for the other. */
+export function rotateKeySigningPayload(p: { nonce: string; instanceId: string; relayOrigin: string; timestamp: number; newPublicKey: string }): string {
+  return ['sluice-connector-rotate-key/v1', p.nonce, p.instanceId, p.relayOrigin, String(p.timestamp), p.newPublicKey].join('\n');
+}
 
 /** `GET /api/v1/workspaces` on the daemon: what it serves, as planners may see it (no paths). */
 export const DaemonWorkspaceList = z.object({ workspaces: z.array(WorkspaceSummary) });

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { WorkspaceSummary } from '@sluice/shared-protocol';
@@ -50,7 +51,16 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
   const config = loadConnectorConfig(opts.configPath);
   const relayBase = checkRelayUrl(config.relayUrl, config.tls.insecure);
   const ca = readCa(config);
-  const key = privateKeyObject(config.privateKey);
+  let key = privateKeyObject(config.privateKey);
+  /** The key in the config now: `rotate-key` replaces it while we run, and the relay refuses the old one. */
+  const currentKey = (): KeyObject => {
+    try {
+      key = privateKeyObject(loadConnectorConfig(opts.configPath).privateKey);
+    } catch (err) {
+      log.warn({ code: err instanceof ConnectorFailure ? err.code : 'CONFIG_INVALID' }, 'cannot re-read the key from the config; keeping the previous one');
+    }
+    return key;
+  };
   const daemon = new DaemonClient({ home: config.daemon.home ?? sluiceHome(opts.env), url: config.daemon.url });
   const log = opts.log.child({ instanceId: config.instanceId });
   const backoff = opts.backoff ?? DEFAULT_BACKOFF;
@@ -128,7 +138,7 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
         relayOrigin: config.relayOrigin,
         instanceId: config.instanceId,
         name: config.name,
-        key,
+        key: currentKey(),
         ca,
         daemon,
         shares: () => shares,

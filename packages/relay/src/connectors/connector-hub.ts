@@ -1,12 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { CLOSE_CODES, ERROR_CATALOG, HEADERS, LIMITS, RELAY_PATHS } from '@sluice/shared-protocol';
+import { CLOSE_CODES, ERROR_CATALOG, HEADERS, LIMITS, RELAY_PATHS, SluiceError } from '@sluice/shared-protocol';
+import type { RotateKeyRequest } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
 import type { RelayStore } from '../store/relay-store.js';
 import { ChallengeBook } from './challenge-book.js';
 import { ConnectorSession } from './connector-session.js';
-import { verifyConnectorAuth } from './verify-connector-auth.js';
+import { verifyConnectorAuth, verifyKeyRotation } from './verify-connector-auth.js';
 
 export interface HubOptions {
   heartbeatMs: number;
@@ -89,6 +90,30 @@ export class ConnectorHub {
   closeInstance(instanceId: string, code: number, reason: string): void {
     this.sessions.get(instanceId)?.close(code, reason);
     for (const s of this.pendingSessions) if (s.instanceId === instanceId) s.close(code, reason);
+  }
+
+  /**
+   * Install a new instance key when the request is signed by the current one (and by the new one). The old key
+   * stops working at once: its live session is closed and the connector comes back with the new key.
+   */
+  rotateKey(body: RotateKeyRequest, ip: string | null): { instanceId: string } {
+    const deps = { store: this.store, challenges: this.challenges, relayOrigin: this.opts.relayOrigin(), clockSkewMs: this.opts.clockSkewMs, now: this.opts.now() };
+    const result = verifyKeyRotation(body, deps);
+    const audit = (orgId: string | null, outcome: string, detail: Record<string, unknown>) =>
+      this.store.appendAudit({ orgId, actor: 'system:relay-connectors', action: 'connector.key_rotated', target: body.instanceId, outcome, ip, detail });
+    if (!result.ok) {
+      audit(result.orgId, result.error.code, {});
+      throw result.error;
+    }
+    const { instance } = result;
+    if (!this.store.rotateInstanceKey(instance.id, instance.publicKey!, body.newPublicKey)) {
+      audit(instance.orgId, 'AUTH_FAILED', { reason: 'the key changed meanwhile' });
+      throw new SluiceError('AUTH_FAILED', 'The instance key changed while this rotation was checked; fetch a new challenge and sign again.');
+    }
+    audit(instance.orgId, 'ok', { oldPublicKey: instance.publicKey, newPublicKey: body.newPublicKey });
+    this.opts.log.warn({ instanceId: instance.id, ip }, 'instance key rotated; sessions signed with the old key are closed');
+    this.closeInstance(instance.id, CLOSE_CODES.goingAway, 'instance key rotated; reconnect with the new key');
+    return { instanceId: instance.id };
   }
 
   /** The http server's `upgrade` listener: authenticate first, upgrade only when every check passed. */
