@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { createLogger, startDaemon, verifyAuditChain } from '../src/index.js';
-import { startTestDaemon, tempDir, type Body, type TestDaemon } from './core-fixtures.js';
+import { leaveDeadSocket, startTestDaemon, tempDir, type Body, type TestDaemon } from './core-fixtures.js';
 
 let d: TestDaemon | null = null;
 const homes: string[] = [];
@@ -140,14 +140,10 @@ describe('startDaemon', () => {
 
   it('serves local clients on a mode-600 socket in the home: token still required, a killed daemon\'s socket is replaced, a live one is not', async () => {
     const { existsSync, statSync } = await import('node:fs');
-    const { spawnSync } = await import('node:child_process');
     const home = tempDir();
     homes.push(home);
     const socketPath = `${home}/daemon.sock`;
-    // What kill -9 leaves behind: a socket file nothing listens on.
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(home, { recursive: true, mode: 0o700 });
-    spawnSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    leaveDeadSocket(socketPath);
     expect(existsSync(socketPath)).toBe(true);
 
     const running = await startDaemon({ home, port: 0, logger: createLogger({ level: 'silent' }) });

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ArtifactStore, openDatabase, Store } from '../src/index.js';
-import { makeRepo, tempDir } from './core-fixtures.js';
+import { leaveDeadSocket, makeRepo, tempDir } from './core-fixtures.js';
 
 const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
@@ -115,7 +115,7 @@ describe('sluice CLI', () => {
       const { port } = stranger.address() as AddressInfo;
       // What a daemon killed with -9 leaves behind: daemon.json naming its old port, and a dead socket.
       writeFileSync(join(home, 'daemon.json'), JSON.stringify({ url: `http://127.0.0.1:${port}`, pid: 999_999, startedAt: new Date().toISOString() }), { mode: 0o600 });
-      spawnSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(join(home, 'daemon.sock'))}, () => process.kill(process.pid, 'SIGKILL'))`]);
+      leaveDeadSocket(join(home, 'daemon.sock'));
       expect(existsSync(join(home, 'daemon.sock'))).toBe(true);
 
       const status = await sluiceAsync('status', '--json');
