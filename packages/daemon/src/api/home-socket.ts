@@ -29,7 +29,11 @@ export async function listenHomeSocket(app: FastifyInstance, path: string, opts:
     throw new Error(`the daemon socket path ${path} is longer than ${MAX_SOCKET_PATH_BYTES} bytes; use a shorter SLUICE_HOME`);
   }
   await removeStaleSocket(path);
-  const server = createServer({ requestTimeout: opts.requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, opts.requestTimeoutMs) }, (req, res) => app.routing(req, res));
+  // The same timeouts as the TCP listener (Fastify's keep-alive default), so pooled client connections behave alike.
+  const server = createServer(
+    { requestTimeout: opts.requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, opts.requestTimeoutMs), keepAliveTimeout: app.initialConfig.keepAliveTimeout ?? 72_000 },
+    (req, res) => app.routing(req, res),
+  );
   server.on('connection', (socket) => homeSocketConnections.add(socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
