@@ -127,6 +127,35 @@ describe('restarts in the middle of a run', () => {
     expect(await git(stack.repo.path, ['rev-parse', runRef])).toBe(done.attempts.find((a) => a.attemptId === done.acceptedAttemptId)!.commit);
   }, 60_000);
 
+  it('the daemon stays down: the relay still lists the shared workspace, marked unavailable, and answers DAEMON_UNAVAILABLE', async () => {
+    await stack.daemon.stop();
+    // A connector that comes up (or refreshes its hello) while the daemon is down must not withdraw the workspace.
+    await stack.connector.stop();
+    await stack.connector.start();
+    const listed = await waitUntil(
+      async () => {
+        const { instances } = await planner.call('instances.list', {});
+        const ws = instances.find((i) => i.instanceId === stack.connector.instanceId)?.workspaces.find((w) => w.workspaceId === stack.workspaceId);
+        return ws?.available === false ? ws : undefined;
+      },
+      { timeoutMs: 20_000, what: 'the workspace to be listed as unavailable' },
+    );
+    expect(listed.workspaceId).toBe(stack.workspaceId);
+    expect(await codeOf(planner.call('runs.open', { workspaceId: stack.workspaceId, title: 'daemon down' }))).toBe('DAEMON_UNAVAILABLE');
+    expect(await codeOf(planner.call('runs.open', { workspaceId: 'never-shared', title: 'x' }))).toBe('WORKSPACE_NOT_FOUND');
+
+    await stack.daemon.start();
+    await waitUntil(
+      async () => {
+        const { instances } = await planner.call('instances.list', {});
+        return instances.find((i) => i.instanceId === stack.connector.instanceId)?.workspaces.some((w) => w.workspaceId === stack.workspaceId && w.available !== false);
+      },
+      { timeoutMs: 40_000, what: 'the workspace to be available again' },
+    );
+    const run = await planner.call('runs.open', { workspaceId: stack.workspaceId, title: 'daemon back' });
+    expect(run.workspaceId).toBe(stack.workspaceId);
+  }, 90_000);
+
   it('the relay restarts: the connector reconnects and the planner resumes following events from its cursor', async () => {
     const mcp = await new McpPlanner(stack.relay.url!, stack.org.plannerToken).connect();
     try {

@@ -10,7 +10,7 @@ import { LIVE_ATTEMPT_STATES, SETTLED_STEP_STATES } from '@sluice/shared-protoco
 import type { Step } from '@sluice/shared-protocol';
 import { HttpPlanner, PlannerError, slowFixTask, startStack, waitUntil } from '../helpers/index.mjs';
 import type { Stack } from '../helpers/index.mjs';
-import { DEFAULT_KILL_ROUNDS } from './fault-cases.js';
+import { DEFAULT_KILL_ROUNDS, killRoundsTimeoutMs, recoveryChecksTimeoutMs } from './fault-cases.js';
 
 /** Seeded PRNG (mulberry32): the same seed replays the same kill points. */
 function mulberry32(seed: number): () => number {
@@ -127,7 +127,7 @@ describe(`kill -9 at random points (seed ${SEED})`, () => {
       const detail = await retrying('runs.get', () => planner.call('runs.get', { runId: run.runId }));
       expect(detail.steps.map((s) => s.stepId), `round ${round}: one step per key`).toEqual([step.stepId]);
     }
-  }, 240_000);
+  }, killRoundsTimeoutMs(ROUNDS));
 
   it('after recovery nothing is live, every run closes, no artifact is lost or corrupt, and both audit chains verify', async () => {
     expect(dispatched.length).toBe(ROUNDS);
@@ -181,7 +181,7 @@ describe(`kill -9 at random points (seed ${SEED})`, () => {
     const relayAudit = await stack.relay.cli(['audit', 'verify', '--json']);
     expect(relayAudit.code, relayAudit.stderr).toBe(0);
     expect(JSON.parse(relayAudit.stdout)).toMatchObject({ ok: true });
-  }, 60_000);
+  }, recoveryChecksTimeoutMs(ROUNDS));
 });
 
 // Liveness of the harness itself: every process is back and serving after the last kill.

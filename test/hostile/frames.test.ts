@@ -303,7 +303,7 @@ describe('connector side: hostile request frames from a compromised relay never 
       orgId: 'org_01JAAAAAAAAAAAAAAAAAAAAAAA',
       name: 'laptop',
       privateKey: id.privateKeyPem,
-      daemon: { home: d.home.root, url: d.url },
+      daemon: { home: d.home.root },
       shares: ['web'],
       tls: { insecure: false },
     });

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { ArtifactStore, buildApp, ensureHome, ensureToken, openDatabase, parseConfig, Store } from '@sluice/daemon';
-import type { HomePaths } from '@sluice/daemon';
+import { ArtifactStore, buildApp, ensureHome, ensureToken, listenHomeSocket, openDatabase, parseConfig, RECEIVE_TIMEOUT_MS, Store } from '@sluice/daemon';
+import type { HomePaths, HomeSocket } from '@sluice/daemon';
 import { buildRelay, SqliteRelayStore } from '@sluice/relay';
 import type { Relay } from '@sluice/relay';
 import { enroll, runConnector, saveConnectorConfig, loadConnectorConfig } from '@sluice/connector';
@@ -163,7 +163,11 @@ export async function startDaemonApp(root: string, opts: { bodyTimeoutMs?: numbe
   const artifacts = new ArtifactStore(home.artifacts);
   const deps = { store, artifacts, token, configPath: home.config, cwd: root, ...(opts.bodyTimeoutMs ? { bodyTimeoutMs: opts.bodyTimeoutMs } : {}) };
   const app = buildApp(deps, parseConfig(raw));
+  // The connector reaches the daemon over the home socket, as it does in production.
+  const local: { socket?: HomeSocket } = {};
+  app.addHook('onClose', async () => local.socket?.close());
   await app.listen({ host: '127.0.0.1', port: 0 });
+  local.socket = await listenHomeSocket(app, home.socket, { requestTimeoutMs: opts.bodyTimeoutMs ?? RECEIVE_TIMEOUT_MS });
   const addr = app.server.address();
   const port = addr && typeof addr === 'object' ? addr.port : 0;
   return { app, store, artifacts, home, token, url: `http://127.0.0.1:${port}`, port, repo };
@@ -191,7 +195,7 @@ export async function startInProcessStack(): Promise<InProcessStack> {
   const enr = relayStore.createEnrollmentToken(orgA.orgId, 60_000);
   await enroll({ configPath, relay: relayUrl, token: enr.secret, name: 'laptop-a', insecure: false, force: false });
   const cfg = loadConnectorConfig(configPath);
-  saveConnectorConfig(configPath, { ...cfg, shares: ['web'], daemon: { home: daemon.home.root, url: daemon.url } });
+  saveConnectorConfig(configPath, { ...cfg, shares: ['web'], daemon: { home: daemon.home.root } });
   const abort = new AbortController();
   const log = pino({ level: 'silent' });
   const connectorDone = runConnector({

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLOSE_CODES } from '@sluice/shared-protocol';
 import { EXIT_CODES } from '../src/index.js';
 import { TestEnv } from './helpers/env.js';
 
@@ -46,5 +47,24 @@ describe('the sluice-connector process (built bin)', () => {
     const { code, stderr } = await p.done;
     expect(code).toBe(EXIT_CODES.revoked);
     expect(stderr).toMatch(/sluice-connector: INSTANCE_REVOKED: .*enroll again/);
+  });
+
+  it('says loudly, in its log and in status, that a session with the same key took over, and what to do if it was not the operator', async () => {
+    t = await TestEnv.start();
+    await t.enrollAndShare();
+    const p = start({ ...t.env, SLUICE_LOG_LEVEL: 'info' });
+    const s = await t.relay.waitForSession(1);
+    s.ws.close(CLOSE_CODES.replaced, 'replaced by a newer session of this instance from 203.0.113.9');
+    const { code, stderr } = await p.done;
+    expect(code).toBe(EXIT_CODES.replaced);
+    const line = stderr.split('\n').find((l) => l.includes('"level":50') && l.includes('CONNECTION_REPLACED'));
+    expect(line).toBeDefined();
+    expect(line).toContain('a session with the same instance key connected from elsewhere');
+    expect(line).toContain('revoke the instance');
+    expect(line).toContain('from 203.0.113.9');
+    const status = await t.cli(['status', '--json']);
+    const report = JSON.parse(status.out) as { sessionReplaced: { message: string } | null; problems: string[] };
+    expect(report.sessionReplaced?.message).toMatch(/from 203\.0\.113\.9 .*if that was not you, the key is stolen: revoke the instance/);
+    expect(report.problems.some((pr) => pr.startsWith('CONNECTION_REPLACED at '))).toBe(true);
   });
 });

@@ -135,15 +135,18 @@ describe('sluice-connector CLI', () => {
     expect(statSync(t.configPath).mode & 0o777).toBe(0o600);
   });
 
-  it('status explains a down daemon', async () => {
+  it('status explains a down daemon and names the command that starts it', async () => {
     t = await TestEnv.start();
     await t.enrollAndShare();
     await t.daemon.close();
     const r = await t.cli(['status']);
     expect(r.code).toBe(EXIT_CODES.daemonUnavailable);
-    expect(r.out).toMatch(/DAEMON_UNAVAILABLE: the daemon is not running .*sluice start/);
+    expect(r.out).toMatch(/DAEMON_UNAVAILABLE: the daemon is not running .*start it with `sluice daemon start`/);
+    expect(r.out).not.toContain('`sluice start`');
     const discover = await t.cli(['discover']);
     expect(discover.code).toBe(EXIT_CODES.daemonUnavailable);
+    expect(discover.err).toContain('`sluice daemon start`');
+    expect(discover.err).not.toContain('`sluice start`');
   });
 
   it('status explains a down relay', async () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CLOSE_CODES } from '@sluice/shared-protocol';
 import { backoffDelay, isUnrecoverable, readState, EXIT_CODES } from '../src/index.js';
 import { TestEnv } from './helpers/env.js';
-import { FakeDaemon } from './helpers/fake-daemon.js';
+import { FakeDaemon, WORKSPACES } from './helpers/fake-daemon.js';
 
 const RUN = 'run_01JDQ4Z8X9V7T6S5R4Q3P2N1M0';
 
@@ -109,19 +109,37 @@ describe('connector run: losing and regaining the relay', () => {
     expect((await running).code).toBe(0);
   });
 
-  it('connects while the daemon is down, advertises nothing, and re-sends hello once the daemon is back', async () => {
+  it('connects while the daemon is down, advertises the shares as unavailable, and re-sends hello once the daemon is back', async () => {
     t = await TestEnv.start();
     await t.enrollAndShare();
     await t.daemon.close();
     stop = new AbortController();
     const running = t.cli(['run'], stop.signal);
     const s = await t.relay.waitForSession(1);
-    expect(s.hellos[0]!.workspaces).toEqual([]);
+    expect(s.hellos[0]!.workspaces).toEqual([expect.objectContaining({ workspaceId: 'web-app', available: false })]);
     expect((await s.request('runs.get', { runId: RUN })).error?.code).toBe('DAEMON_UNAVAILABLE');
+    expect((await s.request('runs.open', { workspaceId: 'web-app', title: 'x' })).error?.code).toBe('DAEMON_UNAVAILABLE');
     t.daemon = await FakeDaemon.start(t.home);
     await s.waitForHellos(2);
     expect(s.hellos[1]!.workspaces.map((w) => w.workspaceId)).toEqual(['web-app']);
+    expect(s.hellos[1]!.workspaces[0]!.available).toBeUndefined();
     expect((await s.request('runs.get', { runId: RUN })).ok).toBe(true);
+    stop.abort();
+    expect((await running).code).toBe(0);
+  });
+
+  it('keeps the last summary the daemon gave while it is down, marked unavailable', async () => {
+    t = await TestEnv.start();
+    await t.enrollAndShare();
+    stop = new AbortController();
+    const running = t.cli(['run'], stop.signal);
+    const s = await t.relay.waitForSession(1);
+    expect(s.hellos[0]!.workspaces).toEqual([WORKSPACES[0]]);
+    await t.daemon.close();
+    await s.waitForHellos(2);
+    expect(s.hellos[1]!.workspaces).toEqual([{ ...WORKSPACES[0], available: false }]);
+    stop.abort();
+    expect((await running).code).toBe(0);
     stop.abort();
     expect((await running).code).toBe(0);
   });

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { buildApp, type AppDeps } from './api/build-app.js';
+import { buildApp, RECEIVE_TIMEOUT_MS, type AppDeps } from './api/build-app.js';
+import { listenHomeSocket, type HomeSocket } from './api/home-socket.js';
 import { ArtifactStore } from './artifacts/artifact-store.js';
 import { loadConfig } from './config/load.js';
 import { daemonEngine, type EngineOptions } from './engine/index.js';
@@ -12,6 +13,7 @@ import { openDatabase, Store } from './store/index.js';
 export interface RunningDaemon {
   app: FastifyInstance;
   store: Store;
+  /** The TCP loopback listener (browser console, tests); clients holding the token use `home.socket`. */
   url: string;
   port: number;
   home: HomePaths;
@@ -36,7 +38,7 @@ export const ALLOWED_LISTEN_HOSTS: readonly string[] = ['127.0.0.1'];
 
 /**
  * Open the home, the runtime folder (`runtimeDir`, default `<tmpdir>/sluice-<uid>`), the ledger and the artifact
- * store, listen on 127.0.0.1 and write `daemon.json`. Refuses any other host with a clear error.
+ * store, listen on 127.0.0.1 and on the home socket, and write `daemon.json`. Refuses any other host with a clear error.
  */
 export async function startDaemon(opts: { home: string; runtimeDir?: string; host?: string; port?: number; logger?: Logger; engine?: AppDeps['engine']; engineOptions?: EngineOptions }): Promise<RunningDaemon> {
   const home = ensureHome(opts.home);
@@ -54,11 +56,14 @@ export async function startDaemon(opts: { home: string; runtimeDir?: string; hos
   const execution = opts.engine ? null : daemonEngine(home, runtime, { ...(opts.logger ? { logger: opts.logger.child({ component: 'engine' }) } : {}), ...(opts.engineOptions ? { options: opts.engineOptions } : {}) });
   const engine = opts.engine ?? execution?.factory;
   const app = buildApp({ store, artifacts, token, configPath: home.config, ...(opts.logger ? { logger: opts.logger } : {}), ...(engine ? { engine } : {}) }, { ...config, listen: { host, port } });
+  let local: HomeSocket;
   try {
     // Crash recovery runs before the first request is served.
     await execution?.start();
     await app.listen({ host, port });
+    local = await listenHomeSocket(app, home.socket, { requestTimeoutMs: RECEIVE_TIMEOUT_MS });
   } catch (err) {
+    await app.close().catch(() => undefined);
     await execution?.close().catch(() => undefined);
     store.close();
     throw err;
@@ -72,7 +77,9 @@ export async function startDaemon(opts: { home: string; runtimeDir?: string; hos
   const close = () => {
     closing ??= (async () => {
       try {
+        local.stopAccepting();
         await app.close();
+        await local.close();
       } finally {
         try {
           store.audit({ actor: DAEMON_ACTOR, action: 'daemon.stop', target: null, outcome: 'ok', details: { pid: process.pid } });

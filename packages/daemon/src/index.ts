@@ -1,6 +1,7 @@
 export * from './store/index.js';
 export * from './config/index.js';
-export { buildApp, BODY_LIMIT, type AppDeps, type EngineContext } from './api/build-app.js';
+export { buildApp, BODY_LIMIT, RECEIVE_TIMEOUT_MS, type AppDeps, type EngineContext } from './api/build-app.js';
+export { listenHomeSocket, type HomeSocket } from './api/home-socket.js';
 export type { EnginePort } from './service/engine-port.js';
 export { RecordOnlyEngine } from './service/record-only-engine.js';
 export { ConfigHolder } from './service/config-holder.js';

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { RefusalAudit } from '../src/api/refusal-audit.js';
 import { createLogger, startDaemon, verifyAuditChain } from '../src/index.js';
-import { startTestDaemon, tempDir, type Body, type TestDaemon } from './core-fixtures.js';
+import { leaveDeadSocket, startTestDaemon, tempDir, type Body, type TestDaemon } from './core-fixtures.js';
 
 let d: TestDaemon | null = null;
 const homes: string[] = [];
@@ -173,5 +173,34 @@ describe('startDaemon', () => {
     expect(existsSync(`${home}/daemon.json`)).toBe(false);
     expect(logged.length).toBeGreaterThan(0);
     expect(logged.includes(token)).toBe(false);
+  });
+
+  it('serves local clients on a mode-600 socket in the home: token still required, a killed daemon\'s socket is replaced, a live one is not', async () => {
+    const { existsSync, statSync } = await import('node:fs');
+    const home = tempDir();
+    homes.push(home);
+    const socketPath = `${home}/daemon.sock`;
+    leaveDeadSocket(socketPath);
+    expect(existsSync(socketPath)).toBe(true);
+
+    const running = await startDaemon({ home, port: 0, logger: createLogger({ level: 'silent' }) });
+    expect(running.home.socket).toBe(socketPath);
+    expect(statSync(socketPath).mode & 0o777).toBe(0o600);
+    const token = readFileSync(`${home}/daemon.token`, 'utf8').trim();
+    const overSocket = (authorization: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest({ socketPath, path: '/api/v1/workspaces', headers: { authorization } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await overSocket(`Bearer ${token}`)).toBe(200);
+    expect(await overSocket(`Bearer ${token}x`)).toBe(401);
+    await expect(startDaemon({ home, port: 0, logger: createLogger({ level: 'silent' }) })).rejects.toThrow(/another daemon is serving this home/);
+    expect(await overSocket(`Bearer ${token}`)).toBe(200);
+    await running.close();
+    expect(existsSync(socketPath)).toBe(false);
   });
 });

@@ -1,11 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ArtifactStore, openDatabase, Store } from '../src/index.js';
-import { makeRepo, tempDir } from './core-fixtures.js';
+import { leaveDeadSocket, makeRepo, tempDir } from './core-fixtures.js';
 
 const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
@@ -15,6 +17,18 @@ let home: string;
 function sluice(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: root, env: { ...process.env, SLUICE_HOME: home }, encoding: 'utf8', timeout: 20_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `sluice` without blocking this process (a server in the test must keep answering). */
+function sluiceAsync(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: root, env: { ...process.env, SLUICE_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 beforeEach(() => {
@@ -116,6 +130,35 @@ describe('sluice CLI', () => {
     expect(logs).toContain('stopped');
     expect(logs).not.toContain(readFileSync(join(home, 'daemon.token'), 'utf8').trim());
     expect(sluice('status').code).toBe(3);
+  });
+
+  it('never sends the daemon token to a stranger holding the port a stale daemon.json names', async () => {
+    sluice('init');
+    const seen: IncomingHttpHeaders[] = [];
+    const stranger = createServer((req, res) => {
+      seen.push(req.headers);
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"version":"0.0.0","pid":1,"startedAt":"x","workspaces":[],"runs":{},"events":0,"auditRows":0}'));
+    });
+    await new Promise<void>((r) => stranger.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = stranger.address() as AddressInfo;
+      // What a daemon killed with -9 leaves behind: daemon.json naming its old port, and a dead socket.
+      writeFileSync(join(home, 'daemon.json'), JSON.stringify({ url: `http://127.0.0.1:${port}`, pid: 999_999, startedAt: new Date().toISOString() }), { mode: 0o600 });
+      leaveDeadSocket(join(home, 'daemon.sock'));
+      expect(existsSync(join(home, 'daemon.sock'))).toBe(true);
+
+      const status = await sluiceAsync('status', '--json');
+      expect(status.code).toBe(3);
+      expect(JSON.parse(status.stdout)).toEqual({ running: false });
+      const open = await sluiceAsync('run', 'open', 'web', '--title', 'x');
+      expect(open.code).not.toBe(0);
+      expect(open.stderr).toMatch(/DAEMON_UNAVAILABLE/);
+      expect(seen).toEqual([]);
+    } finally {
+      stranger.closeAllConnections();
+      await new Promise((r) => stranger.close(r));
+    }
   });
 
   it('reads the ledger: runs, run show, events, artifact cat, audit verify and db rebuild --check', async () => {

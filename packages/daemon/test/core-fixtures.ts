@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,11 @@ import { ArtifactStore, buildApp, ensureHome, ensureToken, openDatabase, parseCo
 /** A temp dir removed by `cleanup()`. */
 export function tempDir(prefix = 'sluice-core-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** What a daemon killed with -9 leaves at `path`: a socket file nothing listens on. */
+export function leaveDeadSocket(path: string): void {
+  spawnSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
 }
 
 /** A small git repo with one commit on `main`. */

@@ -1,6 +1,7 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLOSE_CODES } from '@sluice/shared-protocol';
+import { CLOSE_CODES, RELAY_PATHS, rotateKeySigningPayload } from '@sluice/shared-protocol';
 import { FakeConnector, orgWithToken, startRelay, callVerb, connectedConnector, workspace } from './helpers.js';
 import type { TestRelay } from './helpers.js';
 
@@ -133,13 +134,56 @@ describe('connector enrollment and authenticated upgrade', () => {
     expect(await c.waitClose()).toBe(CLOSE_CODES.unsupportedVersion);
   });
 
-  it('a newer session replaces the old one; the old socket is closed with "replaced"', async () => {
+  it('rotate-key installs a new key only when the old key signs the request; the old key stops working at once', async () => {
     const c = await connectedConnector(t, orgId);
     const oldWs = c.ws!;
     const closed = new Promise<number>((r) => oldWs.once('close', (code) => r(code)));
+    const fresh = generateKeyPairSync('ed25519');
+    const freshX = (fresh.publicKey.export({ format: 'jwk' }) as { x: string }).x;
+    const rotation = async (oldKey: KeyObject, newKey: KeyObject) => {
+      const { nonce } = await c.challenge();
+      const timestamp = Date.now();
+      const payload = rotateKeySigningPayload({ nonce, instanceId: c.instanceId, relayOrigin: c.relayOrigin, timestamp, newPublicKey: freshX });
+      const sig = (k: KeyObject) => sign(null, Buffer.from(payload), k).toString('base64url');
+      const body = { instanceId: c.instanceId, nonce, timestamp, newPublicKey: freshX, signature: sig(oldKey), newKeySignature: sig(newKey) };
+      const res = await fetch(`${t.url}${RELAY_PATHS.rotateKey}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as { code?: string; instanceId?: string } };
+    };
+    // Someone holding only a key of their own cannot install it.
+    const forged = await rotation(fresh.privateKey, fresh.privateKey);
+    expect(forged).toMatchObject({ status: 401, body: { code: 'AUTH_FAILED' } });
+    // The old key alone cannot install a key the caller does not hold.
+    expect(await rotation(c.privateKey, c.privateKey)).toMatchObject({ status: 401, body: { code: 'AUTH_FAILED' } });
+    expect(t.store.getInstance(c.instanceId)!.publicKey).toBe(c.publicKeyX);
+
+    expect(await rotation(c.privateKey, fresh.privateKey)).toEqual({ status: 200, body: { instanceId: c.instanceId } });
+    expect(t.store.getInstance(c.instanceId)!.publicKey).toBe(freshX);
+    expect(await closed).toBe(CLOSE_CODES.goingAway);
+    const old = await c.upgrade(c.authHeader((await c.challenge()).nonce));
+    expect(old).toMatchObject({ status: 401, body: { code: 'AUTH_FAILED' } });
+    const renewed = await c.upgrade(c.authHeader((await c.challenge()).nonce, { key: fresh.privateKey }));
+    expect(renewed.ws).toBeDefined();
+    renewed.ws!.close();
+    const rows = t.store.db.prepare("SELECT outcome FROM audit WHERE action = 'connector.key_rotated' ORDER BY seq").all() as { outcome: string }[];
+    expect(rows.map((r) => r.outcome)).toEqual(['AUTH_FAILED', 'AUTH_FAILED', 'ok']);
+    c.close();
+  });
+
+  it('a newer session replaces the old one: the old socket is closed with "replaced" naming the new peer, and the relay audits both sessions', async () => {
+    const c = await connectedConnector(t, orgId);
+    const oldWs = c.ws!;
+    const closed = new Promise<{ code: number; reason: string }>((r) => oldWs.once('close', (code, reason) => r({ code, reason: reason.toString('utf8') })));
     await c.connect();
-    expect(await closed).toBe(CLOSE_CODES.replaced);
+    const end = await closed;
+    expect(end.code).toBe(CLOSE_CODES.replaced);
+    expect(end.reason).toBe('replaced by a newer session of this instance from 127.0.0.1');
     expect(t.relay.hub.isOnline(c.instanceId)).toBe(true);
+    const rows = t.store.db.prepare("SELECT target, ip, detail FROM audit WHERE action = 'connector.session_replaced'").all() as { target: string; ip: string; detail: string }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ target: c.instanceId, ip: '127.0.0.1' });
+    const connected = t.store.db.prepare("SELECT detail FROM audit WHERE action = 'connector.connected' ORDER BY seq").all() as { detail: string }[];
+    const [first, second] = connected.map((r) => (JSON.parse(r.detail) as { sessionId: string }).sessionId);
+    expect(JSON.parse(rows[0]!.detail)).toEqual({ replacedSessionId: first, replacedIp: '127.0.0.1', sessionId: second, ip: '127.0.0.1' });
     c.close();
   });
 

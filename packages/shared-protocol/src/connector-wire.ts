@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { Ed25519Signature, Nonce } from './frames.js';
 import { InstanceId } from './ids.js';
 import { WorkspaceSummary } from './model.js';
 import { safeName } from './text.js';
@@ -40,11 +41,39 @@ export const EnrollResponse = z.object({
 });
 export type EnrollResponse = z.infer<typeof EnrollResponse>;
 
+/**
+ * `POST /ws/connectors/rotate-key`: replace an instance's public key. Both keys sign
+ * `rotateKeySigningPayload(...)` over a fresh challenge nonce: the old one proves the caller is the instance, the new
+ * one that the caller holds the key it installs.
+ */
+export const RotateKeyRequest = z.strictObject({
+  instanceId: InstanceId,
+  nonce: Nonce,
+  timestamp: z.number().int(),
+  /** Raw Ed25519 public key (32 bytes), base64url: the JWK `x` value. */
+  newPublicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  signature: Ed25519Signature,
+  newKeySignature: Ed25519Signature,
+});
+export type RotateKeyRequest = z.infer<typeof RotateKeyRequest>;
+
+/** What both keys sign to rotate: distinct from the upgrade payload, so neither signature can stand for the other. */
+export function rotateKeySigningPayload(p: { nonce: string; instanceId: string; relayOrigin: string; timestamp: number; newPublicKey: string }): string {
+  return ['sluice-connector-rotate-key/v1', p.nonce, p.instanceId, p.relayOrigin, String(p.timestamp), p.newPublicKey].join('\n');
+}
+
 /** `GET /api/v1/workspaces` on the daemon: what it serves, as planners may see it (no paths). */
 export const DaemonWorkspaceList = z.object({
   workspaces: z.array(WorkspaceSummary.extend({ /** Local callers only: what a share ties itself to. */ registration: Registration.nullable().optional() })),
 });
 export type DaemonWorkspaceList = z.infer<typeof DaemonWorkspaceList>;
+
+/**
+ * The daemon's Unix socket, a file in its mode-700 `SLUICE_HOME`. Clients that hold the daemon token (the connector,
+ * the `sluice` CLI) send it only there: no other account can create a file in that folder, so whatever answers on
+ * the socket is the daemon, while a TCP port can be taken by anyone once the daemon is down.
+ */
+export const DAEMON_SOCKET_FILE = 'daemon.sock';
 
 /** Daemon routes outside the verb table that the connector may call. */
 export const DAEMON_PATHS = {

@@ -11,7 +11,9 @@ export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [PROTOCOL_VERSION]
 
 const ProtocolVersion = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
 const FrameId = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
-const Nonce = z.string().regex(/^[A-Za-z0-9_-]{32,128}$/);
+export const Nonce = z.string().regex(/^[A-Za-z0-9_-]{32,128}$/);
+/** An Ed25519 signature, base64url. */
+export const Ed25519Signature = z.string().regex(/^[A-Za-z0-9_-]{86}$/);
 
 /** Relay → connector: the nonce to sign. Served over HTTPS before the websocket upgrade. */
 export const ChallengeFrame = z.strictObject({
@@ -29,7 +31,7 @@ export const AuthFrame = z.strictObject({
   nonce: Nonce,
   timestamp: z.number().int(),
   /** Ed25519 signature over `authSigningPayload(...)`, base64url. */
-  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
+  signature: Ed25519Signature,
 });
 
 /** Connector → relay: what this instance offers. Sent first after the upgrade and again when shares change. */

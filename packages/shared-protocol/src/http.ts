@@ -23,5 +23,6 @@ export const RELAY_PATHS = {
   connectorSocket: '/ws/connectors',
   connectorChallenge: '/ws/connectors/challenge',
   enroll: '/ws/connectors/enroll',
+  rotateKey: '/ws/connectors/rotate-key',
   mcp: '/mcp',
 } as const;

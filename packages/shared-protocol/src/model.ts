@@ -42,6 +42,11 @@ export const WorkspaceSummary = z.object({
   validations: z.array(Name).max(256),
   approvalPolicy: ApprovalPolicy,
   remoteApprovals: z.boolean(),
+  /**
+   * `false` while the instance's daemon cannot be reached: the workspace is still shared, calls to it answer
+   * `DAEMON_UNAVAILABLE` (retry later). Absent means available.
+   */
+  available: z.boolean().optional(),
 });
 export type WorkspaceSummary = z.infer<typeof WorkspaceSummary>;
 

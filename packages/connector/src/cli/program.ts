@@ -6,6 +6,7 @@ import type { ConnectorConfig } from '../config/connector-config.js';
 import { connectorConfigPath, connectorStatePath, sluiceHome } from '../config/paths.js';
 import { DaemonClient } from '../upstream/daemon-client.js';
 import { enroll } from '../enroll/enroll.js';
+import { rotateKey } from '../enroll/rotate-key.js';
 import { ConnectorFailure, EXIT_CODES } from '../errors/exit-codes.js';
 import { createLogger } from '../logging/logger.js';
 import { runConnector } from '../session/run-loop.js';
@@ -64,6 +65,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         { instanceId: config.instanceId, orgId: config.orgId, relay: config.relayUrl, config: path },
         `enrolled as ${config.instanceId} (org ${config.orgId}) with ${config.relayUrl}\nconfig: ${path} (mode 600, holds the private key)\nnext: sluice-connector share <workspace>, then sluice-connector run`,
       );
+    });
+
+  program
+    .command('rotate-key')
+    .description('Replace the instance key pair: the relay accepts the new public key because the old key signs the request; the old key stops working at once.')
+    .option('--json', 'machine-readable output', false)
+    .action(async (o: { json: boolean }) => {
+      const path = configPath();
+      const rotated = await rotateKey(path);
+      print(o.json, { ...rotated, config: path }, `rotated the key of ${rotated.instanceId}; the new private key is in ${path}\na running connector reconnects with it by itself`);
     });
 
   program

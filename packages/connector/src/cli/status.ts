@@ -2,7 +2,7 @@ import { RELAY_PATHS, shareReaches, sharedWorkspaceIds } from '@sluice/shared-pr
 import { readFileSync } from 'node:fs';
 import { loadConnectorConfig } from '../config/connector-config.js';
 import { sluiceHome } from '../config/paths.js';
-import { DaemonClient } from '../upstream/daemon-client.js';
+import { DaemonClient, START_DAEMON_HINT } from '../upstream/daemon-client.js';
 import { EXIT_CODES } from '../errors/exit-codes.js';
 import type { ConnectorFailure } from '../errors/exit-codes.js';
 import { httpJson } from '../net/http-json.js';
@@ -20,7 +20,8 @@ export interface StatusReport {
   connected: boolean;
   since: string | null;
   lastError: ConnectorState['lastError'];
-  daemon: { reachable: boolean; url: string | null; error: string | null; missingShares: string[] };
+  sessionReplaced: ConnectorState['sessionReplaced'];
+  daemon: { reachable: boolean; socket: string | null; error: string | null; missingShares: string[] };
   relayReachable: boolean | null;
   problems: string[];
   exitCode: number;
@@ -37,7 +38,8 @@ export async function collectStatus(configPath: string, statePath: string, env: 
     connected: false,
     since: null,
     lastError: null,
-    daemon: { reachable: false, url: null, error: null, missingShares: [] },
+    sessionReplaced: null,
+    daemon: { reachable: false, socket: null, error: null, missingShares: [] },
     relayReachable: null,
     problems: [],
     exitCode: EXIT_CODES.ok,
@@ -61,11 +63,12 @@ export async function collectStatus(configPath: string, statePath: string, env: 
     report.connected = report.running && state.connected;
     report.since = report.connected ? state.since : null;
     report.lastError = state.lastError;
+    report.sessionReplaced = state.sessionReplaced;
   }
 
   const daemon = new DaemonClient({ home: config.daemon.home ?? sluiceHome(env), url: config.daemon.url });
+  report.daemon.socket = daemon.socketPath;
   try {
-    report.daemon.url = daemon.locate().url.origin;
     const all = await daemon.listWorkspaces(undefined, 3000);
     report.daemon.reachable = true;
     report.daemon.missingShares = sharedWorkspaceIds(config.shares.filter((s) => !all.some((w) => shareReaches(s, w))));
@@ -90,8 +93,10 @@ export async function collectStatus(configPath: string, statePath: string, env: 
     relayProblem = `the relay cannot be checked: ${(err as Error).message}`;
   }
 
+  if (report.sessionReplaced) report.problems.push(`CONNECTION_REPLACED at ${report.sessionReplaced.at}: ${report.sessionReplaced.message}`);
   if (!report.daemon.reachable) {
-    report.problems.push(`DAEMON_UNAVAILABLE: ${report.daemon.error ?? 'the daemon is not reachable'}; start it with \`sluice start\``);
+    const error = report.daemon.error ?? 'the daemon is not reachable';
+    report.problems.push(`DAEMON_UNAVAILABLE: ${error.includes(START_DAEMON_HINT) ? error : `${error}; ${START_DAEMON_HINT}`}`);
     report.exitCode = EXIT_CODES.daemonUnavailable;
   }
   if (relayProblem) {
@@ -118,7 +123,7 @@ export function renderStatus(r: StatusReport): string {
     `config:     ${r.config}`,
     `instance:   ${r.instanceId ?? '-'}`,
     `relay:      ${r.relay ?? '-'}${r.relayReachable === null ? '' : r.relayReachable ? ' (reachable)' : ' (NOT reachable)'}`,
-    `daemon:     ${r.daemon.url ?? '-'}${r.daemon.reachable ? ' (reachable)' : ' (NOT reachable)'}`,
+    `daemon:     ${r.daemon.socket ?? '-'}${r.daemon.reachable ? ' (reachable)' : ' (NOT reachable)'}`,
     `shared:     ${r.shares.length ? r.shares.join(', ') : '(none)'}`,
     `connected:  ${r.connected ? `yes, since ${r.since ?? '?'}` : 'no'}${r.running ? '' : ' (not running)'}`,
     `last error: ${r.lastError ? `${r.lastError.code}: ${r.lastError.message} (${r.lastError.at})` : '-'}`,

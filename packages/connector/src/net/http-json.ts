@@ -13,6 +13,8 @@ export interface HttpJsonOptions {
   maxBytes: number;
   /** Connection pool to use (plain HTTP only); default: Node's global agent. */
   agent?: Agent | undefined;
+  /** Send the request over this Unix socket instead of the URL's host and port (plain HTTP only). */
+  socketPath?: string | undefined;
 }
 
 export type HttpJsonResult =
@@ -44,7 +46,7 @@ export function httpJson(url: URL, opts: HttpJsonOptions): Promise<HttpJsonResul
     const req = (isHttps ? httpsRequest : httpRequest)(url, {
       method: opts.method,
       headers,
-      ...(isHttps ? { ca: opts.ca, rejectUnauthorized: true } : opts.agent ? { agent: opts.agent } : {}),
+      ...(isHttps ? { ca: opts.ca, rejectUnauthorized: true } : { ...(opts.agent ? { agent: opts.agent } : {}), ...(opts.socketPath ? { socketPath: opts.socketPath } : {}) }),
     });
     const timer = setTimeout(() => {
       done({ kind: 'timeout' });

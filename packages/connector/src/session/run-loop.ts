@@ -1,6 +1,7 @@
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { sharedWorkspaceIds, type WorkspaceSummary } from '@sluice/shared-protocol';
+import type { WorkspaceSummary } from '@sluice/shared-protocol';
 import { loadConnectorConfig } from '../config/connector-config.js';
 import type { ConnectorConfig } from '../config/connector-config.js';
 import { sluiceHome } from '../config/paths.js';
@@ -13,6 +14,7 @@ import { writeState } from '../state/state-file.js';
 import type { ConnectorState } from '../state/state-file.js';
 import { DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
+import { AdvertisedWorkspaces } from './advertised-workspaces.js';
 import { RelaySession } from './relay-session.js';
 import { isUnrecoverable } from './unrecoverable.js';
 
@@ -49,7 +51,16 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
   const config = loadConnectorConfig(opts.configPath);
   const relayBase = checkRelayUrl(config.relayUrl, config.tls.insecure);
   const ca = readCa(config);
-  const key = privateKeyObject(config.privateKey);
+  let key = privateKeyObject(config.privateKey);
+  /** The key in the config now: `rotate-key` replaces it while we run, and the relay refuses the old one. */
+  const currentKey = (): KeyObject => {
+    try {
+      key = privateKeyObject(loadConnectorConfig(opts.configPath).privateKey);
+    } catch (err) {
+      log.warn({ code: err instanceof ConnectorFailure ? err.code : 'CONFIG_INVALID' }, 'cannot re-read the key from the config; keeping the previous one');
+    }
+    return key;
+  };
   const daemon = new DaemonClient({ home: config.daemon.home ?? sluiceHome(opts.env), url: config.daemon.url });
   const log = opts.log.child({ instanceId: config.instanceId });
   const backoff = opts.backoff ?? DEFAULT_BACKOFF;
@@ -68,6 +79,7 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
     lastError: null,
     nextRetryAt: null,
     stoppedAt: null,
+    sessionReplaced: null,
     exitCode: null,
     updatedAt: new Date().toISOString(),
   };
@@ -81,11 +93,12 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
   };
   const fail = (code: string, message: string): ConnectorState['lastError'] => ({ code, message, at: new Date().toISOString() });
 
+  const advertised = new AdvertisedWorkspaces();
   const workspaces = async (): Promise<WorkspaceSummary[]> => {
     const current = [...shares];
     if (current.length === 0) return [];
     try {
-      const list = (await daemon.listWorkspaces(current)).filter((w) => sharedWorkspaceIds(current).includes(w.workspaceId));
+      const list = advertised.fromDaemon(current, await daemon.listWorkspaces(current));
       state.workspaces = list.map((w) => w.workspaceId);
       if (daemonDown) {
         daemonDown = false;
@@ -93,10 +106,11 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
       }
       return list;
     } catch (err) {
+      if (!daemonDown) log.warn({ code: 'DAEMON_UNAVAILABLE' }, 'cannot list daemon workspaces; advertising the shared ones as unavailable until the daemon answers');
       daemonDown = true;
-      log.warn({ code: 'DAEMON_UNAVAILABLE' }, 'cannot list daemon workspaces; advertising none until the daemon answers');
-      save({ workspaces: [], lastError: fail('DAEMON_UNAVAILABLE', (err as Error).message) });
-      return [];
+      const list = advertised.daemonDown(current);
+      save({ workspaces: list.map((w) => w.workspaceId), lastError: fail('DAEMON_UNAVAILABLE', (err as Error).message) });
+      return list;
     }
   };
 
@@ -124,7 +138,7 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
         relayOrigin: config.relayOrigin,
         instanceId: config.instanceId,
         name: config.name,
-        key,
+        key: currentKey(),
         ca,
         daemon,
         shares: () => shares,
@@ -139,8 +153,9 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
       if (end.shutdown || opts.signal.aborted) return stopped(save, { exitCode: EXIT_CODES.ok, code: 'SHUTDOWN', message: 'stopped' });
       const fatal = isUnrecoverable(end);
       if (fatal) {
-        log.error({ code: end.code }, 'unrecoverable: stopping');
-        save({ connected: false, since: null, lastError: fail(end.code, `${end.message} (${fatal.advice})`) });
+        log.error({ code: end.code, reason: end.message }, `unrecoverable: stopping: ${fatal.advice}`);
+        const lastError = fail(end.code, `${end.message} (${fatal.advice})`);
+        save({ connected: false, since: null, lastError, ...(end.code === 'CONNECTION_REPLACED' ? { sessionReplaced: { at: lastError!.at, message: lastError!.message } } : {}) });
         return stopped(save, { exitCode: fatal.exitCode, code: end.code, message: `${end.message}: ${fatal.advice}` });
       }
       if (end.welcomedAt !== undefined && Date.now() - end.welcomedAt >= healthyMs) attempt = 0;

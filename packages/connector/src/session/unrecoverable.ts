@@ -20,7 +20,11 @@ const FATAL_BY_CODE: Record<string, Fatal> = {
   INSTANCE_NOT_FOUND: { exitCode: EXIT_CODES.instanceNotFound, advice: 'the relay does not know this instance; enroll again' },
   INSTANCE_DISABLED: { exitCode: EXIT_CODES.disabled, advice: 'an admin disabled this instance on the relay; ask them to enable it, then start again' },
   UNSUPPORTED_PROTOCOL_VERSION: { exitCode: EXIT_CODES.unsupportedProtocol, advice: 'the relay does not speak this connector version; upgrade the connector' },
-  CONNECTION_REPLACED: { exitCode: EXIT_CODES.replaced, advice: 'another connector process with the same identity connected to the relay; this one stops' },
+  CONNECTION_REPLACED: {
+    exitCode: EXIT_CODES.replaced,
+    advice:
+      'a session with the same instance key connected from elsewhere and this one stops; if that was not you, the key is stolen: revoke the instance on the relay (sluice-relay instance revoke <instanceId>) and enroll again with a new enrollment token',
+  },
 };
 
 const CODE_BY_CLOSE: Record<number, string> = {

@@ -16,6 +16,8 @@ export const ConnectorState = z.object({
   nextRetryAt: z.string().nullable(),
   /** Set when `run` exited. */
   stoppedAt: z.string().nullable(),
+  /** Set when the relay closed this connector's session because another one with the same key connected. */
+  sessionReplaced: z.object({ at: z.string(), message: z.string() }).nullable().default(null),
   exitCode: z.number().int().nullable(),
   updatedAt: z.string(),
 });

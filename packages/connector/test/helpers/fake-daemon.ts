@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { DAEMON_SOCKET_FILE } from '@sluice/shared-protocol';
 import type { WorkspaceSummary } from '@sluice/shared-protocol';
 
 export interface RecordedRequest {
@@ -21,8 +21,9 @@ export const WORKSPACES: WorkspaceSummary[] = [
 ];
 
 /**
- * A daemon stand-in: a real HTTP server on 127.0.0.1:0 that writes `daemon.json` and `daemon.token` into a
- * `SLUICE_HOME`, checks the bearer token, and records every request it receives.
+ * A daemon stand-in: a real HTTP server on the home socket (`SLUICE_HOME/daemon.sock`, as the daemon serves its local
+ * clients) that writes `daemon.token` into a `SLUICE_HOME`, checks the bearer token, and records every request it
+ * receives.
  */
 export class FakeDaemon {
   readonly requests: RecordedRequest[] = [];
@@ -42,15 +43,9 @@ export class FakeDaemon {
     const server = createServer();
     const daemon = new FakeDaemon(server, home);
     server.on('request', (req, res) => void daemon.onRequest(req, res));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => server.listen(join(home, DAEMON_SOCKET_FILE), r));
     writeFileSync(join(home, 'daemon.token'), `${daemon.token}\n`, { mode: 0o600 });
-    writeFileSync(join(home, 'daemon.json'), JSON.stringify({ url: daemon.url, pid: process.pid, startedAt: new Date().toISOString() }), { mode: 0o600 });
     return daemon;
-  }
-
-  get url(): string {
-    const { port } = this.server.address() as AddressInfo;
-    return `http://127.0.0.1:${port}`;
   }
 
   /** Verb calls received (POST /api/v1/verbs/...). */
@@ -58,7 +53,7 @@ export class FakeDaemon {
     return this.requests.filter((r) => r.path.startsWith('/api/v1/verbs/'));
   }
 
-  /** Stop like a clean shutdown: the port closes and daemon.json disappears. */
+  /** Stop like a clean shutdown: the socket closes and disappears. */
   close(): Promise<void> {
     this.closing ??= this.doClose();
     return this.closing;
@@ -67,7 +62,6 @@ export class FakeDaemon {
   private closing: Promise<void> | undefined;
 
   private async doClose(): Promise<void> {
-    rmSync(join(this.home, 'daemon.json'), { force: true });
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
   }

@@ -5,6 +5,7 @@ import { ACTOR_PATTERN, HEADERS, SluiceError } from '@sluice/shared-protocol';
 import type { CallContext } from '../service/call-context.js';
 import type { RefusalAudit } from './refusal-audit.js';
 import type { SharedWorkspaces } from './shared-workspaces.js';
+import { cameThroughHomeSocket } from './home-socket.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -47,8 +48,8 @@ function single(v: string | string[] | undefined): string | undefined {
 }
 
 /**
- * Every route but `/healthz`: Host must be a loopback name with our port (DNS rebinding), a browser Origin
- * must be our own, and the bearer token must match (constant time). Refusals are audited with a hash of the
+ * Every route but `/healthz`: over TCP, Host must be a loopback name with our port (DNS rebinding; a browser cannot
+ * reach the home socket, so requests there skip it), a browser Origin must be our own, and the bearer token must match (constant time). Refusals are audited with a hash of the
  * presented token, never the token.
  */
 export function installGuard(app: FastifyInstance, opts: { token: string; refusals: RefusalAudit; shares: SharedWorkspaces; port: () => number }): void {
@@ -77,7 +78,7 @@ export function installGuard(app: FastifyInstance, opts: { token: string; refusa
       return new SluiceError(code);
     };
     const host = (single(req.headers.host) ?? '').toLowerCase();
-    if (!allowedHosts.includes(host)) throw refuse('HOST_NOT_ALLOWED');
+    if (!cameThroughHomeSocket(req.raw) && !allowedHosts.includes(host)) throw refuse('HOST_NOT_ALLOWED');
     const origin = single(req.headers.origin);
     if (origin !== undefined && !allowedHosts.some((h) => origin.toLowerCase() === `http://${h}`)) throw refuse('ORIGIN_NOT_ALLOWED');
     const m = presented ? /^Bearer ([\x21-\x7e]{1,512})$/.exec(presented) : null;

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { ensureHome, homePaths, readDaemonInfo, readToken, resolveHome, type HomePaths } from '../home/home.js';
+import { request } from 'node:http';
+import { ensureHome, homePaths, readToken, resolveHome, type HomePaths } from '../home/home.js';
 import { openDatabase, Store } from '../store/index.js';
 
 /** The home the CLI works on (`SLUICE_HOME` or `~/.sluice`). */
@@ -21,29 +22,34 @@ export async function withStore<T>(fn: (store: Store, home: HomePaths) => Promis
   }
 }
 
-/** Call the running daemon's API, or return null when no daemon answers. */
+/**
+ * Call the running daemon's API over the home socket, or return null when no daemon answers. Never over TCP: the
+ * port in `daemon.json` may belong to someone else once the daemon is down, and the token must not go there.
+ */
 export async function callDaemon(home: HomePaths, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown } | null> {
-  const info = readDaemonInfo(home);
-  if (!info) return null;
-  let res: Response;
-  try {
-    res = await fetch(`${info.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${readToken(home)}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(10_000),
+  if (!existsSync(home.socket)) return null;
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
+  const headers: Record<string, string> = { authorization: `Bearer ${readToken(home)}` };
+  if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(payload.byteLength) });
+  const answer = await new Promise<{ status: number; text: string } | null>((resolve) => {
+    const req = request({ socketPath: home.socket, path, method, headers, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', () => resolve(null));
     });
-  } catch {
-    return null;
-  }
-  const text = await res.text();
-  let parsed: unknown = text;
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+    req.end(payload);
+  });
+  if (!answer) return null;
+  let parsed: unknown = answer.text;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(answer.text);
   } catch {
     // Keep the text.
   }
-  return { status: res.status, body: parsed };
+  return { status: answer.status, body: parsed };
 }
 
 /** Throw the daemon's `{code, message}` as a SluiceError-like failure. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { SluiceError } from '@sluice/shared-protocol';
+import { DAEMON_SOCKET_FILE, SluiceError } from '@sluice/shared-protocol';
 
 /** Files and folders under `SLUICE_HOME` (attempts run elsewhere: `RuntimePaths`). */
 export interface HomePaths {
@@ -12,6 +12,8 @@ export interface HomePaths {
   artifacts: string;
   token: string;
   daemonInfo: string;
+  /** The Unix socket local clients use (see DAEMON_SOCKET_FILE). */
+  socket: string;
 }
 
 /** Where the home is: `SLUICE_HOME` or `~/.sluice`. Only the CLI passes `process.env` here. */
@@ -29,6 +31,7 @@ export function homePaths(root: string): HomePaths {
     artifacts: join(root, 'artifacts'),
     token: join(root, 'daemon.token'),
     daemonInfo: join(root, 'daemon.json'),
+    socket: join(root, DAEMON_SOCKET_FILE),
   };
 }
 
@@ -102,16 +105,6 @@ export interface DaemonInfo {
 /** Record where the daemon listens (mode 600). */
 export function writeDaemonInfo(p: HomePaths, info: DaemonInfo): void {
   writeFileAtomic(p.daemonInfo, `${JSON.stringify(info)}\n`, 0o600);
-}
-
-/** Where a daemon listens, or null when none wrote `daemon.json`. */
-export function readDaemonInfo(p: HomePaths): DaemonInfo | null {
-  try {
-    const parsed = JSON.parse(readFileSync(p.daemonInfo, 'utf8')) as DaemonInfo;
-    return typeof parsed.url === 'string' ? parsed : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Remove `daemon.json` on clean shutdown. */

@@ -1,12 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { CLOSE_CODES, ERROR_CATALOG, HEADERS, LIMITS, RELAY_PATHS } from '@sluice/shared-protocol';
+import { CLOSE_CODES, ERROR_CATALOG, HEADERS, LIMITS, RELAY_PATHS, SluiceError } from '@sluice/shared-protocol';
+import type { RotateKeyRequest } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
 import type { AuditInput, RelayStore } from '../store/relay-store.js';
 import { ChallengeBook } from './challenge-book.js';
 import { ConnectorSession } from './connector-session.js';
-import { verifyConnectorAuth } from './verify-connector-auth.js';
+import { verifyConnectorAuth, verifyKeyRotation } from './verify-connector-auth.js';
 
 export interface HubOptions {
   heartbeatMs: number;
@@ -93,6 +94,30 @@ export class ConnectorHub {
     for (const s of this.pendingSessions) if (s.instanceId === instanceId) s.close(code, reason);
   }
 
+  /**
+   * Install a new instance key when the request is signed by the current one (and by the new one). The old key
+   * stops working at once: its live session is closed and the connector comes back with the new key.
+   */
+  rotateKey(body: RotateKeyRequest, ip: string | null): { instanceId: string } {
+    const deps = { store: this.store, challenges: this.challenges, relayOrigin: this.opts.relayOrigin(), clockSkewMs: this.opts.clockSkewMs, now: this.opts.now() };
+    const result = verifyKeyRotation(body, deps);
+    const audit = (orgId: string | null, outcome: string, detail: Record<string, unknown>) =>
+      this.store.appendAudit({ orgId, actor: 'system:relay-connectors', action: 'connector.key_rotated', target: body.instanceId, outcome, ip, detail });
+    if (!result.ok) {
+      audit(result.orgId, result.error.code, {});
+      throw result.error;
+    }
+    const { instance } = result;
+    if (!this.store.rotateInstanceKey(instance.id, instance.publicKey!, body.newPublicKey)) {
+      audit(instance.orgId, 'AUTH_FAILED', { reason: 'the key changed meanwhile' });
+      throw new SluiceError('AUTH_FAILED', 'The instance key changed while this rotation was checked; fetch a new challenge and sign again.');
+    }
+    audit(instance.orgId, 'ok', { oldPublicKey: instance.publicKey, newPublicKey: body.newPublicKey });
+    this.opts.log.warn({ instanceId: instance.id, ip }, 'instance key rotated; sessions signed with the old key are closed');
+    this.closeInstance(instance.id, CLOSE_CODES.goingAway, 'instance key rotated; reconnect with the new key');
+    return { instanceId: instance.id };
+  }
+
   /** The http server's `upgrade` listener: authenticate first, upgrade only when every check passed. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (req.url ?? '').split('?')[0];
@@ -160,8 +185,20 @@ export class ConnectorHub {
     this.pendingSessions.delete(s);
     const old = this.sessions.get(s.instanceId);
     this.sessions.set(s.instanceId, s);
-    if (old && old !== s) old.close(CLOSE_CODES.replaced, 'replaced by a newer session');
+    if (old && old !== s) this.replace(old, s);
     this.store.touchInstance(s.instanceId, this.opts.now());
+  }
+
+  /**
+   * One key, two live connectors: the second one either is the operator's (a restart, a second machine) or holds a
+   * stolen key. The relay cannot tell which, so it says so loudly on every side: an audit row naming both peers, a
+   * warning here, and a close reason the replaced connector logs and shows in its status.
+   */
+  private replace(old: ConnectorSession, by: ConnectorSession): void {
+    const peers = { replacedSessionId: old.sessionId, replacedIp: old.ip, sessionId: by.sessionId, ip: by.ip };
+    this.store.appendAudit({ orgId: by.orgId, actor: 'system:relay-connectors', action: 'connector.session_replaced', target: by.instanceId, outcome: 'ok', ip: by.ip, detail: peers });
+    this.opts.log.warn({ instanceId: by.instanceId, ...peers }, 'a second connector with the same instance key connected; the older session is closed (if the operator did not start it, the key is stolen: revoke the instance)');
+    old.close(CLOSE_CODES.replaced, replacedReason(by.ip));
   }
 
   private onClose(s: ConnectorSession, code: number, reason: string): void {
@@ -188,6 +225,11 @@ export class ConnectorHub {
       else s.tick();
     }
   }
+}
+
+/** Close reasons are capped at 123 bytes; this one names where the new session came from. */
+function replacedReason(ip: string | null): string {
+  return `replaced by a newer session of this instance from ${ip ?? 'an unknown address'}`.slice(0, 123);
 }
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };

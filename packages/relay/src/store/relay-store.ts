@@ -85,6 +85,8 @@ export interface RelayStore {
   listInstances(orgId?: string): InstanceRecord[];
   /** Revoking also deletes the public key: the instance must enroll again. */
   setInstanceState(id: string, state: InstanceState): InstanceRecord | undefined;
+  /** Replace the public key of an active instance if it is still `from`; false when it changed or is gone. */
+  rotateInstanceKey(id: string, from: string, to: string): boolean;
   touchInstance(id: string, at: number): void;
 
   recordOwner(orgId: string, id: string, instanceId: string): void;

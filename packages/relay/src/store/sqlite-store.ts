@@ -342,6 +342,10 @@ export class SqliteRelayStore implements RelayStore {
     return this.getInstance(id);
   }
 
+  rotateInstanceKey(id: string, from: string, to: string): boolean {
+    return this.stmt("UPDATE instances SET public_key = ? WHERE id = ? AND public_key = ? AND state = 'active'").run(to, id, from).changes === 1;
+  }
+
   touchInstance(id: string, at: number): void {
     this.stmt('UPDATE instances SET last_seen_at = ? WHERE id = ?').run(at, id);
   }

@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
-import { EnrollRequest, InstanceId, RELAY_PATHS, SluiceError, zodDetails } from '@sluice/shared-protocol';
+import { EnrollRequest, InstanceId, RELAY_PATHS, RotateKeyRequest, SluiceError, zodDetails } from '@sluice/shared-protocol';
 import type { EnrollResponse } from '@sluice/shared-protocol';
 import { hashSecret, isWellFormedSecret } from '../../tokens/token-format.js';
 import type { RelayContext } from '../context.js';
@@ -45,6 +45,12 @@ export function registerConnectorRoutes(app: FastifyInstance, ctx: RelayContext)
       detail: { name },
     });
     return { instanceId: instance.id, orgId: instance.orgId, relayOrigin: ctx.origin() };
+  });
+
+  app.post(RELAY_PATHS.rotateKey, (request) => {
+    const parsed = RotateKeyRequest.safeParse(request.body);
+    if (!parsed.success) throw new SluiceError('INVALID_INPUT', undefined, zodDetails(parsed.error));
+    return ctx.hub.rotateKey(parsed.data, request.ip);
   });
 
   app.get(RELAY_PATHS.connectorChallenge, (request) => {
