@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ApprovalPolicy, Name } from '@sluice/shared-protocol';
+import { ByteSize } from './byte-size.js';
 import { Duration } from './duration.js';
 import { EnvNames, ExecutorConfig } from './executor-config.js';
 
@@ -30,6 +31,19 @@ export const WorkspaceConfig = z.strictObject({
 });
 export type WorkspaceConfig = z.infer<typeof WorkspaceConfig>;
 
+const ARTIFACTS_DEFAULTS = { diffLimit: 16 * 1024 ** 2, attemptLimit: 64 * 1024 ** 2, retention: 30 * 86_400_000 };
+
+/** Per-attempt artifact caps and the retention of settled attempts' artifacts, worktrees and branches. */
+export const ArtifactsConfig = z.strictObject({
+  /** The reviewed diff of one attempt; beyond it the attempt fails `DIFF_TOO_LARGE`. */
+  diffLimit: ByteSize.default(ARTIFACTS_DEFAULTS.diffLimit),
+  /** Everything one attempt stores (task, diff, outputs, validation outputs); beyond it `ARTIFACT_LIMIT_EXCEEDED`. */
+  attemptLimit: ByteSize.default(ARTIFACTS_DEFAULTS.attemptLimit),
+  /** `sluice gc` deletes what attempts that ended longer ago than this left behind. */
+  retention: Duration.default(ARTIFACTS_DEFAULTS.retention),
+});
+export type ArtifactsConfig = z.infer<typeof ArtifactsConfig>;
+
 /** The whole `config.json`. */
 export const DaemonConfig = z.strictObject({
   listen: z
@@ -37,6 +51,7 @@ export const DaemonConfig = z.strictObject({
     .default({ host: '127.0.0.1', port: 7433 }),
   concurrency: z.number().int().min(1).max(64).default(4),
   cancelGrace: Duration.default(5000),
+  artifacts: ArtifactsConfig.default(ARTIFACTS_DEFAULTS),
   workspaces: z.record(Name, WorkspaceConfig).default({}),
 });
 export type DaemonConfig = z.infer<typeof DaemonConfig>;
