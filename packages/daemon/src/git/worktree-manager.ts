@@ -196,6 +196,17 @@ export class WorktreeManager {
     return null;
   }
 
+  /** The attempt ids of the worktree folders of a repository (in use, pooled, kept or left over). */
+  attemptDirs(repoPath: string): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.repoDir(repoPath));
+    } catch {
+      return [];
+    }
+    return names.flatMap((n) => /^wt-(att_[0-9A-Za-z]+)$/.exec(n)?.[1] ?? []);
+  }
+
   /** Remove a worktree whose changes could not be committed (its work is lost; the attempt failed saying why). */
   discard(wt: AttemptWorktree): Promise<void> {
     return this.forceRemove(wt.repoPath, wt.path);
@@ -206,17 +217,10 @@ export class WorktreeManager {
    * attempt not yet released, a pooled one, a half-created one); returns the attempt ids removed.
    */
   async removeLeftovers(repoPath: string, keep: (attemptId: string) => boolean): Promise<string[]> {
-    let names: string[];
-    try {
-      names = readdirSync(this.repoDir(repoPath));
-    } catch {
-      return [];
-    }
     const removed: string[] = [];
-    for (const name of names) {
-      const id = /^wt-(att_[0-9A-Za-z]+)$/.exec(name)?.[1];
-      if (!id || keep(id)) continue;
-      await this.forceRemove(repoPath, join(this.repoDir(repoPath), name));
+    for (const id of this.attemptDirs(repoPath)) {
+      if (keep(id)) continue;
+      await this.forceRemove(repoPath, join(this.repoDir(repoPath), `wt-${id}`));
       removed.push(id);
     }
     await this.admin.run(repoPath, () => runGitRaw(repoPath, ['worktree', 'prune']));
