@@ -44,7 +44,7 @@ describe('engine: capture limits and refusals', () => {
     expect(git(h.repo, 'rev-parse', `refs/heads/${a.branch}`)).toBe(a.commit);
     expect(Number(git(h.repo, 'cat-file', '-s', `${a.commit}:big.bin`))).toBe(3 * 1024 * 1024);
     const kinds = h.store.getAttemptDetail(a.attemptId)!.artifacts.map((r) => r.kind);
-    expect(kinds).toContain('changed-files');
+    expect(kinds).toEqual(expect.arrayContaining(['task', 'changed-files', 'stdout', 'stderr']));
     expect(kinds).not.toContain('diff');
     expect(Math.max(...blobSizes(h.home))).toBeLessThanOrEqual(1024 * 1024);
     expect(readdirSync(join(h.home, 'artifacts', 'tmp'))).toEqual([]);

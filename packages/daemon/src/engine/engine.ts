@@ -9,7 +9,7 @@ import { acceptAttemptCommit, fastForwardRun } from '../service/run-branch.js';
 import { readRef, runRef } from '../git/refs.js';
 import { killLeftoverGroup } from './leftover.js';
 import { ExecutorError, getAdapter, preflightExecutor, type ExecutorSpec } from '../executors/index.js';
-import { CapturePathRefusedError, WorktreeManager, type AttemptWorktree, type Capture } from '../git/worktree-manager.js';
+import { CaptureError, WorktreeManager, type AttemptWorktree, type Capture } from '../git/worktree-manager.js';
 import { buildChildEnv, spawnSupervised } from '../process/index.js';
 import type { EnginePort } from '../service/engine-port.js';
 import { settleStepIfDone } from '../service/step-outcome.js';
@@ -240,12 +240,12 @@ export class ExecutionEngine implements EnginePort {
     } catch (err) {
       // The changes cannot be committed, so nothing is gained by keeping the worktree: it would stay forever.
       await mgr.discard(wt).catch((e: unknown) => this.deps.logger?.warn({ err: e }, 'worktree removal failed'));
-      const failureCode = err instanceof CapturePathRefusedError ? err.code : 'CAPTURE_FAILED';
+      const failureCode = err instanceof CaptureError ? err.code : 'CAPTURE_FAILED';
       return this.end(a, live, 'failed', { failureCode, summary: err instanceof Error ? err.message.slice(0, 500) : 'capture failed' });
     }
     const patch: AttemptPatch = { commit: cap.commit, changedFiles: cap.changedFiles.length };
     try {
-      await this.recordCapture(ids, cap, mgr, wt);
+      const diffRefused = await this.recordCapture(ids, cap, mgr, wt);
       if (result) {
         patch.exitCode = result.exitCode;
         await recordArtifact(this.deps, ids, 'stdout', 'stdout', 'text/plain; charset=utf-8', { file: stdoutPath });
@@ -255,6 +255,8 @@ export class ExecutionEngine implements EnginePort {
       const parsed = adapter.parseOutput(rawStdout);
       patch.summary = parsed.summary;
       if (result && parsed.log && parsed.log !== rawStdout) await recordArtifact(this.deps, ids, 'log', 'log', 'text/plain; charset=utf-8', { data: parsed.log });
+      // Refused after the output is recorded: whoever looks into a too-large diff needs the agent's output.
+      if (diffRefused) throw diffRefused;
 
       if (live.cancel || !result || result.cancelled) return this.endCancelled(a, live, patch);
       if (result.timedOut) return this.end(a, live, 'timed_out', { ...patch, failureCode: 'TIMED_OUT', summary: `the executor ran longer than ${step.timeoutMs} ms and was stopped` });
@@ -313,7 +315,7 @@ export class ExecutionEngine implements EnginePort {
         settleStepIfDone(store, a.stepId, ENGINE_ACTOR);
       });
     } catch (err) {
-      if (err instanceof ArtifactLimitError) return this.end(a, live, 'failed', { ...patch, failureCode: err.code, summary: err.message });
+      if (err instanceof ArtifactLimitError || err instanceof CaptureError) return this.end(a, live, 'failed', { ...patch, failureCode: err.code, summary: err.message.slice(0, 500) });
       throw err;
     } finally {
       if (wt.commit) await mgr.release(wt).catch((err: unknown) => this.deps.logger?.warn({ err }, 'worktree removal failed'));
@@ -325,8 +327,11 @@ export class ExecutionEngine implements EnginePort {
     return new ArtifactBudget(attemptLimit, diffLimit);
   }
 
-  /** The changed-file list, then the diff streamed from git into the store (never held in memory), then flags. */
-  private async recordCapture(ids: ArtifactTarget, cap: Capture, mgr: WorktreeManager, wt: AttemptWorktree): Promise<void> {
+  /**
+   * The changed-file list, the flags, then the diff streamed from git into the store (never held in memory).
+   * A diff past its cap is not stored; the refusal is returned for the caller to fail the attempt with.
+   */
+  private async recordCapture(ids: ArtifactTarget, cap: Capture, mgr: WorktreeManager, wt: AttemptWorktree): Promise<ArtifactLimitError | null> {
     await recordArtifact(this.deps, ids, 'changed-files', 'changed-files.txt', 'text/plain; charset=utf-8', { data: cap.changedFilesText });
     if (cap.attributesChanged) {
       const paths = cap.changedFiles.filter((f) => f.path.endsWith('.gitattributes')).map((f) => f.path);
@@ -338,9 +343,11 @@ export class ExecutionEngine implements EnginePort {
     } catch (err) {
       diff.kill();
       await diff.done.catch(() => undefined);
+      if (err instanceof ArtifactLimitError) return err;
       throw err;
     }
     await diff.done;
+    return null;
   }
 
   private endCancelled(a: Attempt, live: LiveAttempt, patch: AttemptPatch): void {
@@ -486,7 +493,8 @@ export class ExecutionEngine implements EnginePort {
             });
             patch.commit = cap.commit;
             patch.changedFiles = cap.changedFiles.length;
-            await this.recordCapture(ids, cap, mgr, wt);
+            const diffRefused = await this.recordCapture(ids, cap, mgr, wt);
+            if (diffRefused) patch.summary = `${patch.summary}; ${diffRefused.message}`;
             await recordArtifact(this.deps, ids, 'stdout', 'stdout', 'text/plain; charset=utf-8', { file: join(scratch, 'stdout'), optional: true });
             await recordArtifact(this.deps, ids, 'stderr', 'stderr', 'text/plain; charset=utf-8', { file: join(scratch, 'stderr'), optional: true });
             await mgr.release(wt);

@@ -51,11 +51,21 @@ export interface Capture {
   attributesChanged: boolean;
 }
 
+/** The attempt's work could not be captured (committed, or its diff produced); `code` is its failure code. */
+export class CaptureError extends Error {
+  constructor(
+    readonly code: 'CAPTURE_FAILED' | 'CAPTURE_PATH_REFUSED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CaptureError';
+  }
+}
+
 /** Files git refuses to commit (e.g. `x/.GIT/config`): the attempt's work cannot be captured. */
-export class CapturePathRefusedError extends Error {
-  readonly code = 'CAPTURE_PATH_REFUSED';
+export class CapturePathRefusedError extends CaptureError {
   constructor(readonly paths: readonly string[]) {
-    super(`git refuses to commit ${paths.length} path(s), e.g. ${JSON.stringify(paths[0])} (a ".git" component in any letter case); the attempt's changes were discarded`);
+    super('CAPTURE_PATH_REFUSED', `git refuses to commit ${paths.length} path(s), e.g. ${JSON.stringify(paths[0])} (a ".git" component in any letter case); the attempt's changes were discarded`);
     this.name = 'CapturePathRefusedError';
   }
 }
@@ -159,8 +169,15 @@ export class WorktreeManager {
     }
     const args = ['--git-dir', gitDir, '--work-tree', empty, 'diff', '--binary', '--no-color', '--no-ext-diff', '--no-textconv', '--full-index', wt.baseCommit, wt.commit, '--'];
     const s = streamGit(empty, args, { env });
-    const cleanup = () => rmSync(scratch, { recursive: true, force: true });
-    return { ...s, done: s.done.finally(cleanup) };
+    const done = s.done.then(
+      () => rmSync(scratch, { recursive: true, force: true }),
+      (err: unknown) => {
+        rmSync(scratch, { recursive: true, force: true });
+        throw new CaptureError('CAPTURE_FAILED', err instanceof Error ? err.message : 'git diff failed');
+      },
+    );
+    done.catch(() => undefined);
+    return { ...s, done };
   }
 
   /**
