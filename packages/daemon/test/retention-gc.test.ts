@@ -121,6 +121,15 @@ describe('retention (sluice gc)', () => {
     }
     const arts = await d.call<{ artifacts: { kind: string; digest: string }[] }>('artifacts.list', { runId: run.runId, attemptId: attempt!.attemptId });
     const diff = arts.artifacts.find((r) => r.kind === 'diff')!;
+    // A remote (connector-forwarded) caller may not run gc.
+    const remote = await fetch(`${d.url}/api/v1/gc`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json', 'x-sluice-shared-workspaces': 'demo' },
+      body: JSON.stringify({ olderThan: '0ms' }),
+    });
+    expect(remote.status).toBe(403);
+    expect(((await remote.json()) as { code: string }).code).toBe('FORBIDDEN');
+    expect((await d.call<{ content: string }>('artifacts.get', { runId: run.runId, digest: diff.digest })).content).toContain('b.txt');
     const r = d.sluice('gc', '--older-than', '0ms', '--json');
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('done by the running daemon');
