@@ -34,6 +34,13 @@ function worktreeDirs(home: string): string[] {
 describe('engine: capture limits and refusals', () => {
   it('a diff past artifacts.diffLimit fails DIFF_TOO_LARGE: the commit is on the branch, no diff or partial blob is stored', async () => {
     h = await new EngineHarness({ daemon: { artifacts: { diffLimit: '1MiB' } }, workspace: { executors: { big: nodeAgent(BIG_BINARY) } } }).start();
+    // Observe (not replace) the buffer path: the diff must reach the store as a stream, never as one buffer.
+    const buffered: number[] = [];
+    const putBuffer = h.artifacts.putBuffer.bind(h.artifacts);
+    h.artifacts.putBuffer = (data, opts) => {
+      buffered.push(Buffer.byteLength(data));
+      return putBuffer(data, opts);
+    };
     const run = await h.call('runs.open', { workspaceId: 'demo' });
     const s = await h.call('steps.dispatch', { runId: run.runId, executor: 'big', task: 'add a large binary' });
     const d = await h.settle(s.stepId);
@@ -47,7 +54,10 @@ describe('engine: capture limits and refusals', () => {
     expect(kinds).toEqual(expect.arrayContaining(['task', 'changed-files', 'stdout', 'stderr']));
     expect(kinds).not.toContain('diff');
     expect(Math.max(...blobSizes(h.home))).toBeLessThanOrEqual(1024 * 1024);
+    expect(Math.max(0, ...buffered)).toBeLessThan(64 * 1024);
     expect(readdirSync(join(h.home, 'artifacts', 'tmp'))).toEqual([]);
+    // The worktree goes after the outcome is recorded; a stopped engine has finished with it.
+    await h.stop();
     expect(worktreeDirs(h.home)).toEqual([]);
   });
 
@@ -75,6 +85,7 @@ describe('engine: capture limits and refusals', () => {
     expect(a.exitCode).toBe(2);
     expect(await h.artifactText(a.attemptId, 'stderr')).toContain('refused path "x/.GIT/config"');
     expect(a.commit).toBe(h.base);
+    await h.stop();
     expect(worktreeDirs(h.home)).toEqual([]);
   });
 
