@@ -73,6 +73,13 @@ export class CapturePathRefusedError extends CaptureError {
 const ATTRIBUTES_FILE = /(^|\/)\.gitattributes$/;
 
 /**
+ * git does not lock `.git/worktrees/` against itself: parallel `worktree add`/`remove` in one repository fail now
+ * and then (`failed to read .git/worktrees/<other>/commondir`). The admin part runs one at a time per repository,
+ * across every manager of the process (the engine's and `sluice gc`'s); the checkout, the slow part, in parallel.
+ */
+const WORKTREE_ADMIN = new KeyedLock();
+
+/**
  * Creates, captures and removes attempt worktrees. It only ever touches the attempt branches and worktrees it
  * created: the operator's checked-out branch, index and working tree are never used.
  */
@@ -82,12 +89,7 @@ export class WorktreeManager {
   private readonly poolSize: number;
   private readonly keep: boolean;
   private readonly pools = new Map<string, string[]>();
-  /**
-   * git does not lock `.git/worktrees/` against itself: parallel `worktree add`/`remove` in one repository fail now
-   * and then (`failed to read .git/worktrees/<other>/commondir`). The admin part runs one at a time per repository;
-   * the checkout itself, the slow part, runs in parallel.
-   */
-  private readonly admin = new KeyedLock();
+  private readonly admin = WORKTREE_ADMIN;
 
   constructor(opts: WorktreeManagerOptions) {
     this.root = assertSafeConfiguredPath(opts.worktreeRoot, 'worktreeRoot');
