@@ -38,7 +38,7 @@ export async function startDaemon(opts: { home: string; host?: string; port?: nu
   // The execution engine unless the caller brings its own; it closes with the app (EnginePort.close).
   const execution = opts.engine ? null : daemonEngine(home, { ...(opts.logger ? { logger: opts.logger.child({ component: 'engine' }) } : {}), ...(opts.engineOptions ? { options: opts.engineOptions } : {}) });
   const engine = opts.engine ?? execution?.factory;
-  const app = buildApp({ store, artifacts, token, configPath: home.config, worktreesDir: home.worktrees, ...(opts.logger ? { logger: opts.logger } : {}), ...(engine ? { engine } : {}) }, { ...config, listen: { host, port } });
+  const app = buildApp({ store, artifacts, token, configPath: home.config, worktreesDir: home.worktrees, attemptsDir: home.attempts, ...(opts.logger ? { logger: opts.logger } : {}), ...(engine ? { engine } : {}) }, { ...config, listen: { host, port } });
   try {
     // Crash recovery runs before the first request is served.
     await execution?.start();

@@ -38,7 +38,7 @@ describe('retention (sluice gc)', () => {
     const old = await oneStep(h, run.runId, 'old.txt');
     await new Promise((r) => setTimeout(r, 5));
     const recent = await oneStep(h, run.runId, 'new.txt');
-    const deps = { store: h.store, artifacts: h.artifacts, config: h.config.current, worktreesDir: join(h.home, 'worktrees') };
+    const deps = { store: h.store, artifacts: h.artifacts, config: h.config.current, worktreesDir: join(h.home, 'worktrees'), attemptsDir: join(h.home, 'attempts') };
     // The cutoff is the recent attempt's end: the old one is past the retention, the recent one is not.
     const at = { now: new Date(recent.endedAt!), olderThanMs: 0, actor: 'local:tester' };
     const oldDiff = h.store.getAttemptDetail(old.attemptId)!.artifacts.find((r) => r.kind === 'diff')!;
@@ -46,7 +46,7 @@ describe('retention (sluice gc)', () => {
     const oldOnly = h.store.getAttemptDetail(old.attemptId)!.artifacts.filter((r) => !recentDigests.has(r.digest));
 
     const dry = await collectGarbage(deps, { ...at, dryRun: true });
-    expect(dry).toMatchObject({ dryRun: true, artifacts: { blobs: new Set(oldOnly.map((r) => r.digest)).size }, worktrees: 1, branches: 1 });
+    expect(dry).toMatchObject({ dryRun: true, artifacts: { blobs: new Set(oldOnly.map((r) => r.digest)).size }, worktrees: 1, branches: 1, scratch: 1 });
     expect(h.artifacts.has(oldDiff.digest)).toBe(true);
     expect(auditActions(h, 'artifact.pruned')).toEqual([]);
 
@@ -65,11 +65,13 @@ describe('retention (sluice gc)', () => {
     expect(git(h.repo, 'for-each-ref', '--format=%(refname)', 'refs/heads/sluice/attempt/')).toBe(`refs/heads/${recent.branch}`);
     expect(git(h.repo, 'worktree', 'list', '--porcelain')).not.toContain(old.attemptId);
     expect(git(h.repo, 'worktree', 'list', '--porcelain')).toContain(recent.attemptId);
+    expect(existsSync(join(h.home, 'attempts', old.attemptId))).toBe(false);
+    expect(existsSync(join(h.home, 'attempts', recent.attemptId))).toBe(true);
     // The accepted work stays reachable through the run branch.
     expect(git(h.repo, 'show', `sluice/run/${run.runId}:old.txt`)).toBe('old.txt content');
 
     const again = await collectGarbage(deps, at);
-    expect(again).toMatchObject({ artifacts: { blobs: 0 }, worktrees: 0, branches: 0 });
+    expect(again).toMatchObject({ artifacts: { blobs: 0 }, worktrees: 0, branches: 0, scratch: 0 });
   });
 
   it('the CLI: --help, --dry-run --json, progress on stderr, then ARTIFACT_PRUNED from artifact cat', async () => {

@@ -39,8 +39,9 @@ export interface AppDeps {
   logger?: Logger;
   /** `config.json`, for workspace add/remove through the API; null refuses them. */
   configPath?: string | null;
-  /** The default worktree root, for `sluice gc` (null or absent: gc leaves those worktrees alone). */
+  /** The default worktree root and the attempt scratch root, for `sluice gc` (absent: gc leaves them alone). */
   worktreesDir?: string | null;
+  attemptsDir?: string | null;
   /** Relative workspace paths resolve against this (default: the process cwd). */
   cwd?: string;
   /** Override of RECEIVE_TIMEOUT_MS (tests). */
@@ -90,7 +91,7 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
 
   app.get('/healthz', async () => ({ ok: true, version: DAEMON_VERSION }));
   registerVerbRoutes(app, verbs);
-  const gc = (o: GcOptions) => collectGarbage({ store: deps.store, artifacts: deps.artifacts, config: holder.current, worktreesDir: deps.worktreesDir ?? null }, o);
+  const gc = (o: GcOptions) => collectGarbage({ store: deps.store, artifacts: deps.artifacts, config: holder.current, worktreesDir: deps.worktreesDir ?? null, attemptsDir: deps.attemptsDir ?? null }, o);
   registerOperatorRoutes(app, { store: deps.store, workspaces, gc, cwd: deps.cwd ?? process.cwd(), startedAt: new Date().toISOString() });
   registerEventStream(app, deps.store);
   app.addHook('preClose', async () => {

@@ -41,7 +41,7 @@ export function registerGcCommand(program: Command): void {
         const config = loadConfig(home.config);
         report = await withStore((store) =>
           collectGarbage(
-            { store, artifacts: new ArtifactStore(home.artifacts), config, worktreesDir: home.worktrees },
+            { store, artifacts: new ArtifactStore(home.artifacts), config, worktreesDir: home.worktrees, attemptsDir: home.attempts },
             { actor: localActor(), dryRun, onProgress: progress, ...(ms !== undefined ? { olderThanMs: ms } : {}) },
           ),
         );
@@ -49,7 +49,7 @@ export function registerGcCommand(program: Command): void {
       if (o.json) return printJson(report);
       const verb = report.dryRun ? 'would remove' : 'removed';
       process.stdout.write(
-        `${verb} ${report.artifacts.blobs} artifact blob(s) (${report.artifacts.bytes} bytes), ${report.worktrees} worktree(s), ${report.branches} attempt branch(es) of attempts that ended before ${report.cutoff}\n`,
+        `${verb} ${report.artifacts.blobs} artifact blob(s) (${report.artifacts.bytes} bytes), ${report.worktrees} worktree(s), ${report.branches} attempt branch(es), ${report.scratch} scratch folder(s) of attempts that ended before ${report.cutoff}\n`,
       );
     });
 }

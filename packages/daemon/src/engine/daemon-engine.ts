@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { EngineContext } from '../api/build-app.js';
 import type { EnginePort } from '../service/engine-port.js';
 import { ExecutionEngine } from './engine.js';
@@ -15,13 +14,13 @@ export interface DaemonEngine {
 }
 
 /** An execution engine for a daemon home: scratch in `<home>/attempts`, worktrees in `<home>/worktrees` by default. */
-export function daemonEngine(home: { root: string; worktrees: string }, opts: { logger?: EngineLogger; options?: EngineOptions } = {}): DaemonEngine {
+export function daemonEngine(home: { attempts: string; worktrees: string }, opts: { logger?: EngineLogger; options?: EngineOptions } = {}): DaemonEngine {
   let engine: ExecutionEngine | null = null;
   let closing: Promise<void> | null = null;
   return {
     factory: (ctx) => {
       engine = new ExecutionEngine(
-        { ...ctx, attemptsDir: join(home.root, 'attempts'), worktreesDir: home.worktrees, ...(opts.logger ? { logger: opts.logger } : {}) },
+        { ...ctx, attemptsDir: home.attempts, worktreesDir: home.worktrees, ...(opts.logger ? { logger: opts.logger } : {}) },
         opts.options ?? {},
       );
       return engine;

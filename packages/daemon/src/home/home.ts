@@ -11,6 +11,8 @@ export interface HomePaths {
   db: string;
   artifacts: string;
   worktrees: string;
+  /** Per-attempt scratch folders (task file, raw output, pid). */
+  attempts: string;
   token: string;
   daemonInfo: string;
 }
@@ -29,6 +31,7 @@ export function homePaths(root: string): HomePaths {
     db: join(root, 'state.db'),
     artifacts: join(root, 'artifacts'),
     worktrees: join(root, 'worktrees'),
+    attempts: join(root, 'attempts'),
     token: join(root, 'daemon.token'),
     daemonInfo: join(root, 'daemon.json'),
   };

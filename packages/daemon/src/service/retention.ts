@@ -1,3 +1,5 @@
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { DaemonConfig } from '../config/schema.js';
 import { runGit } from '../git/git-command.js';
@@ -12,6 +14,8 @@ export interface GcReport {
   artifacts: { blobs: number; bytes: number };
   worktrees: number;
   branches: number;
+  /** Per-attempt scratch folders (task file, raw output; their content is in the artifacts). */
+  scratch: number;
 }
 
 export interface GcOptions {
@@ -30,12 +34,15 @@ export interface GcDeps {
   config: DaemonConfig;
   /** The worktree root of workspaces that name none (null: their worktrees are left alone). */
   worktreesDir: string | null;
+  /** Where the engine keeps per-attempt scratch folders (null: left alone). */
+  attemptsDir: string | null;
 }
 
 /**
  * The retention policy: what attempts that ended longer ago than the retention left behind goes. Blobs only
  * settled old attempts refer to are deleted, each with an `artifact.pruned` audit row (the refs stay: the ledger is
- * append-only, and reading them answers `ARTIFACT_PRUNED`); their kept worktrees and attempt branches are removed.
+ * append-only, and reading them answers `ARTIFACT_PRUNED`); their kept worktrees, attempt branches and scratch
+ * folders are removed.
  * Run and accepted work stays reachable through the run branches.
  */
 export async function collectGarbage(deps: GcDeps, opts: GcOptions): Promise<GcReport> {
@@ -43,9 +50,10 @@ export async function collectGarbage(deps: GcDeps, opts: GcOptions): Promise<GcR
   const cutoff = new Date(now.getTime() - (opts.olderThanMs ?? deps.config.artifacts.retention)).toISOString();
   const dryRun = opts.dryRun ?? false;
   const progress = opts.onProgress ?? (() => undefined);
-  const report: GcReport = { dryRun, cutoff, artifacts: { blobs: 0, bytes: 0 }, worktrees: 0, branches: 0 };
+  const report: GcReport = { dryRun, cutoff, artifacts: { blobs: 0, bytes: 0 }, worktrees: 0, branches: 0, scratch: 0 };
   pruneBlobs(deps, cutoff, dryRun, opts.actor, report, progress);
   const old = deps.store.attemptsEndedBefore(cutoff);
+  if (deps.attemptsDir) removeScratch(deps.attemptsDir, old, dryRun, report);
   for (const [id, ws] of Object.entries(deps.config.workspaces)) {
     const ours = new Set(old.filter((a) => a.workspaceId === id).map((a) => a.attemptId));
     if (ours.size === 0) continue;
@@ -56,7 +64,7 @@ export async function collectGarbage(deps: GcDeps, opts: GcOptions): Promise<GcR
       progress(`workspace ${id}: skipped (${err instanceof Error ? err.message.slice(0, 200) : 'git failed'})`);
     }
   }
-  progress(`${dryRun ? 'would remove' : 'removed'} ${report.artifacts.blobs} blob(s) (${report.artifacts.bytes} bytes), ${report.worktrees} worktree(s), ${report.branches} branch(es)`);
+  progress(`${dryRun ? 'would remove' : 'removed'} ${report.artifacts.blobs} blob(s) (${report.artifacts.bytes} bytes), ${report.worktrees} worktree(s), ${report.branches} branch(es), ${report.scratch} scratch folder(s)`);
   deps.store.audit({ actor: opts.actor, action: 'gc', outcome: 'ok', details: { ...report } });
   return report;
 }
@@ -78,6 +86,15 @@ function pruneBlobs(deps: GcDeps, cutoff: string, dryRun: boolean, actor: string
     report.artifacts.blobs++;
     report.artifacts.bytes += b.size;
     if (report.artifacts.blobs % 500 === 0) progress(`artifacts: ${report.artifacts.blobs}/${candidates.length}`);
+  }
+}
+
+function removeScratch(attemptsDir: string, old: readonly { attemptId: string }[], dryRun: boolean, report: GcReport): void {
+  for (const { attemptId } of old) {
+    const dir = join(attemptsDir, attemptId);
+    if (!existsSync(dir)) continue;
+    if (!dryRun) rmSync(dir, { recursive: true, force: true });
+    report.scratch++;
   }
 }
 
