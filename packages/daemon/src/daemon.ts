@@ -55,7 +55,7 @@ export async function startDaemon(opts: { home: string; runtimeDir?: string; hos
   // The execution engine unless the caller brings its own; it closes with the app (EnginePort.close).
   const execution = opts.engine ? null : daemonEngine(home, runtime, { ...(opts.logger ? { logger: opts.logger.child({ component: 'engine' }) } : {}), ...(opts.engineOptions ? { options: opts.engineOptions } : {}) });
   const engine = opts.engine ?? execution?.factory;
-  const app = buildApp({ store, artifacts, token, configPath: home.config, ...(opts.logger ? { logger: opts.logger } : {}), ...(engine ? { engine } : {}) }, { ...config, listen: { host, port } });
+  const app = buildApp({ store, artifacts, token, configPath: home.config, worktreesDir: runtime.worktrees, attemptsDir: runtime.attempts, ...(opts.logger ? { logger: opts.logger } : {}), ...(engine ? { engine } : {}) }, { ...config, listen: { host, port } });
   let local: HomeSocket;
   try {
     // Crash recovery runs before the first request is served.

@@ -28,6 +28,14 @@ describe('config.json', () => {
     expect(parseDuration('250ms')).toBe(250);
   });
 
+  it('caps artifacts at 16 MiB of diff and 64 MiB per attempt and keeps them 30 days unless configured', () => {
+    expect(parseConfig({}).artifacts).toEqual({ diffLimit: 16 * 1024 ** 2, attemptLimit: 64 * 1024 ** 2, retention: 30 * 86_400_000 });
+    expect(parseConfig({ artifacts: { diffLimit: '512KiB', retention: '7d' } }).artifacts).toEqual({ diffLimit: 512 * 1024, attemptLimit: 64 * 1024 ** 2, retention: 7 * 86_400_000 });
+    for (const artifacts of [{ diffLimit: '16MB' }, { diffLimit: 1024 }, { attemptLimit: '-1MiB' }, { retention: '30' }, { keep: true }]) {
+      expect(() => parseConfig({ artifacts })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    }
+  });
+
   it.each([
     ['an unknown top-level key', { surprise: true }],
     ['an unknown workspace key', { workspaces: { web: { ...workspace, shell: 'bash' } } }],

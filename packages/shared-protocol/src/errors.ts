@@ -36,6 +36,7 @@ export const ERROR_CATALOG = {
   ATTEMPT_NOT_FOUND: { status: 404, message: 'No such attempt.' },
   GATE_NOT_FOUND: { status: 404, message: 'No such gate.' },
   ARTIFACT_NOT_FOUND: { status: 404, message: 'No such artifact.' },
+  ARTIFACT_PRUNED: { status: 410, message: 'The artifact was deleted by the retention policy (sluice gc); its ledger record remains.' },
   EXECUTOR_NOT_ALLOWED: { status: 422, message: 'That executor is not configured for this workspace.' },
   VALIDATION_NOT_DEFINED: { status: 422, message: 'That validation is not configured for this workspace.' },
   BASE_REF_NOT_FOUND: { status: 422, message: 'The base ref does not exist in the repository.' },

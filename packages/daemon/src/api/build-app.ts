@@ -4,6 +4,7 @@ import { errorMapperOptions, installErrorMapper } from '@sluice/node-kit';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { DaemonConfig } from '../config/schema.js';
 import { ConfigHolder } from '../service/config-holder.js';
+import { collectGarbage, type GcOptions } from '../service/retention.js';
 import type { EnginePort } from '../service/engine-port.js';
 import { RecordOnlyEngine } from '../service/record-only-engine.js';
 import { VerbService } from '../service/verb-service.js';
@@ -40,6 +41,9 @@ export interface AppDeps {
   logger?: Logger;
   /** `config.json`, for workspace add/remove through the API; null refuses them. */
   configPath?: string | null;
+  /** The default worktree root and the attempt scratch root, for `sluice gc` (absent: gc leaves them alone). */
+  worktreesDir?: string | null;
+  attemptsDir?: string | null;
   /** Relative workspace paths resolve against this (default: the process cwd). */
   cwd?: string;
   /** Override of RECEIVE_TIMEOUT_MS (tests). */
@@ -92,7 +96,8 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
 
   app.get('/healthz', async () => ({ ok: true, version: DAEMON_VERSION }));
   registerVerbRoutes(app, verbs);
-  registerOperatorRoutes(app, { store: deps.store, workspaces, cwd: deps.cwd ?? process.cwd(), startedAt: new Date().toISOString() });
+  const gc = (o: GcOptions) => collectGarbage({ store: deps.store, artifacts: deps.artifacts, config: holder.current, worktreesDir: deps.worktreesDir ?? null, attemptsDir: deps.attemptsDir ?? null }, o);
+  registerOperatorRoutes(app, { store: deps.store, workspaces, gc, cwd: deps.cwd ?? process.cwd(), startedAt: new Date().toISOString() });
   registerEventStream(app, deps.store);
   app.addHook('preClose', async () => {
     deps.store.bus.close();

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, closeSync, readSync, renameSync, rmSync, statSync, fstatSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, closeSync, readSync, renameSync, rmSync, statSync, fstatSync, unlinkSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -20,19 +20,31 @@ export class ArtifactCorruptError extends Error {
   }
 }
 
+/** Content longer than the caller allowed; nothing was stored. */
+export class ArtifactTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`the content exceeds ${maxBytes} bytes`);
+    this.name = 'ArtifactTooLargeError';
+  }
+}
+
 /**
  * Content-addressed blobs under `artifacts/sha256/ab/<hex>`: deduplicated, written atomically (temp + rename),
  * verified on read. Large content is streamed, never held whole in memory.
  */
 export class ArtifactStore {
   private readonly tmpDir: string;
+  /** One empty file per blob the retention policy deleted, so a read says `ARTIFACT_PRUNED`, not "missing". */
+  private readonly prunedDir: string;
   /** Blobs verified since they were last seen unchanged on disk (size, mtime, inode). */
   private readonly verified = new Map<string, string>();
 
   constructor(readonly root: string) {
     this.tmpDir = join(root, 'tmp');
+    this.prunedDir = join(root, 'pruned');
     mkdirSync(join(root, 'sha256'), { recursive: true, mode: 0o700 });
     mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.prunedDir, { recursive: true, mode: 0o700 });
   }
 
   /** Where a digest lives on disk. */
@@ -58,13 +70,15 @@ export class ArtifactStore {
     } else {
       mkdirSync(join(this.root, 'sha256', hex.slice(0, 2)), { recursive: true, mode: 0o700 });
       renameSync(tmp, final);
+      rmSync(join(this.prunedDir, hex), { force: true });
     }
     return { digest, size };
   }
 
-  /** Store a buffer. */
-  async putBuffer(data: Buffer | string): Promise<StoredBlob> {
+  /** Store a buffer (refused with `ArtifactTooLargeError` beyond `maxBytes`). */
+  async putBuffer(data: Buffer | string, opts: { maxBytes?: number } = {}): Promise<StoredBlob> {
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (opts.maxBytes !== undefined && buf.length > opts.maxBytes) throw new ArtifactTooLargeError(opts.maxBytes);
     const hex = createHash('sha256').update(buf).digest('hex');
     if (this.has(`sha256:${hex}`)) return { digest: `sha256:${hex}`, size: buf.length };
     const tmp = this.tmpPath();
@@ -79,10 +93,14 @@ export class ArtifactStore {
     return this.commit(tmp, hex, buf.length);
   }
 
-  /** Store a stream, hashing as it is written. */
-  async putStream(input: Readable | AsyncIterable<Buffer | string>): Promise<StoredBlob> {
+  /**
+   * Store a stream, hashing as it is written. Beyond `maxBytes` the stream is destroyed, the partial file removed
+   * and `ArtifactTooLargeError` thrown: content is never held whole in memory, and nothing half-written stays.
+   */
+  async putStream(input: Readable | AsyncIterable<Buffer | string>, opts: { maxBytes?: number } = {}): Promise<StoredBlob> {
     const tmp = this.tmpPath();
     const hash = createHash('sha256');
+    const max = opts.maxBytes ?? Infinity;
     let size = 0;
     try {
       await pipeline(
@@ -92,6 +110,7 @@ export class ArtifactStore {
             const b = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
             hash.update(b);
             size += b.length;
+            if (size > max) throw new ArtifactTooLargeError(max);
             yield b;
           }
         },
@@ -105,8 +124,25 @@ export class ArtifactStore {
   }
 
   /** Store a file by streaming it. */
-  putFile(path: string): Promise<StoredBlob> {
-    return this.putStream(createReadStream(path));
+  putFile(path: string, opts: { maxBytes?: number } = {}): Promise<StoredBlob> {
+    return this.putStream(createReadStream(path), opts);
+  }
+
+  /** Delete a blob for good, leaving the mark that makes later reads answer `ARTIFACT_PRUNED`. */
+  prune(digest: string): void {
+    const path = this.pathOf(digest);
+    writeFileSync(join(this.prunedDir, digest.slice('sha256:'.length)), '', { mode: 0o600 });
+    this.verified.delete(digest);
+    try {
+      unlinkSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+
+  /** The error for a blob that is not on disk: pruned by the retention policy, or never stored. */
+  private missing(digest: string): SluiceError {
+    return existsSync(join(this.prunedDir, digest.slice('sha256:'.length))) ? new SluiceError('ARTIFACT_PRUNED') : new SluiceError('ARTIFACT_NOT_FOUND');
   }
 
   /** Size of a stored blob. */
@@ -114,7 +150,7 @@ export class ArtifactStore {
     try {
       return statSync(this.pathOf(digest)).size;
     } catch {
-      throw new SluiceError('ARTIFACT_NOT_FOUND');
+      throw this.missing(digest);
     }
   }
 
@@ -125,7 +161,7 @@ export class ArtifactStore {
     try {
       st = statSync(path);
     } catch {
-      throw new SluiceError('ARTIFACT_NOT_FOUND');
+      throw this.missing(digest);
     }
     const stamp = `${st.size}:${st.mtimeMs}:${st.ino}:${st.ctimeMs}`;
     if (this.verified.get(digest) === stamp) return;

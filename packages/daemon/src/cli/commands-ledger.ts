@@ -91,7 +91,6 @@ export function registerLedgerCommands(program: Command): void {
       if (!DIGEST_PATTERN.test(digest)) throw new SluiceError('BAD_REQUEST', 'The digest must be sha256:<64 hex>.');
       await withStore(async (_store, home) => {
         const blobs = new ArtifactStore(home.artifacts);
-        if (!blobs.has(digest)) throw new SluiceError('ARTIFACT_NOT_FOUND');
         const stream = await blobs.createReadStream(digest);
         await new Promise<void>((resolve, reject) => {
           stream.on('error', reject);

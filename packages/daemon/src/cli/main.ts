@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { DAEMON_VERSION } from '../version.js';
 import { registerAdminCommands } from './commands-admin.js';
 import { registerExecCommands } from './commands-exec.js';
+import { registerGcCommand } from './commands-gc.js';
 import { registerLedgerCommands } from './commands-ledger.js';
 
 const program = new Command();
@@ -15,6 +16,7 @@ program
 registerAdminCommands(program);
 registerLedgerCommands(program);
 registerExecCommands(program);
+registerGcCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,3 +1,4 @@
+export * from './byte-size.js';
 export * from './duration.js';
 export * from './executor-config.js';
 export * from './schema.js';

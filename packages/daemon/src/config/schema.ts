@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ApprovalPolicy, Name, Registration } from '@sluice/shared-protocol';
+import { ByteSize } from './byte-size.js';
 import { Duration } from './duration.js';
 import { ChildPolicy, EnvNames, ExecutorConfig } from './executor-config.js';
 
@@ -59,6 +60,19 @@ export const WorkspaceConfig = z
   .superRefine(refuseSimulationWithCodeValidations);
 export type WorkspaceConfig = z.infer<typeof WorkspaceConfig>;
 
+const ARTIFACTS_DEFAULTS = { diffLimit: 16 * 1024 ** 2, attemptLimit: 64 * 1024 ** 2, retention: 30 * 86_400_000 };
+
+/** Per-attempt artifact caps and the retention of settled attempts' artifacts, worktrees and branches. */
+export const ArtifactsConfig = z.strictObject({
+  /** The reviewed diff of one attempt; beyond it the attempt fails `DIFF_TOO_LARGE`. */
+  diffLimit: ByteSize.default(ARTIFACTS_DEFAULTS.diffLimit),
+  /** Everything one attempt stores (task, diff, outputs, validation outputs); beyond it `ARTIFACT_LIMIT_EXCEEDED`. */
+  attemptLimit: ByteSize.default(ARTIFACTS_DEFAULTS.attemptLimit),
+  /** `sluice gc` deletes what attempts that ended longer ago than this left behind. */
+  retention: Duration.default(ARTIFACTS_DEFAULTS.retention),
+});
+export type ArtifactsConfig = z.infer<typeof ArtifactsConfig>;
+
 /** The whole `config.json`. */
 export const DaemonConfig = z.strictObject({
   listen: z
@@ -68,6 +82,7 @@ export const DaemonConfig = z.strictObject({
   cancelGrace: Duration.default(5000),
   /** How long the first SIGTERM lets running attempts finish before they are cancelled. */
   drainTimeout: Duration.default(600_000),
+  artifacts: ArtifactsConfig.default(ARTIFACTS_DEFAULTS),
   workspaces: z.record(Name, WorkspaceConfig).default({}),
 });
 export type DaemonConfig = z.infer<typeof DaemonConfig>;

@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError, TERMINAL_ATTEMPT_STATES, type Attempt, type AttemptState } from '@sluice/shared-protocol';
-import type { ArtifactKind } from './artifact-recorder.js';
-import { recordArtifact } from './artifact-recorder.js';
+import type { ArtifactKind, ArtifactTarget } from './artifact-recorder.js';
+import { ArtifactBudget, ArtifactLimitError, recordArtifact } from './artifact-recorder.js';
 import { ENGINE_ACTOR, type EngineDeps, type EngineOptions } from './engine-types.js';
 import { LogPump } from './log-pump.js';
 import { acceptAttemptCommit, fastForwardRun } from '../service/run-branch.js';
@@ -10,7 +10,7 @@ import { readRef, runRef } from '../git/refs.js';
 import { killLeftoverGroup } from './leftover.js';
 import { homeEnv, makeScratchHome, removeScratchHome } from './scratch-home.js';
 import { ExecutorError, getAdapter, preflightExecutor, type ExecutorSpec } from '../executors/index.js';
-import { WorktreeManager, type AttemptWorktree, type Capture } from '../git/worktree-manager.js';
+import { CaptureError, WorktreeManager, type AttemptWorktree, type Capture } from '../git/worktree-manager.js';
 import { buildChildEnv, spawnSupervised } from '../process/index.js';
 import type { EnginePort } from '../service/engine-port.js';
 import { settleStepIfDone } from '../service/step-outcome.js';
@@ -190,7 +190,7 @@ export class ExecutionEngine implements EnginePort {
       store.transitionAttempt(a.attemptId, 'preparing', { baseCommit: run.headCommit }, ENGINE_ACTOR);
       if (store.getStep(a.stepId)!.state === 'queued') store.transitionStep(a.stepId, 'running', {}, ENGINE_ACTOR);
     });
-    const ids = { runId: a.runId, stepId: a.stepId, attemptId: a.attemptId };
+    const ids = { runId: a.runId, stepId: a.stepId, attemptId: a.attemptId, budget: this.budget() };
     const ws = config.workspace(run.workspaceId);
     if (!ws) return this.end(a, live, 'failed', { failureCode: 'WORKSPACE_NOT_FOUND', summary: 'the workspace is no longer registered' });
     const entry = Object.prototype.hasOwnProperty.call(ws.executors, step.executor) ? ws.executors[step.executor] : undefined;
@@ -269,21 +269,26 @@ export class ExecutionEngine implements EnginePort {
     try {
       cap = await mgr.capture(wt, `sluice: attempt ${a.attemptId} (step ${step.seq} of ${run.runId})`);
     } catch (err) {
-      return this.end(a, live, 'failed', { failureCode: 'CAPTURE_FAILED', summary: err instanceof Error ? err.message.slice(0, 500) : 'capture failed' });
+      // The changes cannot be committed, so nothing is gained by keeping the worktree: it would stay forever.
+      await mgr.discard(wt).catch((e: unknown) => this.deps.logger?.warn({ err: e }, 'worktree removal failed'));
+      const failureCode = err instanceof CaptureError ? err.code : 'CAPTURE_FAILED';
+      return this.end(a, live, 'failed', { failureCode, summary: err instanceof Error ? err.message.slice(0, 500) : 'capture failed' });
     }
     const patch: AttemptPatch = { commit: cap.commit, changedFiles: cap.changedFiles.length };
-    await this.recordCapture(ids, cap);
-    if (result) {
-      patch.exitCode = result.exitCode;
-      await recordArtifact(this.deps, ids, 'stdout', 'stdout', 'text/plain; charset=utf-8', { file: stdoutPath });
-      await recordArtifact(this.deps, ids, 'stderr', 'stderr', 'text/plain; charset=utf-8', { file: stderrPath });
-    }
-    const rawStdout = result ? readFileSync(stdoutPath, 'utf8') : '';
-    const parsed = adapter.parseOutput(rawStdout);
-    patch.summary = parsed.summary;
-    if (result && parsed.log && parsed.log !== rawStdout) await recordArtifact(this.deps, ids, 'log', 'log', 'text/plain; charset=utf-8', { data: parsed.log });
-
     try {
+      const diffRefused = await this.recordCapture(ids, cap, mgr, wt);
+      if (result) {
+        patch.exitCode = result.exitCode;
+        await recordArtifact(this.deps, ids, 'stdout', 'stdout', 'text/plain; charset=utf-8', { file: stdoutPath });
+        await recordArtifact(this.deps, ids, 'stderr', 'stderr', 'text/plain; charset=utf-8', { file: stderrPath });
+      }
+      const rawStdout = result ? readFileSync(stdoutPath, 'utf8') : '';
+      const parsed = adapter.parseOutput(rawStdout);
+      patch.summary = parsed.summary;
+      if (result && parsed.log && parsed.log !== rawStdout) await recordArtifact(this.deps, ids, 'log', 'log', 'text/plain; charset=utf-8', { data: parsed.log });
+      // Refused after the output is recorded: whoever looks into a too-large diff needs the agent's output.
+      if (diffRefused) throw diffRefused;
+
       if (live.cancel || !result || result.cancelled) return this.endCancelled(a, live, patch);
       if (result.timedOut) return this.end(a, live, 'timed_out', { ...patch, failureCode: 'TIMED_OUT', summary: `the executor ran longer than ${step.timeoutMs} ms and was stopped` });
       if (result.spawnError) return this.end(a, live, 'failed', { ...patch, failureCode: 'EXECUTOR_START_FAILED', summary: result.spawnError.message });
@@ -317,7 +322,7 @@ export class ExecutionEngine implements EnginePort {
           if (!r.passed) allPassed = false;
         }
         store.createGate(
-          { runId: a.runId, stepId: a.stepId, attemptId: a.attemptId, kind: 'validation', rule: `all of: ${step.validations.join(', ')}`, candidates: [a.attemptId], status: allPassed ? 'passed' : 'failed' },
+          { runId: a.runId, stepId: a.stepId, attemptId: a.attemptId, kind: 'validation', rule: `all of: ${step.validations.join(', ')}`, candidates: [a.attemptId], status: allPassed ? 'passed' : 'failed', attributesChangedBy: cap.attributesFiles.length > 0 ? [a.attemptId] : [] },
           ENGINE_ACTOR,
         );
         if (!allPassed) return this.end(a, live, 'failed', { failureCode: 'VALIDATION_FAILED', summary: patch.summary ?? 'a validation failed' });
@@ -340,14 +345,40 @@ export class ExecutionEngine implements EnginePort {
         store.transitionAttempt(a.attemptId, 'succeeded', patch, ENGINE_ACTOR);
         settleStepIfDone(store, a.stepId, ENGINE_ACTOR);
       });
+    } catch (err) {
+      if (err instanceof ArtifactLimitError || err instanceof CaptureError) return this.end(a, live, 'failed', { ...patch, failureCode: err.code, summary: err.message.slice(0, 500) });
+      throw err;
     } finally {
       if (wt.commit) await mgr.release(wt).catch((err: unknown) => this.deps.logger?.warn({ err }, 'worktree removal failed'));
     }
   }
 
-  private async recordCapture(ids: { runId: string; stepId: string; attemptId: string }, cap: Capture): Promise<void> {
-    await recordArtifact(this.deps, ids, 'diff', 'diff.patch', 'text/x-diff', { data: cap.diff });
+  private budget(): ArtifactBudget {
+    const { attemptLimit, diffLimit } = this.deps.config.current.artifacts;
+    return new ArtifactBudget(attemptLimit, diffLimit);
+  }
+
+  /**
+   * The changed-file list, the flags, then the diff streamed from git into the store (never held in memory).
+   * A diff past its cap is not stored; the refusal is returned for the caller to fail the attempt with.
+   */
+  private async recordCapture(ids: ArtifactTarget, cap: Capture, mgr: WorktreeManager, wt: AttemptWorktree): Promise<ArtifactLimitError | null> {
     await recordArtifact(this.deps, ids, 'changed-files', 'changed-files.txt', 'text/plain; charset=utf-8', { data: cap.changedFilesText });
+    if (cap.attributesFiles.length > 0) {
+      const data = { attributesChanged: true, paths: cap.attributesFiles };
+      this.deps.store.appendEvent({ type: 'attempt.flagged', runId: ids.runId, stepId: ids.stepId, attemptId: ids.attemptId, data }, ENGINE_ACTOR);
+    }
+    const diff = await mgr.diffStream(wt);
+    try {
+      await recordArtifact(this.deps, ids, 'diff', 'diff.patch', 'text/x-diff', { stream: diff.stdout });
+    } catch (err) {
+      diff.kill();
+      await diff.done.catch(() => undefined);
+      if (err instanceof ArtifactLimitError) return err;
+      throw err;
+    }
+    await diff.done;
+    return null;
   }
 
   private endCancelled(a: Attempt, live: LiveAttempt, patch: AttemptPatch): void {
@@ -388,7 +419,8 @@ export class ExecutionEngine implements EnginePort {
           : ws?.approval.policy === 'always'
             ? 'workspace approval policy: always'
             : 'approval requested by the planner';
-      store.createGate({ runId: step.runId, stepId, attemptId: candidates.length === 1 ? candidates[0]! : null, kind: 'approval', rule, candidates }, ENGINE_ACTOR);
+      const attributesChangedBy = store.attemptsWithChangedAttributes(step.runId, candidates);
+      store.createGate({ runId: step.runId, stepId, attemptId: candidates.length === 1 ? candidates[0]! : null, kind: 'approval', rule, candidates, attributesChangedBy }, ENGINE_ACTOR);
       store.transitionStep(stepId, 'awaiting_approval', {}, ENGINE_ACTOR);
     });
   }
@@ -446,6 +478,27 @@ export class ExecutionEngine implements EnginePort {
   }
 
   /**
+   * A worktree of an attempt of this ledger that is no longer live was left by a crash (between the outcome and
+   * the removal, or in the pool): remove it, unless the workspace keeps worktrees. Unknown attempts are not ours.
+   */
+  private async removeLeftoverWorktrees(): Promise<void> {
+    const { store, config } = this.deps;
+    for (const ws of Object.values(config.current.workspaces)) {
+      if (ws.keepWorktrees) continue;
+      const keep = (attemptId: string) => {
+        const a = store.getAttempt(attemptId);
+        return !a || LIVE.includes(a.state);
+      };
+      try {
+        const removed = await this.worktrees(ws).removeLeftovers(ws.path, keep);
+        if (removed.length > 0) this.deps.logger?.info({ workspace: ws.name, attempts: removed }, 'removed leftover worktrees');
+      } catch (err) {
+        this.deps.logger?.warn({ err, workspace: ws.name }, 'could not remove leftover worktrees');
+      }
+    }
+  }
+
+  /**
    * Crash recovery: attempts a previous daemon left preparing, running or validating are stopped if anything of
    * them still runs, their worktree changes are committed and recorded, and they become `interrupted`; their
    * steps settle (failed, hence retryable). Queued attempts stay queued and run normally.
@@ -453,7 +506,7 @@ export class ExecutionEngine implements EnginePort {
   private async recover(): Promise<void> {
     const { store, config } = this.deps;
     for (const a of store.attemptsInStates(LIVE)) {
-      const ids = { runId: a.runId, stepId: a.stepId, attemptId: a.attemptId };
+      const ids = { runId: a.runId, stepId: a.stepId, attemptId: a.attemptId, budget: this.budget() };
       const patch: AttemptPatch = { failureCode: 'DAEMON_RESTARTED', summary: `the daemon stopped while this attempt was ${a.state}` };
       try {
         const run = store.getRun(a.runId);
@@ -465,10 +518,14 @@ export class ExecutionEngine implements EnginePort {
           killLeftoverGroup(join(scratch, 'pid'), path);
           if (path) {
             const wt: AttemptWorktree = { repoPath: ws.path, attemptId: a.attemptId, path, branch: a.branch, baseCommit: a.baseCommit, commit: null };
-            const cap = await mgr.capture(wt, `sluice: attempt ${a.attemptId} (interrupted)`);
-            await this.recordCapture(ids, cap);
+            const cap = await mgr.capture(wt, `sluice: attempt ${a.attemptId} (interrupted)`).catch(async (err: unknown) => {
+              await mgr.discard(wt);
+              throw err;
+            });
             patch.commit = cap.commit;
             patch.changedFiles = cap.changedFiles.length;
+            const diffRefused = await this.recordCapture(ids, cap, mgr, wt);
+            if (diffRefused) patch.summary = `${patch.summary}; ${diffRefused.message}`;
             await recordArtifact(this.deps, ids, 'stdout', 'stdout', 'text/plain; charset=utf-8', { file: join(scratch, 'stdout'), optional: true });
             await recordArtifact(this.deps, ids, 'stderr', 'stderr', 'text/plain; charset=utf-8', { file: join(scratch, 'stderr'), optional: true });
             await mgr.release(wt);
@@ -491,6 +548,7 @@ export class ExecutionEngine implements EnginePort {
         this.openApprovalGateIfReady(a.stepId);
       });
     }
+    await this.removeLeftoverWorktrees();
     // Steps of open runs whose attempts all ended (or wait) but that were not settled before the stop.
     let cursor: string | undefined;
     do {

@@ -1,3 +1,5 @@
+import { GIT_REFUSED_COMPONENT } from '../git/git-path.js';
+
 /**
  * The simulation agent, run as `node -e <this>` in the worktree. It reads the task (SLUICE_TASK_FILE) and obeys
  * the mini-language in docs/EXECUTORS.md. It is a real child process, so cancel, timeouts and process-group
@@ -5,6 +7,7 @@
  */
 export const SIMULATION_SCRIPT = String.raw`
 'use strict';
+const GIT_REFUSED = new RegExp(${JSON.stringify(GIT_REFUSED_COMPONENT.source)}, 'i');
 const fs = require('fs');
 const path = require('path');
 const cp = require('child_process');
@@ -14,7 +17,7 @@ const lines = task.split(/\r?\n/);
 let written = 0, deleted = 0, summary = null;
 const log = (m) => process.stdout.write('[sim] ' + m + '\n');
 function target(p) {
-  if (!p || path.isAbsolute(p) || p.split(/[\\/]+/).some((s) => s === '..' || s === '.git')) {
+  if (!p || path.isAbsolute(p) || p.split(/[\\/]+/).some((s) => s === '..' || GIT_REFUSED.test(s))) {
     process.stderr.write('[sim] refused path ' + JSON.stringify(p) + '\n'); process.exit(2);
   }
   const full = path.join(root, p);

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import type { Readable } from 'node:stream';
 
 /** The identity every Sluice commit carries. */
 export const SLUICE_IDENTITY = { name: 'Sluice', email: 'sluice@localhost' } as const;
@@ -60,10 +61,16 @@ export interface GitResult {
   exitCode: number | null;
 }
 
+export interface GitOptions {
+  input?: string;
+  /** Extra variables for this call (e.g. `GIT_INDEX_FILE`). */
+  env?: Record<string, string>;
+}
+
 /** Run git with argv (never a shell) in `cwd`; resolves even on a non-zero exit. */
-export function runGitRaw(cwd: string, args: readonly string[], opts: { input?: string } = {}): Promise<GitResult> {
+export function runGitRaw(cwd: string, args: readonly string[], opts: GitOptions = {}): Promise<GitResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', [...GIT_SAFE_CONFIG, ...args], { cwd, env: gitEnv(), shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', [...GIT_SAFE_CONFIG, ...args], { cwd, env: { ...gitEnv(), ...opts.env }, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
@@ -76,7 +83,7 @@ export function runGitRaw(cwd: string, args: readonly string[], opts: { input?: 
 }
 
 /** Run git and return stdout; throws `GitCommandError` on a non-zero exit. */
-export async function runGit(cwd: string, args: readonly string[], opts: { input?: string } = {}): Promise<Buffer> {
+export async function runGit(cwd: string, args: readonly string[], opts: GitOptions = {}): Promise<Buffer> {
   const r = await runGitRaw(cwd, args, opts);
   if (r.exitCode !== 0) throw new GitCommandError(args, r.exitCode, r.stderr);
   return r.stdout;
@@ -93,4 +100,32 @@ export function gitTextSync(cwd: string, args: readonly string[]): string {
 /** Run git and return trimmed stdout text. */
 export async function gitText(cwd: string, args: readonly string[]): Promise<string> {
   return (await runGit(cwd, args)).toString('utf8').trim();
+}
+
+/** A git call whose stdout is read as a stream, never collected in memory. */
+export interface GitStream {
+  stdout: Readable;
+  /** Settles when git exits; rejects with `GitCommandError` on a non-zero exit. */
+  done: Promise<void>;
+  /** Stop git (the reader gave up). */
+  kill(): void;
+}
+
+/** Run git with argv in `cwd`, handing its stdout over as a stream. */
+export function streamGit(cwd: string, args: readonly string[], opts: Omit<GitOptions, 'input'> = {}): GitStream {
+  const child = spawn('git', [...GIT_SAFE_CONFIG, ...args], { cwd, env: { ...gitEnv(), ...opts.env }, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
+  const err: Buffer[] = [];
+  let errBytes = 0;
+  child.stderr.on('data', (c: Buffer) => {
+    // stderr is only read for the message; a bounded tail is enough.
+    if (errBytes < 64 * 1024) err.push(c);
+    errBytes += c.length;
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new GitCommandError(args, code, Buffer.concat(err).toString('utf8')))));
+  });
+  // A reader that stops early must not leave an unhandled rejection behind.
+  done.catch(() => undefined);
+  return { stdout: child.stdout, done, kill: () => void child.kill('SIGKILL') };
 }

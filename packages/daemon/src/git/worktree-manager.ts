@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gitText, runGit, runGitRaw } from './git-command.js';
+import { gitText, runGit, runGitRaw, streamGit, type GitStream } from './git-command.js';
+import { gitRefusesPath } from './git-path.js';
 import { KeyedLock } from './keyed-lock.js';
 import { assertSafeConfiguredPath, isInside } from './safe-path.js';
 
@@ -41,14 +43,43 @@ export interface ChangedFile {
   path: string;
 }
 
-/** What capture produced: the attempt commit, its binary diff against the base and the changed paths. */
+/** What capture produced: the attempt commit and the changed paths (the diff is streamed by `diffStream`). */
 export interface Capture {
   commit: string;
-  diff: Buffer;
   changedFiles: ChangedFile[];
   /** `<status>\t<path>` lines, the changed-files artifact. */
   changedFilesText: string;
+  /** The `.gitattributes` files the attempt adds, changes or deletes (they change how git diffs and filters files). */
+  attributesFiles: string[];
 }
+
+/** The attempt's work could not be captured (committed, or its diff produced); `code` is its failure code. */
+export class CaptureError extends Error {
+  constructor(
+    readonly code: 'CAPTURE_FAILED' | 'CAPTURE_PATH_REFUSED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CaptureError';
+  }
+}
+
+/** Files git refuses to commit (e.g. `x/.GIT/config`): the attempt's work cannot be captured. */
+export class CapturePathRefusedError extends CaptureError {
+  constructor(readonly paths: readonly string[]) {
+    super('CAPTURE_PATH_REFUSED', `git refuses to commit ${paths.length} path(s), e.g. ${JSON.stringify(paths[0])} (a ".git" component in any letter case); the attempt's changes were discarded`);
+    this.name = 'CapturePathRefusedError';
+  }
+}
+
+const ATTRIBUTES_FILE = /(^|\/)\.gitattributes$/;
+
+/**
+ * git does not lock `.git/worktrees/` against itself: parallel `worktree add`/`remove` in one repository fail now
+ * and then (`failed to read .git/worktrees/<other>/commondir`). The admin part runs one at a time per repository,
+ * across every manager of the process (the engine's and `sluice gc`'s); the checkout, the slow part, in parallel.
+ */
+const WORKTREE_ADMIN = new KeyedLock();
 
 /**
  * Creates, captures and removes attempt worktrees. It only ever touches the attempt branches and worktrees it
@@ -61,12 +92,7 @@ export class WorktreeManager {
   private readonly keep: boolean;
   private readonly home: string | null;
   private readonly pools = new Map<string, string[]>();
-  /**
-   * git does not lock `.git/worktrees/` against itself: parallel `worktree add`/`remove` in one repository fail now
-   * and then (`failed to read .git/worktrees/<other>/commondir`). The admin part runs one at a time per repository;
-   * the checkout itself, the slow part, runs in parallel.
-   */
-  private readonly admin = new KeyedLock();
+  private readonly admin = WORKTREE_ADMIN;
 
   constructor(opts: WorktreeManagerOptions) {
     this.root = assertSafeConfiguredPath(opts.worktreeRoot, 'worktreeRoot');
@@ -109,6 +135,9 @@ export class WorktreeManager {
    * with the Sluice identity, then produce the diff and changed-file list against the base.
    */
   async capture(wt: AttemptWorktree, message: string): Promise<Capture> {
+    const untracked = (await runGit(wt.path, ['ls-files', '-z', '--others', '--exclude-standard'])).toString('utf8').split('\0');
+    const refused = untracked.filter((p) => p.length > 0 && gitRefusesPath(p));
+    if (refused.length > 0) throw new CapturePathRefusedError(refused);
     await runGit(wt.path, ['add', '-A', '--', '.']);
     const staged = await runGitRaw(wt.path, ['diff', '--cached', '--quiet']);
     if (staged.exitCode === 1) await runGit(wt.path, ['commit', '-q', '--no-verify', '-m', message]);
@@ -117,13 +146,46 @@ export class WorktreeManager {
     // The agent may have switched branches; the attempt branch must hold the captured commit either way.
     await runGit(wt.path, ['update-ref', `refs/heads/${wt.branch}`, commit]);
     wt.commit = commit;
-    const diff = await runGit(wt.path, ['diff', '--binary', '--no-color', '--no-ext-diff', '--no-textconv', '--full-index', wt.baseCommit, commit, '--']);
     const raw = (await runGit(wt.path, ['diff', '--name-status', '--no-renames', '-z', wt.baseCommit, commit, '--'])).toString('utf8');
     const parts = raw.split('\0').filter((p) => p.length > 0);
     const changedFiles: ChangedFile[] = [];
     for (let i = 0; i + 1 < parts.length; i += 2) changedFiles.push({ status: parts[i]!, path: parts[i + 1]! });
     const changedFilesText = changedFiles.map((f) => `${f.status}\t${f.path}\n`).join('');
-    return { commit, diff, changedFiles, changedFilesText };
+    const attributesFiles = changedFiles.filter((f) => ATTRIBUTES_FILE.test(f.path)).map((f) => f.path);
+    return { commit, changedFiles, changedFilesText, attributesFiles };
+  }
+
+  /**
+   * Stream the binary diff of a captured attempt against its base. Attributes come from the base commit, not from
+   * the attempt: an agent-written `.gitattributes` (`-diff`, `binary`) cannot hide a change from the reviewed diff.
+   */
+  async diffStream(wt: AttemptWorktree): Promise<GitStream> {
+    if (!wt.commit) throw new Error('the attempt is not captured yet');
+    // An index holding the base tree and an empty work tree (also the cwd: git reads attributes below the cwd
+    // too): git then finds `.gitattributes` in the base only.
+    const scratch = mkdtempSync(join(tmpdir(), 'sluice-diff-'));
+    const empty = join(scratch, 'empty');
+    const env = { GIT_INDEX_FILE: join(scratch, 'index') };
+    let gitDir: string;
+    try {
+      gitDir = await gitText(wt.path, ['rev-parse', '--absolute-git-dir']);
+      await runGit(wt.path, ['read-tree', wt.baseCommit], { env });
+      mkdirSync(empty);
+    } catch (err) {
+      rmSync(scratch, { recursive: true, force: true });
+      throw err;
+    }
+    const args = ['--git-dir', gitDir, '--work-tree', empty, 'diff', '--binary', '--no-color', '--no-ext-diff', '--no-textconv', '--full-index', wt.baseCommit, wt.commit, '--'];
+    const s = streamGit(empty, args, { env });
+    const done = s.done.then(
+      () => rmSync(scratch, { recursive: true, force: true }),
+      (err: unknown) => {
+        rmSync(scratch, { recursive: true, force: true });
+        throw new CaptureError('CAPTURE_FAILED', err instanceof Error ? err.message : 'git diff failed');
+      },
+    );
+    done.catch(() => undefined);
+    return { ...s, done };
   }
 
   /**
@@ -157,6 +219,37 @@ export class WorktreeManager {
       else if (line === want && current) return current;
     }
     return null;
+  }
+
+  /** The attempt ids of the worktree folders of a repository (in use, pooled, kept or left over). */
+  attemptDirs(repoPath: string): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.repoDir(repoPath));
+    } catch {
+      return [];
+    }
+    return names.flatMap((n) => /^wt-(att_[0-9A-Za-z]+)$/.exec(n)?.[1] ?? []);
+  }
+
+  /** Remove a worktree whose changes could not be committed (its work is lost; the attempt failed saying why). */
+  discard(wt: AttemptWorktree): Promise<void> {
+    return this.forceRemove(wt.repoPath, wt.path);
+  }
+
+  /**
+   * Remove the attempt worktrees of a repository that `keep` does not claim (a crash left them: a finished
+   * attempt not yet released, a pooled one, a half-created one); returns the attempt ids removed.
+   */
+  async removeLeftovers(repoPath: string, keep: (attemptId: string) => boolean): Promise<string[]> {
+    const removed: string[] = [];
+    for (const id of this.attemptDirs(repoPath)) {
+      if (keep(id)) continue;
+      await this.forceRemove(repoPath, join(this.repoDir(repoPath), `wt-${id}`));
+      removed.push(id);
+    }
+    await this.admin.run(repoPath, () => runGitRaw(repoPath, ['worktree', 'prune']));
+    return removed;
   }
 
   /** Remove pooled worktrees (daemon shutdown). */

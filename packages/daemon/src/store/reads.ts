@@ -196,6 +196,31 @@ export class LedgerReader {
     return row ? toArtifact(row) : null;
   }
 
+  /** Those of `attemptIds` (of one run) whose capture was flagged for a changed `.gitattributes`. */
+  attemptsWithChangedAttributes(runId: string, attemptIds: readonly string[]): string[] {
+    const rows = this.stmt("SELECT DISTINCT attempt_id FROM events WHERE run_id = ? AND type = 'attempt.flagged'").all(runId) as { attempt_id: string }[];
+    const flagged = new Set(rows.map((r) => r.attempt_id));
+    return attemptIds.filter((id) => flagged.has(id));
+  }
+
+  /**
+   * Digests every ref of which belongs to an attempt that ended before `cutoff` (ISO time): what the retention
+   * policy may delete. A blob shared with a newer or a live attempt, or with a run-level ref, is kept.
+   */
+  prunableDigests(cutoff: string): { digest: string; size: number; refs: number }[] {
+    return this.stmt(
+      `SELECT r.digest AS digest, max(r.size) AS size, count(*) AS refs FROM artifact_refs r LEFT JOIN attempts a ON a.attempt_id = r.attempt_id
+       GROUP BY r.digest HAVING sum(CASE WHEN a.ended_at IS NOT NULL AND a.ended_at < ? THEN 0 ELSE 1 END) = 0 ORDER BY r.digest`,
+    ).all(cutoff) as { digest: string; size: number; refs: number }[];
+  }
+
+  /** Attempts (with their run's workspace) that ended before `cutoff`: their worktrees and branches may go. */
+  attemptsEndedBefore(cutoff: string): { attemptId: string; workspaceId: string; branch: string }[] {
+    return this.stmt(
+      'SELECT a.attempt_id AS attemptId, r.workspace_id AS workspaceId, a.branch AS branch FROM attempts a JOIN runs r ON r.run_id = a.run_id WHERE a.ended_at IS NOT NULL AND a.ended_at < ? ORDER BY a.attempt_id',
+    ).all(cutoff) as { attemptId: string; workspaceId: string; branch: string }[];
+  }
+
   /** Events after a cursor, of one run or of all runs. */
   listEvents(q: { runId?: string | undefined; after?: number | undefined; limit: number }): Event[] {
     const after = q.after ?? 0;

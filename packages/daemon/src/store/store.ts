@@ -385,7 +385,18 @@ export class Store extends LedgerReader {
 
   /** Create a gate with its first evaluation (`pending` unless decided at once, e.g. a validation gate). */
   createGate(
-    input: { runId: string; stepId: string; attemptId: string | null; kind: 'validation' | 'approval'; rule: string; candidates: readonly string[]; status?: GateStatus; reason?: string | null },
+    input: {
+      runId: string;
+      stepId: string;
+      attemptId: string | null;
+      kind: 'validation' | 'approval';
+      rule: string;
+      candidates: readonly string[];
+      status?: GateStatus;
+      reason?: string | null;
+      /** Attempts that changed a `.gitattributes`: the gate's rule and event say so, for whoever decides. */
+      attributesChangedBy?: readonly string[];
+    },
     actor: string,
   ): Gate {
     return this.transaction(() => {
@@ -394,12 +405,16 @@ export class Store extends LedgerReader {
       const run = this.runRow(input.runId);
       const at = this.ts();
       const gateId = this.id('gate');
+      const flagged = input.attributesChangedBy ?? [];
+      const rule = flagged.length > 0 ? `${input.rule}; warning: .gitattributes changed by ${flagged.join(', ')}` : input.rule;
       this.stmt('INSERT INTO gates (gate_id, run_id, step_id, attempt_id, kind, rule, candidates, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(gateId, input.runId, input.stepId, input.attemptId, input.kind, input.rule, JSON.stringify(input.candidates), actor, at);
+        .run(gateId, input.runId, input.stepId, input.attemptId, input.kind, rule, JSON.stringify(input.candidates), actor, at);
       const status = input.status ?? 'pending';
       this.stmt('INSERT INTO gate_evaluations (gate_id, status, accepted_attempt_id, reason, actor, at) VALUES (?, ?, NULL, ?, ?, ?)').run(gateId, status, input.reason ?? null, actor, at);
+      const data: Record<string, unknown> = { gateId, kind: input.kind, status, rule, candidates: [...input.candidates], baseRef: run.base_ref, baseCommit: run.base_commit };
+      if (flagged.length > 0) data['attributesChangedBy'] = [...flagged];
       this.insertEvent(
-        { type: 'gate.created', runId: input.runId, stepId: input.stepId, attemptId: input.attemptId, data: { gateId, kind: input.kind, status, rule: input.rule, candidates: [...input.candidates], baseRef: run.base_ref, baseCommit: run.base_commit } },
+        { type: 'gate.created', runId: input.runId, stepId: input.stepId, attemptId: input.attemptId, data },
         actor,
         at,
       );
