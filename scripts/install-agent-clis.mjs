@@ -28,6 +28,11 @@ function discard(message) {
   fail(message);
 }
 
+if (process.env.SLUICE_SKIP_REAL_AGENTS === '1' && process.env.CI !== 'true' && !isInstalled(target)) {
+  console.log('install-agent-clis: skipped (SLUICE_SKIP_REAL_AGENTS=1); the real-CLI suite will skip too');
+  process.exit(0);
+}
+
 if (isInstalled(target)) {
   console.log(`install-agent-clis: up to date (${lockHash()}) in ${target}`);
   process.exit(0);

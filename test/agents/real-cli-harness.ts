@@ -223,7 +223,7 @@ export class CliBench {
     const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
     clearTimeout(timer);
     const result = { code, signal, stdout, stderr, ms: Date.now() - started };
-    if (process.env.SLUICE_REAL_AGENTS_LOG) logRun(this.id, opts.prompt, result, profile.toolResults(this.api));
+    if (process.env.SLUICE_REAL_AGENTS_LOG) logRun(this.id, opts.prompt, result, profile.toolResults(this.api), ws);
     return result;
   }
 
@@ -235,11 +235,16 @@ export class CliBench {
 }
 
 /** SLUICE_REAL_AGENTS_LOG=<file> keeps every run's output: the facts docs/EXECUTORS.md records come from it. */
-function logRun(id: string, prompt: string, r: CliRun, toolResults: unknown[]): void {
+function logRun(id: string, prompt: string, r: CliRun, toolResults: unknown[], ws: Workspace): void {
   const line = (s: string) => s.split('\n').filter(Boolean).map((l) => `    ${l.slice(0, l.includes(`"type":"result"`) ? 4000 : 600)}`).join('\n');
   const tools = toolResults.map((t) => `    ${JSON.stringify(t).slice(0, 600)}`).join('\n');
-  const text = `=== ${id}: ${prompt} → exit ${r.code} signal ${r.signal} in ${r.ms} ms\n  stdout:\n${line(r.stdout)}\n  stderr:\n${line(r.stderr)}\n  tool results:\n${tools}\n`;
+  const text = `=== ${id}: ${prompt} → exit ${r.code} signal ${r.signal} in ${r.ms} ms\n  stdout:\n${line(r.stdout)}\n  stderr:\n${line(r.stderr)}\n  tool results:\n${tools}\n  state written:\n${stateFiles(ws)}\n`;
   writeFileSync(process.env.SLUICE_REAL_AGENTS_LOG as string, text, { flag: 'a' });
+}
+
+function stateFiles(ws: Workspace): string {
+  const find = spawnSync('find', ['home', 'tmp', '-maxdepth', '5', '-type', 'f'], { cwd: ws.root, encoding: 'utf8' });
+  return find.stdout.split('\n').filter(Boolean).map((f) => `    ${f}`).join('\n');
 }
 
 export function readIfExists(path: string): string | undefined {

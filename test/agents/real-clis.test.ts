@@ -36,7 +36,7 @@ const ANY_COMMAND: Record<CliId, string[] | undefined> = {
 };
 
 function describeCli(id: CliId, extra: (ctx: Ctx) => void): void {
-  describe.skipIf(!installDir)(`${id} (real CLI)`, () => {
+  describe.skipIf(!installDir)(`${id} (real CLI)`, { timeout: 120_000 }, () => {
     let bench: CliBench;
     const workspaces: Workspace[] = [];
     const fresh = () => {
