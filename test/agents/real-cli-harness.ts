@@ -1,7 +1,7 @@
 // Runs one real agent CLI against its scripted model API: in a temp git repo with a scratch HOME and TMPDIR, with
 // telemetry and update checks switched off, behind a recording proxy and (where possible) in a network namespace
 // that has only loopback.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -227,10 +227,11 @@ export class CliBench {
     return result;
   }
 
-  /** Runs a plain command the way the CLIs run (inside the namespace when there is one). */
-  inJail(argv: string[]): string {
+  /** Runs a plain command the way the CLIs run (inside the namespace when there is one); async, so the loopback
+   * servers of this process keep answering it. */
+  async inJail(argv: string[]): Promise<string> {
     const full = this.jail ? this.jail.wrap(argv) : argv;
-    return spawnSync(full[0] as string, full.slice(1), { encoding: 'utf8' }).stdout;
+    return new Promise((resolve) => execFile(full[0] as string, full.slice(1), { encoding: 'utf8' }, (_err, stdout) => resolve(stdout)));
   }
 }
 

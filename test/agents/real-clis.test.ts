@@ -101,8 +101,8 @@ function describeCli(id: CliId, extra: (ctx: Ctx) => void): void {
       expectNoEgress();
     });
 
-    it.skipIf(NO_JAIL !== null && process.env.CI !== 'true')('runs in a network namespace whose only interface is loopback', () => {
-      expect(bench.inJail(['ip', '-o', 'link', 'show']).trim().split('\n').map((l) => l.split(':')[1]?.trim())).toEqual(['lo']);
+    it.skipIf(NO_JAIL !== null && process.env.CI !== 'true')('runs in a network namespace whose only interface is loopback', async () => {
+      expect((await bench.inJail(['ip', '-o', 'link', 'show'])).trim().split('\n').map((l) => l.split(':')[1]?.trim())).toEqual(['lo']);
     });
 
     extra({ bench: () => bench, fresh, expectNoEgress });
@@ -165,5 +165,19 @@ describeCli('gemini', ({ bench, fresh, expectNoEgress }) => {
     expect(r.code).toBe(0);
     expect(readIfExists(join(ws.repo, 'after-drop.txt'))).toBe('written after the retry\n');
     expectNoEgress();
+  });
+});
+
+describe.skipIf(!installDir)('the egress guard', () => {
+  it('records and refuses a request that goes through the proxy (curl, inside the namespace)', async () => {
+    const bench = await new CliBench('claude', installDir).start();
+    try {
+      // `.invalid` never resolves, and the proxy never forwards: the request reaches nothing but the recorder.
+      const env = Object.entries(bench.proxy.env()).map(([k, v]) => `${k}=${v}`);
+      await bench.inJail(['env', ...env, 'curl', '-s', '-m', '5', 'https://egress-probe.invalid/']);
+      expect(bench.proxy.attempts).toEqual(['CONNECT egress-probe.invalid:443']);
+    } finally {
+      await bench.close();
+    }
   });
 });
