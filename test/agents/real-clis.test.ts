@@ -22,10 +22,14 @@ const ALLOW_ONE_COMMAND: Record<CliId, (ws: Workspace) => string[]> = {
   gemini: (ws) => ['--approval-mode', 'default', '--policy', join(ws.home, 'allow-one.toml')],
 };
 
+type DropAt = 'connect' | 'headers' | 'event';
+
 interface Ctx {
   bench: () => CliBench;
   fresh: () => Workspace;
   expectNoEgress: () => void;
+  /** Drops the first turn's connection at `at`; the CLI must retry, write the next turn's file and exit 0. */
+  expectDropRetried: (at: DropAt, env?: Record<string, string>) => Promise<void>;
 }
 
 /** How each CLI is told that the agent may run any command (never "skip all permissions": CI runs as root). */
@@ -105,7 +109,15 @@ function describeCli(id: CliId, extra: (ctx: Ctx) => void): void {
       expect((await bench.inJail(['ip', '-o', 'link', 'show'])).trim().split('\n').map((l) => l.split(':')[1]?.trim())).toEqual(['lo']);
     });
 
-    extra({ bench: () => bench, fresh, expectNoEgress });
+    const expectDropRetried = async (at: DropAt, env?: Record<string, string>) => {
+      const ws = fresh();
+      const r = await run(ws, dropThenWrite(ws, at), { prompt: `drop at ${at}`, env });
+      expect(r.code, explain(r)).toBe(0);
+      expect(readIfExists(join(ws.repo, 'after-drop.txt'))).toBe('written after the retry\n');
+      expectNoEgress();
+    };
+
+    extra({ bench: () => bench, fresh, expectNoEgress, expectDropRetried });
   });
 }
 
@@ -120,34 +132,20 @@ function writeAllowOnePolicy(id: CliId, ws: Workspace): void {
   }
 }
 
-const dropThenWrite = (ws: Workspace, at: 'connect' | 'headers' | 'event'): Turn[] => [
+const dropThenWrite = (ws: Workspace, at: DropAt): Turn[] => [
   { kind: 'drop', at },
   { kind: 'write', path: join(ws.repo, 'after-drop.txt'), content: 'written after the retry\n' },
 ];
 
-describeCli('claude', ({ bench, fresh, expectNoEgress }) => {
-  it('a stream dropped after its headers is retried and the run completes', async () => {
-    const ws = fresh();
-    bench().api.script(...dropThenWrite(ws, 'headers'));
-    const r = await bench().run(ws, { prompt: 'drop', env: { CLAUDE_CODE_MAX_RETRIES: '2' } });
-    expect(r.code).toBe(0);
-    expect(readIfExists(join(ws.repo, 'after-drop.txt'))).toBe('written after the retry\n');
-    expectNoEgress();
-  });
+describeCli('claude', ({ expectDropRetried }) => {
+  it('a stream dropped after its headers is retried and the run completes', () => expectDropRetried('headers', { CLAUDE_CODE_MAX_RETRIES: '2' }));
 });
 
-describeCli('codex', ({ bench, fresh, expectNoEgress }) => {
-  it('a stream dropped after its headers is retried and the run completes', async () => {
-    const ws = fresh();
-    bench().api.script(...dropThenWrite(ws, 'headers'));
-    const r = await bench().run(ws, { prompt: 'drop' });
-    expect(r.code).toBe(0);
-    expect(readIfExists(join(ws.repo, 'after-drop.txt'))).toBe('written after the retry\n');
-    expectNoEgress();
-  });
+describeCli('codex', ({ expectDropRetried }) => {
+  it('a stream dropped after its headers is retried and the run completes', () => expectDropRetried('headers'));
 });
 
-describeCli('gemini', ({ bench, fresh, expectNoEgress }) => {
+describeCli('gemini', ({ bench, fresh, expectNoEgress, expectDropRetried }) => {
   it('a stream dropped after its headers is not retried: exit 1, "[API Error: terminated]"', async () => {
     const ws = fresh();
     bench().api.script(...dropThenWrite(ws, 'headers'));
@@ -158,14 +156,7 @@ describeCli('gemini', ({ bench, fresh, expectNoEgress }) => {
     expectNoEgress();
   });
 
-  it('a connection reset before any response is retried and the run completes', async () => {
-    const ws = fresh();
-    bench().api.script(...dropThenWrite(ws, 'connect'));
-    const r = await bench().run(ws, { prompt: 'drop' });
-    expect(r.code).toBe(0);
-    expect(readIfExists(join(ws.repo, 'after-drop.txt'))).toBe('written after the retry\n');
-    expectNoEgress();
-  });
+  it('a connection reset before any response is retried and the run completes', () => expectDropRetried('connect'));
 });
 
 describe.skipIf(!installDir)('the egress guard', () => {
