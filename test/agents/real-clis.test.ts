@@ -105,6 +105,15 @@ function describeCli(id: CliId, extra: (ctx: Ctx) => void): void {
       expectNoEgress();
     });
 
+    it('an API 500 is retried and the run completes', async () => {
+      const ws = fresh();
+      const env = id === 'claude' ? { CLAUDE_CODE_MAX_RETRIES: '2' } : undefined;
+      const r = await run(ws, [{ kind: 'status', status: 500, message: 'scripted 500' }, { kind: 'write', path: join(ws.repo, 'after-500.txt'), content: 'ok\n' }], { env });
+      expect(r.code, explain(r)).toBe(0);
+      expect(readIfExists(join(ws.repo, 'after-500.txt'))).toBe('ok\n');
+      expectNoEgress();
+    });
+
     it.skipIf(NO_JAIL !== null && process.env.CI !== 'true')('runs in a network namespace whose only interface is loopback', async () => {
       expect((await bench.inJail(['ip', '-o', 'link', 'show'])).trim().split('\n').map((l) => l.split(':')[1]?.trim())).toEqual(['lo']);
     });
