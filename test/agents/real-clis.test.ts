@@ -15,7 +15,10 @@ if ('skip' in located) console.warn(`real-clis: skipped: ${located.skip}`);
 const installDir = 'dir' in located ? located.dir : '';
 const NO_JAIL = netJailUnavailable();
 
-/** How each CLI is told to allow exactly one command, and what it is given for the rest of the run. */
+/**
+ * How each CLI is told to allow exactly one command. Codex has no allowlist under `exec` (its approval policy is
+ * `never`): writeAllowOnePolicy gives it a `forbidden` prefix rule for the other command instead.
+ */
 const ALLOW_ONE_COMMAND: Record<CliId, (ws: Workspace) => string[]> = {
   claude: () => ['--permission-mode', 'acceptEdits', '--allowedTools', 'Bash(node mark.js allowed)'],
   codex: () => ['--sandbox', 'workspace-write'],
