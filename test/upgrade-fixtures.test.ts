@@ -138,7 +138,17 @@ describe(`a daemon home written by ${RELEASE}`, () => {
     expect(sha256(Buffer.from(res.stdout, 'utf8'))).toBe(diff.digest);
   });
 
+  it('refuses the old config until the operator opts in to simulation beside a code-running validation', async () => {
+    const res = await runNode(BINS.sluice, ['workspace', 'list'], { env });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/BAD_REQUEST: config\.json is not valid: .*add "allowSimulationWithValidations": true/);
+  });
+
   it('starts as a daemon on the old home, serves its artifacts and decides the step the old release left waiting', async () => {
+    const configPath = join(home, 'config.json');
+    const config = JSON.parse(readFileSync(configPath, 'utf8')) as { workspaces: Record<string, Record<string, unknown>> };
+    for (const w of Object.values(config.workspaces)) w['allowSimulationWithValidations'] = true;
+    writeFileSync(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
     const daemon = new DaemonNode(home);
     await daemon.start();
     try {

@@ -101,7 +101,7 @@ describe('sluice CLI', () => {
       expect.objectContaining({ action: 'workspace.remove', target: 'web', outcome: 'ok' }),
     ]);
     expect(rows.every((r) => r.actor.startsWith('local:'))).toBe(true);
-    expect(JSON.parse(rows[0]!.details)).toEqual({ path: repo.path });
+    expect(JSON.parse(rows[0]!.details)).toEqual({ path: repo.path, executors: {} });
   });
 
   it('daemon start refuses a non-loopback host', () => {

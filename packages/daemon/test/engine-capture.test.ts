@@ -25,8 +25,7 @@ function blobSizes(home: string): number[] {
     .map((d) => statSync(join(d.parentPath, d.name)).size);
 }
 
-function worktreeDirs(home: string): string[] {
-  const root = join(home, 'worktrees');
+function worktreeDirs(root: string): string[] {
   if (!existsSync(root)) return [];
   return readdirSync(root).flatMap((repoDir) => readdirSync(join(root, repoDir)));
 }
@@ -58,7 +57,7 @@ describe('engine: capture limits and refusals', () => {
     expect(readdirSync(join(h.home, 'artifacts', 'tmp'))).toEqual([]);
     // The worktree goes after the outcome is recorded; a stopped engine has finished with it.
     await h.stop();
-    expect(worktreeDirs(h.home)).toEqual([]);
+    expect(worktreeDirs(h.runtime.worktrees)).toEqual([]);
   });
 
   it('artifacts past artifacts.attemptLimit fail ARTIFACT_LIMIT_EXCEEDED and the refused artifact is not stored', async () => {
@@ -86,7 +85,7 @@ describe('engine: capture limits and refusals', () => {
     expect(await h.artifactText(a.attemptId, 'stderr')).toContain('refused path "x/.GIT/config"');
     expect(a.commit).toBe(h.base);
     await h.stop();
-    expect(worktreeDirs(h.home)).toEqual([]);
+    expect(worktreeDirs(h.runtime.worktrees)).toEqual([]);
   });
 
   it('an agent that writes x/.GIT/config fails CAPTURE_PATH_REFUSED and its worktree does not stay on disk', async () => {
@@ -97,7 +96,7 @@ describe('engine: capture limits and refusals', () => {
     const a = d.attempts[0]!;
     expect(a.failureCode).toBe('CAPTURE_PATH_REFUSED');
     expect(a.summary).toContain('x/.GIT/config');
-    expect(worktreeDirs(h.home)).toEqual([]);
+    expect(worktreeDirs(h.runtime.worktrees)).toEqual([]);
     expect(git(h.repo, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length).toBe(1);
   });
 
@@ -107,10 +106,10 @@ describe('engine: capture limits and refusals', () => {
     const done = (await h.settle((await h.call('steps.dispatch', { runId: run.runId, executor: 'sim', task: writeTask('a.txt', 'a') })).stepId)).attempts[0]!;
     await h.stop();
     // What a crash between recording the outcome and removing the worktree leaves behind.
-    const repoDir = join(h.home, 'worktrees', createHash('sha256').update(h.repo).digest('hex').slice(0, 12));
+    const repoDir = join(h.runtime.worktrees, createHash('sha256').update(h.repo).digest('hex').slice(0, 12));
     const left = join(repoDir, `wt-${done.attemptId}`);
     git(h.repo, 'worktree', 'add', '-q', '--detach', left, done.commit!);
-    const stranger = await new WorktreeManager({ worktreeRoot: join(h.home, 'worktrees') }).create(h.repo, 'att_01JZZZZZZZZZZZZZZZZZZZZZZZ', h.base);
+    const stranger = await new WorktreeManager({ worktreeRoot: h.runtime.worktrees }).create(h.repo, 'att_01JZZZZZZZZZZZZZZZZZZZZZZZ', h.base);
     await h.start();
     expect(existsSync(left)).toBe(false);
     expect(existsSync(stranger.path)).toBe(true);

@@ -38,7 +38,7 @@ describe('retention (sluice gc)', () => {
     const old = await oneStep(h, run.runId, 'old.txt');
     await new Promise((r) => setTimeout(r, 5));
     const recent = await oneStep(h, run.runId, 'new.txt');
-    const deps = { store: h.store, artifacts: h.artifacts, config: h.config.current, worktreesDir: join(h.home, 'worktrees'), attemptsDir: join(h.home, 'attempts') };
+    const deps = { store: h.store, artifacts: h.artifacts, config: h.config.current, worktreesDir: h.runtime.worktrees, attemptsDir: h.runtime.attempts };
     // The cutoff is the recent attempt's end: the old one is past the retention, the recent one is not.
     const at = { now: new Date(recent.endedAt!), olderThanMs: 0, actor: 'local:tester' };
     const oldDiff = h.store.getAttemptDetail(old.attemptId)!.artifacts.find((r) => r.kind === 'diff')!;
@@ -65,8 +65,8 @@ describe('retention (sluice gc)', () => {
     expect(git(h.repo, 'for-each-ref', '--format=%(refname)', 'refs/heads/sluice/attempt/')).toBe(`refs/heads/${recent.branch}`);
     expect(git(h.repo, 'worktree', 'list', '--porcelain')).not.toContain(old.attemptId);
     expect(git(h.repo, 'worktree', 'list', '--porcelain')).toContain(recent.attemptId);
-    expect(existsSync(join(h.home, 'attempts', old.attemptId))).toBe(false);
-    expect(existsSync(join(h.home, 'attempts', recent.attemptId))).toBe(true);
+    expect(existsSync(join(h.runtime.attempts, old.attemptId))).toBe(false);
+    expect(existsSync(join(h.runtime.attempts, recent.attemptId))).toBe(true);
     // The accepted work stays reachable through the run branch.
     expect(git(h.repo, 'show', `sluice/run/${run.runId}:old.txt`)).toBe('old.txt content');
 
