@@ -51,10 +51,10 @@ describe('runCli (in process)', () => {
     expect(await run('--json', 'org', 'create', 'acme')).toBe(0);
     const { orgId } = JSON.parse(out) as { orgId: string };
     const store = new SqliteRelayStore(join(dir, 'relay.db'));
-    expect(store.listOrgs().map((o) => o.id)).toEqual([orgId]);
-    store.flushAudit();
-    expect(store.verifyAudit()).toMatchObject({ ok: true, rows: 1 });
-    store.close();
+    expect((await store.listOrgs()).map((o) => o.id)).toEqual([orgId]);
+    await store.flushAudit();
+    expect(await store.verifyAudit()).toMatchObject({ ok: true, rows: 1 });
+    await store.close();
     expect(await run('instance', 'revoke', 'ins_01JD0000000000000000000000')).toBe(1);
     expect(err).toBe('error INSTANCE_NOT_FOUND: No such instance.\n');
     expect(await run('no-such-command')).toBe(1);
