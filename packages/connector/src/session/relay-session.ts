@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import {
@@ -50,29 +51,69 @@ export interface SessionResult extends SessionEnd {
 }
 
 /**
+ * Where a session is: `connecting` (challenge and upgrade), `authenticating` (socket open, hello sent, no welcome
+ * yet), `open` (welcomed), `closing` (shutting down: draining, then goodbye), `closed` (its result is settled).
+ */
+export type SessionState = 'connecting' | 'authenticating' | 'open' | 'closing' | 'closed';
+
+type Ending = Omit<SessionResult, 'welcomedAt'>;
+
+const SHUTDOWN: Ending = { code: 'SHUTDOWN', message: 'shutting down', shutdown: true };
+
+/**
  * One authenticated websocket session: challenge, signed upgrade, hello/welcome, heartbeats and requests. Ends (never
- * rejects) when the socket closes, the relay goes silent, the relay refuses, or `signal` aborts.
+ * rejects) when the socket closes, the relay goes silent, the relay refuses, or `signal` aborts. Whatever ends it
+ * first decides its result.
  */
 export class RelaySession {
+  private state: SessionState = 'connecting';
   private ws: WebSocket | undefined;
   private readonly inflight = new Set<string>();
   private lastHello = '';
-  private draining = false;
+  private welcomedAt: number | undefined;
+  /** A fatal error frame or a goodbye from the relay, which name the reason when the socket then closes. */
+  private fatal: { code: string; message: string } | undefined;
+  private goodbye: { code?: string | undefined; reason: string } | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private silenceMs: number;
+  private signal: AbortSignal | undefined;
+  private readonly onAbort = (): void => void this.close();
+  private settle: (r: SessionResult) => void = () => {};
+  private readonly ended = new Promise<SessionResult>((resolve) => (this.settle = resolve));
+  private closing: Promise<SessionResult> | undefined;
   /** Called when connected and welcomed. */
   onWelcome: (w: WelcomeFrame) => void = () => {};
 
-  constructor(private readonly deps: SessionDeps) {}
+  constructor(private readonly deps: SessionDeps) {
+    this.silenceMs = deps.handshakeTimeoutMs;
+  }
 
   /** Number of requests being served now. */
   get inflightCount(): number {
     return this.inflight.size;
   }
 
+  get lifecycle(): SessionState {
+    return this.state;
+  }
+
   async run(signal: AbortSignal): Promise<SessionResult> {
     const auth = await this.authenticate(signal);
     if ('shutdown' in auth) return auth;
-    if (signal.aborted) return { code: 'SHUTDOWN', message: 'shutting down', shutdown: true };
-    return this.connect(auth, signal);
+    if (signal.aborted) return { ...SHUTDOWN };
+    this.signal = signal;
+    signal.addEventListener('abort', this.onAbort, { once: true });
+    this.open(auth);
+    return this.ended;
+  }
+
+  /**
+   * Stop: refuse new requests, let the ones in flight finish (bounded by `drainMs`), say goodbye. Idempotent: every
+   * call gets the same promise of the session's result.
+   */
+  close(): Promise<SessionResult> {
+    this.closing ??= this.drainAndSayGoodbye().then(() => this.finish(SHUTDOWN));
+    return this.closing;
   }
 
   /** Send a new hello when the advertised workspaces changed (the relay replaces the previous list). */
@@ -87,7 +128,7 @@ export class RelaySession {
     const url = relayHttpUrl(relayBase, RELAY_PATHS.connectorChallenge);
     url.searchParams.set('instanceId', instanceId);
     const res = await httpJson(url, { method: 'GET', ca: this.deps.ca, timeoutMs: this.deps.handshakeTimeoutMs, maxBytes: 64 * 1024 });
-    if (signal.aborted) return { code: 'SHUTDOWN', message: 'shutting down', shutdown: true };
+    if (signal.aborted) return { ...SHUTDOWN };
     if (res.kind !== 'response') {
       const detail = res.kind === 'unreachable' ? res.message : res.kind === 'timeout' ? 'timed out' : 'answer too large';
       return { code: 'RELAY_UNAVAILABLE', message: `cannot reach the relay at ${relayBase.origin} (${detail})`, shutdown: false };
@@ -104,116 +145,133 @@ export class RelaySession {
     return { type: 'auth', instanceId, nonce: challenge.data.nonce, timestamp, signature: signPayload(this.deps.key, payload) };
   }
 
-  private connect(auth: AuthFrame, signal: AbortSignal): Promise<SessionResult> {
-    const { log } = this.deps;
-    return new Promise<SessionResult>((resolve) => {
-      let welcomedAt: number | undefined;
-      let fatal: { code: string; message: string } | undefined;
-      let goodbye: { code?: string | undefined; reason: string } | undefined;
-      let ended = false;
-      let watchdog: NodeJS.Timeout | undefined;
-      let silenceMs = this.deps.handshakeTimeoutMs;
-
-      const ws = new WebSocket(relaySocketUrl(this.deps.relayBase, RELAY_PATHS.connectorSocket), {
-        headers: { [HEADERS.connectorAuth]: Buffer.from(JSON.stringify(auth), 'utf8').toString('base64url') },
-        ca: this.deps.ca,
-        rejectUnauthorized: true,
-        maxPayload: LIMITS.frameBytes,
-        handshakeTimeout: this.deps.handshakeTimeoutMs,
-        perMessageDeflate: false,
-        followRedirects: false,
-      });
-      this.ws = ws;
-
-      const finish = (r: Omit<SessionResult, 'welcomedAt'>): void => {
-        if (ended) return;
-        ended = true;
-        clearTimeout(watchdog);
-        signal.removeEventListener('abort', onAbort);
-        if (this.ws === ws) this.ws = undefined;
-        if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
-        if (this.inflight.size > 0) log.warn({ inflight: this.inflight.size }, 'socket ended with requests in flight; the relay fails them, their answers are dropped');
-        resolve({ ...r, welcomedAt });
-      };
-      const arm = (): void => {
-        clearTimeout(watchdog);
-        watchdog = setTimeout(() => {
-          log.warn({ silenceMs }, 'the relay went silent; dropping the socket');
-          finish({ code: 'HEARTBEAT_TIMEOUT', message: `no frame from the relay for ${silenceMs} ms`, shutdown: false });
-        }, silenceMs);
-      };
-      const onAbort = (): void => {
-        void this.shutdown(ws).then(() => finish({ code: 'SHUTDOWN', message: 'shutting down', shutdown: true }));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-
-      ws.on('unexpected-response', (_req, res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.byteLength;
-          if (size <= 64 * 1024) chunks.push(c);
-        });
-        res.on('end', () => {
-          let body: unknown;
-          try {
-            body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch {
-            body = undefined;
-          }
-          finish({ ...refusal(res.statusCode ?? 0, body, 'upgrade'), shutdown: false });
-        });
-        res.on('error', () => finish({ code: 'RELAY_ERROR', message: `the relay refused the upgrade with status ${res.statusCode ?? 0}`, shutdown: false }));
-      });
-      ws.on('error', (err: NodeJS.ErrnoException) => {
-        finish({ code: 'RELAY_UNAVAILABLE', message: `websocket error: ${err.code ?? err.message}`, shutdown: false });
-      });
-      ws.on('open', () => {
-        arm();
-        this.lastHello = '';
-        void this.sendHello(ws, true);
-      });
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
-        arm();
-        const parsed = parseFrame(isBinary ? data : data.toString('utf8'));
-        if (!parsed.ok) {
-          this.answerMalformed(ws, data, parsed.code, parsed.message);
-          return;
-        }
-        const frame = parsed.frame;
-        switch (frame.type) {
-          case 'welcome':
-            welcomedAt = Date.now();
-            silenceMs = Math.ceil(frame.heartbeatMs * 2.5);
-            arm();
-            log.info({ instanceId: frame.instanceId, heartbeatMs: frame.heartbeatMs, protocolVersion: frame.protocolVersion }, 'connected to the relay');
-            this.onWelcome(frame);
-            break;
-          case 'ping':
-            send(ws, JSON.stringify({ type: 'pong', ts: frame.ts }));
-            break;
-          case 'request':
-            this.serve(ws, frame);
-            break;
-          case 'error':
-            if (frame.fatal) fatal = { code: frame.code, message: frame.message };
-            log.warn({ code: frame.code, fatal: frame.fatal }, 'the relay sent an error frame');
-            break;
-          case 'goodbye':
-            goodbye = { code: frame.code, reason: frame.reason };
-            break;
-          default:
-            break;
-        }
-      });
-      ws.on('close', (closeCode: number, reason: Buffer) => {
-        const byClose = codeForCloseCode(closeCode);
-        const text = reason.toString('utf8').slice(0, 500);
-        const code = byClose ?? fatal?.code ?? goodbye?.code ?? 'RELAY_CLOSED';
-        const message = fatal?.message ?? (text || goodbye?.reason || `the relay closed the socket (code ${closeCode})`);
-        finish({ code, message, closeCode, shutdown: false });
-      });
+  /** The signed upgrade; the socket's events drive the session from here on. */
+  private open(auth: AuthFrame): void {
+    const ws = new WebSocket(relaySocketUrl(this.deps.relayBase, RELAY_PATHS.connectorSocket), {
+      headers: { [HEADERS.connectorAuth]: Buffer.from(JSON.stringify(auth), 'utf8').toString('base64url') },
+      ca: this.deps.ca,
+      rejectUnauthorized: true,
+      maxPayload: LIMITS.frameBytes,
+      handshakeTimeout: this.deps.handshakeTimeoutMs,
+      perMessageDeflate: false,
+      followRedirects: false,
     });
+    this.ws = ws;
+    ws.on('unexpected-response', (_req, res) => this.onRefused(res));
+    ws.on('error', (err: NodeJS.ErrnoException) => {
+      void this.finish({ code: 'RELAY_UNAVAILABLE', message: `websocket error: ${err.code ?? err.message}`, shutdown: false });
+    });
+    ws.on('open', () => {
+      if (this.state === 'connecting') this.state = 'authenticating';
+      this.arm();
+      this.lastHello = '';
+      void this.sendHello(ws, true);
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(ws, data, isBinary));
+    ws.on('close', (closeCode: number, reason: Buffer) => {
+      const byClose = codeForCloseCode(closeCode);
+      const text = reason.toString('utf8').slice(0, 500);
+      const code = byClose ?? this.fatal?.code ?? this.goodbye?.code ?? 'RELAY_CLOSED';
+      const message = this.fatal?.message ?? (text || this.goodbye?.reason || `the relay closed the socket (code ${closeCode})`);
+      void this.finish({ code, message, closeCode, shutdown: false });
+    });
+  }
+
+  /** The relay answered the upgrade with an HTTP status: its error body names the refusal. */
+  private onRefused(res: IncomingMessage): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      size += c.byteLength;
+      if (size <= 64 * 1024) chunks.push(c);
+    });
+    res.on('end', () => {
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        body = undefined;
+      }
+      void this.finish({ ...refusal(res.statusCode ?? 0, body, 'upgrade'), shutdown: false });
+    });
+    res.on('error', () => void this.finish({ code: 'RELAY_ERROR', message: `the relay refused the upgrade with status ${res.statusCode ?? 0}`, shutdown: false }));
+  }
+
+  private onMessage(ws: WebSocket, data: Buffer, isBinary: boolean): void {
+    this.arm();
+    const parsed = parseFrame(isBinary ? data : data.toString('utf8'));
+    if (!parsed.ok) {
+      this.answerMalformed(ws, data, parsed.code, parsed.message);
+      return;
+    }
+    const frame = parsed.frame;
+    switch (frame.type) {
+      case 'welcome':
+        this.welcomed(frame);
+        break;
+      case 'ping':
+        send(ws, JSON.stringify({ type: 'pong', ts: frame.ts }));
+        break;
+      case 'request':
+        this.serve(ws, frame);
+        break;
+      case 'error':
+        if (frame.fatal) this.fatal = { code: frame.code, message: frame.message };
+        this.deps.log.warn({ code: frame.code, fatal: frame.fatal }, 'the relay sent an error frame');
+        break;
+      case 'goodbye':
+        this.goodbye = { code: frame.code, reason: frame.reason };
+        break;
+      default:
+        break;
+    }
+  }
+
+  private welcomed(frame: WelcomeFrame): void {
+    this.welcomedAt = Date.now();
+    if (this.state === 'authenticating') this.state = 'open';
+    this.silenceMs = Math.ceil(frame.heartbeatMs * 2.5);
+    this.arm();
+    this.deps.log.info({ instanceId: frame.instanceId, heartbeatMs: frame.heartbeatMs, protocolVersion: frame.protocolVersion }, 'connected to the relay');
+    this.onWelcome(frame);
+  }
+
+  /** (Re)start the silence watchdog: a relay that sends nothing for `silenceMs` is gone. */
+  private arm(): void {
+    clearTimeout(this.watchdog);
+    if (this.state === 'closed') return;
+    const silenceMs = this.silenceMs;
+    this.watchdog = setTimeout(() => {
+      this.deps.log.warn({ silenceMs }, 'the relay went silent; dropping the socket');
+      void this.finish({ code: 'HEARTBEAT_TIMEOUT', message: `no frame from the relay for ${silenceMs} ms`, shutdown: false });
+    }, silenceMs);
+  }
+
+  /** Settle the session's result once; the cleanups run in order, and one that throws does not skip the others. */
+  private finish(r: Ending): Promise<SessionResult> {
+    if (this.state === 'closed') return this.ended;
+    this.state = 'closed';
+    const ws = this.ws;
+    const cleanups: (() => void)[] = [
+      () => clearTimeout(this.watchdog),
+      () => this.signal?.removeEventListener('abort', this.onAbort),
+      () => (this.ws = undefined),
+      () => {
+        if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) ws.terminate();
+      },
+      () => {
+        if (this.inflight.size > 0) this.deps.log.warn({ inflight: this.inflight.size }, 'socket ended with requests in flight; the relay fails them, their answers are dropped');
+      },
+    ];
+    for (const cleanup of cleanups) {
+      try {
+        cleanup();
+      } catch (err) {
+        this.deps.log.warn({ err }, 'a session cleanup failed');
+      }
+    }
+    this.settle({ ...r, welcomedAt: this.welcomedAt });
+    return this.ended;
   }
 
   private async sendHello(ws: WebSocket, force: boolean): Promise<void> {
@@ -237,7 +295,7 @@ export class RelaySession {
       log.warn({ requestId: frame.id }, 'duplicate request id while in flight; ignored so it is answered once');
       return;
     }
-    if (this.draining) {
+    if (this.state === 'closing' || this.state === 'closed') {
       send(ws, encode(frame.id, { ok: false, error: { code: 'UNAVAILABLE', message: 'the connector is shutting down' } }));
       return;
     }
@@ -265,8 +323,10 @@ export class RelaySession {
     this.deps.log.warn({ code: errCode }, 'malformed frame from the relay');
   }
 
-  private async shutdown(ws: WebSocket): Promise<void> {
-    this.draining = true;
+  private async drainAndSayGoodbye(): Promise<void> {
+    const ws = this.ws;
+    if (this.state === 'closed' || !ws) return;
+    this.state = 'closing';
     const deadline = Date.now() + this.deps.drainMs;
     while (this.inflight.size > 0 && Date.now() < deadline && ws.readyState === WebSocket.OPEN) {
       await new Promise((r) => setTimeout(r, 25));

@@ -5,6 +5,8 @@ import { pino } from 'pino';
 import { errorMapperOptions, installErrorMapper } from '@sluice/node-kit';
 import { RELAY_PATHS, SluiceError } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
+import { AdminService } from '../admin/admin-service.js';
+import type { LiveRelay } from '../admin/admin-service.js';
 import { RefusalAudit } from '../audit/refusal-audit.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { parseRelayConfig } from '../config/relay-config.js';
@@ -34,6 +36,8 @@ export interface RelayDeps {
 export interface Relay {
   app: FastifyInstance;
   hub: ConnectorHub;
+  /** This relay's live sessions and streams, for changes made to its store by another process (the CLI). */
+  live: LiveRelay;
   config: RelayConfig;
   /** Public origin (after listen when no publicUrl is configured). */
   origin(): string;
@@ -111,13 +115,19 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     log: log.child({ component: 'connectors' }),
   });
   const auth = new Authenticator(store, config, () => mcpResourceUrl({ origin }), now, refusals);
+  const streams = new StreamGuards(auth, config.streamRecheckMs);
+  const live: LiveRelay = {
+    instanceChanged: async (instanceId) => ({ reached: true, closed: await hub.enforceInstanceState(instanceId) }),
+    credentialsRevoked: () => streams.revoked(),
+  };
   const ctx: RelayContext = {
     store,
     hub,
+    admin: new AdminService(store, live),
     dispatcher: new Dispatcher(store, hub, { requestTimeoutMs: config.requestTimeoutMs, maxWaitingCallsPerCaller: config.maxWaitingCallsPerCaller, dispatchAnswerTtlMs: config.dispatchAnswerTtlMs }),
     auth,
     refusals,
-    streams: new StreamGuards(auth, config.streamRecheckMs),
+    streams,
     limits: new RateLimiter(config.rateLimit.max, config.rateLimit.timeWindowMs, now),
     config,
     log,
@@ -163,6 +173,7 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   return {
     app,
     hub,
+    live,
     config,
     origin,
     close: () => (closing ??= app.close()),

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
+import type { AdminService } from '../admin/admin-service.js';
 import type { RefusalAudit } from '../audit/refusal-audit.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
@@ -15,6 +16,7 @@ import type { StreamGuards } from './stream-guards.js';
 export interface RelayContext {
   store: RelayStore;
   hub: ConnectorHub;
+  admin: AdminService;
   dispatcher: Dispatcher;
   auth: Authenticator;
   streams: StreamGuards;

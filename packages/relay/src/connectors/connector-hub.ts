@@ -4,7 +4,7 @@ import { WebSocketServer } from 'ws';
 import { CLOSE_CODES, ERROR_CATALOG, HEADERS, LIMITS, RELAY_PATHS, SluiceError } from '@sluice/shared-protocol';
 import type { RotateKeyRequest } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
-import type { AuditInput, RelayStore } from '../store/relay-store.js';
+import type { AuditInput, InstanceRecord, RelayStore } from '../store/relay-store.js';
 import { ChallengeBook } from './challenge-book.js';
 import { ConnectorSession } from './connector-session.js';
 import { verifyConnectorAuth, verifyKeyRotation } from './verify-connector-auth.js';
@@ -88,10 +88,19 @@ export class ConnectorHub {
     return this.sessions.size;
   }
 
-  /** Close the live session of an instance (revoked, disabled). */
-  closeInstance(instanceId: string, code: number, reason: string): void {
-    this.sessions.get(instanceId)?.close(code, reason);
-    for (const s of this.pendingSessions) if (s.instanceId === instanceId) s.close(code, reason);
+  /** Close the live session of an instance (revoked, disabled, key rotated); returns how many were open. */
+  closeInstance(instanceId: string, code: number, reason: string): number {
+    const open = [...this.pendingSessions].filter((s) => s.instanceId === instanceId);
+    const live = this.sessions.get(instanceId);
+    if (live) open.push(live);
+    for (const s of open) s.close(code, reason);
+    return open.length;
+  }
+
+  /** Read the instance from the store and close its sessions if it is no longer accepted; how many were closed. */
+  async enforceInstanceState(instanceId: string): Promise<number> {
+    const refusal = sessionRefusal(await this.store.getInstance(instanceId));
+    return refusal ? this.closeInstance(instanceId, refusal.code, refusal.reason) : 0;
   }
 
   /**
@@ -219,12 +228,18 @@ export class ConnectorHub {
   private tick(): void {
     for (const s of [...this.sessions.values()]) {
       // Catches revocations made with the CLI against the same database while the relay runs.
-      const inst = this.store.getInstance(s.instanceId);
-      if (!inst || inst.state === 'revoked') s.close(CLOSE_CODES.revoked, 'instance revoked');
-      else if (inst.state === 'disabled') s.close(CLOSE_CODES.disabled, 'instance disabled');
+      const refusal = sessionRefusal(this.store.getInstance(s.instanceId));
+      if (refusal) s.close(refusal.code, refusal.reason);
       else s.tick();
     }
   }
+}
+
+/** How a session of an instance in this state is closed; undefined while the instance is accepted. */
+function sessionRefusal(inst: InstanceRecord | undefined): { code: number; reason: string } | undefined {
+  if (!inst || inst.state === 'revoked') return { code: CLOSE_CODES.revoked, reason: 'instance revoked' };
+  if (inst.state === 'disabled') return { code: CLOSE_CODES.disabled, reason: 'instance disabled' };
+  return undefined;
 }
 
 /** Close reasons are capped at 123 bytes; this one names where the new session came from. */

@@ -1,0 +1,89 @@
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { Scope, SluiceError } from '@sluice/shared-protocol';
+import { AdminService } from '../admin/admin-service.js';
+import type { AdminCaller } from '../admin/admin-service.js';
+import { relaySocketPath, RunningRelay } from '../admin/relay-socket.js';
+import { SqliteRelayStore } from '../store/sqlite-store.js';
+
+/** What the CLI talks to: injected so tests can run it in-process. */
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  out(text: string): void;
+  err(text: string): void;
+  /** Where `start` takes SIGTERM/SIGINT from; defaults to `process`. */
+  signals?: Pick<NodeJS.Process, 'on' | 'off'>;
+  /** How `start` exits once stopped; defaults to `process.exit`. */
+  exit?: (code: number) => void;
+}
+
+export interface GlobalOpts {
+  db?: string;
+  json?: boolean;
+}
+
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function scopesOf(text: string): Scope[] {
+  return text.split(',').map((s) => {
+    const parsed = Scope.safeParse(s.trim());
+    if (!parsed.success) throw new SluiceError('INVALID_INPUT', `Unknown scope "${s.trim()}".`);
+    return parsed.data;
+  });
+}
+
+/** `a, b,c` → `['a', 'b', 'c']`. */
+export function listOf(text: string): string[] {
+  return text.split(',').map((s) => s.trim());
+}
+
+/** The operator at this terminal, as audit rows name them. */
+function localActor(): string {
+  let name = 'operator';
+  try {
+    name = userInfo().username;
+  } catch {
+    // No passwd entry (containers): keep the generic name.
+  }
+  return `local:${name.replace(/[^A-Za-z0-9._@-]/g, '_').slice(0, 64) || 'operator'}`;
+}
+
+/** What every command shares: the io, the database of `--db`, output in text or `--json`, the exit code. */
+export class CliContext {
+  exitCode = 0;
+
+  constructor(readonly io: CliIo) {}
+
+  dbPath(cmd: Command): string {
+    const opts = cmd.optsWithGlobals<GlobalOpts>();
+    if (opts.db) return opts.db;
+    const home = this.io.env.SLUICE_RELAY_HOME ?? join(homedir(), '.sluice-relay');
+    return join(home, 'relay.db');
+  }
+
+  /** The operator running the CLI, who may act on every org. */
+  caller(): AdminCaller {
+    return { actor: localActor() };
+  }
+
+  async withStore<T>(cmd: Command, fn: (store: SqliteRelayStore) => Promise<T> | T): Promise<T> {
+    const store = new SqliteRelayStore(this.dbPath(cmd));
+    try {
+      return await fn(store);
+    } finally {
+      await store.close();
+    }
+  }
+
+  /** The admin service over the database, telling the relay running on it (if one does) what changed. */
+  withAdmin<T>(cmd: Command, fn: (admin: AdminService, store: SqliteRelayStore) => Promise<T>): Promise<T> {
+    const running = new RunningRelay(relaySocketPath(this.dbPath(cmd)));
+    return this.withStore(cmd, (store) => fn(new AdminService(store, running), store));
+  }
+
+  print(cmd: Command, value: unknown, human: () => string): void {
+    const json = cmd.optsWithGlobals<GlobalOpts>().json === true;
+    this.io.out(`${json ? JSON.stringify(value, null, 2) : human()}\n`);
+  }
+}
