@@ -8,7 +8,7 @@ import { localActor } from '../api/guard.js';
 import { ensureHome, ensureToken } from '../home/home.js';
 import { resolveRuntimeBase } from '../home/runtime-dir.js';
 import type { CallContext } from '../service/call-context.js';
-import { ConfigHolder } from '../service/config-holder.js';
+import { ConfigHolder } from '../config/config-holder.js';
 import { summarize, WorkspaceService } from '../service/workspace-service.js';
 import { callDaemon, cliHome, daemonFailure, withStore } from './context.js';
 import { printJson, printTable } from './output.js';

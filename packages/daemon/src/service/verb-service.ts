@@ -21,8 +21,8 @@ import { requireAcceptedBase } from '../git/base-policy.js';
 import { createRunBranch, resolveCommit } from '../git/refs.js';
 import type { Store } from '../store/index.js';
 import { canSee, type CallContext } from './call-context.js';
-import type { ConfigHolder } from './config-holder.js';
-import type { EnginePort } from './engine-port.js';
+import type { ConfigHolder } from '../config/config-holder.js';
+import type { EnginePort } from '../runs/engine-port.js';
 
 /** What the verb services need. */
 export interface ServiceDeps {
