@@ -2,8 +2,7 @@ import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ConfigHolder } from '../config/config-holder.js';
 import type { Store } from '../store/index.js';
 
-/** The actor recorded on rows the engine writes on its own behalf. */
-export const ENGINE_ACTOR = 'system:engine';
+export { ENGINE_ACTOR } from '../runs/engine-port.js';
 
 /** Minimal logger surface (a pino child logger fits). */
 export interface EngineLogger {
