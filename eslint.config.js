@@ -8,7 +8,7 @@ const RUNTIME = ['daemon', 'connector', 'relay'];
 const INTERNALS = { group: ['@sluice/*/src/*', '@sluice/*/dist/*', '**/shared-protocol/src/**', '**/node-kit/src/**'], message: 'Import the package entry, not its internals.' };
 
 /** `self` may not import the `banned` packages (by name or by path); nobody reaches into a package's src/ or dist/. */
-function importBans(self, banned, why) {
+function importBans(self, banned, why, extra = []) {
   return {
     'no-restricted-imports': [
       'error',
@@ -18,6 +18,7 @@ function importBans(self, banned, why) {
             group: [`@sluice/${p}`, `@sluice/${p}/*`, `**/packages/${p}/**`, `../../${p}/**`, `../${p}/**`],
             message: `${self} must not import ${p}: ${why}`,
           })),
+          ...extra,
           INTERNALS,
         ],
       },
@@ -26,7 +27,16 @@ function importBans(self, banned, why) {
 }
 
 /** The three runtime packages never import each other: they share @sluice/shared-protocol and @sluice/node-kit. */
-const boundaryRules = (self) => importBans(self, RUNTIME.filter((p) => p !== self), 'the runtime packages only share @sluice/shared-protocol and @sluice/node-kit.');
+const boundaryRules = (self, extra = []) =>
+  importBans(self, RUNTIME.filter((p) => p !== self), 'the runtime packages only share @sluice/shared-protocol and @sluice/node-kit.', extra);
+
+/** Daemon folders below the API: the engine, run rules, services and the ledger never import the HTTP layer or the CLI. */
+const DAEMON_LOWER = ['engine', 'runs', 'service', 'store'];
+const daemonLayerBan = {
+  group: ['../api', '../api/**', '../cli', '../cli/**', '**/daemon/src/api/**', '**/daemon/src/cli/**'],
+  message: 'engine/, runs/, service/ and store/ sit below api/ and cli/ and must not import them (see docs/ARCHITECTURE.md).',
+};
+const daemonLowerRules = boundaryRules('daemon', [daemonLayerBan]);
 
 /** node-kit sits below the three runtime packages: it may import shared-protocol and its own dependencies only. */
 const nodeKitRules = importBans('node-kit', RUNTIME, 'it sits below the runtime packages and may import only @sluice/shared-protocol.');
@@ -49,6 +59,8 @@ export default tseslint.config(
     },
   },
   ...RUNTIME.map((p) => ({ files: [`packages/${p}/**/*.ts`], rules: boundaryRules(p) })),
+  // Replaces the daemon's boundary rule for these folders (flat config does not merge one rule's options).
+  { files: DAEMON_LOWER.map((d) => `packages/daemon/src/${d}/**/*.ts`), rules: daemonLowerRules },
   { files: ['packages/node-kit/**/*.ts'], rules: nodeKitRules },
   {
     files: ['packages/shared-protocol/src/**/*.ts'],

@@ -30,7 +30,7 @@ async function loadDaemon() {
     load('store/index.js'),
     load('artifacts/artifact-store.js'),
     load('config/index.js'),
-    load('service/config-holder.js'),
+    load('config/config-holder.js'),
     load('service/verb-service.js'),
     load('engine/index.js'),
   ]);

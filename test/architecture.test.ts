@@ -27,6 +27,21 @@ describe('lint enforces the architecture', () => {
     expect(await ruleIdsFor(file, code)).toContain('no-restricted-imports');
   });
 
+  it.each([
+    ['packages/daemon/src/engine/engine.ts', "import { buildApp } from '../api/build-app.js';\nexport const b = buildApp;\n"],
+    ['packages/daemon/src/runs/state-machine.ts', "import { buildApp } from '../api/build-app.js';\nexport const b = buildApp;\n"],
+    ['packages/daemon/src/service/verb-service.ts', "import { registerGcCommand } from '../cli/commands-gc.js';\nexport const r = registerGcCommand;\n"],
+    ['packages/daemon/src/store/store.ts', "import type { AppDeps } from '../api/build-app.js';\nexport type A = AppDeps;\n"],
+    ['packages/daemon/src/engine/engine.ts', "import { x } from '@sluice/relay';\nexport const y = x;\n"],
+  ])('inside the daemon, %s may not import the API or the CLI', async (file, code) => {
+    expect(await ruleIdsFor(file, code)).toContain('no-restricted-imports');
+  });
+
+  it('the daemon API may import the engine, and the engine the run rules', async () => {
+    expect(await ruleIdsFor('packages/daemon/src/api/build-app.ts', "import { ExecutionEngine } from '../engine/engine.js';\nexport const e = ExecutionEngine;\n")).toEqual([]);
+    expect(await ruleIdsFor('packages/daemon/src/engine/engine.ts', "import { settleStepIfDone } from '../runs/step-outcome.js';\nexport const s = settleStepIfDone;\n")).toEqual([]);
+  });
+
   it('node-kit may import shared-protocol; the runtime packages may import node-kit', async () => {
     expect(await ruleIdsFor('packages/node-kit/src/index.ts', "import { VERBS } from '@sluice/shared-protocol';\nexport const v = VERBS;\n")).toEqual([]);
     for (const p of ['daemon', 'connector', 'relay']) {

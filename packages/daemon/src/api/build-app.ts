@@ -3,9 +3,10 @@ import type { Logger } from 'pino';
 import { errorMapperOptions, installErrorMapper } from '@sluice/node-kit';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { DaemonConfig } from '../config/schema.js';
-import { ConfigHolder } from '../service/config-holder.js';
+import type { EngineContext } from '../engine/engine-types.js';
+import { ConfigHolder } from '../config/config-holder.js';
 import { collectGarbage, type GcOptions } from '../service/retention.js';
-import type { EnginePort } from '../service/engine-port.js';
+import type { EnginePort } from '../runs/engine-port.js';
 import { RecordOnlyEngine } from '../service/record-only-engine.js';
 import { VerbService } from '../service/verb-service.js';
 import { WorkspaceService } from '../service/workspace-service.js';
@@ -22,13 +23,6 @@ import { registerVerbRoutes } from './verb-routes.js';
 export const BODY_LIMIT = 256 * 1024;
 /** Time a client has to send a whole request (headers and body); slow clients are cut with 408. */
 export const RECEIVE_TIMEOUT_MS = 10_000;
-
-/** What the engine factory gets: the same store and live config the services use. */
-export interface EngineContext {
-  store: Store;
-  artifacts: ArtifactStore;
-  config: ConfigHolder;
-}
 
 /** Everything `buildApp` needs; only `main` reads env, files and signals. */
 export interface AppDeps {

@@ -1,5 +1,5 @@
 import { HEADERS, parseShare, SluiceError } from '@sluice/shared-protocol';
-import type { ConfigHolder } from '../service/config-holder.js';
+import type { ConfigHolder } from '../config/config-holder.js';
 import type { Store } from '../store/index.js';
 
 const SHARES_SEEN = 'connector.shares';

@@ -8,7 +8,7 @@ import { localActor } from '../api/guard.js';
 import { ensureHome, ensureToken } from '../home/home.js';
 import { resolveRuntimeBase } from '../home/runtime-dir.js';
 import type { CallContext } from '../service/call-context.js';
-import { ConfigHolder } from '../service/config-holder.js';
+import { ConfigHolder } from '../config/config-holder.js';
 import { summarize, WorkspaceService } from '../service/workspace-service.js';
 import { callDaemon, cliHome, daemonFailure, withStore } from './context.js';
 import { printJson, printTable } from './output.js';
@@ -20,6 +20,13 @@ function offline<T>(fn: (workspaces: WorkspaceService, ctx: CallContext) => T): 
 
 /** init, daemon start, status, workspace add/list/show/remove. */
 export function registerAdminCommands(program: Command): void {
+  registerInitCommand(program);
+  registerDaemonCommands(program);
+  registerStatusCommand(program);
+  registerWorkspaceCommands(program);
+}
+
+function registerInitCommand(program: Command): void {
   program
     .command('init')
     .description('Create SLUICE_HOME (mode 700) with config.json and daemon.token (mode 600)')
@@ -32,7 +39,9 @@ export function registerAdminCommands(program: Command): void {
       if (o.json) printJson({ home: home.root, config: home.config, token: home.token });
       else process.stdout.write(`sluice home ready at ${home.root}\n  config ${home.config}\n  token  ${home.token} (mode 600)\n`);
     });
+}
 
+function registerDaemonCommands(program: Command): void {
   const daemon = program.command('daemon').description('The local daemon');
   daemon
     .command('start')
@@ -68,7 +77,9 @@ export function registerAdminCommands(program: Command): void {
         log: (line) => logger.info(line),
       });
     });
+}
 
+function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description('Ask the running daemon how it is')
@@ -88,7 +99,9 @@ export function registerAdminCommands(program: Command): void {
         `daemon ${s.version} running (pid ${s.pid}, since ${s.startedAt})\n  workspaces: ${s.workspaces.join(', ') || '(none)'}\n  runs: ${JSON.stringify(s.runs)}\n  events: ${s.events}  audit rows: ${s.auditRows}\n`,
       );
     });
+}
 
+function registerWorkspaceCommands(program: Command): void {
   const ws = program.command('workspace').description('Registered workspaces (git repositories)');
   ws.command('add <path>')
     .description('Register a git repository (its root, no symlinks); no executors unless named with --executor, no validations')

@@ -96,8 +96,23 @@ const line = (s: string): void => {
   process.stdout.write(`${s}\n`);
 };
 
+/** Print a settled step (JSON or its outcome lines); a failed or cancelled step makes the exit code 1. */
+function reportSettled(settled: StepDetail, json: boolean | undefined): void {
+  if (json) printJson(settled);
+  else printOutcome(settled, line);
+  if (settled.state === 'failed' || settled.state === 'cancelled') process.exitCode = 1;
+}
+
 /** Execution commands: open runs, dispatch and follow steps, decide gates, cancel, abort, read diffs. */
 export function registerExecCommands(program: Command): void {
+  registerRunOpen(program);
+  registerStepCommands(program);
+  registerGateCommands(program);
+  registerStopCommands(program);
+  registerDiffCommand(program);
+}
+
+function registerRunOpen(program: Command): void {
   const run = program.commands.find((c) => c.name() === 'run') ?? program.command('run').description('One run');
   run
     .command('open <workspace>')
@@ -111,7 +126,9 @@ export function registerExecCommands(program: Command): void {
       line(`run ${r.runId} opened on ${r.workspaceId}: branch ${r.branch} at ${r.baseCommit.slice(0, 12)} (${r.baseRef})`);
       line(`next: sluice step dispatch ${r.runId} --executor <name> --task "..."`);
     });
+}
 
+function registerStepCommands(program: Command): void {
   const step = program.command('step').description('Steps of a run');
   step
     .command('dispatch <runId>')
@@ -140,10 +157,7 @@ export function registerExecCommands(program: Command): void {
         return line(`step ${queued.stepId} queued (seq ${queued.seq}); follow with: sluice step follow ${queued.stepId}`);
       }
       if (!o.json) line(`step ${queued.stepId} (seq ${queued.seq}) queued on run ${runId}`);
-      const settled = await followStep(runId, queued.stepId, o.json ? () => undefined : line);
-      if (o.json) printJson(settled);
-      else printOutcome(settled, line);
-      if (settled.state === 'failed' || settled.state === 'cancelled') process.exitCode = 1;
+      reportSettled(await followStep(runId, queued.stepId, o.json ? () => undefined : line), o.json);
     });
 
   step
@@ -153,10 +167,7 @@ export function registerExecCommands(program: Command): void {
     .action(async (stepId: string, o: { json?: boolean }) => {
       requireId(StepId, stepId, 'a step id');
       const s = (await verb('steps.get', { stepId })) as StepDetail;
-      const settled = await followStep(s.runId, stepId, o.json ? () => undefined : line);
-      if (o.json) printJson(settled);
-      else printOutcome(settled, line);
-      if (settled.state === 'failed' || settled.state === 'cancelled') process.exitCode = 1;
+      reportSettled(await followStep(s.runId, stepId, o.json ? () => undefined : line), o.json);
     });
 
   step
@@ -168,12 +179,11 @@ export function registerExecCommands(program: Command): void {
       requireId(StepId, stepId, 'a step id');
       const s = (await verb('steps.retry', { stepId })) as Step;
       if (!o.follow) return o.json ? printJson(s) : line(`step ${s.stepId} queued again`);
-      const settled = await followStep(s.runId, stepId, o.json ? () => undefined : line);
-      if (o.json) printJson(settled);
-      else printOutcome(settled, line);
-      if (settled.state === 'failed' || settled.state === 'cancelled') process.exitCode = 1;
+      reportSettled(await followStep(s.runId, stepId, o.json ? () => undefined : line), o.json);
     });
+}
 
+function registerGateCommands(program: Command): void {
   program
     .command('approve <gateOrStepId>')
     .description('Approve a pending approval gate (or the pending gate of a step): the run branch fast-forwards to the accepted attempt')
@@ -199,7 +209,9 @@ export function registerExecCommands(program: Command): void {
       if (o.json) return printJson(g);
       line(`gate ${g.gateId} rejected; the run branch did not move`);
     });
+}
 
+function registerStopCommands(program: Command): void {
   program
     .command('cancel <attemptId>')
     .description('Cancel an attempt: SIGTERM to its process group, SIGKILL after the grace period; returns once it exited')
@@ -223,7 +235,9 @@ export function registerExecCommands(program: Command): void {
       if (o.json) return printJson(r);
       line(`run ${r.runId} ${r.state}; its branch ${r.branch} is kept at ${r.headCommit.slice(0, 12)}`);
     });
+}
 
+function registerDiffCommand(program: Command): void {
   program
     .command('diff <attemptId>')
     .description("Print an attempt's diff against its base (from the ledger; works without a running daemon)")

@@ -12,6 +12,15 @@ function formatEvent(e: Event): string {
 
 /** Read-side operator commands that work on `state.db` directly (with or without a running daemon). */
 export function registerLedgerCommands(program: Command): void {
+  registerRunsCommand(program);
+  registerRunShowCommand(program);
+  registerEventsCommand(program);
+  registerArtifactCommands(program);
+  registerAuditCommands(program);
+  registerDbCommands(program);
+}
+
+function registerRunsCommand(program: Command): void {
   program
     .command('runs')
     .description('List runs, newest first')
@@ -29,7 +38,9 @@ export function registerLedgerCommands(program: Command): void {
         printTable([['RUN', 'WORKSPACE', 'STATE', 'CREATED', 'BY', 'TITLE'], ...runs.map((r) => [r.runId, r.workspaceId, r.state, r.createdAt, r.createdBy, r.title])]);
       });
     });
+}
 
+function registerRunShowCommand(program: Command): void {
   const run = program.command('run').description('One run');
   run
     .command('show <runId>')
@@ -49,7 +60,9 @@ export function registerLedgerCommands(program: Command): void {
         process.stdout.write(`${out.join('\n')}\n`);
       });
     });
+}
 
+function registerEventsCommand(program: Command): void {
   program
     .command('events')
     .description('Print ledger events; --follow keeps printing new ones')
@@ -82,7 +95,9 @@ export function registerLedgerCommands(program: Command): void {
         }
       });
     });
+}
 
+function registerArtifactCommands(program: Command): void {
   const artifact = program.command('artifact').description('Stored artifacts');
   artifact
     .command('cat <digest>')
@@ -99,7 +114,9 @@ export function registerLedgerCommands(program: Command): void {
         });
       });
     });
+}
 
+function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('The hash-chained audit log');
   audit
     .command('verify')
@@ -114,7 +131,9 @@ export function registerLedgerCommands(program: Command): void {
         if (!r.ok) process.exitCode = 1;
       });
     });
+}
 
+function registerDbCommands(program: Command): void {
   const db = program.command('db').description('The ledger database');
   db.command('rebuild')
     .description('Replay the ledger into the runs/steps/attempts projections (--check: only report differences)')

@@ -4,3 +4,4 @@ export * from './executor-config.js';
 export * from './schema.js';
 export * from './load.js';
 export * from './workspaces.js';
+export * from './config-holder.js';

@@ -1,8 +1,7 @@
-import type { EngineContext } from '../api/build-app.js';
 import type { RuntimePaths } from '../home/runtime-dir.js';
-import type { EnginePort } from '../service/engine-port.js';
+import type { EnginePort } from '../runs/engine-port.js';
 import { ExecutionEngine } from './engine.js';
-import type { EngineLogger, EngineOptions } from './engine-types.js';
+import type { EngineContext, EngineLogger, EngineOptions } from './engine-types.js';
 
 /** The execution engine as the daemon wires it: a factory for `buildApp`, then `start()` and `close()`. */
 export interface DaemonEngine {

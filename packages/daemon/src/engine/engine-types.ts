@@ -1,9 +1,8 @@
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
-import type { ConfigHolder } from '../service/config-holder.js';
+import type { ConfigHolder } from '../config/config-holder.js';
 import type { Store } from '../store/index.js';
 
-/** The actor recorded on rows the engine writes on its own behalf. */
-export const ENGINE_ACTOR = 'system:engine';
+export { ENGINE_ACTOR } from '../runs/engine-port.js';
 
 /** Minimal logger surface (a pino child logger fits). */
 export interface EngineLogger {
@@ -12,11 +11,15 @@ export interface EngineLogger {
   error(obj: object, msg?: string): void;
 }
 
-/** What the engine needs. */
-export interface EngineDeps {
+/** What the engine factory gets: the same store and live config the services use. */
+export interface EngineContext {
   store: Store;
   artifacts: ArtifactStore;
   config: ConfigHolder;
+}
+
+/** What the engine needs. */
+export interface EngineDeps extends EngineContext {
   /** Scratch space per attempt (task file, captured output, scratch HOME), outside the daemon home. */
   attemptsDir: string;
   /** Default worktree root when a workspace sets none, outside the daemon home. */

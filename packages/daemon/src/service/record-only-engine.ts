@@ -1,9 +1,9 @@
 import { SluiceError, TERMINAL_ATTEMPT_STATES } from '@sluice/shared-protocol';
 import type { Store } from '../store/index.js';
-import type { ConfigHolder } from './config-holder.js';
-import type { EnginePort } from './engine-port.js';
-import { acceptAttemptCommit } from './run-branch.js';
-import { settleStepIfDone } from './step-outcome.js';
+import type { ConfigHolder } from '../config/config-holder.js';
+import type { EnginePort } from '../runs/engine-port.js';
+import { acceptAttemptCommit } from '../runs/run-branch.js';
+import { settleStepIfDone } from '../runs/step-outcome.js';
 
 /**
  * An engine that runs nothing: queued attempts stay queued, cancel records `cancelled` directly (there is no

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   LIMITS,
-  LIVE_ATTEMPT_STATES,
   SETTLED_STEP_STATES,
   SluiceError,
   TERMINAL_ATTEMPT_STATES,
@@ -14,15 +13,17 @@ import {
   type VerbName,
   type VerbOutput,
 } from '@sluice/shared-protocol';
-import { verbInputHash } from '@sluice/node-kit';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { ArtifactCorruptError } from '../artifacts/artifact-store.js';
 import { requireAcceptedBase } from '../git/base-policy.js';
 import { createRunBranch, resolveCommit } from '../git/refs.js';
 import type { Store } from '../store/index.js';
 import { canSee, type CallContext } from './call-context.js';
-import type { ConfigHolder } from './config-holder.js';
-import type { EnginePort } from './engine-port.js';
+import type { ConfigHolder } from '../config/config-holder.js';
+import { planDispatch } from '../runs/dispatch.js';
+import type { EnginePort } from '../runs/engine-port.js';
+import { decideApprovalGate, type GateDecision } from '../runs/gate-decision.js';
+import { abortRun, closeRun } from '../runs/run-lifecycle.js';
 
 /** What the verb services need. */
 export interface ServiceDeps {
@@ -154,57 +155,17 @@ export class VerbService {
   }
 
   private runsClose(i: VerbInput<'runs.close'>, ctx: CallContext): Run {
-    const { store } = this.deps;
-    return store.transaction(() => {
-      const run = this.visibleRun(i.runId, ctx);
-      if (run.state === 'completed') return run;
-      if (run.state !== 'open') throw new SluiceError('RUN_NOT_OPEN');
-      const detail = store.getRunDetail(run.runId)!;
-      if (detail.steps.some((s) => s.state === 'queued' || s.state === 'running')) throw new SluiceError('RUN_HAS_LIVE_STEPS');
-      // Refused rather than cancelled: a close must not silently discard work waiting for a human.
-      if (store.listGates(run.runId, 'pending').length > 0) throw new SluiceError('RUN_HAS_PENDING_GATES');
-      return store.transitionRun(run.runId, 'completed', ctx.actor);
-    });
+    return this.deps.store.transaction(() => closeRun(this.deps.store, this.visibleRun(i.runId, ctx), ctx.actor));
   }
 
-  private async runsAbort(i: VerbInput<'runs.abort'>, ctx: CallContext): Promise<Run> {
-    const { store, engine } = this.deps;
-    const run = this.visibleRun(i.runId, ctx);
-    if (run.state === 'completed') throw new SluiceError('RUN_NOT_OPEN');
-    // Aborting first makes the run refuse new steps while live attempts are cancelled.
-    if (run.state === 'open') store.transitionRun(run.runId, 'aborted', ctx.actor, { reason: i.reason ?? null });
-    const live = store.attemptsInStates([...LIVE_ATTEMPT_STATES, 'awaiting_approval'], run.runId);
-    await Promise.all(live.map((a) => engine.cancelAttempt(a.attemptId, i.reason ?? 'run aborted', ctx.actor)));
-    store.transaction(() => {
-      for (const g of store.listGates(run.runId, 'pending')) store.decideGate(g.gateId, { status: 'cancelled', reason: i.reason ?? 'run aborted' }, ctx.actor);
-      for (const s of store.getRunDetail(run.runId)!.steps) {
-        if (s.state === 'queued' || s.state === 'running' || s.state === 'awaiting_approval') store.transitionStep(s.stepId, 'cancelled', {}, ctx.actor);
-      }
-    });
-    return store.getRun(run.runId)!;
+  private runsAbort(i: VerbInput<'runs.abort'>, ctx: CallContext): Promise<Run> {
+    return abortRun(this.deps, this.visibleRun(i.runId, ctx), i.reason ?? null, ctx.actor);
   }
 
   private stepsDispatch(i: VerbInput<'steps.dispatch'>, ctx: CallContext): VerbOutput<'steps.dispatch'> {
     const run = this.visibleRun(i.runId, ctx);
     const ws = this.deps.config.requireWorkspace(run.workspaceId);
-    const executor = Object.prototype.hasOwnProperty.call(ws.executors, i.executor) ? ws.executors[i.executor] : undefined;
-    if (!executor) throw new SluiceError('EXECUTOR_NOT_ALLOWED', `Executor ${i.executor} is not configured for workspace ${run.workspaceId}.`);
-    const validations = i.validations ?? [];
-    for (const v of validations) {
-      if (!Object.prototype.hasOwnProperty.call(ws.validations, v)) throw new SluiceError('VALIDATION_NOT_DEFINED', `Validation ${v} is not configured for workspace ${run.workspaceId}.`);
-    }
-    const { step, created } = this.deps.store.dispatchStep({
-      runId: run.runId,
-      executor: i.executor,
-      task: i.task,
-      validations,
-      approvalRequired: ws.approval.policy === 'always' || (i.approval ?? false),
-      timeoutMs: i.timeoutMs ?? executor.timeout ?? LIMITS.stepTimeoutMs.default,
-      attemptsRequested: i.attempts ?? 1,
-      idempotencyKey: i.idempotencyKey ?? null,
-      requestHash: verbInputHash('steps.dispatch', i),
-      actor: ctx.actor,
-    });
+    const { step, created } = this.deps.store.dispatchStep(planDispatch(run, ws, i, ctx.actor));
     if (created) this.deps.engine.notify();
     return step;
   }
@@ -242,51 +203,13 @@ export class VerbService {
     return { attempt: this.deps.store.getAttempt(attempt.attemptId)!, alreadyFinished: false };
   }
 
-  private async gatesDecide(gateId: string, d: { approve: boolean; attemptId: string | undefined; reason: string | null }, ctx: CallContext): Promise<Gate> {
-    const { store, engine } = this.deps;
+  private async gatesDecide(gateId: string, d: GateDecision, ctx: CallContext): Promise<Gate> {
     const { gate, run } = this.visibleGate(gateId, ctx);
     const ws = this.deps.config.requireWorkspace(run.workspaceId);
     if (ctx.sharedWorkspaces !== null && !ws.approval.remote) throw new SluiceError('REMOTE_APPROVAL_DISABLED');
     if (gate.kind !== 'approval') throw new SluiceError('GATE_NOT_DECIDABLE');
     if (run.state !== 'open') throw new SluiceError('RUN_NOT_OPEN', `The run is ${run.state}; its gates take no more decisions.`);
-    if (gate.status !== 'pending') {
-      const same = d.approve ? gate.status === 'approved' && (d.attemptId === undefined || d.attemptId === gate.acceptedAttemptId) : gate.status === 'rejected';
-      if (same) return gate;
-      throw new SluiceError('GATE_ALREADY_DECIDED');
-    }
-    if (!d.approve) {
-      return store.transaction(() => {
-        const decided = store.decideGate(gateId, { status: 'rejected', reason: d.reason }, ctx.actor);
-        for (const id of gate.candidates) {
-          const a = store.getAttempt(id);
-          if (a && !TERMINAL_ATTEMPT_STATES.includes(a.state)) store.transitionAttempt(id, 'failed', { failureCode: 'REJECTED', summary: d.reason }, ctx.actor);
-        }
-        const step = store.getStep(gate.stepId)!;
-        if (step.state === 'awaiting_approval' || step.state === 'running' || step.state === 'queued') store.transitionStep(step.stepId, 'failed', {}, ctx.actor);
-        return decided;
-      });
-    }
-    let chosen = d.attemptId;
-    if (chosen === undefined) {
-      if (gate.candidates.length !== 1) throw new SluiceError('ATTEMPT_CHOICE_REQUIRED');
-      chosen = gate.candidates[0]!;
-    }
-    if (!gate.candidates.includes(chosen)) throw new SluiceError('ATTEMPT_NOT_ACCEPTABLE', 'That attempt is not a candidate of this gate.');
-    const attempt = store.getAttempt(chosen);
-    if (!attempt || attempt.state !== 'awaiting_approval') throw new SluiceError('ATTEMPT_NOT_ACCEPTABLE', 'That attempt is not awaiting approval.');
-    await engine.acceptAttempt(gateId, chosen, ctx.actor);
-    const accepted = chosen;
-    return store.transaction(() => {
-      const decided = store.decideGate(gateId, { status: 'approved', acceptedAttemptId: accepted, reason: d.reason }, ctx.actor);
-      store.transitionAttempt(accepted, 'succeeded', {}, ctx.actor);
-      for (const id of gate.candidates) {
-        const a = store.getAttempt(id);
-        if (id !== accepted && a && !TERMINAL_ATTEMPT_STATES.includes(a.state)) store.transitionAttempt(id, 'cancelled', { failureCode: 'NOT_SELECTED' }, ctx.actor);
-      }
-      const step = store.getStep(gate.stepId)!;
-      if (step.state !== 'succeeded') store.transitionStep(step.stepId, 'succeeded', { acceptedAttemptId: accepted }, ctx.actor);
-      return decided;
-    });
+    return decideApprovalGate(this.deps, gate, d, ctx.actor);
   }
 
   private artifactsList(i: VerbInput<'artifacts.list'>, ctx: CallContext): VerbOutput<'artifacts.list'> {

@@ -3,7 +3,7 @@ import { addWorkspace, removeWorkspace, type AddableAdapter } from '../config/wo
 import type { WorkspaceConfig } from '../config/schema.js';
 import type { Store } from '../store/index.js';
 import { canSee, type CallContext } from './call-context.js';
-import type { ConfigHolder } from './config-holder.js';
+import type { ConfigHolder } from '../config/config-holder.js';
 
 /** What a planner may know of a workspace: names only, never its path. */
 export function summarize(id: string, ws: WorkspaceConfig): WorkspaceSummary {

@@ -5,4 +5,4 @@ export { LedgerReader, type ListRunsQuery } from './reads.js';
 export { EventBus, type BusNotice } from './event-bus.js';
 export { verifyAuditChain, auditRowHash, GENESIS_HASH, type AuditVerifyResult } from './audit-chain.js';
 export { checkProjections, rebuildProjections, type ProjectionDifference } from './rebuild.js';
-export { attemptTransitionAllowed, stepTransitionAllowed, runTransitionAllowed } from './state-machine.js';
+export { attemptTransitionAllowed, stepTransitionAllowed, runTransitionAllowed } from '../runs/state-machine.js';

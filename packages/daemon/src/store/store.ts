@@ -20,7 +20,7 @@ import { auditRowHash, GENESIS_HASH } from './audit-chain.js';
 import { EventBus } from './event-bus.js';
 import { LedgerReader } from './reads.js';
 import type { AttemptRow, RunRow, StepRow } from './rows.js';
-import { attemptTransitionAllowed, runTransitionAllowed, stepTransitionAllowed } from './state-machine.js';
+import { attemptTransitionAllowed, runTransitionAllowed, stepTransitionAllowed } from '../runs/state-machine.js';
 
 /** A state change the state machine does not allow; nothing was written. */
 export class TransitionRefusedError extends Error {

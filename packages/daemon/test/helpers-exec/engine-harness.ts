@@ -8,7 +8,7 @@ import type { DaemonConfigInput } from '../../src/config/index.js';
 import { ExecutionEngine } from '../../src/engine/index.js';
 import { ensureRuntime, type RuntimePaths } from '../../src/home/runtime-dir.js';
 import type { EngineOptions } from '../../src/engine/index.js';
-import { ConfigHolder } from '../../src/service/config-holder.js';
+import { ConfigHolder } from '../../src/config/config-holder.js';
 import { VerbService } from '../../src/service/verb-service.js';
 import { Store, openDatabase } from '../../src/store/index.js';
 import { makeRepo } from './repo.js';

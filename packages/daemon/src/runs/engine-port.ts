@@ -1,3 +1,6 @@
+/** The actor recorded on rows the engine writes on its own behalf. */
+export const ENGINE_ACTOR = 'system:engine';
+
 /**
  * The seam between the verb services (which record) and the execution engine (which runs things). The
  * services call it; the engine owns processes, worktrees and the attempt lifecycle after `queued`.

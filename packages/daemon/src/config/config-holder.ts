@@ -1,5 +1,5 @@
 import { SluiceError } from '@sluice/shared-protocol';
-import type { DaemonConfig, WorkspaceConfig } from '../config/schema.js';
+import type { DaemonConfig, WorkspaceConfig } from './schema.js';
 
 /** The current frozen config; replaced whole when the operator adds or removes a workspace. */
 export class ConfigHolder {

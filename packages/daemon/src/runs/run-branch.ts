@@ -2,7 +2,7 @@ import { SluiceError } from '@sluice/shared-protocol';
 import { KeyedLock } from '../git/keyed-lock.js';
 import { compareAndSwapRef, isAncestor, readRef, runRef } from '../git/refs.js';
 import type { Store } from '../store/index.js';
-import type { ConfigHolder } from './config-holder.js';
+import type { ConfigHolder } from '../config/config-holder.js';
 
 /** Serializes fast-forwards per run so two accepts never race between the ancestry check and the ref update. */
 const perRun = new KeyedLock();
