@@ -6,8 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '@sluice/connector';
 import { createLogger, startDaemon } from '@sluice/daemon';
 import type { RunningDaemon } from '@sluice/daemon';
-import { FakeRelay } from '../packages/connector/test/helpers/fake-relay.js';
-import type { FakeSession } from '../packages/connector/test/helpers/fake-relay.js';
+import { FakeRelay } from '@sluice/test-kit';
+import type { FakeSession } from '@sluice/test-kit';
 
 const ACTOR = 'planner:org_e2e/tok_alice';
 
