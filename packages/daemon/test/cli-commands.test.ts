@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ArtifactStore, openDatabase, Store } from '../src/index.js';
-import { leaveDeadSocket, makeRepo, tempDir } from './core-fixtures.js';
-import { waitUntil } from '@sluice/test-kit';
+import { leaveDeadSocket, tempDir } from './core-fixtures.js';
+import { makeRepo, waitUntil } from '@sluice/test-kit';
 
 const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 

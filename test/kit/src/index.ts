@@ -1,4 +1,4 @@
-export { git, GIT_ENV, makeRepo } from './repo.js';
+export { git, GIT_ENV, makeRepo, operatorFingerprint } from './repo.js';
 export { fakeId } from './ids.js';
 export { PLANNER_SCOPES, rowCounts, tablesOf, type SqlHandle } from './facts.js';
 export { waitUntil, WaitTimeout } from './wait.js';

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 
 /** No user or system config, so hooks, templates and signing never interfere; a fixed identity. */
 export const GIT_ENV: NodeJS.ProcessEnv = {
@@ -29,4 +30,28 @@ export function makeRepo(dir: string, files: Record<string, string | Buffer> = {
   git(dir, 'add', '-A');
   git(dir, 'commit', '-q', '-m', message);
   return { path: dir, head: git(dir, 'rev-parse', 'HEAD') };
+}
+
+/**
+ * A fingerprint of everything the operator owns in a repo: HEAD, the index file and every byte of the working
+ * tree (outside .git). Sluice's own refs are not part of it.
+ */
+export function operatorFingerprint(repo: string): string {
+  const h = createHash('sha256');
+  h.update(readFileSync(join(repo, '.git', 'HEAD')));
+  h.update(readFileSync(join(repo, '.git', 'index')));
+  h.update(git(repo, 'rev-parse', 'refs/heads/main'));
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      if (d === repo && name === '.git') continue;
+      const p = join(d, name);
+      const st = statSync(p);
+      h.update(relative(repo, p));
+      h.update(String(st.mode));
+      if (st.isDirectory()) walk(p);
+      else h.update(readFileSync(p));
+    }
+  };
+  walk(repo);
+  return h.digest('hex');
 }
