@@ -11,6 +11,7 @@ import { startDaemon } from '@sluice/daemon';
 import type { RunningDaemon } from '@sluice/daemon';
 import { daemonVerbPath } from '@sluice/shared-protocol';
 import { recordCount } from './expect.js';
+import { git } from '@sluice/test-kit';
 import { listTree } from './in-process-stack.js';
 
 let root: string;
@@ -18,10 +19,6 @@ let outside: string;
 let victim: string;
 let d: RunningDaemon;
 let token: string;
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', cwd, ...args], { encoding: 'utf8' }).trim();
-}
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'sluice-hostile-escape-'));
@@ -31,7 +28,7 @@ beforeAll(async () => {
   writeFileSync(victim, 'original\n');
   const repo = join(root, 'repo');
   mkdirSync(repo);
-  execFileSync('git', ['init', '-q', '-b', 'main', repo]);
+  git(repo, 'init', '-q', '-b', 'main');
   writeFileSync(join(repo, 'README.md'), 'hi\n');
   // A malicious (or careless) repository: links that point out of it.
   symlinkSync(victim, join(repo, 'notes.txt'));

@@ -171,7 +171,7 @@ describe('sluice-connector CLI', () => {
     const stop = new AbortController();
     const running = t.cli(['run'], stop.signal);
     await t.relay.waitForSession(1);
-    await waitUntil(async () => JSON.parse((await t.cli(['status', '--json'])).out).connected, { what: 'status --json to say connected' });
+    await waitUntil(async () => JSON.parse((await t!.cli(['status', '--json'])).out).connected, { what: 'status --json to say connected' });
     const r = await t.cli(['status']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/connected: +yes/);

@@ -53,7 +53,7 @@ describe('connector run: losing and regaining the relay', () => {
     const running = t.cli(['run'], stop.signal);
     const first = await t.relay.waitForSession(1);
     const lost = first.request('runs.get', { runId: RUN }, { id: 'req_lost' });
-    await waitUntil(() => t.daemon.active > 0, { what: 'the daemon to receive the slow call' });
+    await waitUntil(() => t!.daemon.active > 0, { what: 'the daemon to receive the slow call' });
     t.relay.dropAll();
     await expect(lost).rejects.toThrow(/socket closed/);
 
@@ -66,7 +66,7 @@ describe('connector run: losing and regaining the relay', () => {
 
     // The daemon finishes the lost call after the socket it came on is gone: its answer is dropped, not re-sent.
     release();
-    await waitUntil(() => t.daemon.active === 0, { what: 'the daemon to finish the lost call' });
+    await waitUntil(() => t!.daemon.active === 0, { what: 'the daemon to finish the lost call' });
     await second.request('runs.get', { runId: other }, { id: 'req_fence' });
     expect(t.relay.responseCounts.get('req_lost')).toBeUndefined();
     expect(t.relay.responseCounts.get('req_after')).toBe(1);
@@ -100,7 +100,7 @@ describe('connector run: losing and regaining the relay', () => {
     t.relay.instances.get(instanceId)!.publicKey = 'A'.repeat(43);
     stop = new AbortController();
     const running = t.cli(['run'], stop.signal);
-    await waitUntil(() => t.relay.upgrades.filter((u) => u.code === 'AUTH_FAILED').length >= 2, { what: 'two AUTH_FAILED upgrades' });
+    await waitUntil(() => t!.relay.upgrades.filter((u) => u.code === 'AUTH_FAILED').length >= 2, { what: 'two AUTH_FAILED upgrades' });
     const state = readState(`${t.home}/connector.state.json`);
     expect(state?.connected).toBe(false);
     expect(state?.lastError?.code).toBe('AUTH_FAILED');
