@@ -18,7 +18,7 @@ import { SqliteRelayStore } from '@sluice/relay';
 import { authSigningPayload, HEADERS, PROTOCOL_VERSION, RELAY_PATHS } from '@sluice/shared-protocol';
 import { buildRequest, latency, throughput } from './lib/http-load.mjs';
 import { cpuMs, rssBytes, startProcess, stopChild } from './lib/proc.mjs';
-import { median, nowMs, round, sleep, spread } from './lib/stats.mjs';
+import { figure, nowMs, round, sleep } from './lib/stats.mjs';
 
 const MB = 1024 * 1024;
 const launcher = fileURLToPath(new URL('./fixtures/relay-bench-server.mjs', import.meta.url));
@@ -140,16 +140,14 @@ export async function run({ rounds, quick }) {
     const w0 = nowMs();
     await sleep(quick ? 3000 : 6000);
     const cpuPerSec = (cpuMs(relay.pid) - cpu0) / ((nowMs() - w0) / 1000);
-
-    const fig = (id, figure, unit, values, extra = {}) => ({ id, figure, unit, value: round(median(values)), note: `median of ${values.length} rounds, spread ${spread(values)}`, ...extra });
     return [
       { id: 'relay.idle-connectors.rss', figure: `relay RSS with ${idleCount === 1000 ? '1 000' : idleCount} idle connectors`, unit: 'MB', value: round(rssIdle), note: `VmRSS; ${round(rssEmpty)} MB before any connector; ${idleCount + 1} sockets connected in ${round(connectMs / 1000)} s` },
       { id: 'relay.idle-connectors.heartbeat-cpu', figure: `relay CPU with ${idleCount} idle connectors, heartbeat 1 s`, unit: 'ms CPU/s', value: round(cpuPerSec), note: `at the default 15 s heartbeat about ${round(cpuPerSec / 15)} ms CPU per second` },
-      fig('relay.fake-connector.api-v2.p50', 'runs.get via /api/v2 through a fake connector, p50', 'ms', per.map((x) => x.api.p50)),
-      fig('relay.fake-connector.api-v2.p99', 'runs.get via /api/v2 through a fake connector, p99', 'ms', per.map((x) => x.api.p99)),
-      fig('relay.fake-connector.mcp.p50', 'MCP tool call p50 (runs_get, fake connector)', 'ms', per.map((x) => x.mcp.p50), { baselineId: 'relay.fake-connector.api-v2.p50' }),
-      fig('relay.fake-connector.rps', 'runs.get throughput through one fake connector (4 conns x 16)', 'req/s', per.map((x) => x.tput.rps)),
-      fig('relay.fake-connector.cpu-per-call', 'relay CPU per /api/v2 runs.get call (fake connector)', 'µs', per.map((x) => x.tput.cpuUsPerCall), {
+      figure('relay.fake-connector.api-v2.p50', 'runs.get via /api/v2 through a fake connector, p50', 'ms', per.map((x) => x.api.p50)),
+      figure('relay.fake-connector.api-v2.p99', 'runs.get via /api/v2 through a fake connector, p99', 'ms', per.map((x) => x.api.p99)),
+      figure('relay.fake-connector.mcp.p50', 'MCP tool call p50 (runs_get, fake connector)', 'ms', per.map((x) => x.mcp.p50), { baselineId: 'relay.fake-connector.api-v2.p50' }),
+      figure('relay.fake-connector.rps', 'runs.get throughput through one fake connector (4 conns x 16)', 'req/s', per.map((x) => x.tput.rps)),
+      figure('relay.fake-connector.cpu-per-call', 'relay CPU per /api/v2 runs.get call (fake connector)', 'µs', per.map((x) => x.tput.cpuUsPerCall), {
         note: 'relay process user+system CPU over the throughput run / calls; 1 000 000 / this = calls per second one core can serve',
       }),
     ];
