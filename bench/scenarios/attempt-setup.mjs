@@ -1,5 +1,5 @@
 /**
- * Attempt setup and cancel latency of the daemon's execution engine (issue 5), against raw git in the same run.
+ * Attempt setup and cancel latency of the daemon's execution engine, against raw git in the same run.
  *
  * - "attempt setup": time from `steps.dispatch` (the verb service call) to the attempt being recorded `running`
  *   (the executor process has been spawned), for 100- and 2 000-file repos. Baseline: a plain
@@ -16,11 +16,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { git, makeRepo } from './lib/git-fixtures.mjs';
-import { figure } from './lib/stats.mjs';
+import { git, makeRepo } from '../lib/git-fixtures.mjs';
+import { figure } from '../lib/stats.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const dist = path.resolve(here, '../packages/daemon/dist');
+const dist = path.resolve(here, '../../packages/daemon/dist');
 const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
 
 const GRACE_MS = 1000;

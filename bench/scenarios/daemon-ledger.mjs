@@ -1,5 +1,5 @@
 /**
- * The daemon ledger (issue 4), through the built `@sluice/daemon`:
+ * The daemon ledger, through the built `@sluice/daemon`:
  * - event append rate with group commit (`Store.queueEvent`: the events queued in one turn of the event loop,
  *   here 200, commit in one transaction that notifies the bus once) while another process long-polls
  *   `events.list` (`waitMs`) over real loopback HTTP and must see every event;
@@ -9,7 +9,7 @@
  * - idle RSS of `sluice daemon start` (a real process, after start-up settles).
  * Baselines: the raw SQLite figures of bench/baselines/sqlite.mjs in the same run.
  *
- *   node bench/daemon-ledger.mjs [--quick]      (standalone; prints JSON)
+ *   node bench/scenarios/daemon-ledger.mjs [--quick]      (standalone; prints JSON)
  */
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
@@ -18,11 +18,11 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { setImmediate } from 'node:timers';
 import { ArtifactStore, buildApp, ensureHome, ensureToken, openDatabase, parseConfig, Store } from '@sluice/daemon';
-import { figure, median, nowMs, round, summarize, sleep } from './lib/stats.mjs';
-import { rssBytes } from './lib/proc.mjs';
+import { figure, median, nowMs, round, summarize, sleep } from '../lib/stats.mjs';
+import { rssBytes } from '../lib/proc.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = path.resolve(here, '../packages/daemon/dist/cli/main.js');
+const BIN = path.resolve(here, '../../packages/daemon/dist/cli/main.js');
 const ACTOR = 'system:bench';
 const DATA = { attemptId: 'att_01J00000000000000000000000', from: 'running', to: 'validating', detail: 'x'.repeat(60) };
 
