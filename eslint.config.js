@@ -7,8 +7,14 @@ const RUNTIME = ['daemon', 'connector', 'relay'];
 
 const INTERNALS = { group: ['@sluice/*/src/*', '@sluice/*/dist/*', '**/shared-protocol/src/**', '**/node-kit/src/**'], message: 'Import the package entry, not its internals.' };
 
-/** `self` may not import the `banned` packages (by name or by path); nobody reaches into a package's src/ or dist/. */
-function importBans(self, banned, why) {
+/** Shipped code never loads the test kit; tests and the bench may. */
+const TEST_KIT = { group: ['@sluice/test-kit', '@sluice/test-kit/*', '**/test/kit/**'], message: 'Only tests and the bench may import the test kit.' };
+
+/**
+ * `self` may not import the `banned` packages (by name or by path); nobody reaches into a package's src/ or dist/.
+ * With `shipped`, the file is runtime code and may not import the test kit either.
+ */
+function importBans(self, banned, why, shipped = false) {
   return {
     'no-restricted-imports': [
       'error',
@@ -19,6 +25,7 @@ function importBans(self, banned, why) {
             message: `${self} must not import ${p}: ${why}`,
           })),
           INTERNALS,
+          ...(shipped ? [TEST_KIT] : []),
         ],
       },
     ],
@@ -26,10 +33,10 @@ function importBans(self, banned, why) {
 }
 
 /** The three runtime packages never import each other: they share @sluice/shared-protocol and @sluice/node-kit. */
-const boundaryRules = (self) => importBans(self, RUNTIME.filter((p) => p !== self), 'the runtime packages only share @sluice/shared-protocol and @sluice/node-kit.');
+const boundaryRules = (self, shipped = false) => importBans(self, RUNTIME.filter((p) => p !== self), 'the runtime packages only share @sluice/shared-protocol and @sluice/node-kit.', shipped);
 
 /** node-kit sits below the three runtime packages: it may import shared-protocol and its own dependencies only. */
-const nodeKitRules = importBans('node-kit', RUNTIME, 'it sits below the runtime packages and may import only @sluice/shared-protocol.');
+const nodeKitRules = (shipped = false) => importBans('node-kit', RUNTIME, 'it sits below the runtime packages and may import only @sluice/shared-protocol.', shipped);
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', 'coverage/**'] },
@@ -49,7 +56,9 @@ export default tseslint.config(
     },
   },
   ...RUNTIME.map((p) => ({ files: [`packages/${p}/**/*.ts`], rules: boundaryRules(p) })),
-  { files: ['packages/node-kit/**/*.ts'], rules: nodeKitRules },
+  ...RUNTIME.map((p) => ({ files: [`packages/${p}/src/**/*.ts`], rules: boundaryRules(p, true) })),
+  { files: ['packages/node-kit/**/*.ts'], rules: nodeKitRules() },
+  { files: ['packages/node-kit/src/**/*.ts'], rules: nodeKitRules(true) },
   {
     files: ['packages/shared-protocol/src/**/*.ts'],
     rules: {
