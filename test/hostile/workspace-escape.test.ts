@@ -1,7 +1,6 @@
 // A planner's task text drives the simulation executor (where the operator configured one). Whatever the
 // task says, and whatever symlinks the repository holds, it must not write or delete anything outside the attempt's
 // worktree, nor inside `.git`.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
