@@ -1,5 +1,6 @@
 export { git, GIT_ENV, makeRepo, operatorFingerprint } from './repo.js';
 export { fakeId } from './ids.js';
+export { seededRandom } from './random.js';
 export { PLANNER_SCOPES, rowCounts, tablesOf, type SqlHandle } from './facts.js';
 export { waitUntil, WaitTimeout } from './wait.js';
 export { FrameTap } from './frame-tap.js';
