@@ -7,8 +7,14 @@ const RUNTIME = ['daemon', 'connector', 'relay'];
 
 const INTERNALS = { group: ['@sluice/*/src/*', '@sluice/*/dist/*', '**/shared-protocol/src/**', '**/node-kit/src/**'], message: 'Import the package entry, not its internals.' };
 
-/** `self` may not import the `banned` packages (by name or by path); nobody reaches into a package's src/ or dist/. */
-function importBans(self, banned, why, extra = []) {
+/** Shipped code never loads the test kit; tests and the bench may. */
+const TEST_KIT = { group: ['@sluice/test-kit', '@sluice/test-kit/*', '**/test/kit/**'], message: 'Only tests and the bench may import the test kit.' };
+
+/**
+ * `self` may not import the `banned` packages (by name or by path); nobody reaches into a package's src/ or dist/.
+ * `extra` adds patterns; with `shipped`, the file is runtime code and may not import the test kit either.
+ */
+function importBans(self, banned, why, { extra = [], shipped = false } = {}) {
   return {
     'no-restricted-imports': [
       'error',
@@ -20,6 +26,7 @@ function importBans(self, banned, why, extra = []) {
           })),
           ...extra,
           INTERNALS,
+          ...(shipped ? [TEST_KIT] : []),
         ],
       },
     ],
@@ -27,8 +34,8 @@ function importBans(self, banned, why, extra = []) {
 }
 
 /** The three runtime packages never import each other: they share @sluice/shared-protocol and @sluice/node-kit. */
-const boundaryRules = (self, extra = []) =>
-  importBans(self, RUNTIME.filter((p) => p !== self), 'the runtime packages only share @sluice/shared-protocol and @sluice/node-kit.', extra);
+const boundaryRules = (self, opts = {}) =>
+  importBans(self, RUNTIME.filter((p) => p !== self), 'the runtime packages only share @sluice/shared-protocol and @sluice/node-kit.', opts);
 
 /** Daemon folders below the API: the engine, run rules, services and the ledger never import the HTTP layer or the CLI. */
 const DAEMON_LOWER = ['engine', 'runs', 'service', 'store'];
@@ -36,10 +43,10 @@ const daemonLayerBan = {
   group: ['../api', '../api/**', '../cli', '../cli/**', '**/daemon/src/api/**', '**/daemon/src/cli/**'],
   message: 'engine/, runs/, service/ and store/ sit below api/ and cli/ and must not import them (see docs/ARCHITECTURE.md).',
 };
-const daemonLowerRules = boundaryRules('daemon', [daemonLayerBan]);
+const daemonLowerRules = boundaryRules('daemon', { extra: [daemonLayerBan], shipped: true });
 
 /** node-kit sits below the three runtime packages: it may import shared-protocol and its own dependencies only. */
-const nodeKitRules = importBans('node-kit', RUNTIME, 'it sits below the runtime packages and may import only @sluice/shared-protocol.');
+const nodeKitRules = (opts = {}) => importBans('node-kit', RUNTIME, 'it sits below the runtime packages and may import only @sluice/shared-protocol.', opts);
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', 'coverage/**'] },
@@ -59,9 +66,11 @@ export default tseslint.config(
     },
   },
   ...RUNTIME.map((p) => ({ files: [`packages/${p}/**/*.ts`], rules: boundaryRules(p) })),
+  ...RUNTIME.map((p) => ({ files: [`packages/${p}/src/**/*.ts`], rules: boundaryRules(p, { shipped: true }) })),
   // Replaces the daemon's boundary rule for these folders (flat config does not merge one rule's options).
   { files: DAEMON_LOWER.map((d) => `packages/daemon/src/${d}/**/*.ts`), rules: daemonLowerRules },
-  { files: ['packages/node-kit/**/*.ts'], rules: nodeKitRules },
+  { files: ['packages/node-kit/**/*.ts'], rules: nodeKitRules() },
+  { files: ['packages/node-kit/src/**/*.ts'], rules: nodeKitRules({ shipped: true }) },
   {
     files: ['packages/shared-protocol/src/**/*.ts'],
     rules: {

@@ -34,7 +34,7 @@ const failed = doc.modules.filter((x) => x.status !== 'ok');
 if (failed.length) lines.push('', `Modules not measured in this run: ${failed.map((x) => `\`${x.name}\` (${x.status})`).join(', ')}.`);
 const isRaw = (f) => f.id.startsWith('raw.') || /^raw\b/i.test(f.figure);
 const groups = [
-  ['Targets (from the issues)', (f) => f.target],
+  ['Targets', (f) => f.target],
   ['Other Sluice figures', (f) => !f.target && !isRaw(f)],
   ['Raw baselines (no Sluice code)', (f) => !f.target && isRaw(f)],
 ];

@@ -49,6 +49,22 @@ describe('lint enforces the architecture', () => {
     }
   });
 
+  it.each([
+    ['packages/daemon/src/index.ts', "import { makeRepo } from '@sluice/test-kit';\nexport const m = makeRepo;\n"],
+    ['packages/relay/src/index.ts', "import { FakeConnector } from '@sluice/test-kit';\nexport const c = FakeConnector;\n"],
+    ['packages/connector/src/index.ts', "import { FakeRelay } from '../../../test/kit/src/fake-relay.js';\nexport const r = FakeRelay;\n"],
+    ['packages/node-kit/src/index.ts', "import { waitUntil } from '@sluice/test-kit';\nexport const w = waitUntil;\n"],
+    ['packages/shared-protocol/src/index.ts', "import { fakeId } from '@sluice/test-kit';\nexport const f = fakeId;\n"],
+  ])('shipped code never loads the test kit: %s', async (file, code) => {
+    expect(await ruleIdsFor(file, code)).toContain('no-restricted-imports');
+  });
+
+  it('tests and the bench may import the test kit', async () => {
+    for (const file of ['packages/daemon/test/store-ledger.test.ts', 'packages/relay/test/helpers.ts', 'test/hostile/frames.test.ts']) {
+      expect(await ruleIdsFor(file, "import { makeRepo } from '@sluice/test-kit';\nexport const m = makeRepo;\n"), file).toEqual([]);
+    }
+  });
+
   it('shared-protocol may import nothing but zod', async () => {
     expect(await ruleIdsFor('packages/shared-protocol/src/index.ts', "import Fastify from 'fastify';\nexport const f = Fastify;\n")).toContain('no-restricted-imports');
   });

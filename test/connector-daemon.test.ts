@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,18 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '@sluice/connector';
 import { createLogger, startDaemon } from '@sluice/daemon';
 import type { RunningDaemon } from '@sluice/daemon';
-import { FakeRelay } from '../packages/connector/test/helpers/fake-relay.js';
-import type { FakeSession } from '../packages/connector/test/helpers/fake-relay.js';
+import { FakeRelay, makeRepo } from '@sluice/test-kit';
+import type { FakeSession } from '@sluice/test-kit';
 
 const ACTOR = 'planner:org_e2e/tok_alice';
-
-function makeRepo(dir: string): void {
-  execFileSync('git', ['init', '-q', '-b', 'main', dir]);
-  const git = (...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.email=t@example.com', '-c', 'user.name=T', ...args]);
-  writeFileSync(join(dir, 'README.md'), 'hello\n');
-  git('add', 'README.md');
-  git('commit', '-q', '-m', 'init');
-}
 
 /** The connector (in-process CLI) between a FakeRelay and a REAL daemon on a real SQLite ledger. */
 describe('connector → real daemon', () => {

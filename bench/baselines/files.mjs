@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { median, nowMs, round, spread } from '../lib/stats.mjs';
+import { figure, nowMs } from '../lib/stats.mjs';
 
 function* chunks(buf, size = 65536) {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
@@ -85,14 +85,13 @@ export async function run({ rounds, quick }) {
       res.r32m.push(32_000 / (nowMs() - t));
       rmSync(dir, { recursive: true, force: true });
     }
-    const fig = (id, figure, unit, vals, better) => ({ id, figure, unit, value: round(median(vals)), better, note: `median of ${vals.length} rounds (${spread(vals)})`, rounds: vals.map((v) => round(v)) });
     return [
-      fig('raw.file.put-1k', 'raw: 1 KB sha256 + writeFileSync + rename, per file', 'ms', res.w1k, 'lower'),
-      fig('raw.file.put-1m', 'raw: 1 MB sha256 + writeFileSync + rename', 'MB/s', res.w1m, 'higher'),
-      fig('raw.file.stream-put-1m', 'raw: 1 MB streamed sha256 + write + rename', 'MB/s', res.s1m, 'higher'),
-      fig('raw.file.stream-put-32m', 'raw: 32 MB streamed sha256 + write + rename', 'MB/s', res.s32m, 'higher'),
-      fig('raw.file.stream-read-1m', 'raw: 1 MB streamed read + sha256 verify', 'MB/s', res.r1m, 'higher'),
-      fig('raw.file.stream-read-32m', 'raw: 32 MB streamed read + sha256 verify', 'MB/s', res.r32m, 'higher'),
+      figure('raw.file.put-1k', 'raw: 1 KB sha256 + writeFileSync + rename, per file', 'ms', res.w1k, { better: 'lower' }),
+      figure('raw.file.put-1m', 'raw: 1 MB sha256 + writeFileSync + rename', 'MB/s', res.w1m, { better: 'higher' }),
+      figure('raw.file.stream-put-1m', 'raw: 1 MB streamed sha256 + write + rename', 'MB/s', res.s1m, { better: 'higher' }),
+      figure('raw.file.stream-put-32m', 'raw: 32 MB streamed sha256 + write + rename', 'MB/s', res.s32m, { better: 'higher' }),
+      figure('raw.file.stream-read-1m', 'raw: 1 MB streamed read + sha256 verify', 'MB/s', res.r1m, { better: 'higher' }),
+      figure('raw.file.stream-read-32m', 'raw: 32 MB streamed read + sha256 verify', 'MB/s', res.r32m, { better: 'higher' }),
     ];
   } finally {
     rmSync(base, { recursive: true, force: true });

@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { buildRequest, latency, throughput } from '../lib/http-load.mjs';
 import { cpuMs, startProcess } from '../lib/proc.mjs';
-import { median, round, spread } from '../lib/stats.mjs';
+import { figure } from '../lib/stats.mjs';
 
 const fixture = (name) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 const BODY = { id: 'run_01J00000000000000000000000', verbose: false, pad: 'x'.repeat(120) };
@@ -36,19 +36,18 @@ export async function run({ rounds, quick }) {
     }
     const pick = (f) => perRound.map(f);
     const errors = perRound.reduce((a, x) => a + x.errors, 0);
-    const note = (vals) => `median of ${rounds} rounds (${spread(vals)})${errors ? `; ${errors} errors` : ''}`;
-    const fig = (id, figure, unit, vals, better) => ({ id, figure, unit, value: round(median(vals)), better, note: note(vals), rounds: vals.map((v) => round(v)) });
+    const noteSuffix = errors ? `; ${errors} errors` : '';
     return [
-      fig('raw.fastify.p50', 'raw: Fastify direct call p50', 'ms', pick((x) => x.d.p50), 'lower'),
-      fig('raw.fastify.p99', 'raw: Fastify direct call p99', 'ms', pick((x) => x.d.p99), 'lower'),
-      fig('raw.fastify.rps', 'raw: Fastify direct throughput (4 conns × 8 pipelined)', 'req/s', pick((x) => x.tput.direct.rps), 'higher'),
-      fig('raw.proto-hop.added-p50', 'raw: ws relay prototype hop, added p50', 'ms', pick((x) => x.h.p50 - x.d.p50), 'lower'),
-      fig('raw.proto-hop.added-p99', 'raw: ws relay prototype hop, added p99', 'ms', pick((x) => x.h.p99 - x.d.p99), 'lower'),
-      fig('raw.proto-hop.rps', 'raw: ws relay prototype throughput (4 conns × 8 pipelined)', 'req/s', pick((x) => x.tput.hop.rps), 'higher'),
-      fig('raw.cpu.fastify-direct', 'raw: CPU per call, Fastify called directly', 'µs', pick((x) => x.cpu.direct.backend), 'lower'),
-      fig('raw.cpu.proto-relay', 'raw: CPU per call, prototype relay process', 'µs', pick((x) => x.cpu.hop.relay), 'lower'),
-      fig('raw.cpu.proto-backend', 'raw: CPU per call, prototype backend (ws client + inject)', 'µs', pick((x) => x.cpu.hop.backend), 'lower'),
-      fig('raw.cpu.proto-total', 'raw: CPU per call, prototype relay + backend', 'µs', pick((x) => x.cpu.hop.relay + x.cpu.hop.backend), 'lower'),
+      figure('raw.fastify.p50', 'raw: Fastify direct call p50', 'ms', pick((x) => x.d.p50), { better: 'lower', noteSuffix }),
+      figure('raw.fastify.p99', 'raw: Fastify direct call p99', 'ms', pick((x) => x.d.p99), { better: 'lower', noteSuffix }),
+      figure('raw.fastify.rps', 'raw: Fastify direct throughput (4 conns × 8 pipelined)', 'req/s', pick((x) => x.tput.direct.rps), { better: 'higher', noteSuffix }),
+      figure('raw.proto-hop.added-p50', 'raw: ws relay prototype hop, added p50', 'ms', pick((x) => x.h.p50 - x.d.p50), { better: 'lower', noteSuffix }),
+      figure('raw.proto-hop.added-p99', 'raw: ws relay prototype hop, added p99', 'ms', pick((x) => x.h.p99 - x.d.p99), { better: 'lower', noteSuffix }),
+      figure('raw.proto-hop.rps', 'raw: ws relay prototype throughput (4 conns × 8 pipelined)', 'req/s', pick((x) => x.tput.hop.rps), { better: 'higher', noteSuffix }),
+      figure('raw.cpu.fastify-direct', 'raw: CPU per call, Fastify called directly', 'µs', pick((x) => x.cpu.direct.backend), { better: 'lower', noteSuffix }),
+      figure('raw.cpu.proto-relay', 'raw: CPU per call, prototype relay process', 'µs', pick((x) => x.cpu.hop.relay), { better: 'lower', noteSuffix }),
+      figure('raw.cpu.proto-backend', 'raw: CPU per call, prototype backend (ws client + inject)', 'µs', pick((x) => x.cpu.hop.backend), { better: 'lower', noteSuffix }),
+      figure('raw.cpu.proto-total', 'raw: CPU per call, prototype relay + backend', 'µs', pick((x) => x.cpu.hop.relay + x.cpu.hop.backend), { better: 'lower', noteSuffix }),
     ];
   } finally {
     await Promise.all([backend.stop(), relay.stop()]);

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { median, nowMs, round, spread, summarize } from '../lib/stats.mjs';
+import { figure, nowMs, summarize } from '../lib/stats.mjs';
 
 const require = createRequire(import.meta.url);
 const Database = require('better-sqlite3');
@@ -86,14 +86,13 @@ export async function run({ rounds, quick }) {
       reads.push(summarize(samples));
     }
     db.close();
-    const fig = (id, figure, unit, vals, better, extra = '') => ({ id, figure, unit, value: round(median(vals)), better, note: `median of ${vals.length} rounds (${spread(vals)})${extra}`, rounds: vals.map((v) => round(v)) });
     return [
-      fig('raw.sqlite.insert-autocommit', 'raw: SQLite insert, WAL+NORMAL, 1 event per commit', 'events/s', rates[1], 'higher'),
-      fig('raw.sqlite.insert-batch100', 'raw: SQLite insert, WAL+NORMAL, 100 events per commit', 'events/s', rates[100], 'higher'),
-      fig('raw.sqlite.insert-batch1000', 'raw: SQLite insert, WAL+NORMAL, 1 000 events per commit', 'events/s', rates[1000], 'higher'),
-      fig('raw.sqlite.fill-1m', `raw: SQLite bulk fill to ${rows.toLocaleString('en-US')} rows (10 000 per commit)`, 'events/s', [fillRate], 'higher'),
-      fig('raw.sqlite.last50-p50', 'raw: SQLite last 50 events of a run at 1M rows, p50', 'ms', reads.map((x) => x.p50), 'lower', `; ${rows.toLocaleString('en-US')} rows`),
-      fig('raw.sqlite.last50-p99', 'raw: SQLite last 50 events of a run at 1M rows, p99', 'ms', reads.map((x) => x.p99), 'lower', `; ${rows.toLocaleString('en-US')} rows`),
+      figure('raw.sqlite.insert-autocommit', 'raw: SQLite insert, WAL+NORMAL, 1 event per commit', 'events/s', rates[1], { better: 'higher' }),
+      figure('raw.sqlite.insert-batch100', 'raw: SQLite insert, WAL+NORMAL, 100 events per commit', 'events/s', rates[100], { better: 'higher' }),
+      figure('raw.sqlite.insert-batch1000', 'raw: SQLite insert, WAL+NORMAL, 1 000 events per commit', 'events/s', rates[1000], { better: 'higher' }),
+      figure('raw.sqlite.fill-1m', `raw: SQLite bulk fill to ${rows.toLocaleString('en-US')} rows (10 000 per commit)`, 'events/s', [fillRate], { better: 'higher' }),
+      figure('raw.sqlite.last50-p50', 'raw: SQLite last 50 events of a run at 1M rows, p50', 'ms', reads.map((x) => x.p50), { better: 'lower', noteSuffix: `; ${rows.toLocaleString('en-US')} rows` }),
+      figure('raw.sqlite.last50-p99', 'raw: SQLite last 50 events of a run at 1M rows, p99', 'ms', reads.map((x) => x.p99), { better: 'lower', noteSuffix: `; ${rows.toLocaleString('en-US')} rows` }),
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startProcess } from '../lib/proc.mjs';
-import { median, nowMs, round, spread, summarize } from '../lib/stats.mjs';
+import { figure, nowMs, summarize } from '../lib/stats.mjs';
 
 const server = fileURLToPath(new URL('../fixtures/ws-echo-server.mjs', import.meta.url));
 const frame = (id) => JSON.stringify({ type: 'request', id, verb: 'runs.get', input: { runId: 'run_01J00000000000000000000000' }, actor: 'planner:org_x/tok_y', deadlineMs: 30000 });
@@ -74,12 +74,11 @@ export async function run({ rounds, quick }) {
       ws.close();
       per.push({ lat, rate1, rate64 });
     }
-    const fig = (id, figure, unit, vals, better) => ({ id, figure, unit, value: round(median(vals)), better, note: `median of ${rounds} rounds (${spread(vals)})`, rounds: vals.map((v) => round(v)) });
     return [
-      fig('raw.ws.rtt-p50', 'raw: ws request/response RTT p50', 'ms', per.map((x) => x.lat.p50), 'lower'),
-      fig('raw.ws.rtt-p99', 'raw: ws request/response RTT p99', 'ms', per.map((x) => x.lat.p99), 'lower'),
-      fig('raw.ws.msgs-w1', 'raw: ws messages/s, sequential', 'msg/s', per.map((x) => x.rate1), 'higher'),
-      fig('raw.ws.msgs-w64', 'raw: ws messages/s, 64 in flight', 'msg/s', per.map((x) => x.rate64), 'higher'),
+      figure('raw.ws.rtt-p50', 'raw: ws request/response RTT p50', 'ms', per.map((x) => x.lat.p50), { better: 'lower' }),
+      figure('raw.ws.rtt-p99', 'raw: ws request/response RTT p99', 'ms', per.map((x) => x.lat.p99), { better: 'lower' }),
+      figure('raw.ws.msgs-w1', 'raw: ws messages/s, sequential', 'msg/s', per.map((x) => x.rate1), { better: 'higher' }),
+      figure('raw.ws.msgs-w64', 'raw: ws messages/s, 64 in flight', 'msg/s', per.map((x) => x.rate64), { better: 'higher' }),
     ];
   } finally {
     await srv.stop();

@@ -1,19 +1,7 @@
 /** Synthetic git repositories for benchmarks: deterministic code-like text files spread over directories. */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { makeRepo as makeKitRepo, seededRandom } from '@sluice/test-kit';
 import { run } from './proc.mjs';
-
-/** mulberry32: a tiny deterministic PRNG so every run builds the same repo. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ['const', 'return', 'function', 'value', 'index', 'result', 'await', 'export', 'import', 'if', 'else', 'for', 'let', 'state', 'config', 'error', 'items', 'count', '=', '{', '}', '(', ')', ';'];
 
@@ -51,17 +39,13 @@ export function git(args, opts = {}) {
  * on branch `main`. Returns the directory.
  */
 export async function makeRepo(dir, files, avgBytes = 8000, seed = 42) {
-  mkdirSync(dir, { recursive: true });
-  const rand = prng(seed + files);
+  const rand = seededRandom(seed + files);
+  /** @type {Record<string, string>} */
+  const tree = {};
   for (let i = 0; i < files; i++) {
-    const sub = path.join(dir, 'src', `d${Math.floor(i / 20)}`);
-    if (i % 20 === 0) mkdirSync(sub, { recursive: true });
     const size = Math.max(200, Math.floor(avgBytes * (0.5 + rand())));
-    writeFileSync(path.join(sub, `f${i}.ts`), text(rand, size));
+    tree[path.join('src', `d${Math.floor(i / 20)}`, `f${i}.ts`)] = text(rand, size);
   }
-  writeFileSync(path.join(dir, 'README.md'), `# bench repo, ${files} files\n`);
-  await git(['init', '-q', '-b', 'main', dir]);
-  await git(['-C', dir, 'add', '-A']);
-  await git(['-C', dir, 'commit', '-q', '-m', 'initial']);
-  return dir;
+  tree['README.md'] = `# bench repo, ${files} files\n`;
+  return makeKitRepo(dir, tree).path;
 }

@@ -56,3 +56,25 @@ export function spread(values) {
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * One measured figure: the median of its rounds, every round kept, the spread in the note.
+ * @param {string} id
+ * @param {string} name what the figure measures, as the report prints it
+ * @param {string} unit
+ * @param {number[]} values one value a round
+ * @param {{ better?: 'lower' | 'higher', baselineId?: string, noteSuffix?: string, note?: string, [key: string]: unknown }} [opts]
+ *   `noteSuffix` is appended to the standard note; `note` replaces it; anything else is copied onto the figure.
+ */
+export function figure(id, name, unit, values, opts = {}) {
+  const { noteSuffix = '', note, ...rest } = opts;
+  return {
+    id,
+    figure: name,
+    unit,
+    value: round(median(values)),
+    note: note ?? `median of ${values.length} rounds (${spread(values)})${noteSuffix}`,
+    rounds: values.map((v) => round(v)),
+    ...rest,
+  };
+}

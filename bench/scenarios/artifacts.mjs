@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ArtifactStore } from '@sluice/daemon';
-import { median, nowMs, round, spread } from '../lib/stats.mjs';
+import { figure, nowMs } from '../lib/stats.mjs';
 
 function* chunks(buf, size = 65536) {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
@@ -56,14 +56,13 @@ export async function run({ rounds, quick }) {
       if (got !== 32 << 20) throw new Error(`read ${got} bytes of a 32 MB artifact`);
       rmSync(path.join(base, `r${r}`), { recursive: true, force: true });
     }
-    const fig = (id, figure, unit, vals, baselineId) => ({ id, figure, unit, value: round(median(vals)), baselineId, note: `median of ${vals.length} rounds (${spread(vals)})`, rounds: vals.map((v) => round(v)) });
     return [
-      fig('artifacts.put-1k', 'artifact put 1 KB (putBuffer), per artifact', 'ms', res.put1k, 'raw.file.put-1k'),
-      fig('artifacts.put-1m', 'artifact put 1 MB (putBuffer)', 'MB/s', res.put1m, 'raw.file.put-1m'),
-      fig('artifacts.stream-put-1m', 'artifact put 1 MB (putStream)', 'MB/s', res.stream1m, 'raw.file.stream-put-1m'),
-      fig('artifacts.stream-put-32m', 'artifact put 32 MB (putStream)', 'MB/s', res.stream32m, 'raw.file.stream-put-32m'),
-      fig('artifacts.get-1m', 'artifact get 1 MB (verify + stream, first read)', 'MB/s', res.get1m, 'raw.file.stream-read-1m'),
-      fig('artifacts.get-32m', 'artifact get 32 MB (verify + stream, first read)', 'MB/s', res.get32m, 'raw.file.stream-read-32m'),
+      figure('artifacts.put-1k', 'artifact put 1 KB (putBuffer), per artifact', 'ms', res.put1k, { baselineId: 'raw.file.put-1k' }),
+      figure('artifacts.put-1m', 'artifact put 1 MB (putBuffer)', 'MB/s', res.put1m, { baselineId: 'raw.file.put-1m' }),
+      figure('artifacts.stream-put-1m', 'artifact put 1 MB (putStream)', 'MB/s', res.stream1m, { baselineId: 'raw.file.stream-put-1m' }),
+      figure('artifacts.stream-put-32m', 'artifact put 32 MB (putStream)', 'MB/s', res.stream32m, { baselineId: 'raw.file.stream-put-32m' }),
+      figure('artifacts.get-1m', 'artifact get 1 MB (verify + stream, first read)', 'MB/s', res.get1m, { baselineId: 'raw.file.stream-read-1m' }),
+      figure('artifacts.get-32m', 'artifact get 32 MB (verify + stream, first read)', 'MB/s', res.get32m, { baselineId: 'raw.file.stream-read-32m' }),
     ];
   } finally {
     rmSync(base, { recursive: true, force: true });

@@ -6,7 +6,7 @@
  */
 import { buildRequest, latency, throughput } from '../lib/http-load.mjs';
 import { cpuMs, rssBytes, peakRssBytes } from '../lib/proc.mjs';
-import { median, nowMs, round, sleep, spread, summarize } from '../lib/stats.mjs';
+import { figure, median, nowMs, round, sleep, spread, summarize } from '../lib/stats.mjs';
 import { McpPlanner, HttpPlanner, startBenchStack } from './stack.mjs';
 
 const MB = 1024 * 1024;
@@ -120,34 +120,25 @@ async function mainPass({ rounds, quick, logLevel }) {
     const errors = per.reduce((a, x) => a + x.lat.direct.errors + x.lat.relay.errors + x.mcpRaw.errors + x.tput.direct.errors + x.tput.relay.errors, 0);
     const firstError = per.map((x) => x.lat.relay.firstError ?? x.mcpRaw.firstError ?? x.tput.relay.firstError ?? x.tput.direct.firstError).find(Boolean);
     const errNote = `${logLevel === 'info' ? '' : `; all three processes logging at ${logLevel}`}${errors ? `; ${errors} non-2xx answers (first: ${firstError})` : ''}`;
-    const fig = (id, figure, unit, vals, extra = {}) => ({
-      id,
-      figure,
-      unit,
-      value: round(median(vals)),
-      note: `median of ${vals.length} rounds (${spread(vals)})${errNote}`,
-      rounds: vals.map((v) => round(v)),
-      ...extra,
-    });
     return [
       { id: 'daemon.idle-rss.stack', figure: 'daemon idle RSS in the stack (one workspace shared, one open run)', unit: 'MB', value: round(daemonIdleRss), note: 'VmRSS of `sluice daemon start` 1.5 s after start-up, before any load' },
-      fig('daemon.direct.p50', 'daemon direct runs.get p50 (/api/v1)', 'ms', per.map((x) => x.lat.direct.p50)),
-      fig('daemon.direct.p99', 'daemon direct runs.get p99 (/api/v1)', 'ms', per.map((x) => x.lat.direct.p99)),
-      fig('relay.api-v2.p50', 'runs.get via /api/v2 → relay → connector → daemon, p50', 'ms', per.map((x) => x.lat.relay.p50), { baselineId: 'daemon.direct.p50' }),
-      fig('relay.api-v2.p99', 'runs.get via /api/v2 → relay → connector → daemon, p99', 'ms', per.map((x) => x.lat.relay.p99), { baselineId: 'daemon.direct.p99' }),
-      fig('relay.hop.added-p50', 'relay hop added p50 (vs daemon direct; baseline: raw prototype hop)', 'ms', per.map((x) => x.lat.relay.p50 - x.lat.direct.p50), { baselineId: 'raw.proto-hop.added-p50' }),
-      fig('relay.hop.added-p99', 'relay hop added p99 (vs daemon direct; baseline: raw prototype hop)', 'ms', per.map((x) => x.lat.relay.p99 - x.lat.direct.p99), { baselineId: 'raw.proto-hop.added-p99' }),
-      fig('daemon.direct.rps', 'daemon direct runs.get throughput (4 conns × 8 pipelined)', 'req/s', per.map((x) => x.tput.direct.rps), { baselineId: 'raw.fastify.rps' }),
-      fig('relay.rps', 'runs.get throughput through one connector (4 conns × 8 pipelined; baseline: raw prototype)', 'req/s', per.map((x) => x.tput.relay.rps), { baselineId: 'raw.proto-hop.rps' }),
-      fig('mcp.raw.p50', 'MCP tools/call runs_get, raw JSON-RPC POST, p50 (baseline: /api/v2 call)', 'ms', per.map((x) => x.mcpRaw.p50), { baselineId: 'relay.api-v2.p50' }),
-      fig('mcp.call.p50', 'MCP tool call end to end, MCP SDK client, p50 (baseline: /api/v2 call)', 'ms', per.map((x) => x.sdk.p50), { baselineId: 'relay.api-v2.p50' }),
-      fig('mcp.call.p99', 'MCP tool call end to end, MCP SDK client, p99', 'ms', per.map((x) => x.sdk.p99)),
-      fig('cpu.per-request.daemon-direct', 'CPU per runs.get, daemon called directly (baseline: raw Fastify)', 'µs', per.map((x) => x.cpu.direct.daemon), { baselineId: 'raw.cpu.fastify-direct' }),
-      fig('cpu.per-request.relay', 'CPU per runs.get through the relay: relay process (baseline: prototype relay)', 'µs', per.map((x) => x.cpu.relay.relay), { baselineId: 'raw.cpu.proto-relay' }),
-      fig('cpu.per-request.connector', 'CPU per runs.get through the relay: connector process', 'µs', per.map((x) => x.cpu.relay.connector)),
-      fig('cpu.per-request.daemon', 'CPU per runs.get through the relay: daemon process', 'µs', per.map((x) => x.cpu.relay.daemon)),
-      fig('cpu.per-request.total', 'CPU per runs.get through the relay: relay + connector + daemon (baseline: prototype relay + backend)', 'µs', per.map((x) => x.cpu.relay.relay + x.cpu.relay.connector + x.cpu.relay.daemon), { baselineId: 'raw.cpu.proto-total' }),
-      fig('cpu.per-request.connector-daemon', 'CPU per runs.get through the relay: connector + daemon (baseline: prototype backend)', 'µs', per.map((x) => x.cpu.relay.connector + x.cpu.relay.daemon), { baselineId: 'raw.cpu.proto-backend' }),
+      figure('daemon.direct.p50', 'daemon direct runs.get p50 (/api/v1)', 'ms', per.map((x) => x.lat.direct.p50), { noteSuffix: errNote }),
+      figure('daemon.direct.p99', 'daemon direct runs.get p99 (/api/v1)', 'ms', per.map((x) => x.lat.direct.p99), { noteSuffix: errNote }),
+      figure('relay.api-v2.p50', 'runs.get via /api/v2 → relay → connector → daemon, p50', 'ms', per.map((x) => x.lat.relay.p50), { noteSuffix: errNote, baselineId: 'daemon.direct.p50' }),
+      figure('relay.api-v2.p99', 'runs.get via /api/v2 → relay → connector → daemon, p99', 'ms', per.map((x) => x.lat.relay.p99), { noteSuffix: errNote, baselineId: 'daemon.direct.p99' }),
+      figure('relay.hop.added-p50', 'relay hop added p50 (vs daemon direct; baseline: raw prototype hop)', 'ms', per.map((x) => x.lat.relay.p50 - x.lat.direct.p50), { noteSuffix: errNote, baselineId: 'raw.proto-hop.added-p50' }),
+      figure('relay.hop.added-p99', 'relay hop added p99 (vs daemon direct; baseline: raw prototype hop)', 'ms', per.map((x) => x.lat.relay.p99 - x.lat.direct.p99), { noteSuffix: errNote, baselineId: 'raw.proto-hop.added-p99' }),
+      figure('daemon.direct.rps', 'daemon direct runs.get throughput (4 conns × 8 pipelined)', 'req/s', per.map((x) => x.tput.direct.rps), { noteSuffix: errNote, baselineId: 'raw.fastify.rps' }),
+      figure('relay.rps', 'runs.get throughput through one connector (4 conns × 8 pipelined; baseline: raw prototype)', 'req/s', per.map((x) => x.tput.relay.rps), { noteSuffix: errNote, baselineId: 'raw.proto-hop.rps' }),
+      figure('mcp.raw.p50', 'MCP tools/call runs_get, raw JSON-RPC POST, p50 (baseline: /api/v2 call)', 'ms', per.map((x) => x.mcpRaw.p50), { noteSuffix: errNote, baselineId: 'relay.api-v2.p50' }),
+      figure('mcp.call.p50', 'MCP tool call end to end, MCP SDK client, p50 (baseline: /api/v2 call)', 'ms', per.map((x) => x.sdk.p50), { noteSuffix: errNote, baselineId: 'relay.api-v2.p50' }),
+      figure('mcp.call.p99', 'MCP tool call end to end, MCP SDK client, p99', 'ms', per.map((x) => x.sdk.p99), { noteSuffix: errNote }),
+      figure('cpu.per-request.daemon-direct', 'CPU per runs.get, daemon called directly (baseline: raw Fastify)', 'µs', per.map((x) => x.cpu.direct.daemon), { noteSuffix: errNote, baselineId: 'raw.cpu.fastify-direct' }),
+      figure('cpu.per-request.relay', 'CPU per runs.get through the relay: relay process (baseline: prototype relay)', 'µs', per.map((x) => x.cpu.relay.relay), { noteSuffix: errNote, baselineId: 'raw.cpu.proto-relay' }),
+      figure('cpu.per-request.connector', 'CPU per runs.get through the relay: connector process', 'µs', per.map((x) => x.cpu.relay.connector), { noteSuffix: errNote }),
+      figure('cpu.per-request.daemon', 'CPU per runs.get through the relay: daemon process', 'µs', per.map((x) => x.cpu.relay.daemon), { noteSuffix: errNote }),
+      figure('cpu.per-request.total', 'CPU per runs.get through the relay: relay + connector + daemon (baseline: prototype relay + backend)', 'µs', per.map((x) => x.cpu.relay.relay + x.cpu.relay.connector + x.cpu.relay.daemon), { noteSuffix: errNote, baselineId: 'raw.cpu.proto-total' }),
+      figure('cpu.per-request.connector-daemon', 'CPU per runs.get through the relay: connector + daemon (baseline: prototype backend)', 'µs', per.map((x) => x.cpu.relay.connector + x.cpu.relay.daemon), { noteSuffix: errNote, baselineId: 'raw.cpu.proto-backend' }),
       { id: 'rss.after-load.relay', figure: 'relay RSS after the load (peak)', unit: 'MB', value: round(rssBytes(relayPid) / MB), note: `peak ${round(peakRssBytes(relayPid) / MB)} MB` },
       { id: 'rss.after-load.connector', figure: 'connector RSS after the load (peak)', unit: 'MB', value: round(rssBytes(connectorPid) / MB), note: `peak ${round(peakRssBytes(connectorPid) / MB)} MB` },
       { id: 'rss.after-load.daemon', figure: 'daemon RSS after the load (peak)', unit: 'MB', value: round(rssBytes(daemonPid) / MB), note: `peak ${round(peakRssBytes(daemonPid) / MB)} MB` },

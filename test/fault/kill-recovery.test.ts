@@ -8,25 +8,14 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIVE_ATTEMPT_STATES, SETTLED_STEP_STATES } from '@sluice/shared-protocol';
 import type { Step } from '@sluice/shared-protocol';
+import { seededRandom } from '@sluice/test-kit';
 import { HttpPlanner, PlannerError, slowFixTask, startStack, waitUntil } from '../helpers/index.mjs';
 import type { Stack } from '../helpers/index.mjs';
 import { DEFAULT_KILL_ROUNDS, killRoundsTimeoutMs, recoveryChecksTimeoutMs } from './fault-cases.js';
 
-/** Seeded PRNG (mulberry32): the same seed replays the same kill points. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SEED = Number(process.env.SLUICE_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const ROUNDS = Number(process.env.SLUICE_FAULT_ROUNDS ?? DEFAULT_KILL_ROUNDS);
-const rnd = mulberry32(SEED);
+const rnd = seededRandom(SEED);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Victim = 'relay' | 'connector' | 'daemon';

@@ -12,7 +12,7 @@ import { ArtifactStore, buildApp, ensureHome, ensureToken, openDatabase, parseCo
 import { buildRelay, SqliteRelayStore } from '@sluice/relay';
 import { daemonVerbPath, relayVerbPath } from '@sluice/shared-protocol';
 import { BINS, DaemonNode, makeBuggyRepo, runNode, waitUntil } from '../helpers/index.mjs';
-import { makeRepo } from '../hostile/in-process-stack.js';
+import { makeRepo } from '@sluice/test-kit';
 
 const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,7 +66,7 @@ function fill(dir: string, name = 'filler'): () => void {
 
 async function daemonOn(homeDir: string, repoRoot: string) {
   const home = ensureHome(homeDir);
-  const repo = makeRepo(join(repoRoot, 'repo'));
+  const repo = makeRepo(join(repoRoot, 'repo')).path;
   const raw = { listen: { host: '127.0.0.1', port: 0 }, workspaces: { web: { path: repo, name: 'web', executors: { sim: { adapter: 'simulation' as const } }, validations: {} } } };
   writeFileSync(home.config, JSON.stringify(raw), { mode: 0o600 });
   const token = ensureToken(home);

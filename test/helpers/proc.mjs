@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitUntil as kitWaitUntil } from '@sluice/test-kit';
 
 const OUTPUT_CAP = 4 * 1024 * 1024;
 
@@ -185,27 +186,15 @@ export function run(cmd, args, opts = {}) {
 }
 
 /**
- * Poll until `fn` returns a truthy value (or throws nothing); returns that value.
+ * Poll until `fn` returns a truthy value (errors count as "not yet"); returns that value. The kit's `waitUntil`
+ * with this harness's defaults (15 s, 50 ms).
  * @template T
  * @param {() => T | Promise<T>} fn
  * @param {{ timeoutMs?: number, intervalMs?: number, what?: string }} [opts]
- * @returns {Promise<T>}
+ * @returns {Promise<NonNullable<T>>}
  */
-export async function waitUntil(fn, opts = {}) {
-  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
-  let lastErr;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) {
-      throw new HarnessTimeout(`timed out waiting for ${opts.what ?? 'a condition'}${lastErr ? ` (last error: ${lastErr.message})` : ''}`);
-    }
-    await sleep(opts.intervalMs ?? 50);
-  }
+export function waitUntil(fn, opts = {}) {
+  return kitWaitUntil(fn, { timeoutMs: 15_000, intervalMs: 50, ...opts, what: opts.what ?? 'a condition' });
 }
 
 /** Read and parse a JSON file, or undefined when it does not exist (yet) or is half-written. */

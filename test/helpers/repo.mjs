@@ -1,7 +1,5 @@
 // A tiny git project with a failing test: the thing the demo and the end-to-end tests ask an agent to fix.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { run } from './proc.mjs';
+import { git as kitGit, makeRepo } from '@sluice/test-kit';
 
 /** The buggy file as committed. */
 export const BUGGY_MATH = `'use strict';
@@ -45,22 +43,13 @@ assert.strictEqual(add(-1, 1), 0, 'add(-1, 1) should be 0');
 console.log('ok: add works');
 `;
 
-const GIT_ENV = {
-  GIT_AUTHOR_NAME: 'Demo Developer',
-  GIT_AUTHOR_EMAIL: 'dev@example.invalid',
-  GIT_COMMITTER_NAME: 'Demo Developer',
-  GIT_COMMITTER_EMAIL: 'dev@example.invalid',
-  GIT_CONFIG_NOSYSTEM: '1',
-};
-
 /**
  * Run git in a directory with a fixed identity and no user or system config; returns trimmed stdout.
  * @param {string} cwd
  * @param {string[]} args
  */
 export async function git(cwd, args) {
-  const out = await run('git', args, { cwd, env: { ...process.env, ...GIT_ENV, HOME: cwd } });
-  return out.trim();
+  return kitGit(cwd, ...args);
 }
 
 /**
@@ -69,14 +58,14 @@ export async function git(cwd, args) {
  * @param {string} dir
  */
 export async function makeBuggyRepo(dir) {
-  mkdirSync(join(dir, 'src'), { recursive: true });
-  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'tiny-math', version: '1.0.0', private: true, scripts: { test: 'node test.js' } }, null, 2)}\n`);
-  writeFileSync(join(dir, 'src', 'math.js'), BUGGY_MATH);
-  writeFileSync(join(dir, 'test.js'), TEST_JS);
-  writeFileSync(join(dir, 'README.md'), '# tiny-math\n\n`node test.js` runs the tests.\n');
-  await git(dir, ['init', '-q', '-b', 'main']);
-  await git(dir, ['add', '-A']);
-  await git(dir, ['commit', '-q', '-m', 'tiny-math: add() (with a bug)']);
-  const head = await git(dir, ['rev-parse', 'HEAD']);
-  return { path: dir, head };
+  return makeRepo(
+    dir,
+    {
+      'package.json': `${JSON.stringify({ name: 'tiny-math', version: '1.0.0', private: true, scripts: { test: 'node test.js' } }, null, 2)}\n`,
+      'src/math.js': BUGGY_MATH,
+      'test.js': TEST_JS,
+      'README.md': '# tiny-math\n\n`node test.js` runs the tests.\n',
+    },
+    'tiny-math: add() (with a bug)',
+  );
 }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { PlannerError } from './planner.mjs';
 import { makeBuggyRepo } from './repo.mjs';
 import { HarnessTimeout, ManagedProcess, readJsonIfExists, runNode, waitUntil } from './proc.mjs';
+import { PLANNER_SCOPES } from '@sluice/test-kit';
 
 /** Repository root (this file lives in test/helpers/). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -19,7 +20,7 @@ export const BINS = {
 };
 
 /** Every planner scope; the demo planner gets them all except `admin`. */
-export const PLANNER_SCOPES = ['runs:read', 'runs:write', 'runs:cancel', 'gates:decide', 'artifacts:read', 'audit:read'];
+export { PLANNER_SCOPES };
 
 /** Child environment: no inherited Sluice homes, no colours, logs at info unless asked otherwise. */
 function baseEnv(extra) {

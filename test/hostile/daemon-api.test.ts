@@ -7,7 +7,8 @@ import type { InjectOptions } from 'fastify';
 import { BODY_LIMIT } from '@sluice/daemon';
 import { daemonVerbPath } from '@sluice/shared-protocol';
 import { BAD_VERB_NAMES, DAEMON_VERBS, fieldCases, foreignOrigins, rawCases, rebindingHosts, shapeCases } from './cases.js';
-import { DAEMON_TABLES, counts, git, listTree, makeRepo, startDaemonApp } from './in-process-stack.js';
+import { git, makeRepo, rowCounts } from '@sluice/test-kit';
+import { listTree, startDaemonApp, untouchedCounts } from './in-process-stack.js';
 import type { DaemonPart } from './in-process-stack.js';
 import { expectRefusal, recordCount } from './expect.js';
 
@@ -33,9 +34,9 @@ function inject(opts: InjectOptions & { headers?: Record<string, string> }) {
 }
 
 const state = () => ({
-  ledger: counts(d.store.db, DAEMON_TABLES),
+  ledger: untouchedCounts(d.store.db),
   artifacts: listTree(d.home.artifacts),
-  refs: git(d.repo, ['for-each-ref']),
+  refs: git(d.repo, 'for-each-ref'),
   config: readFileSync(d.home.config, 'utf8'),
 });
 
@@ -114,7 +115,7 @@ describe('daemon credentials, Host and Origin', () => {
 
   it('a wrong or missing token is 401 UNAUTHENTICATED, audited by hash, nothing else written', async () => {
     const before = state();
-    const auditBefore = counts(d.store.db, ['audit']).audit ?? 0;
+    const auditBefore = rowCounts(d.store.db, ['audit']).audit ?? 0;
     const cases = badAuth(d.token);
     for (const [label, value] of cases) {
       const headers: Record<string, string> = { host, 'content-type': 'application/json' };
@@ -126,7 +127,7 @@ describe('daemon credentials, Host and Origin', () => {
     expect(state()).toEqual(before);
     const audit = d.store.db.prepare('SELECT * FROM audit ORDER BY rowid DESC LIMIT ?').all(cases.length) as Array<Record<string, unknown>>;
     // Refusal rows are rate-limited: one per reason and source per interval, the rest counted into one later row.
-    expect(counts(d.store.db, ['audit']).audit).toBeLessThanOrEqual(auditBefore + 1);
+    expect(rowCounts(d.store.db, ['audit']).audit).toBeLessThanOrEqual(auditBefore + 1);
     // The token never lands in the audit rows, only its hash.
     expect(JSON.stringify(audit)).not.toContain(d.token);
     await stillServes();
@@ -199,7 +200,7 @@ describe('daemon credentials, Host and Origin', () => {
 
 describe('daemon operator routes: workspace paths and query strings', () => {
   it('workspace add refuses traversal, symlinks, absolute non-repos, NUL and non-repo folders; config.json is unchanged', async () => {
-    const outside = makeRepo(join(root, 'outside'));
+    const outside = makeRepo(join(root, 'outside')).path;
     mkdirSync(join(root, 'plain'), { recursive: true });
     symlinkSync(outside, join(root, 'link-to-repo'));
     symlinkSync('/etc', join(root, 'link-to-etc'));

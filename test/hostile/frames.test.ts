@@ -2,134 +2,34 @@
 // Relay side: a scripted connector with a real Ed25519 key sends forged upgrades and malformed frames.
 // Connector side: a scripted relay (the compromised-relay case) sends hostile request frames to the real connector
 // session loop, in front of a real daemon whose ledger must not move.
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { WebSocket, WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity, runConnector, saveConnectorConfig } from '@sluice/connector';
-import { authSigningPayload, CLOSE_CODES, HEADERS, LIMITS, PROTOCOL_VERSION, RELAY_PATHS, relayVerbPath } from '@sluice/shared-protocol';
+import { CLOSE_CODES, LIMITS, PROTOCOL_VERSION, relayVerbPath } from '@sluice/shared-protocol';
 import type { Frame } from '@sluice/shared-protocol';
 import { connectorFieldCases, FAKE } from './cases.js';
 import { recordCount } from './expect.js';
-import { counts, DAEMON_TABLES, git, listTree, startDaemonApp, startInProcessStack } from './in-process-stack.js';
+import { FakeConnector, FakeRelay, FrameTap, git, rowCounts } from '@sluice/test-kit';
+import type { FakeSession } from '@sluice/test-kit';
+import { listTree, startDaemonApp, startInProcessStack, untouchedCounts } from './in-process-stack.js';
 import type { DaemonPart, InProcessStack } from './in-process-stack.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Relay side
 // ---------------------------------------------------------------------------------------------------------------
 
-class ScriptedConnector {
-  readonly key: KeyObject;
-  readonly x: string;
-  instanceId = '';
-  relayOrigin = '';
-  constructor(readonly relayUrl: string) {
-    const kp = generateKeyPairSync('ed25519');
-    this.key = kp.privateKey;
-    this.x = (kp.publicKey.export({ format: 'jwk' }) as { x: string }).x;
-  }
-  async enroll(token: string): Promise<void> {
-    const res = await fetch(this.relayUrl + RELAY_PATHS.enroll, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, publicKey: this.x, name: 'scripted' }) });
-    const body = (await res.json()) as { instanceId: string; relayOrigin: string };
-    this.instanceId = body.instanceId;
-    this.relayOrigin = body.relayOrigin;
-  }
-  async nonce(instanceId = this.instanceId): Promise<string> {
-    const res = await fetch(`${this.relayUrl}${RELAY_PATHS.connectorChallenge}?instanceId=${instanceId}`);
-    return ((await res.json()) as { nonce: string }).nonce;
-  }
-  header(nonce: string, o: { instanceId?: string; timestamp?: number; origin?: string; key?: KeyObject; signature?: string } = {}): string {
-    const instanceId = o.instanceId ?? this.instanceId;
-    const timestamp = o.timestamp ?? Date.now();
-    const payload = authSigningPayload({ nonce, instanceId, relayOrigin: o.origin ?? this.relayOrigin, timestamp });
-    const signature = o.signature ?? sign(null, Buffer.from(payload), o.key ?? this.key).toString('base64url');
-    return Buffer.from(JSON.stringify({ type: 'auth', instanceId, nonce, timestamp, signature })).toString('base64url');
-  }
-  upgrade(header: string | undefined, path: string = RELAY_PATHS.connectorSocket): Promise<{ ws?: WebSocket; status?: number; code?: string }> {
-    return new Promise((resolve) => {
-      const ws = new WebSocket(this.relayUrl.replace(/^http/, 'ws') + path, { headers: header === undefined ? {} : { [HEADERS.connectorAuth]: header } });
-      ws.on('unexpected-response', (_req, res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => {
-          let code: string | undefined;
-          try {
-            code = (JSON.parse(text) as { code: string }).code;
-          } catch {
-            code = undefined;
-          }
-          resolve({ status: res.statusCode, code });
-        });
-      });
-      ws.on('open', () => resolve({ ws }));
-      ws.on('error', () => undefined);
-    });
-  }
-  /** Upgrade, hello, welcome: an open session. */
-  async session(): Promise<Session> {
-    const r = await this.upgrade(this.header(await this.nonce()));
-    if (!r.ws) throw new Error(`refused ${r.status} ${r.code}`);
-    const sess = new Session(r.ws);
-    sess.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, connectorVersion: 'test', workspaces: [] });
-    await sess.next((f) => f.type === 'welcome');
-    return sess;
-  }
-}
-
-class Session {
-  frames: Frame[] = [];
-  closed: number | undefined;
-  private waiters: Array<() => void> = [];
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (d: Buffer) => {
-      this.frames.push(JSON.parse(d.toString()) as Frame);
-      this.wake();
-    });
-    ws.on('close', (code) => {
-      this.closed = code;
-      this.wake();
-    });
-  }
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-  send(frame: unknown): void {
-    this.ws.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
-  }
-  async next(pred: (f: Frame) => boolean, timeoutMs = 5000): Promise<Frame> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const i = this.frames.findIndex(pred);
-      if (i >= 0) return this.frames.splice(i, 1)[0]!;
-      if (this.closed !== undefined) throw new Error(`closed ${this.closed}`);
-      if (Date.now() > deadline) throw new Error('no such frame');
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 100);
-      });
-    }
-  }
-  async closedWith(timeoutMs = 5000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.closed === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    return this.closed ?? -1;
-  }
-}
-
 describe('relay side: forged upgrades and malformed connector frames', () => {
   let s: InProcessStack;
-  let c: ScriptedConnector;
+  let c: FakeConnector;
   let runId: string;
 
   beforeAll(async () => {
     s = await startInProcessStack();
-    c = new ScriptedConnector(s.relayUrl);
+    c = new FakeConnector(s.relayUrl, []);
     await c.enroll(s.relayStore.createEnrollmentToken(s.orgA.orgId, 60_000).secret);
     const res = await s.relay.app.inject({ method: 'POST', url: relayVerbPath('runs.open'), headers: { authorization: `Bearer ${s.orgA.token}` }, payload: { workspaceId: 'web', instanceId: s.instanceId } });
     runId = (res.json() as { runId: string }).runId;
@@ -151,14 +51,14 @@ describe('relay side: forged upgrades and malformed connector frames', () => {
       ['garbage', async () => 'not-base64-json', 401, 'AUTH_FAILED'],
       ['oversized header', async () => 'A'.repeat(4096), 401, 'AUTH_FAILED'],
       ['proto frame', async () => Buffer.from('{"__proto__":{"type":"auth"}}').toString('base64url'), 401, 'AUTH_FAILED'],
-      ['nonce never issued', async () => c.header(randomBytes(32).toString('base64url')), 401, 'AUTH_FAILED'],
-      ['wrong key (forged signature)', async () => c.header(await c.nonce(), { key: other }), 401, 'AUTH_FAILED'],
-      ['zero signature', async () => c.header(await c.nonce(), { signature: 'A'.repeat(86) }), 401, 'AUTH_FAILED'],
-      ['signed for another relay origin', async () => c.header(await c.nonce(), { origin: 'https://evil.example' }), 401, 'AUTH_FAILED'],
-      ['clock skew', async () => c.header(await c.nonce(), { timestamp: Date.now() - 10 * 60_000 }), 401, 'CLOCK_SKEW'],
-      ['nonce issued to another instance', async () => c.header(await c.nonce(s.instanceId)), 401, 'AUTH_FAILED'],
-      ['another instance with my key', async () => c.header(await c.nonce(s.instanceId), { instanceId: s.instanceId }), 401, 'AUTH_FAILED'],
-      ['unknown instance', async () => c.header(await c.nonce(FAKE.instanceId), { instanceId: FAKE.instanceId }), 404, 'INSTANCE_NOT_FOUND'],
+      ['nonce never issued', async () => c.authHeader(randomBytes(32).toString('base64url')), 401, 'AUTH_FAILED'],
+      ['wrong key (forged signature)', async () => c.authHeader(await c.nonce(), { key: other }), 401, 'AUTH_FAILED'],
+      ['zero signature', async () => c.authHeader(await c.nonce(), { signature: 'A'.repeat(86) }), 401, 'AUTH_FAILED'],
+      ['signed for another relay origin', async () => c.authHeader(await c.nonce(), { relayOrigin: 'https://evil.example' }), 401, 'AUTH_FAILED'],
+      ['clock skew', async () => c.authHeader(await c.nonce(), { timestamp: Date.now() - 10 * 60_000 }), 401, 'CLOCK_SKEW'],
+      ['nonce issued to another instance', async () => c.authHeader(await c.nonce(s.instanceId)), 401, 'AUTH_FAILED'],
+      ['another instance with my key', async () => c.authHeader(await c.nonce(s.instanceId), { instanceId: s.instanceId }), 401, 'AUTH_FAILED'],
+      ['unknown instance', async () => c.authHeader(await c.nonce(FAKE.instanceId), { instanceId: FAKE.instanceId }), 404, 'INSTANCE_NOT_FOUND'],
     ];
     for (const [label, make, status, code] of cases) {
       const r = await c.upgrade(await make());
@@ -166,14 +66,14 @@ describe('relay side: forged upgrades and malformed connector frames', () => {
       expect(r.ws, label).toBeUndefined();
     }
     // Replay: a header that worked once never works again.
-    const header = c.header(await c.nonce());
+    const header = c.authHeader(await c.nonce());
     const ok = await c.upgrade(header);
     expect(ok.ws).toBeDefined();
     ok.ws!.close();
     const replay = await c.upgrade(header);
     expect(`${replay.status} ${replay.code}`).toBe('401 SIGNATURE_REPLAYED');
     // Wrong path: no websocket anywhere else.
-    const wrongPath = await c.upgrade(c.header(await c.nonce()), '/mcp');
+    const wrongPath = await c.upgrade(c.authHeader(await c.nonce()), '/mcp');
     expect(`${wrongPath.status} ${wrongPath.code}`).toBe('404 NOT_FOUND');
     expect({ ...s.snapshot(), relay: { ...s.snapshot().relay } }).toEqual(before);
     expect(s.relay.hub.get(s.instanceId)?.state).toBe('ready');
@@ -216,8 +116,8 @@ describe('relay side: forged upgrades and malformed connector frames', () => {
     sess.ws.send(Buffer.from([1, 2, 3]), { binary: true });
     expect(await sess.closedWith()).toBe(CLOSE_CODES.protocolError);
     // Unsupported protocol version: fatal error frame, then the dedicated close code.
-    const r = await c.upgrade(c.header(await c.nonce()));
-    const v = new Session(r.ws!);
+    const r = await c.upgrade(c.authHeader(await c.nonce()));
+    const v = new FrameTap(r.ws!);
     v.send({ type: 'hello', protocolVersion: '1999-01-01', connectorVersion: 'x', workspaces: [] });
     const fatal = await v.next((x) => x.type === 'error');
     expect(fatal).toMatchObject({ code: 'UNSUPPORTED_PROTOCOL_VERSION', fatal: true });
@@ -235,53 +135,15 @@ describe('relay side: forged upgrades and malformed connector frames', () => {
 // Connector side: a compromised relay
 // ---------------------------------------------------------------------------------------------------------------
 
-/** The smallest relay that lets the real connector in: a challenge route and a websocket that welcomes it. */
-class ScriptedRelay {
-  server: Server;
-  wss = new WebSocketServer({ noServer: true });
-  url = '';
-  sessions: Session[] = [];
-  private waiters: Array<(s: Session) => void> = [];
-  constructor() {
-    this.server = createServer((req, res) => {
-      if (req.url?.startsWith(RELAY_PATHS.connectorChallenge)) {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ type: 'challenge', nonce: randomBytes(32).toString('base64url'), relayOrigin: this.url, serverTime: Date.now(), expiresAt: Date.now() + 30_000 }));
-        return;
-      }
-      res.writeHead(404).end();
-    });
-    this.server.on('upgrade', (req, socket, head) => {
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
-        const sess = new Session(ws);
-        this.sessions.push(sess);
-        void sess.next((f) => f.type === 'hello').then(() => {
-          sess.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, instanceId: FAKE.instanceId, heartbeatMs: 30_000 });
-          for (const w of this.waiters.splice(0)) w(sess);
-        });
-      });
-    });
-  }
-  async listen(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
-  }
-  welcomed(): Promise<Session> {
-    return new Promise((r) => this.waiters.push(r));
-  }
-  async close(): Promise<void> {
-    for (const c of this.wss.clients) c.terminate();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
-
 describe('connector side: hostile request frames from a compromised relay never reach the daemon', () => {
   let root: string;
   let d: DaemonPart;
-  let relay: ScriptedRelay;
+  let relay: FakeRelay;
   let abort: AbortController;
   let done: Promise<unknown>;
-  let sess: Session;
+  let sess: FakeSession;
+  let sessions = 0;
+  const welcomed = () => relay.waitForSession(++sessions);
   let privateRunId: string;
   let seq = 0;
 
@@ -291,9 +153,9 @@ describe('connector side: hostile request frames from a compromised relay never 
     // The operator's own run in a workspace that is not shared.
     const res = await d.app.inject({ method: 'POST', url: '/api/v1/verbs/runs.open', headers: { host: `127.0.0.1:${d.port}`, authorization: `Bearer ${d.token}` }, payload: { workspaceId: 'secret' } });
     privateRunId = (res.json() as { runId: string }).runId;
-    relay = new ScriptedRelay();
-    await relay.listen();
+    relay = await FakeRelay.start({ heartbeatMs: 30_000, pinging: false });
     const id = generateIdentity();
+    relay.addInstance(FAKE.instanceId, id.publicKey);
     const configPath = join(root, 'connector.json');
     saveConnectorConfig(configPath, {
       version: 1,
@@ -308,9 +170,9 @@ describe('connector side: hostile request frames from a compromised relay never 
       tls: { insecure: false },
     });
     abort = new AbortController();
-    const welcomed = relay.welcomed();
+    const first = welcomed();
     done = runConnector({ configPath, statePath: join(root, 'state.json'), env: { SLUICE_HOME: d.home.root }, log: pino({ level: 'silent' }), signal: abort.signal, backoff: { baseMs: 50, capMs: 200 }, drainMs: 100 });
-    sess = await welcomed;
+    sess = await first;
   }, 30_000);
 
   afterAll(async () => {
@@ -322,7 +184,7 @@ describe('connector side: hostile request frames from a compromised relay never 
     rmSync(root, { recursive: true, force: true });
   }, 30_000);
 
-  const ledger = () => ({ rows: counts(d.store.db, DAEMON_TABLES), audit: counts(d.store.db, ['audit']), artifacts: listTree(d.home.artifacts), refs: git(d.repo, ['for-each-ref']) });
+  const ledger = () => ({ rows: untouchedCounts(d.store.db), audit: rowCounts(d.store.db, ['audit']), artifacts: listTree(d.home.artifacts), refs: git(d.repo, 'for-each-ref') });
 
   async function ask(verb: string, input: unknown, actor = 'planner:org_x/tok_y'): Promise<Frame> {
     const id = `q${++seq}`;
@@ -401,10 +263,10 @@ describe('connector side: hostile request frames from a compromised relay never 
     let stopped = false;
     void done.then(() => (stopped = true));
     for (const code of codes) {
-      const again = relay.welcomed();
+      const again = welcomed();
       sess.send({ type: 'goodbye', reason: 'bye', code });
       sess.ws.close(1000, 'bye');
-      sess = await Promise.race([again, new Promise<Session>((_, reject) => setTimeout(() => reject(new Error(`no reconnect after goodbye ${code}`)), 10_000))]);
+      sess = await Promise.race([again, new Promise<FakeSession>((_, reject) => setTimeout(() => reject(new Error(`no reconnect after goodbye ${code}`)), 10_000))]);
       expect(stopped, code).toBe(false);
     }
     const ok = await ask('runs.list', {});

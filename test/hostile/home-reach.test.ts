@@ -11,7 +11,7 @@ import { readToken, startDaemon } from '@sluice/daemon';
 import type { RunningDaemon } from '@sluice/daemon';
 import { daemonVerbPath } from '@sluice/shared-protocol';
 import { waitUntil } from '../helpers/index.mjs';
-import { makeRepo } from './in-process-stack.js';
+import { makeRepo } from '@sluice/test-kit';
 
 let root: string;
 let home: string;
@@ -43,7 +43,7 @@ beforeAll(async () => {
   home = join(root, 'home');
   mkdirSync(home, { mode: 0o700 });
   const workspace = {
-    path: makeRepo(join(root, 'repo')),
+    path: makeRepo(join(root, 'repo')).path,
     name: 'web',
     executors: {
       sim: { adapter: 'simulation' },

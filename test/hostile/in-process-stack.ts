@@ -1,9 +1,8 @@
 // A whole Sluice stack in one process for hostile-input tests: a real daemon app (real SQLite ledger, artifact
 // store and git repo), a real relay (real SQLite store), and the real connector session loop between them over a
 // real websocket, every server on 127.0.0.1 port 0.
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -13,14 +12,13 @@ import type { HomePaths, HomeSocket } from '@sluice/daemon';
 import { buildRelay, SqliteRelayStore } from '@sluice/relay';
 import type { Relay } from '@sluice/relay';
 import { enroll, runConnector, saveConnectorConfig, loadConnectorConfig } from '@sluice/connector';
-import type { Scope } from '@sluice/shared-protocol';
+import { git, makeRepo, PLANNER_SCOPES, rowCounts, tablesOf } from '@sluice/test-kit';
+import type { SqlHandle } from '@sluice/test-kit';
 
-export const ALL_PLANNER_SCOPES: Scope[] = ['runs:read', 'runs:write', 'runs:cancel', 'gates:decide', 'artifacts:read', 'audit:read'];
-
-/** The ledger tables a refused request must leave alone (the audit table is expected to grow: refusals are audited). */
-export const DAEMON_TABLES = ['runs', 'steps', 'attempts', 'transitions', 'events', 'artifact_refs', 'validation_results', 'gates', 'gate_evaluations'];
-/** The relay tables a refused request must leave alone. */
-export const RELAY_TABLES = ['orgs', 'tokens', 'enrollment_tokens', 'instances', 'id_owners', 'dispatch_answers', 'oauth_revoked_subjects'];
+/** Row counts of every table a refused request must leave alone: all the migrations made but the audit table, which grows (refusals are audited). */
+export function untouchedCounts(db: SqlHandle): Record<string, number> {
+  return rowCounts(db, tablesOf(db, ['audit']));
+}
 
 export interface DaemonPart {
   app: FastifyInstance;
@@ -63,22 +61,6 @@ export interface Snapshot {
   config: string;
 }
 
-export function git(cwd: string, args: string[]): string {
-  return execFileSync('git', ['-C', cwd, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
-
-/** A small git repo with one commit. */
-export function makeRepo(dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  execFileSync('git', ['init', '-q', '-b', 'main', dir]);
-  git(dir, ['config', 'user.email', 'test@example.com']);
-  git(dir, ['config', 'user.name', 'Test']);
-  writeFileSync(join(dir, 'README.md'), 'hello\n');
-  git(dir, ['add', 'README.md']);
-  git(dir, ['commit', '-q', '-m', 'init']);
-  return dir;
-}
-
 /** Every file under a folder, relative, sorted, with size and sha256 (so an overwrite shows, not only a new file). */
 export function listTree(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -98,12 +80,6 @@ export function listTree(dir: string): string[] {
 
 export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-export function counts(db: { prepare(sql: string): { get(): unknown } }, tables: string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const t of tables) out[t] = (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
-  return out;
 }
 
 /** A daemon app and a relay, each alone (no connector between them), listening on 127.0.0.1 port 0. */
@@ -140,9 +116,9 @@ export async function startServerPair(prefix: string, bodyTimeoutMs: number): Pr
 /** Start the daemon app alone (used by the daemon-side suites too). */
 export async function startDaemonApp(root: string, opts: { bodyTimeoutMs?: number; extraWorkspace?: string } = {}): Promise<DaemonPart> {
   const home = ensureHome(join(root, 'daemon-home'));
-  const repo = makeRepo(join(root, 'repo'));
+  const repo = makeRepo(join(root, 'repo')).path;
   const extra = opts.extraWorkspace
-    ? { [opts.extraWorkspace]: { path: makeRepo(join(root, `repo-${opts.extraWorkspace}`)), name: opts.extraWorkspace, executors: { sim: { adapter: 'simulation' as const } }, validations: {} } }
+    ? { [opts.extraWorkspace]: { path: makeRepo(join(root, `repo-${opts.extraWorkspace}`)).path, name: opts.extraWorkspace, executors: { sim: { adapter: 'simulation' as const } }, validations: {} } }
     : {};
   const raw = {
     listen: { host: '127.0.0.1', port: 0 },
@@ -184,7 +160,7 @@ export async function startInProcessStack(): Promise<InProcessStack> {
 
   const mkOrg = (name: string): OrgPart => {
     const org = relayStore.createOrg(name);
-    const t = relayStore.createToken({ orgId: org.id, name: `${name}-planner`, scopes: ALL_PLANNER_SCOPES });
+    const t = relayStore.createToken({ orgId: org.id, name: `${name}-planner`, scopes: PLANNER_SCOPES });
     const a = relayStore.createToken({ orgId: org.id, name: `${name}-admin`, scopes: ['admin'] });
     return { orgId: org.id, token: t.secret, tokenId: t.record.id, adminToken: a.secret };
   };
@@ -215,10 +191,10 @@ export async function startInProcessStack(): Promise<InProcessStack> {
   }
 
   const snapshot = (): Snapshot => ({
-    daemon: counts(daemon.store.db, DAEMON_TABLES),
-    relay: counts(relayStore.db, RELAY_TABLES),
+    daemon: untouchedCounts(daemon.store.db),
+    relay: untouchedCounts(relayStore.db),
     artifacts: listTree(daemon.home.artifacts),
-    refs: git(daemon.repo, ['for-each-ref', '--format=%(refname) %(objectname)']),
+    refs: git(daemon.repo, 'for-each-ref', '--format=%(refname) %(objectname)'),
     config: readFileSync(daemon.home.config, 'utf8'),
   });
 

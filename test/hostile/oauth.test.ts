@@ -11,7 +11,7 @@ import { buildRelay, SqliteRelayStore } from '@sluice/relay';
 import type { Relay } from '@sluice/relay';
 import { relayVerbPath } from '@sluice/shared-protocol';
 import { expectRefusal, recordCount } from './expect.js';
-import { counts, RELAY_TABLES } from './in-process-stack.js';
+import { untouchedCounts } from './in-process-stack.js';
 
 const ISSUER = 'https://idp.example.com';
 const RESOURCE = 'https://relay.example.com/mcp';
@@ -69,7 +69,7 @@ describe('OAuth access tokens', () => {
     const now = Math.floor(Date.now() / 1000);
     const good = await call(relay, await jwt({}));
     expect(good.statusCode).toBe(200);
-    const before = counts(store.db, RELAY_TABLES);
+    const before = untouchedCounts(store.db);
     const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const cases: Array<[string, () => Promise<string>, string]> = [
       ['signed by another key', () => jwt({}, otherKey), 'UNAUTHENTICATED'],
@@ -95,7 +95,7 @@ describe('OAuth access tokens', () => {
     // A token without the scope the verb needs.
     const noScope = await call(relay, await jwt({ scope: 'audit:read' }));
     expectRefusal(noScope, 'missing scope', { status: 403, code: 'INSUFFICIENT_SCOPE' });
-    expect(counts(store.db, RELAY_TABLES)).toEqual(before);
+    expect(untouchedCounts(store.db)).toEqual(before);
     recordCount('relay.oauth', cases.length + 1);
   });
 

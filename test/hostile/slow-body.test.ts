@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqliteRelayStore } from '@sluice/relay';
 import { daemonVerbPath, relayVerbPath } from '@sluice/shared-protocol';
-import { counts, DAEMON_TABLES, RELAY_TABLES, startServerPair } from './in-process-stack.js';
+import { startServerPair, untouchedCounts } from './in-process-stack.js';
 import type { DaemonPart, ServerPair } from './in-process-stack.js';
 import { recordCount } from './expect.js';
 
@@ -67,7 +67,7 @@ describe('slow clients are cut by the receive timeout', () => {
   });
 
   it('the daemon cuts slow headers and slow bodies and keeps serving others meanwhile', async () => {
-    const before = counts(d.store.db, DAEMON_TABLES);
+    const before = untouchedCounts(d.store.db);
     const cases = slowCases(`127.0.0.1:${d.port}`, daemonVerbPath('runs.open'), `Bearer ${d.token}`);
     const pending = cases.map(([, head]) => trickle(d.port, head));
     // While they trickle, a normal client is served.
@@ -75,19 +75,19 @@ describe('slow clients are cut by the receive timeout', () => {
     expect(ok.status).toBe(200);
     const results = await Promise.all(pending);
     results.forEach((r, i) => expect(r.outcome, cases[i]![0]).toBe('closed'));
-    expect(counts(d.store.db, DAEMON_TABLES)).toEqual(before);
+    expect(untouchedCounts(d.store.db)).toEqual(before);
     recordCount('slow.daemon', cases.length);
   }, 30_000);
 
   it('the relay cuts slow headers and slow bodies and keeps serving others meanwhile', async () => {
-    const before = counts(relayStore.db, RELAY_TABLES);
+    const before = untouchedCounts(relayStore.db);
     const cases = slowCases(`127.0.0.1:${relayPort}`, relayVerbPath('runs.open'), 'Bearer slc_pat_x');
     const pending = cases.map(([, head]) => trickle(relayPort, head));
     const ok = await fetch(`http://127.0.0.1:${relayPort}/healthz`);
     expect(ok.status).toBe(200);
     const results = await Promise.all(pending);
     results.forEach((r, i) => expect(r.outcome, cases[i]![0]).toBe('closed'));
-    expect(counts(relayStore.db, RELAY_TABLES)).toEqual(before);
+    expect(untouchedCounts(relayStore.db)).toEqual(before);
     recordCount('slow.relay', cases.length);
   }, 30_000);
 });

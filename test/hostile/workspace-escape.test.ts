@@ -1,7 +1,6 @@
 // A planner's task text drives the simulation executor (where the operator configured one). Whatever the
 // task says, and whatever symlinks the repository holds, it must not write or delete anything outside the attempt's
 // worktree, nor inside `.git`.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { startDaemon } from '@sluice/daemon';
 import type { RunningDaemon } from '@sluice/daemon';
 import { daemonVerbPath } from '@sluice/shared-protocol';
 import { recordCount } from './expect.js';
+import { git } from '@sluice/test-kit';
 import { listTree } from './in-process-stack.js';
 
 let root: string;
@@ -18,10 +18,6 @@ let outside: string;
 let victim: string;
 let d: RunningDaemon;
 let token: string;
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', cwd, ...args], { encoding: 'utf8' }).trim();
-}
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'sluice-hostile-escape-'));
@@ -31,7 +27,7 @@ beforeAll(async () => {
   writeFileSync(victim, 'original\n');
   const repo = join(root, 'repo');
   mkdirSync(repo);
-  execFileSync('git', ['init', '-q', '-b', 'main', repo]);
+  git(repo, 'init', '-q', '-b', 'main');
   writeFileSync(join(repo, 'README.md'), 'hi\n');
   // A malicious (or careless) repository: links that point out of it.
   symlinkSync(victim, join(repo, 'notes.txt'));

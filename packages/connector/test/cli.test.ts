@@ -4,6 +4,7 @@ import { CLOSE_CODES } from '@sluice/shared-protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/index.js';
 import { TestEnv } from './helpers/env.js';
+import { waitUntil } from '@sluice/test-kit';
 
 describe('sluice-connector CLI', () => {
   let t: TestEnv | undefined;
@@ -170,7 +171,7 @@ describe('sluice-connector CLI', () => {
     const stop = new AbortController();
     const running = t.cli(['run'], stop.signal);
     await t.relay.waitForSession(1);
-    while (!JSON.parse((await t.cli(['status', '--json'])).out).connected) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(async () => JSON.parse((await t!.cli(['status', '--json'])).out).connected, { what: 'status --json to say connected' });
     const r = await t.cli(['status']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/connected: +yes/);

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliResult } from './helpers/env.js';
 import { TestEnv } from './helpers/env.js';
-import type { FakeSession } from './helpers/fake-relay.js';
+import type { FakeSession } from '@sluice/test-kit';
+import { waitUntil } from '@sluice/test-kit';
 
 const RUN = 'run_01JDQ4Z8X9V7T6S5R4Q3P2N1M0';
 
@@ -111,7 +112,7 @@ describe('connector proxy: allowlist before the daemon', () => {
     };
     const ids = Array.from({ length: 8 }, (_, i) => `req_c${i}`);
     const pending = ids.map((id) => session.request('runs.get', { runId: RUN }, { id }));
-    while (t.daemon.active < ids.length) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => t.daemon.active >= ids.length, { what: 'every request to reach the daemon' });
     expect(t.daemon.maxActive).toBe(ids.length);
     release();
     const all = await Promise.all(pending);
@@ -141,7 +142,7 @@ describe('connector proxy: allowlist before the daemon', () => {
   });
 
   it('answers relay pings with pongs', async () => {
-    while (session.pongs === 0) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => session.pongs > 0, { what: 'a pong from the connector' });
     expect(session.pongs).toBeGreaterThan(0);
   });
 

@@ -3,6 +3,7 @@ import { CLOSE_CODES } from '@sluice/shared-protocol';
 import { backoffDelay, isUnrecoverable, readState, EXIT_CODES } from '../src/index.js';
 import { TestEnv } from './helpers/env.js';
 import { FakeDaemon, WORKSPACES } from './helpers/fake-daemon.js';
+import { waitUntil } from '@sluice/test-kit';
 
 const RUN = 'run_01JDQ4Z8X9V7T6S5R4Q3P2N1M0';
 
@@ -52,7 +53,7 @@ describe('connector run: losing and regaining the relay', () => {
     const running = t.cli(['run'], stop.signal);
     const first = await t.relay.waitForSession(1);
     const lost = first.request('runs.get', { runId: RUN }, { id: 'req_lost' });
-    while (t.daemon.active === 0) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => t!.daemon.active > 0, { what: 'the daemon to receive the slow call' });
     t.relay.dropAll();
     await expect(lost).rejects.toThrow(/socket closed/);
 
@@ -65,7 +66,7 @@ describe('connector run: losing and regaining the relay', () => {
 
     // The daemon finishes the lost call after the socket it came on is gone: its answer is dropped, not re-sent.
     release();
-    while (t.daemon.active > 0) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => t!.daemon.active === 0, { what: 'the daemon to finish the lost call' });
     await second.request('runs.get', { runId: other }, { id: 'req_fence' });
     expect(t.relay.responseCounts.get('req_lost')).toBeUndefined();
     expect(t.relay.responseCounts.get('req_after')).toBe(1);
@@ -84,7 +85,7 @@ describe('connector run: losing and regaining the relay', () => {
     t.relay.pinging = false;
     // No close frame and no pings: only the connector's silence timer can notice.
     const second = await t.relay.waitForSession(2);
-    expect(first.closed).toBe(true);
+    expect(first.isClosed).toBe(true);
     t.relay.pinging = true;
     expect((await second.request('runs.get', { runId: RUN })).ok).toBe(true);
     stop.abort();
@@ -99,7 +100,7 @@ describe('connector run: losing and regaining the relay', () => {
     t.relay.instances.get(instanceId)!.publicKey = 'A'.repeat(43);
     stop = new AbortController();
     const running = t.cli(['run'], stop.signal);
-    while (t.relay.upgrades.filter((u) => u.code === 'AUTH_FAILED').length < 2) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(() => t!.relay.upgrades.filter((u) => u.code === 'AUTH_FAILED').length >= 2, { what: 'two AUTH_FAILED upgrades' });
     const state = readState(`${t.home}/connector.state.json`);
     expect(state?.connected).toBe(false);
     expect(state?.lastError?.code).toBe('AUTH_FAILED');

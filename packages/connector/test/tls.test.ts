@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES, runCli } from '../src/index.js';
 import { FakeDaemon } from './helpers/fake-daemon.js';
-import { FakeRelay } from './helpers/fake-relay.js';
+import { FakeRelay } from '@sluice/test-kit';
 
 describe('TLS to the relay', () => {
   let certDir: string;

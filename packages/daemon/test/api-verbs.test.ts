@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VERB_NAMES, daemonVerbPath } from '@sluice/shared-protocol';
-import { awaitingApprovalGate, git, ledgerCounts, makeRepo, startTestDaemon, type TestDaemon } from './core-fixtures.js';
+import { git, makeRepo } from '@sluice/test-kit';
+import { awaitingApprovalGate, ledgerCounts, startTestDaemon, type TestDaemon } from './core-fixtures.js';
 
 let d: TestDaemon;
 afterEach(async () => {

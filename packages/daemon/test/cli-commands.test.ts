@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ArtifactStore, openDatabase, Store } from '../src/index.js';
-import { leaveDeadSocket, makeRepo, tempDir } from './core-fixtures.js';
+import { leaveDeadSocket, tempDir } from './core-fixtures.js';
+import { makeRepo, waitUntil } from '@sluice/test-kit';
 
 const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
@@ -116,7 +117,7 @@ describe('sluice CLI', () => {
     let logs = '';
     child.stdout.on('data', (c: Buffer) => (logs += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    while (!logs.includes('sluice daemon listening')) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => logs.includes('sluice daemon listening'), { what: 'the daemon to log that it listens' });
     const info = JSON.parse(readFileSync(join(home, 'daemon.json'), 'utf8'));
     expect(info.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const status = spawn(process.execPath, [BIN, 'status', '--json'], { env: { ...process.env, SLUICE_HOME: home } });
@@ -204,9 +205,9 @@ describe('sluice CLI', () => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    while (!out.includes('run.opened')) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => out.includes('run.opened'), { what: 'events --follow to print run.opened' });
     store.appendEvent({ type: 'attempt.output', runId: run.runId, data: { line: 'written later' } }, 'system:engine');
-    while (!out.includes('written later')) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => out.includes('written later'), { what: 'events --follow to print the later event' });
     store.close();
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

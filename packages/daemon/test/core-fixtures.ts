@@ -1,9 +1,10 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { daemonVerbPath } from '@sluice/shared-protocol';
+import { git, makeRepo, rowCounts, tablesOf } from '@sluice/test-kit';
 import { ArtifactStore, buildApp, ensureHome, ensureToken, openDatabase, parseConfig, Store, type AppDeps, type DaemonConfigInput, type HomePaths } from '../src/index.js';
 
 /** A temp dir removed by `cleanup()`. */
@@ -14,23 +15,6 @@ export function tempDir(prefix = 'sluice-core-'): string {
 /** What a daemon killed with -9 leaves at `path`: a socket file nothing listens on. */
 export function leaveDeadSocket(path: string): void {
   spawnSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
-}
-
-/** A small git repo with one commit on `main`. */
-export function makeRepo(dir: string): { path: string; head: string } {
-  const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
-  execFileSync('git', ['init', '-q', '-b', 'main', dir]);
-  git('config', 'user.email', 'test@example.com');
-  git('config', 'user.name', 'Test');
-  writeFileSync(join(dir, 'README.md'), 'hello\n');
-  git('add', 'README.md');
-  git('commit', '-q', '-m', 'init');
-  return { path: dir, head: git('rev-parse', 'HEAD') };
-}
-
-/** Run git in a repo and return trimmed stdout. */
-export function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
 }
 
 /** A parsed JSON response body; tests assert on its shape. */
@@ -111,13 +95,9 @@ export async function startTestDaemon(opts: { workspace?: Partial<NonNullable<Da
   };
 }
 
-/** Row counts of the ledger, to prove a refused request wrote nothing. */
+/** Row counts of the ledger, to prove a refused request wrote nothing (the audit table grows: refusals are audited). */
 export function ledgerCounts(store: Store): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const t of ['runs', 'steps', 'attempts', 'transitions', 'events', 'artifact_refs', 'validation_results', 'gates', 'gate_evaluations']) {
-    out[t] = (store.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
-  }
-  return out;
+  return rowCounts(store.db, tablesOf(store.db, ['audit']));
 }
 
 /**

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runRef } from '../src/git/refs.js';
 import { EngineHarness, writeTask } from './helpers-exec/engine-harness.js';
-import { git } from './helpers-exec/repo.js';
+import { git } from '@sluice/test-kit';
 import { eventually, isAlive } from './helpers-exec/proc.js';
 
 let h: EngineHarness | null = null;

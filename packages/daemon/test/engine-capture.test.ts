@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorktreeManager } from '../src/git/worktree-manager.js';
 import { EngineHarness, writeTask } from './helpers-exec/engine-harness.js';
-import { git } from './helpers-exec/repo.js';
+import { git } from '@sluice/test-kit';
 
 let h: EngineHarness | null = null;
 afterEach(async () => {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runRef } from '../src/git/refs.js';
 import { DaemonProcess } from './helpers-exec/daemon-process.js';
 import { FIXED_MATH, writeTask } from './helpers-exec/engine-harness.js';
-import { git } from './helpers-exec/repo.js';
+import { git } from '@sluice/test-kit';
 
 let d: DaemonProcess | null = null;
 afterEach(async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runRef } from '../src/git/refs.js';
 import { EngineHarness, FIXED_MATH, writeTask } from './helpers-exec/engine-harness.js';
-import { git, operatorFingerprint } from './helpers-exec/repo.js';
+import { git, operatorFingerprint } from '@sluice/test-kit';
 
 let h: EngineHarness | null = null;
 afterEach(async () => {

@@ -9,7 +9,7 @@ import { RecordOnlyEngine } from '../src/service/record-only-engine.js';
 import { VerbService } from '../src/service/verb-service.js';
 import { Store, openDatabase } from '../src/store/index.js';
 import { EngineHarness, FIXED_MATH, writeTask } from './helpers-exec/engine-harness.js';
-import { git } from './helpers-exec/repo.js';
+import { git } from '@sluice/test-kit';
 
 let h: EngineHarness | null = null;
 afterEach(async () => {

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExecutorError, getAdapter, preflightExecutor } from '../src/executors/index.js';
 import type { AdapterKind, ExecutorSpec } from '../src/executors/index.js';
 import { buildChildEnv, spawnSupervised } from '../src/process/index.js';
-import { fakePath, installFakeClis } from './helpers-exec/fake-clis.js';
+import { fakePath, installFakeClis } from '@sluice/test-kit';
 
 let dir: string;
 let bin: string;

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { gitEnv } from '../src/git/git-command.js';
 import { runRef } from '../src/git/refs.js';
 import { EngineHarness, writeTask } from './helpers-exec/engine-harness.js';
-import { git } from './helpers-exec/repo.js';
+import { git } from '@sluice/test-kit';
 
 let h: EngineHarness | null = null;
 afterEach(async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { assertSafeConfiguredPath } from '../src/git/safe-path.js';
 import { CapturePathRefusedError, WorktreeManager, type AttemptWorktree } from '../src/git/worktree-manager.js';
-import { git, makeRepo, operatorFingerprint } from './helpers-exec/repo.js';
+import { git, makeRepo, operatorFingerprint } from '@sluice/test-kit';
 
 let dir: string;
 let repo: string;
@@ -17,7 +17,7 @@ const ATT3 = 'att_01JABCDEFGHJKMNPQRSTVWXYZ2';
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'sluice-wt-'));
   repo = join(dir, 'repo');
-  base = makeRepo(repo, { 'src/math.js': 'export const add = (a, b) => a - b;\n', 'README.md': '# demo\n', 'old.txt': 'bye\n', '.gitignore': 'node_modules/\n' });
+  base = makeRepo(repo, { 'src/math.js': 'export const add = (a, b) => a - b;\n', 'README.md': '# demo\n', 'old.txt': 'bye\n', '.gitignore': 'node_modules/\n' }).head;
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

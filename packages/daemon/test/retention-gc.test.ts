@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { collectGarbage } from '../src/service/retention.js';
 import { DaemonProcess } from './helpers-exec/daemon-process.js';
 import { EngineHarness, writeTask } from './helpers-exec/engine-harness.js';
-import { git } from './helpers-exec/repo.js';
+import { git } from '@sluice/test-kit';
 
 const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '@sluice/shared-protocol';
-import { awaitingApprovalGate, git, ledgerCounts, startTestDaemon, type TestDaemon } from './core-fixtures.js';
+import { git } from '@sluice/test-kit';
+import { awaitingApprovalGate, ledgerCounts, startTestDaemon, type TestDaemon } from './core-fixtures.js';
 
 let d: TestDaemon;
 afterEach(async () => {

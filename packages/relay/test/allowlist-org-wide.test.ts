@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FakeConnector } from '@sluice/test-kit';
 import { connectedConnector, startRelay } from './helpers.js';
-import type { FakeConnector, TestRelay } from './helpers.js';
+import type { TestRelay } from './helpers.js';
 
 describe('tokens limited to some instances and the org-wide routes', () => {
   let t: TestRelay;

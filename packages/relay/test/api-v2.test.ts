@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '@sluice/shared-protocol';
-import { ALL_SCOPES, callVerb, connectedConnector, fakeId, fakeRun, fakeStep, NO_ANSWER, orgWithToken, startRelay, workspace } from './helpers.js';
-import type { FakeConnector, TestRelay } from './helpers.js';
+import { fakeId, NO_ANSWER, PLANNER_SCOPES, workspace } from '@sluice/test-kit';
+import type { FakeConnector } from '@sluice/test-kit';
+import { callVerb, connectedConnector, fakeRun, fakeStep, orgWithToken, startRelay } from './helpers.js';
+import type { TestRelay } from './helpers.js';
 
 describe('/api/v2 through a fake connector', () => {
   let t: TestRelay;
@@ -12,8 +14,8 @@ describe('/api/v2 through a fake connector', () => {
 
   beforeEach(async () => {
     t = await startRelay({ requestTimeoutMs: 500 });
-    a = orgWithToken(t.store, 'org-a', ALL_SCOPES);
-    b = orgWithToken(t.store, 'org-b', ALL_SCOPES);
+    a = orgWithToken(t.store, 'org-a', PLANNER_SCOPES);
+    b = orgWithToken(t.store, 'org-b', PLANNER_SCOPES);
     ca = await connectedConnector(t, a.org.id, [workspace('ws1')]);
     cb = await connectedConnector(t, b.org.id, [workspace('ws1')]);
     for (const c of [ca, cb]) {
@@ -316,8 +318,8 @@ describe('rate limits', () => {
 
   it('caps the long polls one caller holds open; a finished poll frees its place and other callers are not affected', async () => {
     const t = await startRelay({ requestTimeoutMs: 300, maxWaitingCallsPerCaller: 2 });
-    const a = orgWithToken(t.store, 'a', ALL_SCOPES);
-    const b = orgWithToken(t.store, 'b', ALL_SCOPES);
+    const a = orgWithToken(t.store, 'a', PLANNER_SCOPES);
+    const b = orgWithToken(t.store, 'b', PLANNER_SCOPES);
     const ca = await connectedConnector(t, a.org.id, [workspace('ws1')]);
     const cb = await connectedConnector(t, b.org.id, [workspace('ws1')]);
     try {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLOSE_CODES } from '@sluice/shared-protocol';
-import { FakeConnector } from './helpers.js';
+import { FakeConnector } from '@sluice/test-kit';
 
 const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 /** The longest heartbeat the relay accepts: its tick cannot be what closes a session within a test. */

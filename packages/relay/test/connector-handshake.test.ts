@@ -2,7 +2,8 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, RELAY_PATHS, rotateKeySigningPayload } from '@sluice/shared-protocol';
-import { FakeConnector, orgWithToken, startRelay, callVerb, connectedConnector, workspace } from './helpers.js';
+import { FakeConnector, workspace } from '@sluice/test-kit';
+import { orgWithToken, startRelay, callVerb, connectedConnector } from './helpers.js';
 import type { TestRelay } from './helpers.js';
 
 describe('connector enrollment and authenticated upgrade', () => {

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ALL_SCOPES, callVerb, connectedConnector, fakeId, fakeRun, fakeStep, orgWithToken, startRelay, workspace } from './helpers.js';
-import type { FakeConnector, TestRelay } from './helpers.js';
+import { fakeId, PLANNER_SCOPES, workspace } from '@sluice/test-kit';
+import type { FakeConnector } from '@sluice/test-kit';
+import { callVerb, connectedConnector, fakeRun, fakeStep, orgWithToken, startRelay } from './helpers.js';
+import type { TestRelay } from './helpers.js';
 
 const TTL = 60_000;
 
@@ -15,7 +17,7 @@ describe('stored answers of idempotent dispatches', () => {
     clock = Date.now();
     dispatched = 0;
     t = await startRelay({ dispatchAnswerTtlMs: TTL }, { now: () => clock });
-    a = orgWithToken(t.store, 'org-a', ALL_SCOPES);
+    a = orgWithToken(t.store, 'org-a', PLANNER_SCOPES);
     c = await connectedConnector(t, a.org.id, [workspace('ws1')]);
     const steps = new Map<string, ReturnType<typeof fakeStep>>();
     c.handlers['runs.open'] = (input) => fakeRun(fakeId('run'), input.workspaceId as string);

@@ -6,8 +6,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { VERBS } from '@sluice/shared-protocol';
-import { ALL_SCOPES, connectedConnector, fakeId, fakeRun, orgWithToken, startRelay } from './helpers.js';
-import type { FakeConnector, TestRelay } from './helpers.js';
+import { fakeId, PLANNER_SCOPES } from '@sluice/test-kit';
+import type { FakeConnector } from '@sluice/test-kit';
+import { connectedConnector, fakeRun, orgWithToken, startRelay } from './helpers.js';
+import type { TestRelay } from './helpers.js';
 
 async function mcpClient(url: string, bearer: string): Promise<Client> {
   const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${bearer}` } } });
@@ -23,7 +25,7 @@ describe('/mcp with a real MCP SDK client', () => {
   const clients: Client[] = [];
   beforeEach(async () => {
     t = await startRelay();
-    a = orgWithToken(t.store, 'org-a', ALL_SCOPES);
+    a = orgWithToken(t.store, 'org-a', PLANNER_SCOPES);
     c = await connectedConnector(t, a.org.id);
     c.handlers['runs.open'] = (input) => ({ ...fakeRun(fakeId('run'), input.workspaceId as string), unknownKey: 1 });
   });

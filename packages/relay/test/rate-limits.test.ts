@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { connectedConnector, fakeId, fakeRun, orgWithToken, startRelay } from './helpers.js';
-import type { FakeConnector, TestRelay } from './helpers.js';
+import { fakeId } from '@sluice/test-kit';
+import type { FakeConnector } from '@sluice/test-kit';
+import { connectedConnector, fakeRun, orgWithToken, startRelay } from './helpers.js';
+import type { TestRelay } from './helpers.js';
 
 const MAX = 3;
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { callVerb, FakeConnector, startRelay } from './helpers.js';
+import { FakeConnector } from '@sluice/test-kit';
+import { callVerb, startRelay } from './helpers.js';
 import type { TestRelay } from './helpers.js';
 
 const INTERVAL = 60_000;

@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { callVerb, connectedConnector, fakeId, fakeRun, NO_ANSWER, orgWithToken, startRelay, workspace } from './helpers.js';
-import type { FakeConnector, TestRelay } from './helpers.js';
+import { fakeId, NO_ANSWER, workspace } from '@sluice/test-kit';
+import type { FakeConnector } from '@sluice/test-kit';
+import { callVerb, connectedConnector, fakeRun, orgWithToken, startRelay } from './helpers.js';
+import type { TestRelay } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 

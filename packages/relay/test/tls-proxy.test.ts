@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { HEADERS, RELAY_PATHS } from '@sluice/shared-protocol';
 import { hashSecret as hashOf } from '../src/index.js';
-import { callVerb, FakeConnector, orgWithToken, startRelay } from './helpers.js';
+import { FakeConnector } from '@sluice/test-kit';
+import { callVerb, orgWithToken, startRelay } from './helpers.js';
 import type { TestRelay } from './helpers.js';
 
 function selfSigned(dir: string): { cert: string; key: string } {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/index.js';
 import { FakeDaemon } from './fake-daemon.js';
-import { FakeRelay } from './fake-relay.js';
+import { FakeRelay } from '@sluice/test-kit';
 
 export interface CliResult {
   code: number;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runtimePaths } from '../../src/home/runtime-dir.js';
-import { makeRepo } from './repo.js';
+import { makeRepo } from '@sluice/test-kit';
 import { BUGGY_MATH } from './engine-harness.js';
 
 export const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -24,7 +24,7 @@ export class DaemonProcess {
 
   constructor(workspace: Record<string, unknown> = {}) {
     mkdirSync(this.home, { recursive: true, mode: 0o700 });
-    this.base = makeRepo(this.repo, { 'src/math.js': BUGGY_MATH, 'test.js': TEST_JS, 'package.json': '{"type":"module"}\n' });
+    this.base = makeRepo(this.repo, { 'src/math.js': BUGGY_MATH, 'test.js': TEST_JS, 'package.json': '{"type":"module"}\n' }).head;
     writeFileSync(
       join(this.home, 'config.json'),
       JSON.stringify({

@@ -11,7 +11,7 @@ import type { EngineOptions } from '../../src/engine/index.js';
 import { ConfigHolder } from '../../src/config/config-holder.js';
 import { VerbService } from '../../src/service/verb-service.js';
 import { Store, openDatabase } from '../../src/store/index.js';
-import { makeRepo } from './repo.js';
+import { makeRepo } from '@sluice/test-kit';
 
 export const BUGGY_MATH = 'export const add = (a, b) => a - b;\n';
 export const FIXED_MATH = 'export const add = (a, b) => a + b;\n';
@@ -42,7 +42,7 @@ export class EngineHarness {
     mkdirSync(this.home, { recursive: true });
     this.runtime = ensureRuntime(join(this.dir, 'run'), this.home);
     this.repo = join(this.dir, 'repo');
-    this.base = makeRepo(this.repo, { 'src/math.js': BUGGY_MATH, 'test.js': TEST_JS, 'package.json': '{"type":"module"}\n' });
+    this.base = makeRepo(this.repo, { 'src/math.js': BUGGY_MATH, 'test.js': TEST_JS, 'package.json': '{"type":"module"}\n' }).head;
     this.config = new ConfigHolder(
       parseConfig({
         concurrency: 4,

@@ -1,5 +1,5 @@
 /**
- * Attempt setup and cancel latency of the daemon's execution engine (issue 5), against raw git in the same run.
+ * Attempt setup and cancel latency of the daemon's execution engine, against raw git in the same run.
  *
  * - "attempt setup": time from `steps.dispatch` (the verb service call) to the attempt being recorded `running`
  *   (the executor process has been spawned), for 100- and 2 000-file repos. Baseline: a plain
@@ -16,11 +16,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { git, makeRepo } from './lib/git-fixtures.mjs';
-import { median, round, spread } from './lib/stats.mjs';
+import { git, makeRepo } from '../lib/git-fixtures.mjs';
+import { figure } from '../lib/stats.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const dist = path.resolve(here, '../packages/daemon/dist');
+const dist = path.resolve(here, '../../packages/daemon/dist');
 const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
 
 const GRACE_MS = 1000;
@@ -154,19 +154,18 @@ export async function run({ rounds, quick }) {
       s.cancelKill.push(await cells.small.cancel('ignore-sigterm\nsleep 60000'));
       s.cancelTerm.push(await cells.small.cancel('sleep 60000'));
     }
-    const fig = (id, figure, v, extra = {}) => ({ id, figure, unit: 'ms', value: round(median(v)), better: 'lower', note: `median of ${v.length} (${spread(v)})`, rounds: v.map((x) => round(x)), ...extra });
     const figs = [
-      fig('attempt.raw-add.100', 'raw in same run: git worktree add -b, 100 files, ext4', s.rawSmall),
-      fig('attempt.raw-add.2000', 'raw in same run: git worktree add -b, 2 000 files, ext4', s.rawLarge),
-      fig('attempt.setup.100', 'attempt setup (dispatch → executor started), 100 files, ext4', s.small, { baselineId: 'attempt.raw-add.100' }),
-      fig('attempt.setup.2000', 'attempt setup (dispatch → executor started), 2 000 files, ext4', s.large, { baselineId: 'attempt.raw-add.2000' }),
-      fig('attempt.setup.2000.pool', 'attempt setup, 2 000 files, fast option: pooled worktree reuse, ext4', s.largePool, { baselineId: 'attempt.raw-add.2000' }),
-      fig('attempt.cancel.sigkill', `cancel → cancelled recorded, child ignores SIGTERM (grace ${GRACE_MS} ms)`, s.cancelKill, { baseline: GRACE_MS + 200, baselineFigure: 'grace + 200 ms' }),
-      fig('attempt.cancel.sigterm', `cancel → cancelled recorded, child exits on SIGTERM (grace ${GRACE_MS} ms)`, s.cancelTerm, { baseline: GRACE_MS + 200, baselineFigure: 'grace + 200 ms' }),
+      figure('attempt.raw-add.100', 'raw in same run: git worktree add -b, 100 files, ext4', 'ms', s.rawSmall, { better: 'lower' }),
+      figure('attempt.raw-add.2000', 'raw in same run: git worktree add -b, 2 000 files, ext4', 'ms', s.rawLarge, { better: 'lower' }),
+      figure('attempt.setup.100', 'attempt setup (dispatch → executor started), 100 files, ext4', 'ms', s.small, { better: 'lower', baselineId: 'attempt.raw-add.100' }),
+      figure('attempt.setup.2000', 'attempt setup (dispatch → executor started), 2 000 files, ext4', 'ms', s.large, { better: 'lower', baselineId: 'attempt.raw-add.2000' }),
+      figure('attempt.setup.2000.pool', 'attempt setup, 2 000 files, fast option: pooled worktree reuse, ext4', 'ms', s.largePool, { better: 'lower', baselineId: 'attempt.raw-add.2000' }),
+      figure('attempt.cancel.sigkill', `cancel → cancelled recorded, child ignores SIGTERM (grace ${GRACE_MS} ms)`, 'ms', s.cancelKill, { better: 'lower', baseline: GRACE_MS + 200, baselineFigure: 'grace + 200 ms' }),
+      figure('attempt.cancel.sigterm', `cancel → cancelled recorded, child exits on SIGTERM (grace ${GRACE_MS} ms)`, 'ms', s.cancelTerm, { better: 'lower', baseline: GRACE_MS + 200, baselineFigure: 'grace + 200 ms' }),
     ];
     if (shm) {
-      figs.splice(2, 0, fig('attempt.raw-add.2000.shm', 'raw in same run: git worktree add -b, 2 000 files, tmpfs', s.rawLargeShm));
-      figs.push(fig('attempt.setup.2000.shm', 'attempt setup, 2 000 files, fast option: worktrees on tmpfs', s.largeShm, { baselineId: 'attempt.raw-add.2000.shm' }));
+      figs.splice(2, 0, figure('attempt.raw-add.2000.shm', 'raw in same run: git worktree add -b, 2 000 files, tmpfs', 'ms', s.rawLargeShm, { better: 'lower' }));
+      figs.push(figure('attempt.setup.2000.shm', 'attempt setup, 2 000 files, fast option: worktrees on tmpfs', 'ms', s.largeShm, { better: 'lower', baselineId: 'attempt.raw-add.2000.shm' }));
     }
     return figs;
   } finally {

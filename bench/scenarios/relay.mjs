@@ -1,5 +1,5 @@
 /**
- * The relay alone, against fake connectors (real ws clients, real Ed25519 keys) in this process:
+ * The relay alone, against the test kit's fake connectors (real ws clients, real Ed25519 keys) in this process:
  * - relay RSS and heartbeat CPU with 1 000 idle connectors (heartbeat 1 s so the CPU cost is measurable; the
  *   default 15 s costs 1/15 of it);
  * - `runs.get` over `/api/v2` and the same call as an MCP `tools/call`, through one connector that answers at once;
@@ -8,20 +8,19 @@
  * not count against them.
  * The relay runs from its built package in its own process (fixtures/relay-bench-server.mjs). Loopback only.
  */
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
 import { SqliteRelayStore } from '@sluice/relay';
-import { authSigningPayload, HEADERS, PROTOCOL_VERSION, RELAY_PATHS } from '@sluice/shared-protocol';
-import { buildRequest, latency, throughput } from './lib/http-load.mjs';
-import { cpuMs, rssBytes, startProcess, stopChild } from './lib/proc.mjs';
-import { median, nowMs, round, sleep, spread } from './lib/stats.mjs';
+import { FakeConnector } from '@sluice/test-kit';
+import { buildRequest, latency, throughput } from '../lib/http-load.mjs';
+import { cpuMs, rssBytes, startProcess, stopChild } from '../lib/proc.mjs';
+import { figure, nowMs, round, sleep } from '../lib/stats.mjs';
 
 const MB = 1024 * 1024;
-const launcher = fileURLToPath(new URL('./fixtures/relay-bench-server.mjs', import.meta.url));
+const launcher = fileURLToPath(new URL('../fixtures/relay-bench-server.mjs', import.meta.url));
 const T = '2026-11-23T10:00:00.000Z';
 const RUN_ID = 'run_01JD0000000000000000000001';
 
@@ -32,35 +31,18 @@ function runDetail() {
   };
 }
 
-/** Connect one fake connector; `answer` makes it answer verb requests at once. */
+/** Connect one fake connector (the kit's); `answer` makes it answer verb requests at once. */
 async function connectOne(base, origin, inst, { workspaces = [], answer = false } = {}) {
-  const ch = await (await fetch(`${base}${RELAY_PATHS.connectorChallenge}?instanceId=${inst.id}`)).json();
-  const timestamp = Date.now();
-  const payload = authSigningPayload({ nonce: ch.nonce, instanceId: inst.id, relayOrigin: origin, timestamp });
-  const signature = sign(null, Buffer.from(payload), inst.key).toString('base64url');
-  const header = Buffer.from(JSON.stringify({ type: 'auth', instanceId: inst.id, nonce: ch.nonce, timestamp, signature })).toString('base64url');
-  const ws = new WebSocket(`${base.replace('http', 'ws')}${RELAY_PATHS.connectorSocket}`, { headers: { [HEADERS.connectorAuth]: header }, perMessageDeflate: false });
-  const detail = JSON.stringify(runDetail());
-  await new Promise((resolve, reject) => {
-    ws.once('error', reject);
-    ws.on('message', (data) => {
-      const text = data.toString();
-      if (text.includes('"type":"request"')) {
-        const f = JSON.parse(text);
-        if (answer) {
-          const out = f.verb === 'runs.get' ? detail : JSON.stringify({ ...runDetail(), steps: undefined });
-          ws.send(`{"type":"response","id":"${f.id}","ok":true,"output":${out}}`);
-        }
-        return;
-      }
-      const f = JSON.parse(text);
-      if (f.type === 'ping') ws.send(JSON.stringify({ type: 'pong', ts: f.ts }));
-      else if (f.type === 'welcome') resolve();
-      else if (f.type === 'error') reject(new Error(f.message));
-    });
-    ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', protocolVersion: PROTOCOL_VERSION, connectorVersion: 'bench', workspaces })));
-  });
-  return ws;
+  const c = new FakeConnector(base, workspaces, { instanceId: inst.id, privateKey: inst.key, relayOrigin: origin });
+  c.deflate = false;
+  if (answer) {
+    const detail = runDetail();
+    c.handlers['runs.get'] = () => detail;
+    c.handlers['runs.open'] = () => ({ ...detail, steps: undefined });
+  }
+  const first = await c.connect();
+  if (first.type !== 'welcome') throw new Error(`the relay did not welcome the fake connector: ${JSON.stringify(first)}`);
+  return c;
 }
 
 async function pool(items, width, fn) {
@@ -140,21 +122,19 @@ export async function run({ rounds, quick }) {
     const w0 = nowMs();
     await sleep(quick ? 3000 : 6000);
     const cpuPerSec = (cpuMs(relay.pid) - cpu0) / ((nowMs() - w0) / 1000);
-
-    const fig = (id, figure, unit, values, extra = {}) => ({ id, figure, unit, value: round(median(values)), note: `median of ${values.length} rounds, spread ${spread(values)}`, ...extra });
     return [
       { id: 'relay.idle-connectors.rss', figure: `relay RSS with ${idleCount === 1000 ? '1 000' : idleCount} idle connectors`, unit: 'MB', value: round(rssIdle), note: `VmRSS; ${round(rssEmpty)} MB before any connector; ${idleCount + 1} sockets connected in ${round(connectMs / 1000)} s` },
       { id: 'relay.idle-connectors.heartbeat-cpu', figure: `relay CPU with ${idleCount} idle connectors, heartbeat 1 s`, unit: 'ms CPU/s', value: round(cpuPerSec), note: `at the default 15 s heartbeat about ${round(cpuPerSec / 15)} ms CPU per second` },
-      fig('relay.fake-connector.api-v2.p50', 'runs.get via /api/v2 through a fake connector, p50', 'ms', per.map((x) => x.api.p50)),
-      fig('relay.fake-connector.api-v2.p99', 'runs.get via /api/v2 through a fake connector, p99', 'ms', per.map((x) => x.api.p99)),
-      fig('relay.fake-connector.mcp.p50', 'MCP tool call p50 (runs_get, fake connector)', 'ms', per.map((x) => x.mcp.p50), { baselineId: 'relay.fake-connector.api-v2.p50' }),
-      fig('relay.fake-connector.rps', 'runs.get throughput through one fake connector (4 conns x 16)', 'req/s', per.map((x) => x.tput.rps)),
-      fig('relay.fake-connector.cpu-per-call', 'relay CPU per /api/v2 runs.get call (fake connector)', 'µs', per.map((x) => x.tput.cpuUsPerCall), {
+      figure('relay.fake-connector.api-v2.p50', 'runs.get via /api/v2 through a fake connector, p50', 'ms', per.map((x) => x.api.p50)),
+      figure('relay.fake-connector.api-v2.p99', 'runs.get via /api/v2 through a fake connector, p99', 'ms', per.map((x) => x.api.p99)),
+      figure('relay.fake-connector.mcp.p50', 'MCP tool call p50 (runs_get, fake connector)', 'ms', per.map((x) => x.mcp.p50), { baselineId: 'relay.fake-connector.api-v2.p50' }),
+      figure('relay.fake-connector.rps', 'runs.get throughput through one fake connector (4 conns x 16)', 'req/s', per.map((x) => x.tput.rps)),
+      figure('relay.fake-connector.cpu-per-call', 'relay CPU per /api/v2 runs.get call (fake connector)', 'µs', per.map((x) => x.tput.cpuUsPerCall), {
         note: 'relay process user+system CPU over the throughput run / calls; 1 000 000 / this = calls per second one core can serve',
       }),
     ];
   } finally {
-    for (const s of sockets) s.terminate();
+    for (const s of sockets) s.close();
     await stopChild(relay.child);
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
-const GIT_ENV = {
+/** No user or system config, so hooks, templates and signing never interfere; a fixed identity. */
+export const GIT_ENV: NodeJS.ProcessEnv = {
   ...process.env,
   GIT_CONFIG_NOSYSTEM: '1',
   GIT_CONFIG_GLOBAL: '/dev/null',
@@ -13,22 +14,22 @@ const GIT_ENV = {
   GIT_COMMITTER_EMAIL: 'op@example.test',
 };
 
-/** Run git in a test repo (argv, no shell). */
+/** Run git in `cwd` (argv, no shell); returns trimmed stdout. */
 export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
+  return execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).trim();
 }
 
-/** A small repo on branch main with the given files committed. */
-export function makeRepo(path: string, files: Record<string, string | Buffer>): string {
-  mkdirSync(path, { recursive: true });
-  git(path, 'init', '-q', '-b', 'main');
+/** A repo at `dir` on branch `main` with `files` (default: one README) in one commit. */
+export function makeRepo(dir: string, files: Record<string, string | Buffer> = { 'README.md': 'hello\n' }, message = 'initial'): { path: string; head: string } {
+  mkdirSync(dir, { recursive: true });
+  git(dir, 'init', '-q', '-b', 'main');
   for (const [f, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(path, f)), { recursive: true });
-    writeFileSync(join(path, f), content);
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    writeFileSync(join(dir, f), content);
   }
-  git(path, 'add', '-A');
-  git(path, 'commit', '-q', '-m', 'initial');
-  return git(path, 'rev-parse', 'HEAD');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', message);
+  return { path: dir, head: git(dir, 'rev-parse', 'HEAD') };
 }
 
 /**

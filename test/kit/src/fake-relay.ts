@@ -4,7 +4,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
 import {
   AuthFrame,
   CLOSE_CODES,
@@ -17,23 +18,29 @@ import {
   parseFrame,
 } from '@sluice/shared-protocol';
 import type { Frame, GoodbyeFrame, HelloFrame, ResponseFrame } from '@sluice/shared-protocol';
+import { FrameTap } from './frame-tap.js';
 
 type InstanceState = 'active' | 'revoked' | 'disabled';
 
-/** One accepted connector socket, as the relay sees it. */
-export class FakeSession {
+/** One accepted connector socket, as the relay sees it; every frame it received is also on the tap. */
+export class FakeSession extends FrameTap {
   hellos: HelloFrame[] = [];
   pongs = 0;
   goodbyes: GoodbyeFrame[] = [];
-  closed = false;
   private readonly waiting = new Map<string, (f: ResponseFrame) => void>();
   private helloWaiters: Array<() => void> = [];
 
   constructor(
-    readonly ws: WebSocket,
+    ws: WebSocket,
     readonly instanceId: string,
     private readonly relay: FakeRelay,
-  ) {}
+  ) {
+    super(ws);
+  }
+
+  get isClosed(): boolean {
+    return this.closed !== undefined;
+  }
 
   /** @internal */
   onFrame(frame: Frame): void {
@@ -56,10 +63,6 @@ export class FakeSession {
       this.waiting.get(frame.id)?.(frame);
       this.waiting.delete(frame.id);
     }
-  }
-
-  send(frame: unknown): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
   /** Send a request frame and wait for its response (rejects when the socket closes first). */
@@ -106,16 +109,17 @@ export class FakeRelay {
     private readonly scheme: 'http' | 'https',
   ) {}
 
-  static async start(opts: { heartbeatMs?: number; tls?: { key: string; cert: string } } = {}): Promise<FakeRelay> {
+  static async start(opts: { heartbeatMs?: number; pinging?: boolean; tls?: { key: string; cert: string } } = {}): Promise<FakeRelay> {
     const server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }) : createServer();
     const relay = new FakeRelay(server, opts.tls ? 'https' : 'http');
     if (opts.heartbeatMs) relay.heartbeatMs = opts.heartbeatMs;
+    if (opts.pinging !== undefined) relay.pinging = opts.pinging;
     server.on('request', (req, res) => relay.onHttp(req, res));
     server.on('upgrade', (req, socket, head) => relay.onUpgrade(req, socket, head));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     relay.pinger = setInterval(() => {
       if (!relay.pinging) return;
-      for (const s of relay.sessions) if (!s.closed) s.send({ type: 'ping', ts: Date.now() });
+      for (const s of relay.sessions) if (!s.isClosed) s.send({ type: 'ping', ts: Date.now() });
     }, relay.heartbeatMs);
     return relay;
   }
@@ -136,6 +140,11 @@ export class FakeRelay {
     return token;
   }
 
+  /** Register a connector identity the relay lets in without enrollment (its Ed25519 public key, JWK `x`). */
+  addInstance(instanceId: string, publicKey: string): void {
+    this.instances.set(instanceId, { publicKey, state: 'active' });
+  }
+
   /** Wait until `n` sessions (counting closed ones) have said hello. */
   async waitForSession(n: number): Promise<FakeSession> {
     for (;;) {
@@ -147,7 +156,7 @@ export class FakeRelay {
 
   /** Drop every socket without a close frame, as a network failure would. */
   dropAll(): void {
-    for (const s of this.sessions) if (!s.closed) s.ws.terminate();
+    for (const s of this.sessions) if (!s.isClosed) s.ws.terminate();
   }
 
   setState(instanceId: string, state: InstanceState): void {
@@ -155,7 +164,7 @@ export class FakeRelay {
     if (!inst) throw new Error('no such instance');
     inst.state = state;
     const code = state === 'revoked' ? CLOSE_CODES.revoked : state === 'disabled' ? CLOSE_CODES.disabled : undefined;
-    if (code) for (const s of this.sessions) if (!s.closed && s.instanceId === instanceId) s.ws.close(code, state);
+    if (code) for (const s of this.sessions) if (!s.isClosed && s.instanceId === instanceId) s.ws.close(code, state);
   }
 
   private closing: Promise<void> | undefined;
@@ -248,9 +257,6 @@ export class FakeRelay {
         if (!parsed.ok) throw new Error(`the connector sent an invalid frame: ${parsed.message}`);
         session.onFrame(parsed.frame);
         if (parsed.frame.type === 'hello' && session.hellos.length === 1) for (const w of this.sessionWaiters.splice(0)) w();
-      });
-      ws.on('close', () => {
-        session.closed = true;
       });
     });
   }

@@ -1,5 +1,5 @@
 /**
- * The daemon ledger (issue 4), through the built `@sluice/daemon`:
+ * The daemon ledger, through the built `@sluice/daemon`:
  * - event append rate with group commit (`Store.queueEvent`: the events queued in one turn of the event loop,
  *   here 200, commit in one transaction that notifies the bus once) while another process long-polls
  *   `events.list` (`waitMs`) over real loopback HTTP and must see every event;
@@ -9,7 +9,7 @@
  * - idle RSS of `sluice daemon start` (a real process, after start-up settles).
  * Baselines: the raw SQLite figures of bench/baselines/sqlite.mjs in the same run.
  *
- *   node bench/daemon-ledger.mjs [--quick]      (standalone; prints JSON)
+ *   node bench/scenarios/daemon-ledger.mjs [--quick]      (standalone; prints JSON)
  */
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
@@ -18,11 +18,11 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { setImmediate } from 'node:timers';
 import { ArtifactStore, buildApp, ensureHome, ensureToken, openDatabase, parseConfig, Store } from '@sluice/daemon';
-import { median, nowMs, round, spread, summarize, sleep } from './lib/stats.mjs';
-import { rssBytes } from './lib/proc.mjs';
+import { figure, median, nowMs, round, summarize, sleep } from '../lib/stats.mjs';
+import { rssBytes } from '../lib/proc.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = path.resolve(here, '../packages/daemon/dist/cli/main.js');
+const BIN = path.resolve(here, '../../packages/daemon/dist/cli/main.js');
 const ACTOR = 'system:bench';
 const DATA = { attemptId: 'att_01J00000000000000000000000', from: 'running', to: 'validating', detail: 'x'.repeat(60) };
 
@@ -166,26 +166,14 @@ export async function run({ rounds, quick = false }) {
     const { reads } = await last50(dir, rows, rounds, quick);
     const rss = [];
     for (let r = 0; r < Math.min(rounds, 2); r++) rss.push(await idleRss(dir));
-    const fig = (id, figure, unit, vals, better, extra = {}) => ({
-      id,
-      figure,
-      unit,
-      value: round(median(vals)),
-      better,
-      note: `median of ${vals.length} rounds (${spread(vals)})${extra.note ?? ''}`,
-      rounds: vals.map((v) => round(v)),
-      ...(extra.baselineId ? { baselineId: extra.baselineId } : {}),
-    });
     const n = rows.toLocaleString('en-US');
     return [
-      fig('daemon.event-append.group', 'daemon: event append rate, group commit (200 per commit) while a reader long-polls events.list', 'events/s', group, 'higher', {
-        baselineId: 'raw.sqlite.insert-batch100',
-        note: `; ${round(median(perCpu))} events per CPU-second of the daemon process (wall-clock rate depends on the machine's load); a separate process long-polling events.list over HTTP saw every event in ${median(polls)} polls`,
-      }),
-      fig('daemon.event-append.single', 'daemon: event append, 1 event per commit, reader long-polling', 'events/s', single, 'higher', { baselineId: 'raw.sqlite.insert-autocommit' }),
-      fig('daemon.events-list.last50-p50', `daemon: events.list last 50 of a run at 1M events, p50`, 'ms', reads.map((x) => x.p50), 'lower', { baselineId: 'raw.sqlite.last50-p50', note: `; ${n} events` }),
-      fig('daemon.events-list.last50-p99', `daemon: events.list last 50 of a run at 1M events, p99`, 'ms', reads.map((x) => x.p99), 'lower', { baselineId: 'raw.sqlite.last50-p99', note: `; ${n} events` }),
-      fig('daemon.idle-rss', 'daemon: idle RSS of `sluice daemon start`', 'MB', rss, 'lower'),
+      figure('daemon.event-append.group', 'daemon: event append rate, group commit (200 per commit) while a reader long-polls events.list', 'events/s', group, { better: 'higher', baselineId: 'raw.sqlite.insert-batch100',
+        noteSuffix: `; ${round(median(perCpu))} events per CPU-second of the daemon process (wall-clock rate depends on the machine's load); a separate process long-polling events.list over HTTP saw every event in ${median(polls)} polls` }),
+      figure('daemon.event-append.single', 'daemon: event append, 1 event per commit, reader long-polling', 'events/s', single, { better: 'higher', baselineId: 'raw.sqlite.insert-autocommit' }),
+      figure('daemon.events-list.last50-p50', `daemon: events.list last 50 of a run at 1M events, p50`, 'ms', reads.map((x) => x.p50), { better: 'lower', baselineId: 'raw.sqlite.last50-p50', noteSuffix: `; ${n} events` }),
+      figure('daemon.events-list.last50-p99', `daemon: events.list last 50 of a run at 1M events, p99`, 'ms', reads.map((x) => x.p99), { better: 'lower', baselineId: 'raw.sqlite.last50-p99', noteSuffix: `; ${n} events` }),
+      figure('daemon.idle-rss', 'daemon: idle RSS of `sluice daemon start`', 'MB', rss, { better: 'lower' }),
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
