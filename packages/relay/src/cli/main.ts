@@ -34,13 +34,13 @@ function localActor(): string {
   return `local:${name.replace(/[^A-Za-z0-9._@-]/g, '_').slice(0, 64) || 'operator'}`;
 }
 
-function withStore<T>(cmd: Command, fn: (store: SqliteRelayStore, opts: GlobalOpts) => T): T {
+async function withStore<T>(cmd: Command, fn: (store: SqliteRelayStore, opts: GlobalOpts) => Promise<T>): Promise<T> {
   const opts = cmd.optsWithGlobals<GlobalOpts>();
   const store = new SqliteRelayStore(dbPath(opts));
   try {
-    return fn(store, opts);
+    return await fn(store, opts);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -125,13 +125,13 @@ export function buildCli(): Command {
           try {
             await relay.close();
           } finally {
-            store.close();
+            await store.close();
           }
         },
         drainTimeoutMs: DRAIN_TIMEOUT_MS,
         cancel: async () => {
           relay.app.server.closeAllConnections();
-          store.close();
+          await store.close();
         },
         log: (line) => log.info(line),
       });
@@ -142,9 +142,9 @@ export function buildCli(): Command {
     .command('create <name>')
     .description('create an org')
     .action((name: string, _o: unknown, cmd: Command) =>
-      withStore(cmd, (store, opts) => {
-        const rec = store.createOrg(name);
-        store.appendAudit({ orgId: rec.id, actor: localActor(), action: 'org.create', target: rec.id, outcome: 'ok', detail: { name } });
+      withStore(cmd, async (store, opts) => {
+        const rec = await store.createOrg(name);
+        await store.appendAudit({ orgId: rec.id, actor: localActor(), action: 'org.create', target: rec.id, outcome: 'ok', detail: { name } });
         print(opts, { orgId: rec.id, name: rec.name }, () => `${rec.id}  ${rec.name}`);
       }),
     );
@@ -152,8 +152,8 @@ export function buildCli(): Command {
     .command('list')
     .description('list orgs')
     .action((_o: unknown, cmd: Command) =>
-      withStore(cmd, (store, opts) => {
-        const orgs = store.listOrgs().map((r) => ({ orgId: r.id, name: r.name, createdAt: iso(r.createdAt) }));
+      withStore(cmd, async (store, opts) => {
+        const orgs = (await store.listOrgs()).map((r) => ({ orgId: r.id, name: r.name, createdAt: iso(r.createdAt) }));
         print(opts, { orgs }, () => orgs.map((r) => `${r.orgId}  ${r.name}`).join('\n') || '(no orgs)');
       }),
     );
@@ -168,15 +168,15 @@ export function buildCli(): Command {
     .option('--instances <list>', 'comma-separated instance ids this token may reach (default all of the org)')
     .option('--expires-in <duration>', 'e.g. 30d, 12h')
     .action((o: { org: string; name: string; scopes: string; instances?: string; expiresIn?: string }, cmd: Command) =>
-      withStore(cmd, (store, opts) => {
-        const { record, secret } = store.createToken({
+      withStore(cmd, async (store, opts) => {
+        const { record, secret } = await store.createToken({
           orgId: o.org,
           name: o.name,
           scopes: scopesOf(o.scopes),
           instanceAllowlist: o.instances ? o.instances.split(',').map((s) => s.trim()) : null,
           expiresAt: o.expiresIn ? Date.now() + parseDuration(o.expiresIn) : null,
         });
-        store.appendAudit({ orgId: record.orgId, actor: localActor(), action: 'token.create', target: record.id, outcome: 'ok', detail: { name: record.name, scopes: record.scopes } });
+        await store.appendAudit({ orgId: record.orgId, actor: localActor(), action: 'token.create', target: record.id, outcome: 'ok', detail: { name: record.name, scopes: record.scopes } });
         print(opts, { tokenId: record.id, orgId: record.orgId, token: secret, scopes: record.scopes, expiresAt: iso(record.expiresAt) }, () =>
           [`token id: ${record.id}`, `token:    ${secret}`, 'Store it now: it is shown only once.'].join('\n'),
         );
@@ -187,8 +187,8 @@ export function buildCli(): Command {
     .description('list planner tokens (never their secrets)')
     .option('--org <orgId>', 'only this org')
     .action((o: { org?: string }, cmd: Command) =>
-      withStore(cmd, (store, opts) => {
-        const tokens = store.listTokens(o.org).map((r) => ({
+      withStore(cmd, async (store, opts) => {
+        const tokens = (await store.listTokens(o.org)).map((r) => ({
           tokenId: r.id,
           orgId: r.orgId,
           name: r.name,
@@ -205,11 +205,11 @@ export function buildCli(): Command {
     .command('revoke <tokenId>')
     .description('revoke a planner token')
     .action((id: string, _o: unknown, cmd: Command) =>
-      withStore(cmd, (store, opts) => {
-        const rec = store.listTokens().find((r) => r.id === id);
+      withStore(cmd, async (store, opts) => {
+        const rec = (await store.listTokens()).find((r) => r.id === id);
         if (!rec) throw new SluiceError('NOT_FOUND', 'No such token.');
-        const changed = store.revokeToken(id);
-        store.appendAudit({ orgId: rec.orgId, actor: localActor(), action: 'token.revoke', target: id, outcome: changed ? 'ok' : 'already_revoked' });
+        const changed = await store.revokeToken(id);
+        await store.appendAudit({ orgId: rec.orgId, actor: localActor(), action: 'token.revoke', target: id, outcome: changed ? 'ok' : 'already_revoked' });
         print(opts, { tokenId: id, revoked: true }, () => `revoked ${id}`);
       }),
     );
@@ -222,11 +222,11 @@ export function buildCli(): Command {
     .requiredOption('--org <orgId>', 'org the instance will belong to')
     .option('--ttl-minutes <n>', 'minutes until it expires', '15')
     .action((o: { org: string; ttlMinutes: string }, cmd: Command) =>
-      withStore(cmd, (store, opts) => {
+      withStore(cmd, async (store, opts) => {
         const minutes = Number(o.ttlMinutes);
         if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) throw new SluiceError('INVALID_INPUT', '--ttl-minutes must be 1-1440.');
-        const enr = store.createEnrollmentToken(o.org, minutes * 60_000);
-        store.appendAudit({ orgId: o.org, actor: localActor(), action: 'enrollment_token.create', target: enr.id, outcome: 'ok', detail: { ttlMinutes: minutes } });
+        const enr = await store.createEnrollmentToken(o.org, minutes * 60_000);
+        await store.appendAudit({ orgId: o.org, actor: localActor(), action: 'enrollment_token.create', target: enr.id, outcome: 'ok', detail: { ttlMinutes: minutes } });
         print(opts, { token: enr.secret, expiresAt: iso(enr.expiresAt) }, () => `${enr.secret}\nsingle use, expires ${iso(enr.expiresAt)}`);
       }),
     );
@@ -237,8 +237,8 @@ export function buildCli(): Command {
     .description('list instances')
     .option('--org <orgId>', 'only this org')
     .action((o: { org?: string }, cmd: Command) =>
-      withStore(cmd, (store, opts) => {
-        const instances = store.listInstances(o.org).map((r) => ({ instanceId: r.id, orgId: r.orgId, name: r.name, state: r.state, lastSeenAt: iso(r.lastSeenAt) }));
+      withStore(cmd, async (store, opts) => {
+        const instances = (await store.listInstances(o.org)).map((r) => ({ instanceId: r.id, orgId: r.orgId, name: r.name, state: r.state, lastSeenAt: iso(r.lastSeenAt) }));
         print(opts, { instances }, () => instances.map((r) => `${r.instanceId}  ${r.name}  ${r.state}`).join('\n') || '(no instances)');
       }),
     );
@@ -251,12 +251,12 @@ export function buildCli(): Command {
       .command(`${action} <instanceId>`)
       .description(help)
       .action((id: string, _o: unknown, cmd: Command) =>
-        withStore(cmd, (store, opts) => {
-          const before = store.getInstance(id);
+        withStore(cmd, async (store, opts) => {
+          const before = await store.getInstance(id);
           if (!before) throw new SluiceError('INSTANCE_NOT_FOUND');
           if (before.state === 'revoked' && state !== 'revoked') throw new SluiceError('INSTANCE_REVOKED');
-          const rec = store.setInstanceState(id, state)!;
-          store.appendAudit({ orgId: rec.orgId, actor: localActor(), action: `instance.${action}`, target: id, outcome: 'ok' });
+          const rec = (await store.setInstanceState(id, state))!;
+          await store.appendAudit({ orgId: rec.orgId, actor: localActor(), action: `instance.${action}`, target: id, outcome: 'ok' });
           print(opts, { instanceId: id, state: rec.state }, () => `${id}  ${rec.state} (a running relay closes its session within one heartbeat)`);
         }),
       );
@@ -268,10 +268,10 @@ export function buildCli(): Command {
     .description('refuse every access token of this subject at once, whatever its expiry')
     .requiredOption('--issuer <url>', 'the issuer exactly as configured (--oauth-issuer)')
     .action((subject: string, o: { issuer: string }, cmd: Command) =>
-      withStore(cmd, (store, opts) => {
+      withStore(cmd, async (store, opts) => {
         const by = localActor();
-        const changed = store.revokeOAuthSubject(o.issuer, subject, by);
-        store.appendAudit({ orgId: null, actor: by, action: 'oauth.revoke_subject', target: subject.slice(0, 200), outcome: changed ? 'ok' : 'already_revoked', detail: { issuer: o.issuer } });
+        const changed = await store.revokeOAuthSubject(o.issuer, subject, by);
+        await store.appendAudit({ orgId: null, actor: by, action: 'oauth.revoke_subject', target: subject.slice(0, 200), outcome: changed ? 'ok' : 'already_revoked', detail: { issuer: o.issuer } });
         print(opts, { issuer: o.issuer, subject, revoked: true }, () => `revoked ${subject} of ${o.issuer} (a running relay refuses its tokens on their next use)`);
       }),
     );
@@ -280,10 +280,10 @@ export function buildCli(): Command {
     .description('accept a revoked subject again')
     .requiredOption('--issuer <url>', 'the issuer exactly as configured (--oauth-issuer)')
     .action((subject: string, o: { issuer: string }, cmd: Command) =>
-      withStore(cmd, (store, opts) => {
-        const changed = store.restoreOAuthSubject(o.issuer, subject);
+      withStore(cmd, async (store, opts) => {
+        const changed = await store.restoreOAuthSubject(o.issuer, subject);
         if (!changed) throw new SluiceError('NOT_FOUND', 'That subject is not revoked.');
-        store.appendAudit({ orgId: null, actor: localActor(), action: 'oauth.restore_subject', target: subject.slice(0, 200), outcome: 'ok', detail: { issuer: o.issuer } });
+        await store.appendAudit({ orgId: null, actor: localActor(), action: 'oauth.restore_subject', target: subject.slice(0, 200), outcome: 'ok', detail: { issuer: o.issuer } });
         print(opts, { issuer: o.issuer, subject, revoked: false }, () => `restored ${subject} of ${o.issuer}`);
       }),
     );
@@ -291,8 +291,8 @@ export function buildCli(): Command {
     .command('list-revoked')
     .description('list revoked OAuth subjects')
     .action((_o: unknown, cmd: Command) =>
-      withStore(cmd, (store, opts) => {
-        const subjects = store.listRevokedOAuthSubjects().map((r) => ({ ...r, revokedAt: iso(r.revokedAt) }));
+      withStore(cmd, async (store, opts) => {
+        const subjects = (await store.listRevokedOAuthSubjects()).map((r) => ({ ...r, revokedAt: iso(r.revokedAt) }));
         print(opts, { subjects }, () => subjects.map((r) => `${r.issuer}  ${r.subject}  ${r.revokedAt}  ${r.revokedBy}`).join('\n') || '(none)');
       }),
     );
@@ -303,8 +303,8 @@ export function buildCli(): Command {
     .command('verify')
     .description('check the hash chain of the audit log; exit 2 when it was tampered with')
     .action((_o: unknown, cmd: Command) =>
-      withStore(cmd, (store, opts) => {
-        const v = store.verifyAudit();
+      withStore(cmd, async (store, opts) => {
+        const v = await store.verifyAudit();
         print(opts, v, () => (v.ok ? `audit ok: ${v.rows} rows, chain intact` : [`audit BROKEN: ${v.problems.length} problem(s) in ${v.rows} rows`, ...v.problems.map((p) => `  seq ${p.seq}: ${p.problem}`)].join('\n')));
         if (!v.ok) process.exitCode = 2;
       }),

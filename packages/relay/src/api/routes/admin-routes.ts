@@ -27,27 +27,27 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: RelayContext): vo
     return { sessions: ctx.hub.listSessions(p.orgId) };
   });
 
-  app.post('/api/v2/admin/tokens/revoke-all', { preHandler: auth }, (request) => {
+  app.post('/api/v2/admin/tokens/revoke-all', { preHandler: auth }, async (request) => {
     const p = principalOf(request);
     requireAdmin(p);
-    const revoked = ctx.store.revokeAllTokens(p.orgId);
+    const revoked = await ctx.store.revokeAllTokens(p.orgId);
     ctx.streams.revoked();
-    ctx.store.appendAudit({ orgId: p.orgId, actor: p.actor, action: 'tokens.revoke_all', outcome: 'ok', ip: request.ip, detail: { revoked } });
+    await ctx.store.appendAudit({ orgId: p.orgId, actor: p.actor, action: 'tokens.revoke_all', outcome: 'ok', ip: request.ip, detail: { revoked } });
     return { revoked };
   });
 
-  app.post('/api/v2/admin/instances/:instanceId/:action', { preHandler: auth }, (request) => {
+  app.post('/api/v2/admin/instances/:instanceId/:action', { preHandler: auth }, async (request) => {
     const p = principalOf(request);
     requireAdmin(p);
     const { instanceId, action } = request.params as { instanceId: string; action: string };
     const what = Object.prototype.hasOwnProperty.call(ACTIONS, action) ? ACTIONS[action] : undefined;
     if (!what) throw new SluiceError('NOT_FOUND');
-    const inst = InstanceId.safeParse(instanceId).success ? ctx.store.getInstance(instanceId) : undefined;
+    const inst = InstanceId.safeParse(instanceId).success ? await ctx.store.getInstance(instanceId) : undefined;
     if (!inst || inst.orgId !== p.orgId) throw new SluiceError('INSTANCE_NOT_FOUND');
     if (inst.state === 'revoked' && what.state !== 'revoked') throw new SluiceError('INSTANCE_REVOKED');
-    const updated = ctx.store.setInstanceState(inst.id, what.state)!;
+    const updated = (await ctx.store.setInstanceState(inst.id, what.state))!;
     if (what.close) ctx.hub.closeInstance(inst.id, what.close.code, what.close.reason);
-    ctx.store.appendAudit({ orgId: p.orgId, actor: p.actor, action: `instance.${action}`, target: inst.id, outcome: 'ok', ip: request.ip, detail: {} });
+    await ctx.store.appendAudit({ orgId: p.orgId, actor: p.actor, action: `instance.${action}`, target: inst.id, outcome: 'ok', ip: request.ip, detail: {} });
     return { instanceId: updated.id, name: updated.name, state: updated.state };
   });
 }
