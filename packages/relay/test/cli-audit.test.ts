@@ -66,6 +66,8 @@ describe('sluice-relay CLI', () => {
       const bytes = readFileSync(db);
       copyDb(copy, bytes);
       const d = new Database(copy);
+      // What someone with plain sqlite3 can do: drop the guard triggers, then edit.
+      d.exec('DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
       d.exec(sql);
       d.close();
       return cli(copy, '--json', 'audit', 'verify');
