@@ -39,7 +39,7 @@ describe('sluice-connector rotate-key', () => {
     const newPublic = publicKeyOf(privateKeyObject(after.privateKey));
     expect(newPublic).not.toBe(oldPublic);
     expect(JSON.parse(out)).toMatchObject({ instanceId: s.instanceId, publicKey: newPublic });
-    expect(s.relayStore.getInstance(s.instanceId)!.publicKey).toBe(newPublic);
+    expect((await s.relayStore.getInstance(s.instanceId))!.publicKey).toBe(newPublic);
     expect(readFileSync(configPath, 'utf8')).not.toContain(before.privateKey as string);
     // The session signed with the old key was closed; the connector is back with the new one.
     await until('the connector to reconnect with the new key', () => {

@@ -64,17 +64,17 @@ export async function run({ rounds, quick }) {
   const idleCount = quick ? 300 : 1000;
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-relay-'));
   const store = new SqliteRelayStore(join(dir, 'relay.db'));
-  const org = store.createOrg('bench');
-  const token = store.createToken({ orgId: org.id, name: 'bench', scopes: ['runs:read', 'runs:write'] }).secret;
+  const org = await store.createOrg('bench');
+  const token = (await store.createToken({ orgId: org.id, name: 'bench', scopes: ['runs:read', 'runs:write'] })).secret;
   const instances = [];
   for (let i = 0; i <= idleCount; i++) {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    const enr = store.createEnrollmentToken(org.id, 600_000);
+    const enr = await store.createEnrollmentToken(org.id, 600_000);
     const { createHash } = await import('node:crypto');
-    const rec = store.enroll(createHash('sha256').update(enr.secret).digest('hex'), { name: `c${i}`, publicKey: publicKey.export({ format: 'jwk' }).x });
+    const rec = await store.enroll(createHash('sha256').update(enr.secret).digest('hex'), { name: `c${i}`, publicKey: publicKey.export({ format: 'jwk' }).x });
     instances.push({ id: rec.id, key: privateKey });
   }
-  store.close();
+  await store.close();
 
   const relay = await startProcess(launcher, ['--port', '0', '--heartbeat-ms', '1000', '--log-level', 'warn'], {
     env: { ...process.env, SLUICE_RELAY_HOME: dir, ...(process.env.RELAY_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.RELAY_BENCH_NODE_OPTIONS } : {}) },

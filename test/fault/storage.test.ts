@@ -168,10 +168,10 @@ describe('full disk under the relay', () => {
   it.skipIf(!IS_ROOT)('relay requests fail with 507 STORAGE_ERROR, not 500, and the store is intact afterwards', async () => {
     const mnt = tinyTmpfs('3m');
     const store = new SqliteRelayStore(join(mnt, 'relay.db'));
-    const org = store.createOrg('full');
-    const { secret } = store.createToken({ orgId: org.id, name: 'p', scopes: ['runs:read'] });
+    const org = await store.createOrg('full');
+    const { secret } = await store.createToken({ orgId: org.id, name: 'p', scopes: ['runs:read'] });
     const relay = await buildRelay({ store, logger: pino({ level: 'silent' }) }, { rateLimit: { max: 100_000, timeWindowMs: 60_000 } });
-    cleanups.push(() => store.close());
+    cleanups.push(() => void store.close().catch(() => undefined));
     cleanups.push(() => void relay.close());
     const free = fill(mnt);
     let last = { status: 200, code: undefined as string | undefined };
@@ -184,7 +184,7 @@ describe('full disk under the relay', () => {
     const ok = await relay.app.inject({ method: 'POST', url: relayVerbPath('instances.list'), headers: { authorization: `Bearer ${secret}` }, payload: {} });
     expect(ok.statusCode).toBe(200);
     expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
-    expect(store.verifyAudit().ok).toBe(true);
+    expect((await store.verifyAudit()).ok).toBe(true);
   }, 60_000);
 });
 

@@ -41,7 +41,7 @@ async function sseText(token: string, n: number): Promise<string> {
 
 beforeAll(async () => {
   s = await startInProcessStack();
-  readOnly = s.relayStore.createToken({ orgId: s.orgA.orgId, name: 'follower', scopes: ['runs:read'] }).secret;
+  readOnly = (await s.relayStore.createToken({ orgId: s.orgA.orgId, name: 'follower', scopes: ['runs:read'] })).secret;
   const open = await verb(s.orgA.token, 'runs.open', { workspaceId: 'web' });
   runId = open.body.runId as string;
   s.daemon.store.appendEvent({ type: 'attempt.log', runId, data: { lines: [{ stream: 'stdout', text: SECRET }] } }, 'system:engine');

@@ -30,7 +30,7 @@ describe('relay side: forged upgrades and malformed connector frames', () => {
   beforeAll(async () => {
     s = await startInProcessStack();
     c = new FakeConnector(s.relayUrl, []);
-    await c.enroll(s.relayStore.createEnrollmentToken(s.orgA.orgId, 60_000).secret);
+    await c.enroll((await s.relayStore.createEnrollmentToken(s.orgA.orgId, 60_000)).secret);
     const res = await s.relay.app.inject({ method: 'POST', url: relayVerbPath('runs.open'), headers: { authorization: `Bearer ${s.orgA.token}` }, payload: { workspaceId: 'web', instanceId: s.instanceId } });
     runId = (res.json() as { runId: string }).runId;
   }, 60_000);

@@ -105,7 +105,7 @@ export async function startServerPair(prefix: string, bodyTimeoutMs: number): Pr
     relayPort: (relay.app.server.address() as { port: number }).port,
     close: async () => {
       await relay.close();
-      relayStore.close();
+      await relayStore.close();
       await daemon.app.close();
       daemon.store.close();
       rmSync(root, { recursive: true, force: true });
@@ -158,17 +158,17 @@ export async function startInProcessStack(): Promise<InProcessStack> {
   await relay.app.listen({ host: '127.0.0.1', port: 0 });
   const relayUrl = relay.origin();
 
-  const mkOrg = (name: string): OrgPart => {
-    const org = relayStore.createOrg(name);
-    const t = relayStore.createToken({ orgId: org.id, name: `${name}-planner`, scopes: PLANNER_SCOPES });
-    const a = relayStore.createToken({ orgId: org.id, name: `${name}-admin`, scopes: ['admin'] });
+  const mkOrg = async (name: string): Promise<OrgPart> => {
+    const org = await relayStore.createOrg(name);
+    const t = await relayStore.createToken({ orgId: org.id, name: `${name}-planner`, scopes: PLANNER_SCOPES });
+    const a = await relayStore.createToken({ orgId: org.id, name: `${name}-admin`, scopes: ['admin'] });
     return { orgId: org.id, token: t.secret, tokenId: t.record.id, adminToken: a.secret };
   };
-  const orgA = mkOrg('org-a');
-  const orgB = mkOrg('org-b');
+  const orgA = await mkOrg('org-a');
+  const orgB = await mkOrg('org-b');
 
   const configPath = join(daemon.home.root, 'connector.json');
-  const enr = relayStore.createEnrollmentToken(orgA.orgId, 60_000);
+  const enr = await relayStore.createEnrollmentToken(orgA.orgId, 60_000);
   await enroll({ configPath, relay: relayUrl, token: enr.secret, name: 'laptop-a', insecure: false, force: false });
   const cfg = loadConnectorConfig(configPath);
   saveConnectorConfig(configPath, { ...cfg, shares: ['web'], daemon: { home: daemon.home.root } });
@@ -213,7 +213,7 @@ export async function startInProcessStack(): Promise<InProcessStack> {
       abort.abort();
       await connectorDone.catch(() => undefined);
       await relay.close();
-      relayStore.close();
+      await relayStore.close();
       await daemon.app.close();
       daemon.store.close();
       rmSync(root, { recursive: true, force: true });

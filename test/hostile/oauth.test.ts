@@ -27,7 +27,7 @@ let orgId: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sluice-hostile-oauth-'));
   store = new SqliteRelayStore(join(dir, 'relay.db'));
-  orgId = store.createOrg('oauth-org').id;
+  orgId = (await store.createOrg('oauth-org')).id;
   const pair = await generateKeyPair('ES256');
   key = pair.privateKey;
   otherKey = (await generateKeyPair('ES256')).privateKey;
@@ -40,7 +40,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await relay?.close();
   await limited?.close();
-  store?.close();
+  await store?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -100,7 +100,7 @@ describe('OAuth access tokens', () => {
   });
 
   it('the rate limit answers 429 RATE_LIMITED, per token', async () => {
-    const { secret } = store.createToken({ orgId, name: 'busy', scopes: ['runs:read'] });
+    const { secret } = await store.createToken({ orgId, name: 'busy', scopes: ['runs:read'] });
     const codes: number[] = [];
     for (let i = 0; i < 5; i++) codes.push((await call(limited, secret)).statusCode);
     expect(codes.slice(0, 3)).toEqual([200, 200, 200]);

@@ -158,7 +158,7 @@ describe('relay /api/v2 refuses hostile bodies before anything is forwarded', ()
     }
     // The tables the text names are intact and the audit chains still verify.
     expect(s.daemon.store.db.prepare('SELECT count(*) AS n FROM runs').get()).toMatchObject({ n: expect.any(Number) });
-    expect(s.relayStore.verifyAudit().ok).toBe(true);
+    expect((await s.relayStore.verifyAudit()).ok).toBe(true);
     recordCount('relay.sqlText', texts.length);
   });
 
@@ -180,11 +180,11 @@ describe('relay /api/v2 refuses hostile bodies before anything is forwarded', ()
 describe('relay credentials', () => {
   it('forged, malformed, wrong-checksum, expired, revoked and misplaced credentials are refused with their code', async () => {
     const past = Date.now() - 1000;
-    const expired = s.relayStore.createToken({ orgId: s.orgA.orgId, name: 'expired', scopes: ['runs:read'], expiresAt: past });
-    const revoked = s.relayStore.createToken({ orgId: s.orgA.orgId, name: 'revoked', scopes: ['runs:read'] });
-    s.relayStore.revokeToken(revoked.record.id);
-    const readOnly = s.relayStore.createToken({ orgId: s.orgA.orgId, name: 'read-only', scopes: ['runs:read'] });
-    const enr = s.relayStore.createEnrollmentToken(s.orgA.orgId, 60_000);
+    const expired = await s.relayStore.createToken({ orgId: s.orgA.orgId, name: 'expired', scopes: ['runs:read'], expiresAt: past });
+    const revoked = await s.relayStore.createToken({ orgId: s.orgA.orgId, name: 'revoked', scopes: ['runs:read'] });
+    await s.relayStore.revokeToken(revoked.record.id);
+    const readOnly = await s.relayStore.createToken({ orgId: s.orgA.orgId, name: 'read-only', scopes: ['runs:read'] });
+    const enr = await s.relayStore.createEnrollmentToken(s.orgA.orgId, 60_000);
     const good = s.orgA.token;
     const flipped = `${good.slice(0, -1)}${good.endsWith('A') ? 'B' : 'A'}`;
     const before = s.snapshot();
@@ -289,13 +289,13 @@ describe('relay credentials', () => {
 
 describe('relay enrollment and challenge endpoints', () => {
   it('bad, reused and expired enrollment tokens and bad keys are refused; no instance is created', async () => {
-    const used = s.relayStore.createEnrollmentToken(s.orgA.orgId, 60_000);
+    const used = await s.relayStore.createEnrollmentToken(s.orgA.orgId, 60_000);
     const key = 'A'.repeat(43);
     const { generateKeyPairSync } = await import('node:crypto');
     const x = (generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }) as { x: string }).x;
     const first = await inject({ method: 'POST', url: RELAY_PATHS.enroll, payload: { token: used.secret, publicKey: x, name: 'first' } });
     expect(first.statusCode).toBe(200);
-    const expiredStore = s.relayStore.createEnrollmentToken(s.orgA.orgId, 1);
+    const expiredStore = await s.relayStore.createEnrollmentToken(s.orgA.orgId, 1);
     await new Promise((r) => setTimeout(r, 5));
     const before = s.snapshot();
     const bodies: Array<[string, unknown, number, string]> = [
@@ -303,7 +303,7 @@ describe('relay enrollment and challenge endpoints', () => {
       ['expired token', { token: expiredStore.secret, publicKey: x, name: 'late' }, 401, 'ENROLLMENT_TOKEN_INVALID'],
       ['forged token', { token: generateSecret('enrollment'), publicKey: x, name: 'forged' }, 401, 'ENROLLMENT_TOKEN_INVALID'],
       ['planner token as enrollment token', { token: s.orgA.token, publicKey: x, name: 'pat' }, 401, 'ENROLLMENT_TOKEN_INVALID'],
-      ['not a key', { token: s.relayStore.createEnrollmentToken(s.orgA.orgId, 60_000).secret, publicKey: key.replace(/A$/, '!'), name: 'k' }, 400, 'INVALID_INPUT'],
+      ['not a key', { token: (await s.relayStore.createEnrollmentToken(s.orgA.orgId, 60_000)).secret, publicKey: key.replace(/A$/, '!'), name: 'k' }, 400, 'INVALID_INPUT'],
       ['name with control chars', { token: 'slc_enr_x', publicKey: x, name: 'a\u0000b' }, 400, 'INVALID_INPUT'],
       ['name too long', { token: 'slc_enr_x', publicKey: x, name: 'n'.repeat(201) }, 400, 'INVALID_INPUT'],
       ['unknown key', { token: 'slc_enr_x', publicKey: x, name: 'n', orgId: s.orgB.orgId }, 400, 'INVALID_INPUT'],

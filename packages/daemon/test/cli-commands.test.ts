@@ -186,8 +186,8 @@ describe('sluice CLI', () => {
     writeFileSync(new ArtifactStore(join(home, 'artifacts')).pathOf(blob.digest), 'artifact b0dy\n');
 
     const verify = sluice('audit', 'verify', '--json');
-    expect(verify.code).toBe(1);
-    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: false, firstBroken: { seq: 2 } });
+    expect(verify.code).toBe(2);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: false, problems: [{ seq: 2, problem: 'hash_mismatch' }] });
     const check = sluice('db', 'rebuild', '--check');
     expect(check.code).toBe(1);
     expect(check.stdout).toContain(`runs ${run.runId}: differs (title)`);

@@ -148,30 +148,29 @@ describe('audit verify', () => {
   });
 
   it('accepts an untouched chain', () => {
-    expect(verifyAuditChain(store.db)).toEqual({ ok: true, rows: 5, firstBroken: null });
+    expect(verifyAuditChain(store.db)).toEqual({ ok: true, rows: 5, problems: [] });
   });
 
   it('names the first edited row', () => {
     tamper("UPDATE audit SET actor = 'local:someone-else' WHERE seq = 3");
     const r = verifyAuditChain(store.db);
     expect(r.ok).toBe(false);
-    expect(r.firstBroken!.seq).toBe(3);
-    expect(r.firstBroken!.reason).toMatch(/edited/);
+    expect(r.problems).toEqual([{ seq: 3, problem: 'hash_mismatch', reason: expect.stringMatching(/edited/) as string }]);
   });
 
   it('finds a deleted row in the middle', () => {
     tamper('DELETE FROM audit WHERE seq = 2');
-    expect(verifyAuditChain(store.db).firstBroken!.seq).toBe(3);
+    expect(verifyAuditChain(store.db).problems[0]).toMatchObject({ seq: 3, problem: 'sequence_gap' });
   });
 
   it('finds a deleted last row', () => {
     tamper('DELETE FROM audit WHERE seq = 5');
-    expect(verifyAuditChain(store.db)).toMatchObject({ ok: false, firstBroken: { seq: 5 } });
+    expect(verifyAuditChain(store.db)).toMatchObject({ ok: false, problems: [{ seq: 5, problem: 'tail_missing' }] });
   });
 
   it('finds an inserted row even with a plausible prev_hash', () => {
     tamper("INSERT INTO audit (seq, at, actor, action, target, outcome, details, prev_hash, hash) SELECT 6, at, actor, 'forged', NULL, 'ok', '{}', hash, hash FROM audit WHERE seq = 5");
-    expect(verifyAuditChain(store.db)).toMatchObject({ ok: false, firstBroken: { seq: 6 } });
+    expect(verifyAuditChain(store.db)).toMatchObject({ ok: false, problems: [{ seq: 6, problem: 'hash_mismatch' }] });
   });
 });
 

@@ -2,7 +2,7 @@ export { buildRelay, createRelayLogger } from './api/build-relay.js';
 export type { Relay, RelayDeps } from './api/build-relay.js';
 export { parseRelayConfig, RelayConfigSchema } from './config/relay-config.js';
 export type { RelayConfig, RelayConfigInput } from './config/relay-config.js';
-export { SqliteRelayStore, openDatabase, StoreTooNewError } from './store/sqlite-store.js';
+export { SqliteRelayStore, openDatabase, StoreTooNewError, type SqliteRelayStoreOptions } from './store/sqlite-store.js';
 export type { RelayStore, OrgRecord, TokenRecord, InstanceRecord, InstanceState, AuditInput } from './store/relay-store.js';
 export { generateSecret, isWellFormedSecret, hashSecret, TOKEN_PREFIX } from './tokens/token-format.js';
 export { RELAY_ERROR_CATALOG, renderErrorsMarkdown } from './errors/catalog.js';

@@ -7,15 +7,15 @@ import type { TestRelay } from './helpers.js';
 
 describe('/api/v2 through a fake connector', () => {
   let t: TestRelay;
-  let a: ReturnType<typeof orgWithToken>;
-  let b: ReturnType<typeof orgWithToken>;
+  let a: Awaited<ReturnType<typeof orgWithToken>>;
+  let b: Awaited<ReturnType<typeof orgWithToken>>;
   let ca: FakeConnector;
   let cb: FakeConnector;
 
   beforeEach(async () => {
     t = await startRelay({ requestTimeoutMs: 500 });
-    a = orgWithToken(t.store, 'org-a', PLANNER_SCOPES);
-    b = orgWithToken(t.store, 'org-b', PLANNER_SCOPES);
+    a = await orgWithToken(t.store, 'org-a', PLANNER_SCOPES);
+    b = await orgWithToken(t.store, 'org-b', PLANNER_SCOPES);
     ca = await connectedConnector(t, a.org.id, [workspace('ws1')]);
     cb = await connectedConnector(t, b.org.id, [workspace('ws1')]);
     for (const c of [ca, cb]) {
@@ -72,7 +72,7 @@ describe('/api/v2 through a fake connector', () => {
   });
 
   it('validates input, checks scope and refuses unknown verbs before anything reaches the instance', async () => {
-    const readOnly = t.store.createToken({ orgId: a.org.id, name: 'ro', scopes: ['runs:read'] }).secret;
+    const readOnly = (await t.store.createToken({ orgId: a.org.id, name: 'ro', scopes: ['runs:read'] })).secret;
     const scope = await callVerb(t.url, readOnly, 'runs.open', { workspaceId: 'ws1' });
     expect(scope.status).toBe(403);
     expect(scope.body.code).toBe('INSUFFICIENT_SCOPE');
@@ -117,7 +117,7 @@ describe('/api/v2 through a fake connector', () => {
   it('a token with an instance allowlist reaches only those instances', async () => {
     const runId = (await callVerb(t.url, a.token, 'runs.open', { workspaceId: 'ws1' })).body.runId as string;
     const other = await connectedConnector(t, a.org.id, [workspace('ws2')]);
-    const limited = t.store.createToken({ orgId: a.org.id, name: 'lim', scopes: ['runs:read', 'runs:write'], instanceAllowlist: [other.instanceId] }).secret;
+    const limited = (await t.store.createToken({ orgId: a.org.id, name: 'lim', scopes: ['runs:read', 'runs:write'], instanceAllowlist: [other.instanceId] })).secret;
     expect((await callVerb(t.url, limited, 'runs.get', { runId })).body.code).toBe('RUN_NOT_FOUND');
     const list = await callVerb(t.url, limited, 'instances.list', {});
     expect((list.body.instances as { instanceId: string }[]).map((i) => i.instanceId)).toEqual([other.instanceId]);
@@ -159,7 +159,7 @@ describe('/api/v2 through a fake connector', () => {
       return NO_ANSWER;
     };
     const stepId = fakeId('stp');
-    t.store.recordOwner(a.org.id, stepId, ca.instanceId);
+    await t.store.recordOwner(a.org.id, stepId, ca.instanceId);
     const res = await callVerb(t.url, a.token, 'steps.wait', { stepId, timeoutMs: 30_000 });
     expect(res.status).toBe(503);
     expect(res.body.code).toBe('INSTANCE_OFFLINE');
@@ -251,10 +251,10 @@ describe('planner tokens', () => {
   });
 
   it('revoked, expired, malformed, wrong-checksum and unknown tokens are refused and audited by hash', async () => {
-    const a = orgWithToken(t.store, 'org-a', ['runs:read', 'audit:read']);
-    const expiring = t.store.createToken({ orgId: a.org.id, name: 'exp', scopes: ['runs:read'], expiresAt: now + 1000 }).secret;
-    const revoked = t.store.createToken({ orgId: a.org.id, name: 'rev', scopes: ['runs:read'] });
-    t.store.revokeToken(revoked.record.id);
+    const a = await orgWithToken(t.store, 'org-a', ['runs:read', 'audit:read']);
+    const expiring = (await t.store.createToken({ orgId: a.org.id, name: 'exp', scopes: ['runs:read'], expiresAt: now + 1000 })).secret;
+    const revoked = await t.store.createToken({ orgId: a.org.id, name: 'rev', scopes: ['runs:read'] });
+    await t.store.revokeToken(revoked.record.id);
     now += 2000;
     const wrongChecksum = a.token.slice(0, -1) + (a.token.endsWith('A') ? 'B' : 'A');
     const cases: [string | undefined, string][] = [
@@ -276,13 +276,13 @@ describe('planner tokens', () => {
     const all = JSON.stringify(t.store.db.prepare('SELECT * FROM audit').all());
     for (const [tok] of cases) if (tok) expect(all).not.toContain(tok);
     expect((await callVerb(t.url, a.token, 'instances.list', {})).status).toBe(200);
-    expect(t.store.listTokens(a.org.id).find((x) => x.name === 'org-a-token')?.lastUsedAt).toBe(now);
+    expect((await t.store.listTokens(a.org.id)).find((x) => x.name === 'org-a-token')?.lastUsedAt).toBe(now);
   });
 
   it('GET /api/v2/audit shows the own org only and needs audit:read; sign out everywhere revokes every token of the org', async () => {
-    const a = orgWithToken(t.store, 'org-a', ['runs:read', 'audit:read', 'admin']);
-    const b = orgWithToken(t.store, 'org-b', ['runs:read', 'audit:read']);
-    const other = t.store.createToken({ orgId: a.org.id, name: 'second', scopes: ['runs:read'] }).secret;
+    const a = await orgWithToken(t.store, 'org-a', ['runs:read', 'audit:read', 'admin']);
+    const b = await orgWithToken(t.store, 'org-b', ['runs:read', 'audit:read']);
+    const other = (await t.store.createToken({ orgId: a.org.id, name: 'second', scopes: ['runs:read'] })).secret;
     await callVerb(t.url, b.token, 'instances.list', {});
     await callVerb(t.url, a.token, 'instances.list', {});
     const res = await fetch(`${t.url}/api/v2/audit`, { headers: { authorization: `Bearer ${a.token}` } });
@@ -304,8 +304,8 @@ describe('rate limits', () => {
   it('limits requests per token with RATE_LIMITED; another token is not affected', async () => {
     const t = await startRelay({ rateLimit: { max: 3, timeWindowMs: 60_000 } });
     try {
-      const a = orgWithToken(t.store, 'a', ['runs:read']);
-      const b = orgWithToken(t.store, 'b', ['runs:read']);
+      const a = await orgWithToken(t.store, 'a', ['runs:read']);
+      const b = await orgWithToken(t.store, 'b', ['runs:read']);
       const codes: number[] = [];
       for (let i = 0; i < 4; i++) codes.push((await callVerb(t.url, a.token, 'instances.list', {})).status);
       expect(codes).toEqual([200, 200, 200, 429]);
@@ -318,15 +318,15 @@ describe('rate limits', () => {
 
   it('caps the long polls one caller holds open; a finished poll frees its place and other callers are not affected', async () => {
     const t = await startRelay({ requestTimeoutMs: 300, maxWaitingCallsPerCaller: 2 });
-    const a = orgWithToken(t.store, 'a', PLANNER_SCOPES);
-    const b = orgWithToken(t.store, 'b', PLANNER_SCOPES);
+    const a = await orgWithToken(t.store, 'a', PLANNER_SCOPES);
+    const b = await orgWithToken(t.store, 'b', PLANNER_SCOPES);
     const ca = await connectedConnector(t, a.org.id, [workspace('ws1')]);
     const cb = await connectedConnector(t, b.org.id, [workspace('ws1')]);
     try {
       const stepA = fakeId('stp');
       const stepB = fakeId('stp');
-      t.store.recordOwner(a.org.id, stepA, ca.instanceId);
-      t.store.recordOwner(b.org.id, stepB, cb.instanceId);
+      await t.store.recordOwner(a.org.id, stepA, ca.instanceId);
+      await t.store.recordOwner(b.org.id, stepB, cb.instanceId);
       let reached = 0;
       ca.handlers['steps.wait'] = () => {
         reached++;

@@ -52,11 +52,11 @@ describe('sluice-relay CLI', () => {
     expect(r.err).toContain('--allow-insecure-http');
   });
 
-  it('audit verify passes an intact chain and finds an edit, a deletion, an insertion and a deleted tail made with plain SQL', () => {
+  it('audit verify passes an intact chain and finds an edit, a deletion, an insertion and a deleted tail made with plain SQL', async () => {
     const store = new SqliteRelayStore(db);
-    const org = store.createOrg('acme');
-    for (let i = 0; i < 6; i++) store.appendAudit({ orgId: org.id, actor: 'system:test', action: 'test.row', outcome: 'ok', detail: { i } });
-    store.close();
+    const org = await store.createOrg('acme');
+    for (let i = 0; i < 6; i++) await store.appendAudit({ orgId: org.id, actor: 'system:test', action: 'test.row', outcome: 'ok', detail: { i } });
+    await store.close();
     expect(cli(db, 'audit', 'verify')).toMatchObject({ code: 0 });
     const tamper = (sql: string): { code: number; out: string } => {
       const copy = join(dir, `t-${Math.random()}.db`);
@@ -66,6 +66,8 @@ describe('sluice-relay CLI', () => {
       const bytes = readFileSync(db);
       copyDb(copy, bytes);
       const d = new Database(copy);
+      // What someone with plain sqlite3 can do: drop the guard triggers, then edit.
+      d.exec('DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
       d.exec(sql);
       d.close();
       return cli(copy, '--json', 'audit', 'verify');

@@ -11,14 +11,14 @@ describe('connector enrollment and authenticated upgrade', () => {
   let orgId: string;
   beforeEach(async () => {
     t = await startRelay();
-    orgId = t.store.createOrg('acme').id;
+    orgId = (await t.store.createOrg('acme')).id;
   });
   afterEach(async () => {
     await t.close();
   });
 
   it('an enrollment token works exactly once, and failures are audited by hash only', async () => {
-    const enr = t.store.createEnrollmentToken(orgId, 60_000);
+    const enr = await t.store.createEnrollmentToken(orgId, 60_000);
     const c = new FakeConnector(t.url);
     const ok = await c.enroll(enr.secret);
     expect(ok.status).toBe(200);
@@ -33,25 +33,25 @@ describe('connector enrollment and authenticated upgrade', () => {
     const rows = t.store.db.prepare("SELECT detail FROM audit WHERE action = 'connector.enroll' AND outcome = 'ENROLLMENT_TOKEN_INVALID'").all() as { detail: string }[];
     expect(rows).toHaveLength(1);
     expect(rows[0]!.detail).not.toContain(enr.secret);
-    expect(t.store.listInstances(orgId)).toHaveLength(1);
+    expect((await t.store.listInstances(orgId))).toHaveLength(1);
   });
 
   it('refuses instance names with bidi overrides, isolates, zero-width characters or only blanks; the enrollment token stays unused', async () => {
     const bad = ['laptop\u202Egnp.exe', 'lap\u2066top\u2069', 'lap\u200Btop', 'lap\u200Dtop', '\uFEFFlaptop', 'lap\u2060top', 'lap\u200Ftop', '   '];
-    const enr = t.store.createEnrollmentToken(orgId, 60_000);
+    const enr = await t.store.createEnrollmentToken(orgId, 60_000);
     for (const name of bad) {
       const res = await new FakeConnector(t.url).enroll(enr.secret, name);
       expect(res.status, JSON.stringify(name)).toBe(400);
       expect(((await res.json()) as { code: string }).code).toBe('INVALID_INPUT');
     }
-    expect(t.store.listInstances(orgId)).toHaveLength(0);
+    expect((await t.store.listInstances(orgId))).toHaveLength(0);
     const ok = await new FakeConnector(t.url).enroll(enr.secret, 'Ana’s laptop — ünïcode ok');
     expect(ok.status).toBe(200);
-    expect(t.store.listInstances(orgId).map((i) => i.name)).toEqual(['Ana’s laptop — ünïcode ok']);
+    expect((await t.store.listInstances(orgId)).map((i) => i.name)).toEqual(['Ana’s laptop — ünïcode ok']);
   });
 
   it('an expired enrollment token is refused', async () => {
-    const enr = t.store.createEnrollmentToken(orgId, 1);
+    const enr = await t.store.createEnrollmentToken(orgId, 1);
     await new Promise((r) => setTimeout(r, 5));
     const res = await new FakeConnector(t.url).enroll(enr.secret);
     expect(res.status).toBe(401);
@@ -61,7 +61,7 @@ describe('connector enrollment and authenticated upgrade', () => {
     const c = await connectedConnector(t, orgId);
     const welcome = c.frames.find((f) => f.type === 'welcome');
     expect(welcome).toMatchObject({ type: 'welcome', instanceId: c.instanceId, heartbeatMs: 15_000 });
-    const { token } = { token: t.store.createToken({ orgId, name: 'p', scopes: ['runs:read'] }).secret };
+    const { token } = { token: (await t.store.createToken({ orgId, name: 'p', scopes: ['runs:read'] })).secret };
     const list = await callVerb(t.url, token, 'instances.list', {});
     expect(list.body).toMatchObject({ instances: [{ instanceId: c.instanceId, online: true, workspaces: [{ workspaceId: 'ws1' }] }] });
     c.close();
@@ -69,8 +69,8 @@ describe('connector enrollment and authenticated upgrade', () => {
 
   it('a later hello replaces the advertised workspaces; admins see the live session', async () => {
     const c = await connectedConnector(t, orgId, [workspace('ws1')]);
-    const reader = t.store.createToken({ orgId, name: 'r', scopes: ['runs:read'] }).secret;
-    const admin = t.store.createToken({ orgId, name: 'a', scopes: ['admin'] }).secret;
+    const reader = (await t.store.createToken({ orgId, name: 'r', scopes: ['runs:read'] })).secret;
+    const admin = (await t.store.createToken({ orgId, name: 'a', scopes: ['admin'] })).secret;
     c.workspaces = [workspace('ws2'), workspace('ws3')];
     c.sendHello();
     await new Promise((r) => setTimeout(r, 100));
@@ -87,7 +87,7 @@ describe('connector enrollment and authenticated upgrade', () => {
 
   it('a replayed nonce, a forged signature, a wrong relay origin and a skewed clock are refused before the upgrade', async () => {
     const c = new FakeConnector(t.url);
-    await c.enroll(t.store.createEnrollmentToken(orgId, 60_000).secret);
+    await c.enroll((await t.store.createEnrollmentToken(orgId, 60_000)).secret);
 
     const { nonce } = await c.challenge();
     const header = c.authHeader(nonce);
@@ -129,7 +129,7 @@ describe('connector enrollment and authenticated upgrade', () => {
 
   it('an unsupported protocol version gets a fatal error frame and close code 4004', async () => {
     const c = new FakeConnector(t.url);
-    await c.enroll(t.store.createEnrollmentToken(orgId, 60_000).secret);
+    await c.enroll((await t.store.createEnrollmentToken(orgId, 60_000)).secret);
     const f = await c.connect('2001-01-01');
     expect(f).toMatchObject({ type: 'error', code: 'UNSUPPORTED_PROTOCOL_VERSION', fatal: true });
     expect(await c.waitClose()).toBe(CLOSE_CODES.unsupportedVersion);
@@ -155,10 +155,10 @@ describe('connector enrollment and authenticated upgrade', () => {
     expect(forged).toMatchObject({ status: 401, body: { code: 'AUTH_FAILED' } });
     // The old key alone cannot install a key the caller does not hold.
     expect(await rotation(c.privateKey, c.privateKey)).toMatchObject({ status: 401, body: { code: 'AUTH_FAILED' } });
-    expect(t.store.getInstance(c.instanceId)!.publicKey).toBe(c.publicKeyX);
+    expect((await t.store.getInstance(c.instanceId))!.publicKey).toBe(c.publicKeyX);
 
     expect(await rotation(c.privateKey, fresh.privateKey)).toEqual({ status: 200, body: { instanceId: c.instanceId } });
-    expect(t.store.getInstance(c.instanceId)!.publicKey).toBe(freshX);
+    expect((await t.store.getInstance(c.instanceId))!.publicKey).toBe(freshX);
     expect(await closed).toBe(CLOSE_CODES.goingAway);
     const old = await c.upgrade(c.authHeader((await c.challenge()).nonce));
     expect(old).toMatchObject({ status: 401, body: { code: 'AUTH_FAILED' } });
@@ -189,9 +189,9 @@ describe('connector enrollment and authenticated upgrade', () => {
   });
 
   it('disabling closes the socket and refuses reconnects until enabled; revoking needs a new enrollment', async () => {
-    const { token } = orgWithToken(t.store, 'admins', ['admin']);
+    const { token } = await orgWithToken(t.store, 'admins', ['admin']);
     // Admin token must be in the same org as the instance.
-    const admin = t.store.createToken({ orgId, name: 'admin', scopes: ['admin'] }).secret;
+    const admin = (await t.store.createToken({ orgId, name: 'admin', scopes: ['admin'] })).secret;
     const c = await connectedConnector(t, orgId);
     const post = (path: string, tok: string) => fetch(`${t.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${tok}` } });
 
@@ -214,7 +214,7 @@ describe('connector enrollment and authenticated upgrade', () => {
     expect(await closed2).toBe(CLOSE_CODES.revoked);
     const gone = await c.upgrade(c.authHeader((await c.challenge()).nonce));
     expect(gone).toMatchObject({ status: 401, body: { code: 'INSTANCE_REVOKED' } });
-    expect(t.store.getInstance(c.instanceId)?.publicKey).toBeNull();
+    expect((await t.store.getInstance(c.instanceId))?.publicKey).toBeNull();
   });
 });
 
@@ -222,7 +222,7 @@ describe('heartbeats', () => {
   it('a connector that stops answering pings is closed with heartbeatTimeout and shown offline', async () => {
     const t = await startRelay({ heartbeatMs: 1000 });
     try {
-      const orgId = t.store.createOrg('acme').id;
+      const orgId = (await t.store.createOrg('acme')).id;
       const c = await connectedConnector(t, orgId);
       c.answerPings = false;
       expect(await c.waitClose()).toBe(CLOSE_CODES.heartbeatTimeout);

@@ -8,7 +8,7 @@ const TTL = 60_000;
 
 describe('stored answers of idempotent dispatches', () => {
   let t: TestRelay;
-  let a: ReturnType<typeof orgWithToken>;
+  let a: Awaited<ReturnType<typeof orgWithToken>>;
   let c: FakeConnector;
   let clock = Date.now();
   let dispatched = 0;
@@ -17,7 +17,7 @@ describe('stored answers of idempotent dispatches', () => {
     clock = Date.now();
     dispatched = 0;
     t = await startRelay({ dispatchAnswerTtlMs: TTL }, { now: () => clock });
-    a = orgWithToken(t.store, 'org-a', PLANNER_SCOPES);
+    a = await orgWithToken(t.store, 'org-a', PLANNER_SCOPES);
     c = await connectedConnector(t, a.org.id, [workspace('ws1')]);
     const steps = new Map<string, ReturnType<typeof fakeStep>>();
     c.handlers['runs.open'] = (input) => fakeRun(fakeId('run'), input.workspaceId as string);

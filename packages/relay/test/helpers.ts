@@ -29,23 +29,23 @@ export async function startRelay(config: RelayConfigInput = {}, opts: { now?: ()
     url,
     async close() {
       await relay.close();
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
 /** An org with a token holding the given scopes. */
-export function orgWithToken(store: SqliteRelayStore, name: string, scopes: Scope[], extra: { instanceAllowlist?: string[]; expiresAt?: number } = {}) {
-  const org = store.createOrg(name);
-  const { record, secret } = store.createToken({ orgId: org.id, name: `${name}-token`, scopes, ...extra });
+export async function orgWithToken(store: SqliteRelayStore, name: string, scopes: Scope[], extra: { instanceAllowlist?: string[]; expiresAt?: number } = {}) {
+  const org = await store.createOrg(name);
+  const { record, secret } = await store.createToken({ orgId: org.id, name: `${name}-token`, scopes, ...extra });
   return { org, token: secret, tokenId: record.id };
 }
 
 /** Enroll and connect a fake connector into an org. */
 export async function connectedConnector(t: TestRelay, orgId: string, workspaces?: WorkspaceSummary[]): Promise<FakeConnector> {
   const c = new FakeConnector(t.url, workspaces);
-  const enr = t.store.createEnrollmentToken(orgId, 60_000);
+  const enr = await t.store.createEnrollmentToken(orgId, 60_000);
   const res = await c.enroll(enr.secret);
   if (!res.ok) throw new Error(`enroll failed ${res.status}`);
   await c.connect();

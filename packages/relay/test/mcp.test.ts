@@ -20,12 +20,12 @@ async function mcpClient(url: string, bearer: string): Promise<Client> {
 
 describe('/mcp with a real MCP SDK client', () => {
   let t: TestRelay;
-  let a: ReturnType<typeof orgWithToken>;
+  let a: Awaited<ReturnType<typeof orgWithToken>>;
   let c: FakeConnector;
   const clients: Client[] = [];
   beforeEach(async () => {
     t = await startRelay();
-    a = orgWithToken(t.store, 'org-a', PLANNER_SCOPES);
+    a = await orgWithToken(t.store, 'org-a', PLANNER_SCOPES);
     c = await connectedConnector(t, a.org.id);
     c.handlers['runs.open'] = (input) => ({ ...fakeRun(fakeId('run'), input.workspaceId as string), unknownKey: 1 });
   });
@@ -64,7 +64,7 @@ describe('/mcp with a real MCP SDK client', () => {
   });
 
   it('a token lacking the scope gets a clear insufficient-scope error and nothing reaches the connector', async () => {
-    const ro = t.store.createToken({ orgId: a.org.id, name: 'ro', scopes: ['runs:read'] }).secret;
+    const ro = (await t.store.createToken({ orgId: a.org.id, name: 'ro', scopes: ['runs:read'] })).secret;
     const client = await mcpClient(t.url, ro);
     clients.push(client);
     const res = await client.callTool({ name: 'runs_open', arguments: { workspaceId: 'ws1' } });
@@ -112,7 +112,7 @@ describe('/mcp with JWT access tokens from an external issuer', () => {
     const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
     const issuer = 'https://idp.example.com';
     t = await startRelay({ publicUrl: 'http://relay.test', oauth: { issuer, jwksUrl } });
-    const org = t.store.createOrg('org-jwt');
+    const org = await t.store.createOrg('org-jwt');
     const c = await connectedConnector(t, org.id);
     c.handlers['runs.open'] = (input) => fakeRun(fakeId('run'), input.workspaceId as string);
     const mint = (claims: Record<string, unknown>, opts: { aud?: string; exp?: string; key?: typeof privateKey } = {}) =>

@@ -35,8 +35,8 @@ beforeAll(async () => {
   const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
   t = await startRelay({ publicUrl: 'http://relay.test', oauth: { issuer: ISSUER, jwksUrl, maxLifetimeSeconds: 3600 } });
   strict = await startRelay({ publicUrl: 'http://relay.test', oauth: { issuer: ISSUER, jwksUrl, requireTyp: true } });
-  orgId = t.store.createOrg('org-jwt').id;
-  strict.store.createOrg('unused');
+  orgId = (await t.store.createOrg('org-jwt')).id;
+  await strict.store.createOrg('unused');
 });
 afterAll(async () => {
   await t?.close();
@@ -83,7 +83,7 @@ describe('OAuth access-token policy', () => {
       expect(res.status, typ).toBe(401);
       expect(res.body.message).toMatch(/not an access token type/);
     }
-    const strictOrg = strict.store.listOrgs()[0]!.id;
+    const strictOrg = (await strict.store.listOrgs())[0]!.id;
     expect((await list(strict, await mint({ typ: 'at+jwt', org: strictOrg }))).status).toBe(200);
     for (const typ of [undefined, 'JWT']) expect((await list(strict, await mint({ typ, org: strictOrg }))).status, String(typ)).toBe(401);
   });
@@ -109,7 +109,7 @@ describe('OAuth access-token policy', () => {
     expect(refused.body.code).toBe('TOKEN_REVOKED');
     expect((await list(t, await mint({ sub: 'mallory' }))).body.code).toBe('TOKEN_REVOKED');
     expect((await list(t, await mint({ sub: 'someone-else' }))).status).toBe(200);
-    t.store.flushAudit();
+    await t.store.flushAudit();
     const rows = t.store.db.prepare("SELECT actor, action, outcome, detail FROM audit WHERE action IN ('oauth.revoke_subject', 'auth.failed') AND (target = 'mallory' OR outcome = 'TOKEN_REVOKED')").all() as { action: string; outcome: string; detail: string }[];
     expect(rows.map((r) => `${r.action}:${r.outcome}`)).toEqual(['oauth.revoke_subject:ok', 'auth.failed:TOKEN_REVOKED']);
     expect(JSON.parse(run('--json', 'oauth', 'list-revoked').stdout)).toMatchObject({ subjects: [{ issuer: ISSUER, subject: 'mallory' }] });
@@ -133,7 +133,7 @@ describe('OAuth actors', () => {
     const a = await list(t, await mint({ sub: 'alice smith' }));
     const b = await list(t, await mint({ sub: 'alice_smith' }));
     expect([a.status, b.status]).toEqual([200, 200]);
-    t.store.flushAudit();
+    await t.store.flushAudit();
     const actors = (t.store.db.prepare("SELECT DISTINCT actor FROM audit WHERE actor LIKE 'oauth:%alice%'").all() as { actor: string }[]).map((r) => r.actor);
     expect(actors.sort()).toEqual(['oauth:idp.example.com/alice+20smith', 'oauth:idp.example.com/alice_smith']);
   });

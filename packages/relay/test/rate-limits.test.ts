@@ -16,11 +16,11 @@ function bearerSpellings(): string[] {
 
 describe('rate limits are keyed by who is calling, not by what a header says', () => {
   let t: TestRelay;
-  let a: ReturnType<typeof orgWithToken>;
+  let a: Awaited<ReturnType<typeof orgWithToken>>;
   let c: FakeConnector;
   beforeEach(async () => {
     t = await startRelay({ rateLimit: { max: MAX, timeWindowMs: 60_000 } });
-    a = orgWithToken(t.store, 'org-a', ['runs:read', 'runs:write']);
+    a = await orgWithToken(t.store, 'org-a', ['runs:read', 'runs:write']);
     c = await connectedConnector(t, a.org.id);
     c.handlers['runs.open'] = (input) => fakeRun(fakeId('run'), input.workspaceId as string);
   });
@@ -41,7 +41,7 @@ describe('rate limits are keyed by who is calling, not by what a header says', (
     expect(over.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(((await over.json()) as { code: string }).code).toBe('RATE_LIMITED');
     // Another principal has its own budget.
-    const b = orgWithToken(t.store, 'org-b', ['runs:read']);
+    const b = await orgWithToken(t.store, 'org-b', ['runs:read']);
     expect((await list(`Bearer ${b.token}`)).status).toBe(200);
   });
 
@@ -60,10 +60,10 @@ describe('rate limits are keyed by who is calling, not by what a header says', (
 
 describe('per-IP limits before authentication', () => {
   let t: TestRelay;
-  let a: ReturnType<typeof orgWithToken>;
+  let a: Awaited<ReturnType<typeof orgWithToken>>;
   beforeEach(async () => {
     t = await startRelay({ rateLimit: { max: MAX, timeWindowMs: 60_000 } });
-    a = orgWithToken(t.store, 'org-a', ['runs:read']);
+    a = await orgWithToken(t.store, 'org-a', ['runs:read']);
   });
   afterEach(async () => {
     await t.close();

@@ -16,8 +16,8 @@ describe('audit rows of refusals anyone can provoke', () => {
     await t.close();
   });
 
-  const rows = (action: string) => {
-    t.store.flushAudit();
+  const rows = async (action: string) => {
+    await t.store.flushAudit();
     return (t.store.db.prepare('SELECT outcome, target, detail FROM audit WHERE action = ? ORDER BY seq').all(action) as { outcome: string; target: string; detail: string }[]).map((r) => ({
       outcome: r.outcome,
       target: r.target,
@@ -29,12 +29,12 @@ describe('audit rows of refusals anyone can provoke', () => {
     for (let i = 0; i < 50; i++) expect((await callVerb(t.url, `not-a-token-${i}`, `runs.get`, { runId: 'x' })).status).toBe(401);
     for (let i = 0; i < 20; i++) await callVerb(t.url, undefined, 'instances.list', {});
     for (let i = 0; i < 10; i++) expect((await new FakeConnector(t.url).enroll(`slc_enr_forged${i}`)).status).toBe(401);
-    expect(rows('auth.failed').map((r) => r.outcome)).toEqual(['TOKEN_MALFORMED', 'UNAUTHENTICATED']);
-    expect(rows('connector.enroll')).toHaveLength(1);
+    expect((await rows('auth.failed')).map((r) => r.outcome)).toEqual(['TOKEN_MALFORMED', 'UNAUTHENTICATED']);
+    expect(await rows('connector.enroll')).toHaveLength(1);
 
     clock += INTERVAL;
     await callVerb(t.url, 'not-a-token-again', 'runs.get', { runId: 'x' });
-    const auth = rows('auth.failed');
+    const auth = await rows('auth.failed');
     expect(auth.map((r) => [r.outcome, r.detail.repeats])).toEqual([
       ['TOKEN_MALFORMED', undefined],
       ['UNAUTHENTICATED', undefined],
@@ -45,7 +45,7 @@ describe('audit rows of refusals anyone can provoke', () => {
 
     // Closing the relay writes the counts of the windows still open.
     await t.relay.close();
-    expect(rows('auth.failed').map((r) => [r.outcome, r.detail.repeats]).slice(4)).toEqual([['UNAUTHENTICATED', 19]]);
-    expect(rows('connector.enroll').map((r) => r.detail.repeats)).toEqual([undefined, 9]);
+    expect((await rows('auth.failed')).map((r) => [r.outcome, r.detail.repeats]).slice(4)).toEqual([['UNAUTHENTICATED', 19]]);
+    expect((await rows('connector.enroll')).map((r) => r.detail.repeats)).toEqual([undefined, 9]);
   });
 });

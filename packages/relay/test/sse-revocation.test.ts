@@ -13,14 +13,14 @@ describe('event streams end when their credential stops holding', () => {
   let t: TestRelay;
   let clock = Date.now();
   let c: FakeConnector;
-  let org: ReturnType<typeof orgWithToken>;
+  let org: Awaited<ReturnType<typeof orgWithToken>>;
   let polls = 0;
 
   beforeEach(async () => {
     clock = Date.now();
     polls = 0;
     t = await startRelay({ streamRecheckMs: 200 }, { now: () => clock });
-    org = orgWithToken(t.store, 'org-a', ['runs:read', 'runs:write', 'admin']);
+    org = await orgWithToken(t.store, 'org-a', ['runs:read', 'runs:write', 'admin']);
     c = await connectedConnector(t, org.org.id, [workspace('ws1')]);
     c.handlers['runs.open'] = (input) => fakeRun(fakeId('run'), input.workspaceId as string);
     // The first page answers at once; every later poll waits (the daemon has nothing new).
@@ -54,8 +54,8 @@ describe('event streams end when their credential stops holding', () => {
     return { polling, ended };
   }
 
-  function auditOf(outcome: string) {
-    t.store.flushAudit();
+  async function auditOf(outcome: string) {
+    await t.store.flushAudit();
     return t.store.db.prepare('SELECT action, outcome, detail FROM audit WHERE outcome = ? ORDER BY seq').all(outcome) as { action: string; outcome: string; detail: string }[];
   }
 
@@ -66,7 +66,7 @@ describe('event streams end when their credential stops holding', () => {
   }
 
   it('"sign out everywhere" through the admin API closes the stream at once with TOKEN_REVOKED, audited truthfully', async () => {
-    const reader = t.store.createToken({ orgId: org.org.id, name: 'follower', scopes: ['runs:read'] });
+    const reader = await t.store.createToken({ orgId: org.org.id, name: 'follower', scopes: ['runs:read'] });
     const { polling, ended } = await follow(reader.secret);
     await polling;
     const res = await fetch(`${t.url}/api/v2/admin/tokens/revoke-all`, { method: 'POST', headers: { authorization: `Bearer ${org.token}` } });
@@ -74,28 +74,28 @@ describe('event streams end when their credential stops holding', () => {
     const text = await ended;
     expect(errorEvent(text).code).toBe('TOKEN_REVOKED');
     const pollsAtEnd = polls;
-    const rows = auditOf('TOKEN_REVOKED');
+    const rows = await auditOf('TOKEN_REVOKED');
     expect(rows.map((r) => r.action)).toEqual(['auth.failed', 'planner.call']);
     expect(JSON.parse(rows[1]!.detail)).toMatchObject({ verb: 'events.list', via: 'sse' });
     expect(polls).toBe(pollsAtEnd);
   });
 
   it('a token revoked by the CLI (another process) closes the stream within the re-check interval', async () => {
-    const reader = t.store.createToken({ orgId: org.org.id, name: 'follower', scopes: ['runs:read'] });
+    const reader = await t.store.createToken({ orgId: org.org.id, name: 'follower', scopes: ['runs:read'] });
     const { polling, ended } = await follow(reader.secret);
     await polling;
     const r = spawnSync(process.execPath, [BIN, '--db', join(t.dir, 'relay.db'), 'token', 'revoke', reader.record.id], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expect(errorEvent(await ended).code).toBe('TOKEN_REVOKED');
-    expect(auditOf('TOKEN_REVOKED').map((x) => x.action)).toEqual(['auth.failed', 'planner.call']);
+    expect((await auditOf('TOKEN_REVOKED')).map((x) => x.action)).toEqual(['auth.failed', 'planner.call']);
   });
 
   it('a token that expires while following closes the stream with TOKEN_EXPIRED', async () => {
-    const reader = t.store.createToken({ orgId: org.org.id, name: 'follower', scopes: ['runs:read'], expiresAt: clock + 60_000 });
+    const reader = await t.store.createToken({ orgId: org.org.id, name: 'follower', scopes: ['runs:read'], expiresAt: clock + 60_000 });
     const { polling, ended } = await follow(reader.secret);
     await polling;
     clock += 120_000;
     expect(errorEvent(await ended).code).toBe('TOKEN_EXPIRED');
-    expect(auditOf('TOKEN_EXPIRED').map((x) => x.action)).toEqual(['auth.failed', 'planner.call']);
+    expect((await auditOf('TOKEN_EXPIRED')).map((x) => x.action)).toEqual(['auth.failed', 'planner.call']);
   });
 });

@@ -48,10 +48,10 @@ describe('TLS and trusted proxies', () => {
     expect(JSON.parse(health)).toMatchObject({ status: 'ok', version: '0.1.0' });
 
     // Enrollment and challenge over HTTPS, upgrade over WSS: done with node:https and ws directly.
-    const orgId = t.store.createOrg('acme').id;
+    const orgId = (await t.store.createOrg('acme')).id;
     const c = new FakeConnector(origin);
-    const enr = t.store.createEnrollmentToken(orgId, 60_000);
-    const inst = t.store.enroll(hashOf(enr.secret), { name: 'x', publicKey: c.publicKeyX })!;
+    const enr = await t.store.createEnrollmentToken(orgId, 60_000);
+    const inst = (await t.store.enroll(hashOf(enr.secret), { name: 'x', publicKey: c.publicKeyX }))!;
     c.instanceId = inst.id;
     c.relayOrigin = origin;
     const challenge = JSON.parse(
@@ -75,14 +75,14 @@ describe('TLS and trusted proxies', () => {
 
   it('audit rows carry the forwarded client IP only from a trusted proxy, never a spoofed X-Forwarded-For', async () => {
     t = await startRelay({ trustProxy: '127.0.0.1' });
-    const a = orgWithToken(t.store, 'a', ['runs:read']);
+    const a = await orgWithToken(t.store, 'a', ['runs:read']);
     await fetch(`${t.url}/api/v2/instances.list`, { method: 'POST', headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.7' }, body: '{}' });
     const ips = () => (t!.store.db.prepare("SELECT ip FROM audit WHERE action = 'planner.call' ORDER BY seq").all() as { ip: string }[]).map((r) => r.ip);
     expect(ips()).toEqual(['203.0.113.7']);
     await t.close();
 
     t = await startRelay();
-    const b = orgWithToken(t.store, 'b', ['runs:read']);
+    const b = await orgWithToken(t.store, 'b', ['runs:read']);
     await fetch(`${t.url}/api/v2/instances.list`, { method: 'POST', headers: { authorization: `Bearer ${b.token}`, 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.7' }, body: '{}' });
     expect(ips()).toEqual(['127.0.0.1']);
     const r = await callVerb(t.url, b.token, 'instances.list', {});

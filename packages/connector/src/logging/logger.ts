@@ -1,14 +1,7 @@
 import pino from 'pino';
-import type { Logger } from 'pino';
+import { createRootLogger, type Logger } from '@sluice/node-kit';
 
 /** The connector's root logger: JSON lines on stderr, secrets redacted. */
 export function createLogger(level: string, destination: pino.DestinationStream = pino.destination(2)): Logger {
-  return pino(
-    {
-      name: 'sluice-connector',
-      level,
-      redact: { paths: ['authorization', '*.authorization', 'token', '*.token', 'privateKey', '*.privateKey', 'signature', '*.signature'], censor: '[redacted]' },
-    },
-    destination,
-  );
+  return createRootLogger('sluice-connector', { level, destination });
 }

@@ -1,12 +1,7 @@
-import { isIP } from 'node:net';
+import { isLoopbackHost } from '@sluice/node-kit';
 import { ConnectorFailure, EXIT_CODES } from '../errors/exit-codes.js';
 
-/** True for names and addresses that never leave this machine. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1') return true;
-  return isIP(h) === 4 && h.startsWith('127.');
-}
+export { isLoopbackHost };
 
 /**
  * Parse the relay base URL and refuse plain text to anything but loopback unless the operator said `--insecure`.

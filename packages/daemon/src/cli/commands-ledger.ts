@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { DIGEST_PATTERN, RUN_STATES, RunId, SluiceError, type Event } from '@sluice/shared-protocol';
 import { ArtifactStore } from '../artifacts/artifact-store.js';
+import { AUDIT_BROKEN_EXIT_CODE } from '@sluice/node-kit';
 import { checkProjections, rebuildProjections, verifyAuditChain } from '../store/index.js';
 import { withStore } from './context.js';
 import { printJson, printTable } from './output.js';
@@ -120,15 +121,15 @@ function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('The hash-chained audit log');
   audit
     .command('verify')
-    .description('Check the audit hash chain; exit 1 and name the first broken row when it was tampered with')
+    .description(`Check the audit hash chain; exit ${AUDIT_BROKEN_EXIT_CODE} and name the first broken row when it was tampered with`)
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       await withStore((store) => {
         const r = verifyAuditChain(store.db);
         if (o.json) printJson(r);
         else if (r.ok) process.stdout.write(`audit chain ok (${r.rows} rows)\n`);
-        else process.stdout.write(`audit chain BROKEN at row ${r.firstBroken!.seq}: ${r.firstBroken!.reason}\n`);
-        if (!r.ok) process.exitCode = 1;
+        else process.stdout.write(`audit chain BROKEN at row ${r.problems[0]!.seq}: ${r.problems[0]!.reason}\n`);
+        if (!r.ok) process.exitCode = AUDIT_BROKEN_EXIT_CODE;
       });
     });
 }

@@ -1,20 +1,11 @@
-/** One numbered, append-only schema migration. Released entries are never edited; add a new one instead. */
-export interface Migration {
-  version: number;
-  name: string;
-  up: string;
-}
+import { appendOnlyTriggers, type Migration } from '@sluice/node-kit';
+
+export type { Migration };
 
 const LEDGER_TABLES = ['transitions', 'events', 'artifact_refs', 'validation_results', 'gates', 'gate_evaluations', 'audit'] as const;
 
 /** Ledger tables: rows are written once and never changed. */
 export const APPEND_ONLY_TABLES: readonly string[] = LEDGER_TABLES;
-
-function appendOnlyTriggers(table: string): string {
-  return `
-CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END;
-CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END;`;
-}
 
 export const MIGRATIONS: readonly Migration[] = [
   {

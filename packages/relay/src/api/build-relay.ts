@@ -1,8 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import { errorMapperOptions, installErrorMapper } from '@sluice/node-kit';
+import { createRootLogger, errorMapperOptions, installErrorMapper } from '@sluice/node-kit';
 import { RELAY_PATHS, SluiceError } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
 import { AdminService } from '../admin/admin-service.js';
@@ -58,7 +57,7 @@ function isAuthenticatedRoute(route: string): boolean {
 
 /** The default root logger: redacts credentials wherever they appear. */
 export function createRelayLogger(level = 'info'): Logger {
-  return pino({ level, redact: ['req.headers.authorization', 'headers.authorization', '*.token', '*.secret', '*.privateKey', 'authorization'] });
+  return createRootLogger('sluice-relay', { level });
 }
 
 /** Build the relay: Fastify app with /api/v2, /mcp, the connector endpoints and the websocket upgrade handler. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex, verifyChain, type AuditVerification, type ChainedRow, type RowHasher } from '@sluice/node-kit';
 
 /** One audit row as stored. `detail` is a JSON object serialized once, so the hash covers exact bytes. */
 export interface AuditRow {
@@ -15,45 +15,29 @@ export interface AuditRow {
   hash: string;
 }
 
-/** The hash of the row before the first one. */
-export const GENESIS_HASH = '0'.repeat(64);
+/** The fields of a row its hash covers besides its place in the chain. */
+export type RelayAuditFields = Omit<AuditRow, 'seq' | 'prevHash' | 'hash'>;
 
-/** The hash a row must carry: SHA-256 over the previous hash and every field, in a fixed order. */
+/** The relay's canonical form: SHA-256 over JSON[prevHash, seq, at, orgId, actor, action, target, outcome, ip, detail]. */
+export const relayAuditHasher: RowHasher<RelayAuditFields> = (prevHash, seq, r) =>
+  sha256Hex(JSON.stringify([prevHash, seq, r.at, r.orgId, r.actor, r.action, r.target, r.outcome, r.ip, r.detail]));
+
+/** The hash a row must carry. */
 export function auditRowHash(row: Omit<AuditRow, 'hash'>): string {
-  const canonical = JSON.stringify([row.prevHash, row.seq, row.at, row.orgId, row.actor, row.action, row.target, row.outcome, row.ip, row.detail]);
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+  return relayAuditHasher(row.prevHash, row.seq, row);
 }
 
-export interface AuditProblem {
-  seq: number;
-  problem: 'hash_mismatch' | 'chain_broken' | 'sequence_gap' | 'tail_missing';
-}
+export const toChained = (row: AuditRow): ChainedRow<RelayAuditFields> => ({ seq: row.seq, prevHash: row.prevHash, hash: row.hash, fields: row });
 
-export interface AuditVerification {
-  ok: boolean;
-  rows: number;
-  problems: AuditProblem[];
-}
+export const fromChained = (row: ChainedRow<RelayAuditFields>): AuditRow => ({ ...row.fields, seq: row.seq, prevHash: row.prevHash, hash: row.hash });
 
-/**
- * Check a chain in sequence order. An edited row fails its own hash; a deleted or inserted row breaks the link
- * of the next one or leaves a gap; `highestSeq` (SQLite's AUTOINCREMENT counter) reveals a deleted tail.
- */
+/** Check a chain in sequence order; `highestSeq` (the table's sequence counter) reveals a deleted tail. */
 export function verifyAuditRows(rows: Iterable<AuditRow>, highestSeq: number): AuditVerification {
-  const problems: AuditProblem[] = [];
-  let prev = GENESIS_HASH;
-  let expectedSeq = 1;
-  let count = 0;
-  let lastSeq = 0;
-  for (const row of rows) {
-    count++;
-    if (row.seq !== expectedSeq) problems.push({ seq: row.seq, problem: 'sequence_gap' });
-    if (row.prevHash !== prev) problems.push({ seq: row.seq, problem: 'chain_broken' });
-    if (auditRowHash(row) !== row.hash) problems.push({ seq: row.seq, problem: 'hash_mismatch' });
-    prev = row.hash;
-    expectedSeq = row.seq + 1;
-    lastSeq = row.seq;
-  }
-  if (highestSeq > lastSeq) problems.push({ seq: highestSeq, problem: 'tail_missing' });
-  return { ok: problems.length === 0, rows: count, problems };
+  const chained = (function* () {
+    for (const r of rows) yield toChained(r);
+  })();
+  return verifyChain(relayAuditHasher, chained, highestSeq);
 }
+
+export type { AuditVerification };
+export type { AuditProblem } from '@sluice/node-kit';

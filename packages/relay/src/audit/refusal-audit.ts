@@ -39,7 +39,7 @@ export class RefusalAudit {
     }
     if (open) this.close(key, open);
     if (this.windows.size >= MAX_WINDOWS) this.closeWindows(true);
-    this.store.appendAudit(entry);
+    void this.store.appendAudit(entry);
     this.windows.set(key, { start: now, repeats: 0, last: entry });
   }
 
@@ -57,7 +57,7 @@ export class RefusalAudit {
   private close(key: string, w: Window): void {
     this.windows.delete(key);
     if (w.repeats === 0) return;
-    this.store.appendAudit({
+    void this.store.appendAudit({
       ...w.last,
       detail: { ...w.last.detail, repeats: w.repeats, since: new Date(w.start).toISOString(), until: new Date(this.now()).toISOString() },
     });

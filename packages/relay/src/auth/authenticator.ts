@@ -42,17 +42,17 @@ export class Authenticator {
     throw this.fail('TOKEN_MALFORMED', hashSecret(presented), ip, path);
   }
 
-  private plannerToken(secret: string, ip: string | null, path: string): Principal {
+  private async plannerToken(secret: string, ip: string | null, path: string): Promise<Principal> {
     const hash = hashSecret(secret);
     if (!isWellFormedSecret('planner', secret)) throw this.fail('TOKEN_MALFORMED', hash, ip, path);
-    const token = this.store.findTokenByHash(hash);
+    const token = await this.store.findTokenByHash(hash);
     if (!token || !digestsEqual(token.hash, hash)) throw this.fail('UNAUTHENTICATED', hash, ip, path);
     const now = this.now();
     if (token.revokedAt !== null) throw this.fail('TOKEN_REVOKED', hash, ip, path, token.orgId, { tokenId: token.id });
     if (token.expiresAt !== null && token.expiresAt <= now) throw this.fail('TOKEN_EXPIRED', hash, ip, path, token.orgId, { tokenId: token.id });
     const last = this.lastTouched.get(token.id) ?? token.lastUsedAt ?? 0;
     if (now - last >= LAST_USE_RESOLUTION_MS) {
-      this.store.touchToken(token.id, now);
+      await this.store.touchToken(token.id, now);
       this.lastTouched.set(token.id, now);
     }
     return {
@@ -84,12 +84,12 @@ export class Authenticator {
     if (refused) throw this.fail('UNAUTHENTICATED', hash, ip, path, null, { reason: refused });
     const org = payload[o.orgClaim];
     const sub = payload.sub;
-    if (typeof org !== 'string' || !this.store.getOrg(org) || typeof sub !== 'string' || sub.length === 0) {
+    if (typeof org !== 'string' || !(await this.store.getOrg(org)) || typeof sub !== 'string' || sub.length === 0) {
       throw this.fail('UNAUTHENTICATED', hash, ip, path);
     }
     const issuerHost = new URL(o.issuer).host;
     const actor = oauthActor(issuerHost, sub);
-    if (this.store.isOAuthSubjectRevoked(o.issuer, sub)) throw this.fail('TOKEN_REVOKED', hash, ip, path, org, { subject: actor });
+    if (await this.store.isOAuthSubjectRevoked(o.issuer, sub)) throw this.fail('TOKEN_REVOKED', hash, ip, path, org, { subject: actor });
     const raw = typeof payload.scope === 'string' ? payload.scope.split(' ') : Array.isArray(payload.scp) ? payload.scp : typeof payload.scp === 'string' ? payload.scp.split(' ') : [];
     const scopes = raw.filter((s): s is string => typeof s === 'string' && (SCOPES as readonly string[]).includes(s));
     return { kind: 'oauth', orgId: org, actor, scopes, instanceAllowlist: null };

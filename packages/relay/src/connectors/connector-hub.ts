@@ -107,21 +107,21 @@ export class ConnectorHub {
    * Install a new instance key when the request is signed by the current one (and by the new one). The old key
    * stops working at once: its live session is closed and the connector comes back with the new key.
    */
-  rotateKey(body: RotateKeyRequest, ip: string | null): { instanceId: string } {
+  async rotateKey(body: RotateKeyRequest, ip: string | null): Promise<{ instanceId: string }> {
     const deps = { store: this.store, challenges: this.challenges, relayOrigin: this.opts.relayOrigin(), clockSkewMs: this.opts.clockSkewMs, now: this.opts.now() };
-    const result = verifyKeyRotation(body, deps);
+    const result = await verifyKeyRotation(body, deps);
     const audit = (orgId: string | null, outcome: string, detail: Record<string, unknown>) =>
       this.store.appendAudit({ orgId, actor: 'system:relay-connectors', action: 'connector.key_rotated', target: body.instanceId, outcome, ip, detail });
     if (!result.ok) {
-      audit(result.orgId, result.error.code, {});
+      await audit(result.orgId, result.error.code, {});
       throw result.error;
     }
     const { instance } = result;
-    if (!this.store.rotateInstanceKey(instance.id, instance.publicKey!, body.newPublicKey)) {
-      audit(instance.orgId, 'AUTH_FAILED', { reason: 'the key changed meanwhile' });
+    if (!(await this.store.rotateInstanceKey(instance.id, instance.publicKey!, body.newPublicKey))) {
+      await audit(instance.orgId, 'AUTH_FAILED', { reason: 'the key changed meanwhile' });
       throw new SluiceError('AUTH_FAILED', 'The instance key changed while this rotation was checked; fetch a new challenge and sign again.');
     }
-    audit(instance.orgId, 'ok', { oldPublicKey: instance.publicKey, newPublicKey: body.newPublicKey });
+    await audit(instance.orgId, 'ok', { oldPublicKey: instance.publicKey, newPublicKey: body.newPublicKey });
     this.opts.log.warn({ instanceId: instance.id, ip }, 'instance key rotated; sessions signed with the old key are closed');
     this.closeInstance(instance.id, CLOSE_CODES.goingAway, 'instance key rotated; reconnect with the new key');
     return { instanceId: instance.id };
@@ -129,6 +129,10 @@ export class ConnectorHub {
 
   /** The http server's `upgrade` listener: authenticate first, upgrade only when every check passed. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.inBackground(this.upgrade(req, socket, head), 'connector upgrade failed', () => socket.destroy());
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const path = (req.url ?? '').split('?')[0];
     const ip = this.opts.clientIp(req);
     if (path !== RELAY_PATHS.connectorSocket) {
@@ -136,7 +140,7 @@ export class ConnectorHub {
       return;
     }
     const header = req.headers[HEADERS.connectorAuth];
-    const result = verifyConnectorAuth(typeof header === 'string' ? header : undefined, {
+    const result = await verifyConnectorAuth(typeof header === 'string' ? header : undefined, {
       store: this.store,
       challenges: this.challenges,
       relayOrigin: this.opts.relayOrigin(),
@@ -170,7 +174,7 @@ export class ConnectorHub {
         },
       );
       this.pendingSessions.add(session);
-      this.store.appendAudit({
+      this.inBackground(this.store.appendAudit({
         orgId: instance.orgId,
         actor: `system:relay-connectors`,
         action: 'connector.connected',
@@ -178,7 +182,7 @@ export class ConnectorHub {
         outcome: 'ok',
         ip,
         detail: { sessionId: session.sessionId },
-      });
+      }), 'audit of connector.connected failed');
     });
   }
 
@@ -195,7 +199,7 @@ export class ConnectorHub {
     const old = this.sessions.get(s.instanceId);
     this.sessions.set(s.instanceId, s);
     if (old && old !== s) this.replace(old, s);
-    this.store.touchInstance(s.instanceId, this.opts.now());
+    this.inBackground(this.store.touchInstance(s.instanceId, this.opts.now()), 'recording last-seen failed');
   }
 
   /**
@@ -205,7 +209,10 @@ export class ConnectorHub {
    */
   private replace(old: ConnectorSession, by: ConnectorSession): void {
     const peers = { replacedSessionId: old.sessionId, replacedIp: old.ip, sessionId: by.sessionId, ip: by.ip };
-    this.store.appendAudit({ orgId: by.orgId, actor: 'system:relay-connectors', action: 'connector.session_replaced', target: by.instanceId, outcome: 'ok', ip: by.ip, detail: peers });
+    this.inBackground(
+      this.store.appendAudit({ orgId: by.orgId, actor: 'system:relay-connectors', action: 'connector.session_replaced', target: by.instanceId, outcome: 'ok', ip: by.ip, detail: peers }),
+      'audit of connector.session_replaced failed',
+    );
     this.opts.log.warn({ instanceId: by.instanceId, ...peers }, 'a second connector with the same instance key connected; the older session is closed (if the operator did not start it, the key is stolen: revoke the instance)');
     old.close(CLOSE_CODES.replaced, replacedReason(by.ip));
   }
@@ -213,8 +220,12 @@ export class ConnectorHub {
   private onClose(s: ConnectorSession, code: number, reason: string): void {
     this.pendingSessions.delete(s);
     if (this.sessions.get(s.instanceId) === s) this.sessions.delete(s.instanceId);
-    this.store.touchInstance(s.instanceId, this.opts.now());
-    this.store.appendAudit({
+    this.inBackground(this.recordDisconnect(s, code, reason), 'recording a disconnect failed');
+  }
+
+  private async recordDisconnect(s: ConnectorSession, code: number, reason: string): Promise<void> {
+    await this.store.touchInstance(s.instanceId, this.opts.now());
+    await this.store.appendAudit({
       orgId: s.orgId,
       actor: 'system:relay-connectors',
       action: 'connector.disconnected',
@@ -225,10 +236,22 @@ export class ConnectorHub {
     });
   }
 
+  /** Store work started from a socket or timer callback: a failure is logged, never an unhandled rejection. */
+  private inBackground(work: Promise<unknown>, what: string, onError?: () => void): void {
+    work.catch((err: unknown) => {
+      this.opts.log.error({ err }, what);
+      onError?.();
+    });
+  }
+
   private tick(): void {
+    this.inBackground(this.checkSessions(), 'checking live sessions failed');
+  }
+
+  private async checkSessions(): Promise<void> {
     for (const s of [...this.sessions.values()]) {
       // Catches revocations made with the CLI against the same database while the relay runs.
-      const refusal = sessionRefusal(this.store.getInstance(s.instanceId));
+      const refusal = sessionRefusal(await this.store.getInstance(s.instanceId));
       if (refusal) s.close(refusal.code, refusal.reason);
       else s.tick();
     }

@@ -32,15 +32,15 @@ export function verifyEd25519(x: string, payload: string, signature: string): bo
  * What every signed connector request must show: a challenge nonce issued to this instance and not used yet, a time
  * within the allowed skew, an active instance, and a signature of `payload` by its current key.
  */
-export function verifyInstanceSignature(
+export async function verifyInstanceSignature(
   signed: { instanceId: string; nonce: string; timestamp: number; signature: string; payload: string },
   deps: Deps,
-): { ok: true; instance: InstanceRecord } | Refusal {
+): Promise<{ ok: true; instance: InstanceRecord } | Refusal> {
   const nonce = deps.challenges.consume(signed.nonce, signed.instanceId);
   if (nonce === 'used' || nonce === 'expired') return refusal('SIGNATURE_REPLAYED', signed.instanceId);
   if (nonce !== 'ok') return refusal('AUTH_FAILED', signed.instanceId);
   if (Math.abs(signed.timestamp - deps.now) > deps.clockSkewMs) return refusal('CLOCK_SKEW', signed.instanceId);
-  const instance = deps.store.getInstance(signed.instanceId);
+  const instance = await deps.store.getInstance(signed.instanceId);
   if (!instance) return refusal('INSTANCE_NOT_FOUND', signed.instanceId);
   if (instance.state === 'revoked' || instance.publicKey === null) return refusal('INSTANCE_REVOKED', instance.id, instance.orgId);
   if (instance.state === 'disabled') return refusal('INSTANCE_DISABLED', instance.id, instance.orgId);
@@ -52,7 +52,7 @@ export function verifyInstanceSignature(
  * Check the `x-sluice-connector-auth` header of an upgrade request. Runs before the upgrade completes, so a
  * socket that fails here never exists.
  */
-export function verifyConnectorAuth(header: string | undefined, deps: Deps): { ok: true; instance: InstanceRecord } | Refusal {
+export async function verifyConnectorAuth(header: string | undefined, deps: Deps): Promise<{ ok: true; instance: InstanceRecord } | Refusal> {
   if (!header || header.length > 2048) return refusal('AUTH_FAILED');
   let frame: AuthFrame;
   try {
@@ -70,9 +70,9 @@ export function verifyConnectorAuth(header: string | undefined, deps: Deps): { o
  * Check a key rotation: signed by the instance's current key (it is the instance) and by the new key (the caller
  * holds it). Consumes the challenge nonce like an upgrade does.
  */
-export function verifyKeyRotation(body: RotateKeyRequest, deps: Deps): { ok: true; instance: InstanceRecord } | Refusal {
+export async function verifyKeyRotation(body: RotateKeyRequest, deps: Deps): Promise<{ ok: true; instance: InstanceRecord } | Refusal> {
   const payload = rotateKeySigningPayload({ ...body, relayOrigin: deps.relayOrigin });
-  const checked = verifyInstanceSignature({ ...body, payload }, deps);
+  const checked = await verifyInstanceSignature({ ...body, payload }, deps);
   if (!checked.ok) return checked;
   if (!verifyEd25519(body.newPublicKey, payload, body.newKeySignature)) return refusal('AUTH_FAILED', checked.instance.id, checked.instance.orgId);
   return checked;

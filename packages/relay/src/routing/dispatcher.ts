@@ -61,15 +61,15 @@ export class Dispatcher {
       if (!parsed.success) throw new SluiceError('INVALID_INPUT', undefined, zodDetails(parsed.error));
       const input = parsed.data as Record<string, unknown>;
       if (spec.route.kind === 'relay') {
-        const out = this.listInstances(principal);
-        this.audit(principal, spec.name, null, null, 'ok', ctx);
+        const out = await this.listInstances(principal);
+        await this.audit(principal, spec.name, null, null, 'ok', ctx);
         return out;
       }
       if (spec.route.kind === 'owner') {
         target = input[spec.route.field] as string;
-        instanceId = this.ownerOf(principal, target, spec.route.field);
+        instanceId = await this.ownerOf(principal, target, spec.route.field);
       } else {
-        instanceId = this.pickInstance(principal, input);
+        instanceId = await this.pickInstance(principal, input);
         target = instanceId;
       }
       const chosen = instanceId;
@@ -78,11 +78,11 @@ export class Dispatcher {
         spec.name === 'steps.dispatch' && typeof input.idempotencyKey === 'string'
           ? await this.dispatchOnce(principal, chosen, input.idempotencyKey, input, send)
           : await send();
-      this.audit(principal, spec.name, target, instanceId, 'ok', ctx);
+      await this.audit(principal, spec.name, target, instanceId, 'ok', ctx);
       return output;
     } catch (err) {
       const code = err instanceof SluiceError ? err.code : 'INTERNAL';
-      this.audit(principal, verbName, target, instanceId, code, ctx);
+      await this.audit(principal, verbName, target, instanceId, code, ctx);
       throw err;
     }
   }
@@ -96,7 +96,7 @@ export class Dispatcher {
     if (!answer.ok) throw new SluiceError(answer.error.code as ErrorCode, answer.error.message, answer.error.details);
     const out = spec.output.safeParse(answer.output);
     if (!out.success) throw new SluiceError('UPSTREAM_ERROR', 'The instance answered with output that does not match the verb schema.');
-    this.recordOwners(principal.orgId, instanceId, out.data, 0);
+    await this.recordOwners(principal.orgId, instanceId, out.data, 0);
     return withinScopes(spec.name, out.data, principal.scopes);
   }
 
@@ -124,7 +124,7 @@ export class Dispatcher {
     const { orgId } = principal;
     const runId = input.runId as string;
     const inputHash = verbInputHash('steps.dispatch', input);
-    const stored = this.store.getDispatchAnswer(orgId, runId, key, this.opts.dispatchAnswerTtlMs);
+    const stored = await this.store.getDispatchAnswer(orgId, runId, key, this.opts.dispatchAnswerTtlMs);
     if (stored) {
       if (stored.inputHash !== inputHash) throw new SluiceError('IDEMPOTENCY_CONFLICT');
       return this.replayDispatch(principal, instanceId, stored.stepId);
@@ -136,8 +136,8 @@ export class Dispatcher {
       if (running.inputHash !== inputHash) throw new SluiceError('IDEMPOTENCY_CONFLICT');
       return await running.answer;
     }
-    const p = send().then((output) => {
-      this.store.putDispatchAnswer(orgId, runId, key, { inputHash, stepId: (output as { stepId: string }).stepId }, this.opts.dispatchAnswerTtlMs);
+    const p = send().then(async (output) => {
+      await this.store.putDispatchAnswer(orgId, runId, key, { inputHash, stepId: (output as { stepId: string }).stepId }, this.opts.dispatchAnswerTtlMs);
       return output;
     });
     this.inFlightDispatch.set(k, { inputHash, answer: p });
@@ -155,17 +155,17 @@ export class Dispatcher {
     return step.data;
   }
 
-  private ownerOf(principal: Principal, id: string, field: keyof typeof NOT_FOUND_BY_FIELD): string {
-    const owner = this.store.getOwner(principal.orgId, id);
+  private async ownerOf(principal: Principal, id: string, field: keyof typeof NOT_FOUND_BY_FIELD): Promise<string> {
+    const owner = await this.store.getOwner(principal.orgId, id);
     // Unknown, other-org and not-allowlisted ids all answer the same.
     if (!owner || !mayUseInstance(principal, owner)) throw new SluiceError(NOT_FOUND_BY_FIELD[field]);
     return owner;
   }
 
-  private pickInstance(principal: Principal, input: Record<string, unknown>): string {
+  private async pickInstance(principal: Principal, input: Record<string, unknown>): Promise<string> {
     const workspaceId = typeof input.workspaceId === 'string' ? input.workspaceId : undefined;
     if (typeof input.instanceId === 'string') {
-      const inst = this.store.getInstance(input.instanceId);
+      const inst = await this.store.getInstance(input.instanceId);
       if (!inst || inst.orgId !== principal.orgId || inst.state === 'revoked' || !mayUseInstance(principal, inst.id)) throw new SluiceError('INSTANCE_NOT_FOUND');
       if (inst.state === 'disabled') throw new SluiceError('INSTANCE_DISABLED');
       const session = this.hub.get(inst.id);
@@ -183,9 +183,8 @@ export class Dispatcher {
     return candidates[0]!.instanceId;
   }
 
-  private listInstances(principal: Principal): { instances: Instance[] } {
-    const instances = this.store
-      .listInstances(principal.orgId)
+  private async listInstances(principal: Principal): Promise<{ instances: Instance[] }> {
+    const instances = (await this.store.listInstances(principal.orgId))
       .filter((i) => i.state !== 'revoked' && mayUseInstance(principal, i.id))
       .map((i): Instance => {
         const s = this.hub.get(i.id);
@@ -200,27 +199,27 @@ export class Dispatcher {
     return { instances };
   }
 
-  private recordOwners(orgId: string, instanceId: string, value: unknown, depth: number): void {
+  private async recordOwners(orgId: string, instanceId: string, value: unknown, depth: number): Promise<void> {
     if (depth > 8 || value === null || typeof value !== 'object') return;
     if (Array.isArray(value)) {
       for (const v of value) {
-        if (typeof v === 'string') this.recordIfOwned(orgId, instanceId, v);
-        else this.recordOwners(orgId, instanceId, v, depth + 1);
+        if (typeof v === 'string') await this.recordIfOwned(orgId, instanceId, v);
+        else await this.recordOwners(orgId, instanceId, v, depth + 1);
       }
       return;
     }
     for (const v of Object.values(value)) {
-      if (typeof v === 'string') this.recordIfOwned(orgId, instanceId, v);
-      else this.recordOwners(orgId, instanceId, v, depth + 1);
+      if (typeof v === 'string') await this.recordIfOwned(orgId, instanceId, v);
+      else await this.recordOwners(orgId, instanceId, v, depth + 1);
     }
   }
 
-  private recordIfOwned(orgId: string, instanceId: string, v: string): void {
-    if (v.length === 30 && OWNED_ID.some((re) => re.test(v))) this.store.recordOwner(orgId, v, instanceId);
+  private async recordIfOwned(orgId: string, instanceId: string, v: string): Promise<void> {
+    if (v.length === 30 && OWNED_ID.some((re) => re.test(v))) await this.store.recordOwner(orgId, v, instanceId);
   }
 
-  private audit(p: Principal, verb: string, target: string | null, instanceId: string | null, outcome: string, ctx: CallContext): void {
-    this.store.appendAudit({
+  private audit(p: Principal, verb: string, target: string | null, instanceId: string | null, outcome: string, ctx: CallContext): Promise<void> {
+    return this.store.appendAudit({
       orgId: p.orgId,
       actor: p.actor,
       action: 'planner.call',

@@ -1,9 +1,6 @@
-/** One schema step; applied in order inside one transaction, tracked in `PRAGMA user_version`. */
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly up: string;
-}
+import { appendOnlyTriggers, type Migration } from '@sluice/node-kit';
+
+export type { Migration };
 
 /** Append-only: released migrations are never edited. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -53,5 +50,10 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (org_id, run_id, idem_key)) WITHOUT ROWID;
       CREATE INDEX dispatch_answers_age ON dispatch_answers(created_at);
     `,
+  },
+  {
+    version: 3,
+    name: 'the audit table is append-only',
+    up: appendOnlyTriggers('audit'),
   },
 ];

@@ -61,53 +61,58 @@ export interface RevokedOAuthSubject {
  * Every read that a planner can trigger takes the org id, so orgs stay isolated at the store boundary.
  */
 export interface RelayStore {
-  close(): void;
+  /** Commit queued audit rows, then release the connection. */
+  close(): Promise<void>;
 
-  createOrg(name: string): OrgRecord;
-  getOrg(id: string): OrgRecord | undefined;
-  listOrgs(): OrgRecord[];
+  createOrg(name: string): Promise<OrgRecord>;
+  getOrg(id: string): Promise<OrgRecord | undefined>;
+  listOrgs(): Promise<OrgRecord[]>;
 
-  createToken(input: { orgId: string; name: string; scopes: Scope[]; instanceAllowlist?: string[] | null; expiresAt?: number | null }): {
+  createToken(input: { orgId: string; name: string; scopes: Scope[]; instanceAllowlist?: string[] | null; expiresAt?: number | null }): Promise<{
     record: TokenRecord;
     secret: string;
-  };
-  findTokenByHash(hash: string): TokenRecord | undefined;
-  listTokens(orgId?: string): TokenRecord[];
-  revokeToken(id: string): boolean;
-  revokeAllTokens(orgId: string): number;
-  touchToken(id: string, at: number): void;
+  }>;
+  findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
+  listTokens(orgId?: string): Promise<TokenRecord[]>;
+  revokeToken(id: string): Promise<boolean>;
+  revokeAllTokens(orgId: string): Promise<number>;
+  touchToken(id: string, at: number): Promise<void>;
 
-  createEnrollmentToken(orgId: string, ttlMs: number): { id: string; secret: string; expiresAt: number };
+  createEnrollmentToken(orgId: string, ttlMs: number): Promise<{ id: string; secret: string; expiresAt: number }>;
   /** Atomically marks an unused, unexpired enrollment token used and creates the instance; undefined if not valid. */
-  enroll(hash: string, input: { name: string; publicKey: string }): InstanceRecord | undefined;
+  enroll(hash: string, input: { name: string; publicKey: string }): Promise<InstanceRecord | undefined>;
 
-  getInstance(id: string): InstanceRecord | undefined;
-  listInstances(orgId?: string): InstanceRecord[];
+  getInstance(id: string): Promise<InstanceRecord | undefined>;
+  listInstances(orgId?: string): Promise<InstanceRecord[]>;
   /** Revoking also deletes the public key: the instance must enroll again. */
-  setInstanceState(id: string, state: InstanceState): InstanceRecord | undefined;
+  setInstanceState(id: string, state: InstanceState): Promise<InstanceRecord | undefined>;
   /** Replace the public key of an active instance if it is still `from`; false when it changed or is gone. */
-  rotateInstanceKey(id: string, from: string, to: string): boolean;
-  touchInstance(id: string, at: number): void;
+  rotateInstanceKey(id: string, from: string, to: string): Promise<boolean>;
+  touchInstance(id: string, at: number): Promise<void>;
 
-  recordOwner(orgId: string, id: string, instanceId: string): void;
-  getOwner(orgId: string, id: string): string | undefined;
+  /** The first owner recorded for (org, id) stays the owner. */
+  recordOwner(orgId: string, id: string, instanceId: string): Promise<void>;
+  getOwner(orgId: string, id: string): Promise<string | undefined>;
 
   /** The answer stored for (org, run, key) within the last `ttlMs`; older ones count as absent. */
-  getDispatchAnswer(orgId: string, runId: string, key: string, ttlMs: number): DispatchAnswerRecord | undefined;
+  getDispatchAnswer(orgId: string, runId: string, key: string, ttlMs: number): Promise<DispatchAnswerRecord | undefined>;
   /** Store an answer and delete every answer older than `ttlMs`. */
-  putDispatchAnswer(orgId: string, runId: string, key: string, record: DispatchAnswerRecord, ttlMs: number): void;
+  putDispatchAnswer(orgId: string, runId: string, key: string, record: DispatchAnswerRecord, ttlMs: number): Promise<void>;
 
   /** Refuse every token of this OAuth subject from now on; false when it was already revoked. */
-  revokeOAuthSubject(issuer: string, subject: string, by: string): boolean;
+  revokeOAuthSubject(issuer: string, subject: string, by: string): Promise<boolean>;
   /** Accept the subject again; false when it was not revoked. */
-  restoreOAuthSubject(issuer: string, subject: string): boolean;
-  isOAuthSubjectRevoked(issuer: string, subject: string): boolean;
-  listRevokedOAuthSubjects(): RevokedOAuthSubject[];
+  restoreOAuthSubject(issuer: string, subject: string): Promise<boolean>;
+  isOAuthSubjectRevoked(issuer: string, subject: string): Promise<boolean>;
+  listRevokedOAuthSubjects(): Promise<RevokedOAuthSubject[]>;
 
-  /** Queue an audit row (hash-chained); committed right after the current event-loop turn. */
-  appendAudit(entry: AuditInput): void;
+  /**
+   * Queue an audit row (hash-chained); resolves once queued. Rows are committed right after the current event-loop
+   * turn, through the chain's append-under-lock port.
+   */
+  appendAudit(entry: AuditInput): Promise<void>;
   /** Commit queued audit rows now. */
-  flushAudit(): void;
-  listAudit(orgId: string, opts: { after?: number; limit: number }): AuditRow[];
-  verifyAudit(): AuditVerification;
+  flushAudit(): Promise<void>;
+  listAudit(orgId: string, opts: { after?: number; limit: number }): Promise<AuditRow[]>;
+  verifyAudit(): Promise<AuditVerification>;
 }

@@ -10,7 +10,7 @@ const ChallengeQuery = z.strictObject({ instanceId: InstanceId });
 
 /** Enrollment and challenges: the HTTP half of the connector handshake (the upgrade is in the hub). */
 export function registerConnectorRoutes(app: FastifyInstance, ctx: RelayContext): void {
-  app.post(RELAY_PATHS.enroll, (request): EnrollResponse => {
+  app.post(RELAY_PATHS.enroll, async (request): Promise<EnrollResponse> => {
     const parsed = EnrollRequest.safeParse(request.body);
     if (!parsed.success) throw new SluiceError('INVALID_INPUT', undefined, zodDetails(parsed.error));
     const { token, publicKey, name } = parsed.data;
@@ -33,9 +33,9 @@ export function registerConnectorRoutes(app: FastifyInstance, ctx: RelayContext)
     } catch {
       throw new SluiceError('INVALID_INPUT', 'The public key is not a raw Ed25519 key.');
     }
-    const instance = ctx.store.enroll(hash, { name, publicKey });
+    const instance = await ctx.store.enroll(hash, { name, publicKey });
     if (!instance) throw refuse();
-    ctx.store.appendAudit({
+    await ctx.store.appendAudit({
       orgId: instance.orgId,
       actor: 'system:relay-enrollment',
       action: 'connector.enroll',

@@ -72,14 +72,14 @@ export function registerVerbRoutes(app: FastifyInstance, ctx: RelayContext): voi
     }
   });
 
-  app.get('/api/v2/audit', { preHandler: auth }, (request) => {
+  app.get('/api/v2/audit', { preHandler: auth }, async (request) => {
     const principal = principalOf(request);
     if (!hasScope(principal.scopes, 'audit:read')) throw new SluiceError('INSUFFICIENT_SCOPE', 'The token lacks the scope audit:read.');
     requireOrgWide(principal, 'the audit log');
     const q = AuditQuery.safeParse(request.query);
     if (!q.success) throw new SluiceError('INVALID_INPUT', undefined, zodDetails(q.error));
     const limit = q.data.limit ?? 100;
-    const rows = ctx.store.listAudit(principal.orgId, { after: q.data.after, limit });
+    const rows = await ctx.store.listAudit(principal.orgId, { after: q.data.after, limit });
     const entries = rows.map((r) => ({
       seq: r.seq,
       at: new Date(r.at).toISOString(),

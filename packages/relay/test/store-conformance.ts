@@ -1,0 +1,254 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SluiceError } from '@sluice/shared-protocol';
+import { hashSecret } from '../src/tokens/token-format.js';
+import type { RelayStore } from '../src/index.js';
+
+/** A fresh, empty store on a clock the suite controls, and a way to open the same data again. */
+export interface StoreUnderTest {
+  store: RelayStore;
+  /** Open the same data with another store object (a second process, a restart). */
+  reopen(): Promise<RelayStore>;
+  /** Mark the stored schema as written by a newer build, then return how opening it fails. */
+  openAsNewerSchema(): Promise<unknown>;
+  /** Edit an audit row behind the store's back, as an operator with database access could. */
+  tamperAuditRow(seq: number): Promise<void>;
+  /** Try to change an audit row with the store's own connection; resolves to the error. */
+  updateAuditRow(seq: number): Promise<unknown>;
+  cleanup(): Promise<void>;
+}
+
+export type MakeStore = (clock: { now: number }) => Promise<StoreUnderTest>;
+
+const KEY = 'A'.repeat(43);
+const OTHER_KEY = 'B'.repeat(43);
+
+/**
+ * The contract of `RelayStore`, run against one adapter. Every adapter (SQLite today, PostgreSQL later) must pass
+ * it unchanged.
+ */
+export function describeRelayStore(name: string, makeStore: MakeStore): void {
+  describe(`RelayStore contract: ${name}`, () => {
+    const clock = { now: Date.UTC(2026, 10, 1) };
+    let s: StoreUnderTest;
+    let store: RelayStore;
+
+    beforeEach(async () => {
+      clock.now = Date.UTC(2026, 10, 1);
+      s = await makeStore(clock);
+      store = s.store;
+    });
+    afterEach(async () => {
+      await s.cleanup();
+    });
+
+    const enrolled = async (orgId: string, name = 'laptop', publicKey = KEY) => {
+      const enr = await store.createEnrollmentToken(orgId, 60_000);
+      return (await store.enroll(hashSecret(enr.secret), { name, publicKey }))!;
+    };
+
+    it('creates, finds and lists orgs; names are unique', async () => {
+      const a = await store.createOrg('acme');
+      expect(await store.getOrg(a.id)).toEqual(a);
+      expect(await store.getOrg('org_missing')).toBeUndefined();
+      await expect(store.createOrg('acme')).rejects.toThrow(SluiceError);
+      const b = await store.createOrg('beta');
+      expect((await store.listOrgs()).map((o) => o.id)).toEqual([a.id, b.id]);
+    });
+
+    it('keeps only the hash of a token secret and finds the token by that hash', async () => {
+      const org = await store.createOrg('acme');
+      const { record, secret } = await store.createToken({ orgId: org.id, name: 'ci', scopes: ['runs:read', 'runs:read'] });
+      expect(record.hash).toBe(hashSecret(secret));
+      expect(record.hash).not.toContain(secret);
+      expect(record.scopes).toEqual(['runs:read']);
+      expect(await store.findTokenByHash(hashSecret(secret))).toEqual(record);
+      expect(await store.findTokenByHash(hashSecret(`${secret}x`))).toBeUndefined();
+      await expect(store.createToken({ orgId: 'org_missing', name: 'x', scopes: ['runs:read'] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+
+    it('keeps tokens of one org apart from those of another', async () => {
+      const a = await store.createOrg('acme');
+      const b = await store.createOrg('beta');
+      const ta = await store.createToken({ orgId: a.id, name: 'a', scopes: ['runs:read'] });
+      await store.createToken({ orgId: b.id, name: 'b', scopes: ['runs:read'] });
+      expect((await store.listTokens(a.id)).map((t) => t.id)).toEqual([ta.record.id]);
+      expect(await store.listTokens()).toHaveLength(2);
+      expect(await store.revokeAllTokens(b.id)).toBe(1);
+      expect((await store.findTokenByHash(ta.record.hash))!.revokedAt).toBeNull();
+    });
+
+    it('revokes a token once, visibly to a second store object', async () => {
+      const org = await store.createOrg('acme');
+      const { record } = await store.createToken({ orgId: org.id, name: 'ci', scopes: ['runs:read'] });
+      expect(await store.revokeToken(record.id)).toBe(true);
+      expect(await store.revokeToken(record.id)).toBe(false);
+      expect((await store.findTokenByHash(record.hash))!.revokedAt).toBe(clock.now);
+      const other = await s.reopen();
+      try {
+        expect((await other.findTokenByHash(record.hash))!.revokedAt).toBe(clock.now);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('stores the expiry and the last use of a token', async () => {
+      const org = await store.createOrg('acme');
+      const { record } = await store.createToken({ orgId: org.id, name: 'ci', scopes: ['runs:read'], expiresAt: clock.now + 1000 });
+      expect(record.expiresAt).toBe(clock.now + 1000);
+      await store.touchToken(record.id, clock.now + 5);
+      expect((await store.listTokens(org.id))[0]!.lastUsedAt).toBe(clock.now + 5);
+    });
+
+    it('refuses an instance allowlist on org-wide scopes or naming an instance of another org', async () => {
+      const a = await store.createOrg('acme');
+      const b = await store.createOrg('beta');
+      const foreign = await enrolled(b.id);
+      await expect(store.createToken({ orgId: a.id, name: 'x', scopes: ['admin'], instanceAllowlist: [] })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      await expect(store.createToken({ orgId: a.id, name: 'x', scopes: ['runs:read'], instanceAllowlist: [foreign.id] })).rejects.toMatchObject({ code: 'INSTANCE_NOT_FOUND' });
+    });
+
+    it('spends an enrollment token exactly once, even under concurrent calls', async () => {
+      const org = await store.createOrg('acme');
+      const enr = await store.createEnrollmentToken(org.id, 60_000);
+      const hash = hashSecret(enr.secret);
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => store.enroll(hash, { name: `n${i}`, publicKey: KEY })));
+      const made = results.filter((r) => r !== undefined);
+      expect(made).toHaveLength(1);
+      expect(made[0]).toMatchObject({ orgId: org.id, state: 'active', publicKey: KEY });
+      expect(await store.listInstances(org.id)).toHaveLength(1);
+      const other = await s.reopen();
+      try {
+        expect(await other.enroll(hash, { name: 'again', publicKey: KEY })).toBeUndefined();
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('refuses an expired enrollment token and one of an unknown org', async () => {
+      const org = await store.createOrg('acme');
+      const enr = await store.createEnrollmentToken(org.id, 1000);
+      clock.now += 1000;
+      expect(await store.enroll(hashSecret(enr.secret), { name: 'late', publicKey: KEY })).toBeUndefined();
+      await expect(store.createEnrollmentToken('org_missing', 1000)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+
+    it('disables, enables and revokes instances; a revoked one stays revoked and loses its key', async () => {
+      const org = await store.createOrg('acme');
+      const inst = await enrolled(org.id);
+      expect((await store.setInstanceState(inst.id, 'disabled'))!.state).toBe('disabled');
+      expect((await store.setInstanceState(inst.id, 'active'))!.state).toBe('active');
+      expect(await store.setInstanceState(inst.id, 'revoked')).toMatchObject({ state: 'revoked', publicKey: null });
+      expect((await store.setInstanceState(inst.id, 'active'))!.state).toBe('revoked');
+      expect(await store.setInstanceState('ins_missing', 'active')).toBeUndefined();
+      await store.touchInstance(inst.id, clock.now + 7);
+      expect((await store.getInstance(inst.id))!.lastSeenAt).toBe(clock.now + 7);
+    });
+
+    it('rotates an instance key only from the current key of an active instance', async () => {
+      const org = await store.createOrg('acme');
+      const inst = await enrolled(org.id);
+      expect(await store.rotateInstanceKey(inst.id, OTHER_KEY, KEY)).toBe(false);
+      expect(await store.rotateInstanceKey(inst.id, KEY, OTHER_KEY)).toBe(true);
+      expect((await store.getInstance(inst.id))!.publicKey).toBe(OTHER_KEY);
+      await store.setInstanceState(inst.id, 'disabled');
+      expect(await store.rotateInstanceKey(inst.id, OTHER_KEY, KEY)).toBe(false);
+    });
+
+    it('lists instances per org', async () => {
+      const a = await store.createOrg('acme');
+      const b = await store.createOrg('beta');
+      const ia = await enrolled(a.id);
+      await enrolled(b.id);
+      expect((await store.listInstances(a.id)).map((i) => i.id)).toEqual([ia.id]);
+      expect(await store.listInstances()).toHaveLength(2);
+    });
+
+    it('records the first owner of an id, per org', async () => {
+      const a = await store.createOrg('acme');
+      const b = await store.createOrg('beta');
+      await store.recordOwner(a.id, 'run_x', 'ins_1');
+      await store.recordOwner(a.id, 'run_x', 'ins_2');
+      expect(await store.getOwner(a.id, 'run_x')).toBe('ins_1');
+      expect(await store.getOwner(b.id, 'run_x')).toBeUndefined();
+      await store.recordOwner(b.id, 'run_x', 'ins_3');
+      expect(await store.getOwner(b.id, 'run_x')).toBe('ins_3');
+      const other = await s.reopen();
+      try {
+        expect(await other.getOwner(a.id, 'run_x')).toBe('ins_1');
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('keeps a dispatch answer per (org, run, key) for its TTL only', async () => {
+      const a = await store.createOrg('acme');
+      const b = await store.createOrg('beta');
+      const answer = { inputHash: 'h1', stepId: 'stp_1' };
+      await store.putDispatchAnswer(a.id, 'run_1', 'k', answer, 10_000);
+      expect(await store.getDispatchAnswer(a.id, 'run_1', 'k', 10_000)).toEqual(answer);
+      expect(await store.getDispatchAnswer(b.id, 'run_1', 'k', 10_000)).toBeUndefined();
+      expect(await store.getDispatchAnswer(a.id, 'run_2', 'k', 10_000)).toBeUndefined();
+      clock.now += 10_000;
+      expect(await store.getDispatchAnswer(a.id, 'run_1', 'k', 10_000)).toBeUndefined();
+      await store.putDispatchAnswer(a.id, 'run_1', 'k', { inputHash: 'h2', stepId: 'stp_2' }, 10_000);
+      expect(await store.getDispatchAnswer(a.id, 'run_1', 'k', 10_000)).toEqual({ inputHash: 'h2', stepId: 'stp_2' });
+    });
+
+    it('revokes and restores OAuth subjects', async () => {
+      expect(await store.revokeOAuthSubject('https://idp', 'alice', 'local:op')).toBe(true);
+      expect(await store.revokeOAuthSubject('https://idp', 'alice', 'local:op')).toBe(false);
+      expect(await store.isOAuthSubjectRevoked('https://idp', 'alice')).toBe(true);
+      expect(await store.isOAuthSubjectRevoked('https://other', 'alice')).toBe(false);
+      expect(await store.listRevokedOAuthSubjects()).toEqual([{ issuer: 'https://idp', subject: 'alice', revokedAt: clock.now, revokedBy: 'local:op' }]);
+      expect(await store.restoreOAuthSubject('https://idp', 'alice')).toBe(true);
+      expect(await store.restoreOAuthSubject('https://idp', 'alice')).toBe(false);
+      expect(await store.isOAuthSubjectRevoked('https://idp', 'alice')).toBe(false);
+    });
+
+    it('chains audit rows appended concurrently, lists them per org, and verifies the chain', async () => {
+      const a = await store.createOrg('acme');
+      const b = await store.createOrg('beta');
+      await Promise.all(Array.from({ length: 20 }, (_, i) => store.appendAudit({ orgId: i % 2 ? a.id : b.id, actor: 'system:test', action: 'test.row', outcome: 'ok', detail: { i } })));
+      await store.appendAudit({ orgId: null, actor: 'system:test', action: 'test.global', outcome: 'ok' });
+      const rows = await store.listAudit(a.id, { limit: 100 });
+      expect(rows).toHaveLength(10);
+      expect(rows.every((r) => r.orgId === a.id)).toBe(true);
+      expect((await store.listAudit(a.id, { after: rows[4]!.seq, limit: 2 })).map((r) => r.seq)).toEqual([rows[5]!.seq, rows[6]!.seq]);
+      expect(await store.verifyAudit()).toEqual({ ok: true, rows: 21, problems: [] });
+    });
+
+    it('continues the audit chain across store objects', async () => {
+      await store.appendAudit({ orgId: null, actor: 'system:test', action: 'first', outcome: 'ok' });
+      await store.flushAudit();
+      const other = await s.reopen();
+      try {
+        await other.appendAudit({ orgId: null, actor: 'system:test', action: 'second', outcome: 'ok' });
+        await other.flushAudit();
+      } finally {
+        await other.close();
+      }
+      await store.appendAudit({ orgId: null, actor: 'system:test', action: 'third', outcome: 'ok' });
+      expect(await store.verifyAudit()).toEqual({ ok: true, rows: 3, problems: [] });
+    });
+
+    it('refuses to change an audit row, and a row changed behind its back fails verification', async () => {
+      for (let i = 0; i < 3; i++) await store.appendAudit({ orgId: null, actor: 'system:test', action: 'row', outcome: 'ok', detail: { i } });
+      await store.flushAudit();
+      expect(String(await s.updateAuditRow(2))).toMatch(/append-only/);
+      await s.tamperAuditRow(2);
+      const other = await s.reopen();
+      try {
+        expect(await other.verifyAudit()).toMatchObject({ ok: false, problems: [{ seq: 2, problem: 'hash_mismatch' }] });
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('refuses to open data written by a newer schema, naming the upgrade', async () => {
+      await store.createOrg('acme');
+      const err = await s.openAsNewerSchema();
+      expect(err).toBeInstanceOf(Error);
+      expect(String(err)).toMatch(/newer than this build understands.*upgrade sluice-relay/);
+    });
+  });
+}
