@@ -227,6 +227,14 @@ export class CliBench {
     return result;
   }
 
+  /** An executable that runs this CLI the way `run` does (inside the namespace when there is one), for a daemon. */
+  launcher(dir: string): string {
+    const path = join(dir, `${this.id}-launcher`);
+    const argv = this.jail ? this.jail.wrap([this.bin()]) : [this.bin()];
+    writeFileSync(path, `#!/bin/sh\nexec ${argv.map((a) => `'${a}'`).join(' ')} "$@"\n`, { mode: 0o755 });
+    return path;
+  }
+
   /** Runs a plain command the way the CLIs run (inside the namespace when there is one); async, so the loopback
    * servers of this process keep answering it. */
   async inJail(argv: string[]): Promise<string> {

@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SluiceError, TERMINAL_ATTEMPT_STATES, type Attempt, type AttemptState } from '@sluice/shared-protocol';
 import type { ArtifactKind, ArtifactTarget } from './artifact-recorder.js';
 import { ArtifactBudget, ArtifactLimitError, recordArtifact } from './artifact-recorder.js';
@@ -9,7 +9,7 @@ import { acceptAttemptCommit, fastForwardRun } from '../service/run-branch.js';
 import { readRef, runRef } from '../git/refs.js';
 import { killLeftoverGroup } from './leftover.js';
 import { homeEnv, makeScratchHome, removeScratchHome } from './scratch-home.js';
-import { ExecutorError, getAdapter, preflightExecutor, type ExecutorSpec } from '../executors/index.js';
+import { ExecutorError, executorFailure, getAdapter, preflightExecutor, type ExecutorSpec } from '../executors/index.js';
 import { CaptureError, WorktreeManager, type AttemptWorktree, type Capture } from '../git/worktree-manager.js';
 import { buildChildEnv, spawnSupervised } from '../process/index.js';
 import type { EnginePort } from '../service/engine-port.js';
@@ -195,7 +195,7 @@ export class ExecutionEngine implements EnginePort {
     if (!ws) return this.end(a, live, 'failed', { failureCode: 'WORKSPACE_NOT_FOUND', summary: 'the workspace is no longer registered' });
     const entry = Object.prototype.hasOwnProperty.call(ws.executors, step.executor) ? ws.executors[step.executor] : undefined;
     if (!entry) return this.end(a, live, 'failed', { failureCode: 'EXECUTOR_MISCONFIGURED', summary: `executor ${step.executor} is no longer configured` });
-    const spec: ExecutorSpec = entry;
+    const spec: ExecutorSpec = { ...entry, commands: entry.policy.commands };
     const adapter = getAdapter(spec.adapter);
 
     const scratch = join(this.deps.attemptsDir, a.attemptId);
@@ -232,7 +232,12 @@ export class ExecutionEngine implements EnginePort {
       return this.end(a, live, 'failed', { failureCode: 'WORKTREE_FAILED', summary: err instanceof Error ? err.message.slice(0, 500) : 'worktree creation failed' });
     }
 
-    const inv = adapter.buildInvocation(spec, { task: step.task, worktree: wt.path, taskFile, scratchDir: scratch, binaryPath, attemptId: a.attemptId, attemptNumber: a.number });
+    const stateDir = entry.policy.home.passThrough ? null : scratchHome;
+    const inv = adapter.buildInvocation(spec, { task: step.task, worktree: wt.path, taskFile, scratchDir: scratch, binaryPath, attemptId: a.attemptId, attemptNumber: a.number, stateDir });
+    for (const f of inv.files ?? []) {
+      mkdirSync(dirname(f.path), { recursive: true, mode: 0o700 });
+      writeFileSync(f.path, f.content, { mode: 0o600 });
+    }
     const pump = new LogPump(store, ids, ENGINE_ACTOR);
     const stdoutPath = join(scratch, 'stdout');
     const stderrPath = join(scratch, 'stderr');
@@ -249,6 +254,7 @@ export class ExecutionEngine implements EnginePort {
         stderrPath,
         outputCapBytes: this.opts.outputCapBytes,
         timeoutMs: step.timeoutMs,
+        idleTimeoutMs: entry.idleTimeout,
         graceMs: this.graceMs(),
         onStdout: (c) => pump.push('stdout', c),
         onStderr: (c) => pump.push('stderr', c),
@@ -283,17 +289,16 @@ export class ExecutionEngine implements EnginePort {
         await recordArtifact(this.deps, ids, 'stderr', 'stderr', 'text/plain; charset=utf-8', { file: stderrPath });
       }
       const rawStdout = result ? readFileSync(stdoutPath, 'utf8') : '';
-      const parsed = adapter.parseOutput(rawStdout);
+      const parsed = adapter.parseOutput(rawStdout, result ? readFileSync(stderrPath, 'utf8') : '');
+      if (parsed.denied.length > 0) this.recordDenials(ids, parsed.denied);
       patch.summary = parsed.summary;
       if (result && parsed.log && parsed.log !== rawStdout) await recordArtifact(this.deps, ids, 'log', 'log', 'text/plain; charset=utf-8', { data: parsed.log });
       // Refused after the output is recorded: whoever looks into a too-large diff needs the agent's output.
       if (diffRefused) throw diffRefused;
 
       if (live.cancel || !result || result.cancelled) return this.endCancelled(a, live, patch);
-      if (result.timedOut) return this.end(a, live, 'timed_out', { ...patch, failureCode: 'TIMED_OUT', summary: `the executor ran longer than ${step.timeoutMs} ms and was stopped` });
-      if (result.spawnError) return this.end(a, live, 'failed', { ...patch, failureCode: 'EXECUTOR_START_FAILED', summary: result.spawnError.message });
-      if (result.exitCode !== 0) return this.end(a, live, 'failed', { ...patch, failureCode: 'EXECUTOR_FAILED', summary: parsed.summary ?? `the executor exited with ${result.exitCode ?? result.signal}` });
-      if (parsed.reportedFailure) return this.end(a, live, 'failed', { ...patch, failureCode: 'EXECUTOR_REPORTED_FAILURE', summary: parsed.reportedFailure });
+      const failure = executorFailure(result, parsed, { timeoutMs: step.timeoutMs, idleTimeoutMs: entry.idleTimeout });
+      if (failure) return this.end(a, live, failure.code === 'TIMED_OUT' ? 'timed_out' : 'failed', { ...patch, failureCode: failure.code, summary: failure.summary });
 
       if (step.validations.length > 0) {
         store.transitionAttempt(a.attemptId, 'validating', patch, ENGINE_ACTOR);
@@ -379,6 +384,14 @@ export class ExecutionEngine implements EnginePort {
     }
     await diff.done;
     return null;
+  }
+
+  /** Actions the agent's CLI refused under its policy: one event and one log line each, for the planner. */
+  private recordDenials(ids: ArtifactTarget, denied: readonly string[]): void {
+    const { store } = this.deps;
+    const target = { runId: ids.runId, stepId: ids.stepId, attemptId: ids.attemptId };
+    store.appendEvent({ type: 'attempt.denied', ...target, data: { count: denied.length, actions: denied } }, ENGINE_ACTOR);
+    store.appendEvent({ type: 'attempt.log', ...target, data: { lines: denied.map((d) => ({ stream: 'sluice', text: `denied: ${d}` })) } }, ENGINE_ACTOR);
   }
 
   private endCancelled(a: Attempt, live: LiveAttempt, patch: AttemptPatch): void {
