@@ -234,6 +234,7 @@ export class ExecutionEngine implements EnginePort {
 
     const stateDir = entry.policy.home.passThrough ? null : scratchHome;
     const inv = adapter.buildInvocation(spec, { task: step.task, worktree: wt.path, taskFile, scratchDir: scratch, binaryPath, attemptId: a.attemptId, attemptNumber: a.number, stateDir });
+    for (const d of inv.dirs ?? []) mkdirSync(d, { recursive: true, mode: 0o700 });
     for (const f of inv.files ?? []) {
       mkdirSync(dirname(f.path), { recursive: true, mode: 0o700 });
       writeFileSync(f.path, f.content, { mode: 0o600 });

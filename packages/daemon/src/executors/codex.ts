@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { ParseState, extra, taskEnv } from './agent-common.js';
 import type { ExecutorAdapter } from './executor-types.js';
-import { jsonLines, obj, str } from './output-text.js';
+import { jsonLines, lastLine, obj, str } from './output-text.js';
 
 /**
  * `-c` overrides that keep codex quiet: no update check, no analytics or feedback upload, and no plugin or app
@@ -41,17 +41,22 @@ export const codexAdapter: ExecutorAdapter = {
   builtinMinVersion: '0.44.0',
   buildInvocation(spec, ctx) {
     const overrides = CODEX_QUIET_CONFIG.flatMap((c) => ['-c', c]);
+    const home = ctx.stateDir ? join(ctx.stateDir, '.codex') : null;
     return {
       argv: [ctx.binaryPath, 'exec', '--json', '--sandbox', 'workspace-write', ...overrides, ...extra(spec), '-'],
       stdin: ctx.task,
-      env: { ...taskEnv(ctx), ...(ctx.stateDir ? { CODEX_HOME: join(ctx.stateDir, '.codex') } : {}) },
+      env: { ...taskEnv(ctx), ...(home ? { CODEX_HOME: home } : {}) },
+      dirs: home ? [home] : [],
     };
   },
   parseOutput(stdout, stderr = '') {
     const st = new ParseState();
+    const events = jsonLines(stdout);
+    // codex fails before its first event (a bad config, a missing CODEX_HOME) with its reason on stderr only.
+    if (events.length === 0) st.failure = lastLine(stderr.split('\n').filter((l) => !l.startsWith('WARNING:')).join('\n'));
     // An `error` event is not final: codex prints one per retry ("Reconnecting... 1/5") and may still complete.
     let lastError: string | null = null;
-    for (const ev of jsonLines(stdout)) {
+    for (const ev of events) {
       const type = str(ev.type);
       const item = obj(ev.item);
       if (type === 'item.completed' && item) describeItem(st, item);

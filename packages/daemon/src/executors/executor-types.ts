@@ -49,6 +49,8 @@ export interface Invocation {
   env: Record<string, string>;
   /** Files the CLI reads at start (its settings in `stateDir`), written before the spawn. */
   files?: { path: string; content: string }[];
+  /** Folders the CLI needs to exist at start (codex refuses a `CODEX_HOME` that does not), created before the spawn. */
+  dirs?: string[];
 }
 
 /** An executor's stdout turned into a readable log and a short summary. */
