@@ -93,6 +93,11 @@ for (const [id, c] of Object.entries(CASES) as [CliId, CliCase][]) {
       expect(git(h.repo, 'show', `${runRef(runId)}:greet.txt`)).toBe(`hello from ${id}`);
       const log = await h.artifactText(d.attemptId, 'log');
       expect(log).toMatch(/greet\.txt/);
+      // The live events carry the parsed lines, not the raw stream (which stays in the stdout artifact).
+      const live = h.store.listEvents({ runId, limit: 10_000 }).filter((e) => e.type === 'attempt.log' && e.attemptId === d.attemptId);
+      const texts = live.flatMap((e) => (e.data as { lines: { stream: string; text: string }[] }).lines.filter((l) => l.stream === 'stdout').map((l) => l.text));
+      expect(texts.some((t) => /^(tool: \w+|file change: add) .*greet\.txt/.test(t)), texts.join('\n')).toBe(true);
+      expect(texts.filter((t) => t.startsWith('{'))).toEqual([]);
       expectNoEgress();
     });
 

@@ -171,6 +171,19 @@ describe('gemini output', () => {
   });
 });
 
+describe('live attempt.log lines', () => {
+  it('are the parsed lines of each stream line: tool calls with their command or file, denials, retries; the task echo is dropped', () => {
+    const claude = getAdapter('claude-code').liveLines!;
+    expect(claude(JSON.stringify({ type: 'assistant', message: { content: [{ type: 'tool_use', name: 'Write', input: { file_path: '/w/greet.txt', content: 'x'.repeat(2000) } }] } }))).toEqual(['tool: Write /w/greet.txt']);
+    expect(claude(JSON.stringify({ type: 'user', message: { content: [{ type: 'tool_result', is_error: true, content: 'Exit code 1\nReferenceError: x' }] } }))).toEqual(['tool error: Exit code 1']);
+    expect(claude(JSON.stringify({ type: 'system', subtype: 'api_retry', attempt: 1, max_retries: 2, error_status: 500, error: 'server_error' }))).toEqual(['retry 1/2: API status 500 server_error']);
+    expect(getAdapter('codex').liveLines!(JSON.stringify({ type: 'item.completed', item: { type: 'command_execution', command: "/bin/bash -lc 'npm test'", exit_code: 1 } }))).toEqual(["command: /bin/bash -lc 'npm test' (exit 1)"]);
+    expect(getAdapter('gemini').liveLines!(JSON.stringify({ type: 'message', role: 'user', content: 'the secret task' }))).toEqual([]);
+    expect(getAdapter('gemini').liveLines!('Loaded cached credentials.')).toEqual(['Loaded cached credentials.']);
+    expect(getAdapter('simulation').liveLines).toBeUndefined();
+  });
+});
+
 describe('the idle-output watchdog outcome', () => {
   it('a stalled process is STALLED, before anything its output says', () => {
     const parsed = getAdapter('codex').parseOutput('', '');

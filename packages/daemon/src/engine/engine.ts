@@ -239,7 +239,7 @@ export class ExecutionEngine implements EnginePort {
       mkdirSync(dirname(f.path), { recursive: true, mode: 0o700 });
       writeFileSync(f.path, f.content, { mode: 0o600 });
     }
-    const pump = new LogPump(store, ids, ENGINE_ACTOR);
+    const pump = new LogPump(store, ids, ENGINE_ACTOR, adapter.liveLines);
     const stdoutPath = join(scratch, 'stdout');
     const stderrPath = join(scratch, 'stderr');
     let result;

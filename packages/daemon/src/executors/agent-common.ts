@@ -51,3 +51,12 @@ export function toolTarget(input: Record<string, unknown> | null): string {
   const path = input.file_path ?? input.path;
   return typeof path === 'string' ? path : '';
 }
+
+/** `liveLines` for an adapter whose parser reads JSON lines: the log its parser makes of that one line. */
+export function liveLinesOf(parse: (stdout: string) => ParsedOutput): (line: string) => string[] {
+  return (line) => {
+    // A line that is not JSON (a warning the CLI printed on stdout) is shown as it is.
+    if (!line.trim().startsWith('{')) return line.trim() ? [line] : [];
+    return parse(`${line}\n`).log.split('\n').filter((l) => l.length > 0);
+  };
+}

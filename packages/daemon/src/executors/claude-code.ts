@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ParseState, commandsOf, extra, taskEnv, toolTarget } from './agent-common.js';
+import { ParseState, liveLinesOf, commandsOf, extra, taskEnv, toolTarget } from './agent-common.js';
 import type { ExecutorAdapter, ExecutorSpec } from './executor-types.js';
 import { jsonLines, obj, str } from './output-text.js';
 
@@ -30,6 +30,7 @@ function isAuthError(ev: Record<string, unknown>): boolean {
 
 /** Claude Code in print mode with stream-json output; the prompt goes on stdin. */
 export const claudeCodeAdapter: ExecutorAdapter = {
+  liveLines: (line) => liveLinesOf((out) => claudeCodeAdapter.parseOutput(out))(line),
   kind: 'claude-code',
   defaultBinary: 'claude',
   builtinMinVersion: '1.0.0',
@@ -61,12 +62,24 @@ export const claudeCodeAdapter: ExecutorAdapter = {
           if (p?.type === 'text' && str(p.text)) st.log.push(`assistant: ${str(p.text)}`);
           else if (p?.type === 'tool_use') st.log.push(`tool: ${str(p.name) ?? '?'} ${toolTarget(obj(p.input))}`.trimEnd());
         }
-      } else if (type === 'result') parseResult(st, ev);
+      } else if (type === 'user') toolErrors(st, ev);
+      else if (type === 'result') parseResult(st, ev);
     }
     if (st.summary === null && st.failure === null) st.failure = 'no result line in the claude stream-json output';
     return st.result();
   },
 };
+
+/** Tool results the CLI sent back as errors: a command's non-zero exit ("Exit code 1") or a refusal. */
+function toolErrors(st: ParseState, ev: Record<string, unknown>): void {
+  const content = obj(ev.message)?.content;
+  for (const part of Array.isArray(content) ? content : []) {
+    const p = obj(part);
+    if (p?.type !== 'tool_result' || p.is_error !== true) continue;
+    const text = typeof p.content === 'string' ? p.content : JSON.stringify(p.content);
+    st.log.push(`tool error: ${text.split('\n')[0] ?? ''}`);
+  }
+}
 
 function parseResult(st: ParseState, ev: Record<string, unknown>): void {
   st.summary = str(ev.result);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ParseState, extra, taskEnv } from './agent-common.js';
+import { ParseState, liveLinesOf, extra, taskEnv } from './agent-common.js';
 import type { ExecutorAdapter } from './executor-types.js';
 import { jsonLines, lastLine, obj, str } from './output-text.js';
 
@@ -36,6 +36,7 @@ function describeItem(st: ParseState, item: Record<string, unknown>): void {
 
 /** Codex non-interactive mode with JSONL events; the prompt goes on stdin (`-`). */
 export const codexAdapter: ExecutorAdapter = {
+  liveLines: (line) => liveLinesOf((out) => codexAdapter.parseOutput(out))(line),
   kind: 'codex',
   defaultBinary: 'codex',
   builtinMinVersion: '0.44.0',

@@ -79,6 +79,12 @@ export interface ExecutorAdapter {
   /** Oldest version whose flags this adapter uses; combined with the entry's `minVersion`. */
   readonly builtinMinVersion: string | null;
   buildInvocation(spec: ExecutorSpec, ctx: InvocationContext): Invocation;
+  /**
+   * Structured adapters: one stdout line as readable log lines (assistant text, tool calls with their files or
+   * commands, retries, denials) for the live `attempt.log` events; none for a line that says nothing (or repeats
+   * the task). Without it the raw lines are published.
+   */
+  liveLines?(line: string): string[];
   /** Reads stdout and stderr: some CLIs report errors and denials only on stderr. */
   parseOutput(stdout: string, stderr?: string): ParsedOutput;
 }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ParseState, commandsOf, extra, taskEnv, toolTarget } from './agent-common.js';
+import { ParseState, liveLinesOf, commandsOf, extra, taskEnv, toolTarget } from './agent-common.js';
 import type { ExecutorAdapter, ExecutorSpec, InvocationContext, Invocation } from './executor-types.js';
 import { jsonLines, lastLine, obj, str } from './output-text.js';
 
@@ -104,6 +104,7 @@ function streamEvents(st: ParseState, stdout: string): void {
  * a new worktree, which the CLI would otherwise refuse as untrusted (exit 55).
  */
 export const geminiAdapter: ExecutorAdapter = {
+  liveLines: (line) => liveLinesOf((out) => geminiAdapter.parseOutput(out))(line),
   kind: 'gemini',
   defaultBinary: 'gemini',
   builtinMinVersion: '0.6.0',
