@@ -54,7 +54,8 @@ for (const [id, c] of Object.entries(CASES) as [CliId, CliCase][]) {
       tmp = mkdtempSync(join(tmpdir(), 'sluice-real-daemon-'));
       const cliEnv = c.env(bench.api.url);
       const entry = { adapter: c.adapter, binary: bench.launcher(tmp), env: [...PROXY_NAMES, ...Object.keys(cliEnv)], args: c.args?.(bench.api.url), retries: 0, policy: { commands: c.commands } };
-      h = new EngineHarness({ workspace: { executors: { agent: entry, stalling: { ...entry, idleTimeout: '3s' } }, validations: {}, allowSimulationWithValidations: false } });
+      const executors = { agent: entry, stalling: { ...entry, idleTimeout: '3s' }, ...(c.commands === 'any' ? {} : { nocommands: { ...entry, policy: {} } }) };
+      h = new EngineHarness({ workspace: { executors, validations: {}, allowSimulationWithValidations: false } });
       h.writeRepoFile('mark.js', MARK_JS);
       git(h.repo, 'add', 'mark.js');
       git(h.repo, 'commit', '-q', '-m', 'mark.js');
@@ -123,6 +124,14 @@ for (const [id, c] of Object.entries(CASES) as [CliId, CliCase][]) {
         expectNoEgress();
       });
     }
+
+    it.skipIf(c.commands === 'any')('with no commands allowed (the default) a command does not run', async () => {
+      const d = await dispatch([{ kind: 'shell', command: 'echo ran > marker-echo.txt' }], 'nocommands');
+      const a = await settled(d);
+      expect(a.commit, `${a.failureCode}: ${a.summary}`).not.toBeNull();
+      expect(committed(a.commit, 'marker-echo.txt'), await h.artifactText(d.attemptId, 'stdout')).toBe('');
+      expectNoEgress();
+    });
 
     it('a refused key ends the attempt AUTH_FAILED with the CLI\'s own message', async () => {
       const a = await settled(await dispatch([{ kind: 'status', status: 401, message: 'scripted 401: invalid key', sticky: true }]));
