@@ -11,6 +11,8 @@ import { geminiApi, geminiFunctionResponses } from './model-apis/gemini.js';
 import { openAiResponsesApi, openAiToolOutputs } from './model-apis/openai-responses.js';
 import type { ScriptedApi } from './model-apis/scripted-api.js';
 import { NetJail, netJailUnavailable } from './egress/net-jail.js';
+import { CLAUDE_QUIET_ENV } from '../../packages/daemon/src/executors/claude-code.js';
+import { GEMINI_QUIET_ENV } from '../../packages/daemon/src/executors/gemini.js';
 import { RecordingProxy } from './egress/recording-proxy.js';
 
 export type CliId = 'claude' | 'codex' | 'gemini';
@@ -77,17 +79,8 @@ interface CliProfile {
   stdin(opts: RunOptions): string;
 }
 
-/** Claude Code: the documented switches that stop telemetry, error reports, update checks and other side traffic. */
-export const CLAUDE_QUIET_ENV = {
-  DISABLE_TELEMETRY: '1',
-  DISABLE_ERROR_REPORTING: '1',
-  DISABLE_AUTOUPDATER: '1',
-  DISABLE_BUG_COMMAND: '1',
-  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-};
-
-/** Gemini CLI: telemetry off by env, usage statistics and update checks off in settings. */
-export const GEMINI_QUIET_ENV = { GEMINI_TELEMETRY_ENABLED: 'false' };
+/** The switches the adapters set (one place for each fact); the raw runs set them the same way. */
+export { CLAUDE_QUIET_ENV, GEMINI_QUIET_ENV };
 export const GEMINI_SETTINGS = {
   security: { auth: { selectedType: 'gemini-api-key' } },
   privacy: { usageStatisticsEnabled: false },
@@ -225,6 +218,14 @@ export class CliBench {
     const result = { code, signal, stdout, stderr, ms: Date.now() - started };
     if (process.env.SLUICE_REAL_AGENTS_LOG) logRun(this.id, opts.prompt, result, profile.toolResults(this.api), ws);
     return result;
+  }
+
+  /** An executable that runs this CLI the way `run` does (inside the namespace when there is one), for a daemon. */
+  launcher(dir: string): string {
+    const path = join(dir, `${this.id}-launcher`);
+    const argv = this.jail ? this.jail.wrap([this.bin()]) : [this.bin()];
+    writeFileSync(path, `#!/bin/sh\nexec ${argv.map((a) => `'${a}'`).join(' ')} "$@"\n`, { mode: 0o755 });
+    return path;
   }
 
   /** Runs a plain command the way the CLIs run (inside the namespace when there is one); async, so the loopback

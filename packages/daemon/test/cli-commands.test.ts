@@ -82,9 +82,10 @@ describe('sluice CLI', () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/needs an argv/);
     expect(sluice('workspace', 'add', repo.path, '--executor', 'nonsense').code).not.toBe(0);
-    expect(sluice('workspace', 'add', repo.path, '--id', 'web', '--executor', 'sim=simulation', '--executor', 'claude=claude-code').code).toBe(0);
+    expect(sluice('workspace', 'add', repo.path, '--id', 'web', '--executor', 'sim=simulation', '--executor', 'claude=claude-code', '--executor', 'cx=codex').code).toBe(0);
     const config = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8'));
-    expect(config.workspaces.web.executors).toEqual({ sim: { adapter: 'simulation' }, claude: { adapter: 'claude-code' } });
+    // codex enforces only "any" command (its workspace-write sandbox): written out, never implied.
+    expect(config.workspaces.web.executors).toEqual({ sim: { adapter: 'simulation' }, claude: { adapter: 'claude-code' }, cx: { adapter: 'codex', policy: { commands: 'any' } } });
   });
 
   it('workspace add and remove without a running daemon leave audit rows in the ledger', () => {

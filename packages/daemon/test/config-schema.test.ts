@@ -50,15 +50,17 @@ describe('config.json', () => {
     ['HOME as a pass-through name', { workspaces: { web: { ...workspace, executors: { c: { adapter: 'claude-code', env: ['HOME'] } } } } }],
     ['SLUICE_HOME as a pass-through name', { workspaces: { web: { ...workspace, validations: { t: { argv: ['x'], env: ['SLUICE_HOME'] } } } } }],
     ['an unknown policy key', { workspaces: { web: { ...workspace, executors: { c: { adapter: 'codex', policy: { network: true } } } } } }],
+    ['a command list on a validation', { workspaces: { web: { ...workspace, validations: { t: { argv: ['x'], policy: { commands: ['npm test'] } } } } } }],
+    ['a shell operator in a command prefix', { workspaces: { web: { ...workspace, executors: { c: { adapter: 'claude-code', policy: { commands: ['npm test && rm -rf /'] } } } } } }],
   ])('rejects %s with a clear message', (_name, raw) => {
     expect(() => parseConfig(raw)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringContaining('config.json is not valid') }));
   });
 
   it('adds no executor by default; children get a scratch HOME unless the policy passes the operator\'s through', () => {
-    const c = parseConfig({ workspaces: { web: { ...workspace, executors: { c: { adapter: 'claude-code', policy: { home: { passThrough: true } } }, x: { adapter: 'codex' } } } } });
+    const c = parseConfig({ workspaces: { web: { ...workspace, executors: { c: { adapter: 'claude-code', policy: { home: { passThrough: true } } }, x: { adapter: 'codex', policy: { commands: 'any' } } } } } });
     expect(parseConfig({ workspaces: { web: workspace } }).workspaces['web']!.executors).toEqual({});
-    expect(c.workspaces['web']!.executors['c']!.policy).toEqual({ home: { passThrough: true } });
-    expect(c.workspaces['web']!.executors['x']!.policy).toEqual({ home: { passThrough: false } });
+    expect(c.workspaces['web']!.executors['c']!.policy).toEqual({ home: { passThrough: true }, commands: [] });
+    expect(c.workspaces['web']!.executors['x']!.policy).toEqual({ home: { passThrough: false }, commands: 'any' });
   });
 
   it('refuses the simulation executor next to a validation that runs worktree code, saying what to add', () => {
@@ -73,6 +75,23 @@ describe('config.json', () => {
     expect(parseConfig({ workspaces: { web: { ...raw.workspaces.web, allowSimulationWithValidations: true } } }).workspaces['web']!.allowSimulationWithValidations).toBe(true);
     const marked = { workspaces: { web: { ...workspace, executors: sim, validations: { lint: { argv: ['git', 'diff', '--check'], runsWorktreeCode: false } } } } };
     expect(parseConfig(marked).workspaces['web']!.validations['lint']!.runsWorktreeCode).toBe(false);
-    expect(parseConfig({ workspaces: { web: { ...workspace, executors: { c: { adapter: 'codex' } }, validations: { test: { argv: ['npm', 'test'] } } } } }).workspaces['web']!.validations['test']!.runsWorktreeCode).toBe(true);
+    expect(parseConfig({ workspaces: { web: { ...workspace, executors: { c: { adapter: 'codex', policy: { commands: 'any' } } }, validations: { test: { argv: ['npm', 'test'] } } } } }).workspaces['web']!.validations['test']!.runsWorktreeCode).toBe(true);
+  });
+
+  it.each([
+    ['codex', 'no commands (the default)', {}],
+    ['codex', 'only a list of commands', { commands: ['npm test'] }],
+    ['aider', 'only a list of commands', { commands: ['npm test'] }],
+    ['command', '"any" command', { commands: 'any' }],
+  ])('refuses a command policy the %s adapter cannot enforce (%s), naming what it can', (adapter, what, policy) => {
+    const raw = { workspaces: { web: { ...workspace, executors: { c: { adapter, ...(adapter === 'command' ? { argv: ['x'] } : {}), policy } } } } };
+    expect(() => parseConfig(raw)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringContaining(`workspaces.web.executors.c.policy.commands: the ${adapter} adapter cannot enforce ${what}`) }));
+  });
+
+  it('accepts the command policies each agent CLI can enforce', () => {
+    const ok = { a: { adapter: 'claude-code', policy: { commands: ['npm test', 'npm run lint'] } }, b: { adapter: 'gemini', policy: { commands: 'any' } }, c: { adapter: 'codex', policy: { commands: 'any' } }, d: { adapter: 'aider' } };
+    const c = parseConfig({ workspaces: { web: { ...workspace, executors: ok } } });
+    expect(c.workspaces['web']!.executors['a']!.policy.commands).toEqual(['npm test', 'npm run lint']);
+    expect(c.workspaces['web']!.executors['d']!.policy.commands).toEqual([]);
   });
 });

@@ -57,6 +57,18 @@ describe('engine: steps, validations, approval, run branch', () => {
     expect(git(h.repo, 'show', `${d.attempts[0]!.branch}:src/math.js`)).toContain('a * 0');
   });
 
+  it('an executor silent for its idleTimeout is stopped and fails STALLED; what it wrote is still committed', async () => {
+    h = await new EngineHarness({ workspace: { executors: { sim: { adapter: 'simulation' }, slow: { adapter: 'simulation', idleTimeout: '1s' } } } }).start();
+    const run = await h.call('runs.open', { workspaceId: 'demo' });
+    const s = await h.call('steps.dispatch', { runId: run.runId, executor: 'slow', task: `${writeTask('partial.txt', 'half done\n')}sleep 60000` });
+    const d = await h.settle(s.stepId);
+    expect(d.state).toBe('failed');
+    expect(d.attempts[0]!.failureCode).toBe('STALLED');
+    expect(d.attempts[0]!.summary).toMatch(/printed nothing for 1000 ms \(idleTimeout\)/);
+    expect(git(h.repo, 'show', `${d.attempts[0]!.commit}:partial.txt`)).toBe('half done');
+    expect(git(h.repo, 'rev-parse', runRef(run.runId))).toBe(h.base);
+  });
+
   it('an executor that fails leaves the run branch unchanged and can be retried', async () => {
     h = await new EngineHarness().start();
     const run = await h.call('runs.open', { workspaceId: 'demo' });

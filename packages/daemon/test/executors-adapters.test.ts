@@ -44,14 +44,14 @@ describe('executor adapters against fake CLIs', () => {
   it('claude-code: print mode with stream-json, prompt on stdin, result line is the summary', async () => {
     const r = await run('claude-code', { args: ['--model', 'sonnet'] }, 'fix the bug in src/math.js');
     expect(r.pf.version).toBe('1.0.83');
-    expect(r.record.argv).toEqual(['-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits', '--model', 'sonnet']);
+    expect(r.record.argv).toEqual(['-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits', '--disallowedTools', 'Bash', '--model', 'sonnet']);
     expect(r.record.stdin).toBe('fix the bug in src/math.js');
     expect(r.record.cwd).toBe(wt);
     expect(readFileSync(join(wt, 'claude-was-here.txt'), 'utf8')).toBe('fix the bug in src/math.js');
     expect(r.parsed.summary).toBe('Fixed add() to use +.');
     expect(r.parsed.reportedFailure).toBeNull();
     expect(r.parsed.log).toContain('assistant: I will fix the sign in add().');
-    expect(r.parsed.log).toContain('tool: Edit');
+    expect(r.parsed.log).toContain('tool: Edit src/math.js');
   });
 
   it('claude-code: an error result is reported as a failure even with exit 0', async () => {
@@ -63,7 +63,9 @@ describe('executor adapters against fake CLIs', () => {
   it('codex: exec --json with the prompt on stdin, last agent message is the summary', async () => {
     const r = await run('codex', {}, '-rf everything? no: fix add()');
     expect(r.pf.version).toBe('0.46.0');
-    expect(r.record.argv).toEqual(['exec', '--json', '--sandbox', 'workspace-write', '-']);
+    const argv = r.record.argv as string[];
+    expect(argv.slice(0, 4)).toEqual(['exec', '--json', '--sandbox', 'workspace-write']);
+    expect(argv.at(-1)).toBe('-');
     expect(r.record.stdin).toBe('-rf everything? no: fix add()');
     expect(r.parsed.summary).toBe('Changed add() to return a + b.');
     expect(r.parsed.log).toContain('command: bash -lc ls (exit 0)');
@@ -82,11 +84,11 @@ describe('executor adapters against fake CLIs', () => {
     expect(r.parsed.summary).toBe('Applied edit to aider-was-here.txt');
   });
 
-  it('gemini: headless with the task on stdin, never in argv (a leading dash is no flag), JSON response parsed', async () => {
+  it('gemini: headless with the task on stdin, never in argv (a leading dash is no flag), stream-json parsed', async () => {
     const task = '--yolo please, secret-plan-7f3a';
     const r = await run('gemini', {}, task);
     expect(r.pf.version).toBe('0.9.0');
-    expect(r.record.argv).toEqual(['--output-format', 'json', '--approval-mode', 'auto_edit']);
+    expect(r.record.argv).toEqual(['--output-format', 'stream-json', '--skip-trust', '--approval-mode', 'auto_edit']);
     expect(r.inv.argv.some((a) => a.includes('secret-plan-7f3a'))).toBe(false);
     expect(r.record.stdin).toBe(task);
     expect(readFileSync(join(wt, 'gemini-was-here.txt'), 'utf8')).toBe(task);

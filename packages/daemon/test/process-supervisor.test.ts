@@ -25,6 +25,16 @@ function spec(script: string, extra: Partial<Parameters<typeof spawnSupervised>[
 }
 
 describe('spawnSupervised', () => {
+  it('stops a child that prints nothing for idleTimeoutMs (stalled), and not one that keeps printing', async () => {
+    const stuck = await spawnSupervised(spec(`console.log('started'); setTimeout(() => {}, 60000)`, { idleTimeoutMs: 500 })).done;
+    expect(stuck.stalled).toBe(true);
+    expect(stuck.signal).toBe('SIGTERM');
+    expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('started\n');
+    const chatty = await spawnSupervised(spec(`let n = 0; const t = setInterval(() => { console.log(n); if (++n === 8) { clearInterval(t); } }, 50)`, { idleTimeoutMs: 2000 })).done;
+    expect(chatty.stalled).toBe(false);
+    expect(chatty.exitCode).toBe(0);
+  });
+
   it('passes stdin, runs in cwd, captures stdout and stderr, reports the exit code', async () => {
     const p = spawnSupervised(
       spec(`let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{console.log('got:'+s+' in '+process.cwd());console.error('warn');process.exit(3)})`, {

@@ -50,6 +50,8 @@ export class ScriptedApi {
   private readonly server: Server;
   private seq = 0;
   url = '';
+  /** Applied to a turn's path and command when it is answered (e.g. a worktree only known once the attempt runs). */
+  rewrite: (s: string) => string = (s) => s;
 
   constructor(private readonly dialect: Dialect) {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -78,6 +80,7 @@ export class ScriptedApi {
   reset(): void {
     this.queue.length = 0;
     this.requests.length = 0;
+    this.rewrite = (s) => s;
   }
 
   /** Lets a connection that arrived another way (a unix socket bridged from a network namespace) reach this server. */
@@ -117,7 +120,9 @@ export class ScriptedApi {
       res.flushHeaders();
       setTimeout(() => res.destroy(), 20);
     } else {
-      this.dialect.answer(x, turn, ++this.seq);
+      const r = this.rewrite;
+      const resolved = turn.kind === 'write' ? { ...turn, path: r(turn.path) } : turn.kind === 'shell' ? { ...turn, command: r(turn.command) } : turn;
+      this.dialect.answer(x, resolved, ++this.seq);
     }
   }
 }

@@ -62,7 +62,14 @@ readStdin((stdin) => {
   record({ stdin, input });
   if (input.length === 0) { console.error('No input provided via stdin.'); process.exit(42); }
   fs.writeFileSync('gemini-was-here.txt', input);
-  console.log(JSON.stringify({ response: 'Updated the function as requested.', stats: { models: { 'gemini-2.5-pro': { api: { totalRequests: 2 } } } } }, null, 2));
+  const out = [
+    { type: 'init', session_id: 'c0ffee00-0000-4000-8000-000000000001', model: 'auto' },
+    { type: 'message', role: 'user', content: input },
+    { type: 'message', role: 'assistant', content: 'Updated the function ', delta: true },
+    { type: 'message', role: 'assistant', content: 'as requested.', delta: true },
+    { type: 'result', status: 'success', stats: { total_tokens: 60, tool_calls: 1 } },
+  ];
+  for (const l of out) process.stdout.write(JSON.stringify(l) + '\\n');
 });
 `,
   'my-agent': `${RECORD}

@@ -15,6 +15,8 @@ export const ValidationConfig = z.strictObject({
   env: EnvNames.default([]),
   runsWorktreeCode: z.boolean().default(true),
   policy: ChildPolicy,
+}).superRefine((v, ctx) => {
+  if (v.policy.commands === 'any' || v.policy.commands.length > 0) ctx.addIssue({ code: 'custom', path: ['policy', 'commands'], message: 'a validation runs its argv; "commands" is for executors' });
 });
 export type ValidationConfig = z.infer<typeof ValidationConfig>;
 

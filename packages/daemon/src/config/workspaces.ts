@@ -60,7 +60,9 @@ export function addWorkspace(
   for (const [other, ws] of Object.entries(workspaces)) {
     if (ws.path === path) throw new SluiceError('BAD_REQUEST', `${path} is registered already as ${other}.`);
   }
-  const executors = Object.fromEntries(Object.entries(input.executors ?? {}).map(([name, adapter]) => [name, { adapter }]));
+  // codex can only run with its workspace-write sandbox, which lets the agent run any command: said explicitly.
+  const entry = (adapter: AddableAdapter) => (adapter === 'codex' ? { adapter, policy: { commands: 'any' as const } } : { adapter });
+  const executors = Object.fromEntries(Object.entries(input.executors ?? {}).map(([name, adapter]) => [name, entry(adapter)]));
   workspaces[id] = { path, name: id, executors, validations: {}, registration: `reg_${randomBytes(16).toString('base64url')}` };
   return { id, config: writeRawConfig(configPath, { ...raw, workspaces }) };
 }

@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SluiceError, type Attempt, type Run, type Step } from '@sluice/shared-protocol';
 import type { WorkspaceConfig } from '../config/schema.js';
-import { ExecutorError, getAdapter, preflightExecutor, type ExecutorAdapter, type ExecutorSpec, type ParsedOutput } from '../executors/index.js';
+import { ExecutorError, executorFailure, getAdapter, preflightExecutor, type ExecutorAdapter, type ExecutorSpec, type ParsedOutput } from '../executors/index.js';
 import { CaptureError, type AttemptWorktree, type Capture, type WorktreeManager } from '../git/worktree-manager.js';
 import { buildChildEnv, spawnSupervised, type ProcessResult } from '../process/index.js';
 import { needsApproval } from '../runs/acceptance.js';
@@ -68,6 +68,7 @@ export class AttemptRun {
   private taskRecorded: Promise<unknown> | null = null;
   private ws!: WorkspaceConfig;
   private spec!: ExecutorSpec;
+  private entry!: WorkspaceConfig['executors'][string];
   private adapter!: ExecutorAdapter;
   private scratchHome!: string;
   private childEnv!: Record<string, string>;
@@ -128,7 +129,8 @@ export class AttemptRun {
     const entry = Object.prototype.hasOwnProperty.call(ws.executors, executor) ? ws.executors[executor] : undefined;
     if (!entry) return failed('EXECUTOR_MISCONFIGURED', `executor ${executor} is no longer configured`);
     this.ws = ws;
-    this.spec = entry;
+    this.entry = entry;
+    this.spec = { ...entry, commands: entry.policy.commands };
     this.adapter = getAdapter(entry.adapter);
     mkdirSync(this.scratch, { recursive: true, mode: 0o700 });
     writeFileSync(this.taskFile, this.step.task, { mode: 0o600 });
@@ -158,9 +160,15 @@ export class AttemptRun {
   /** The adapter builds the invocation, the supervisor runs it; null when a cancel came first. */
   private async runExecutor(): Promise<ProcessResult | null> {
     const { a, live, wt, step } = this;
-    const inv = this.adapter.buildInvocation(this.spec, { task: step.task, worktree: wt.path, taskFile: this.taskFile, scratchDir: this.scratch, binaryPath: this.binaryPath, attemptId: a.attemptId, attemptNumber: a.number });
+    const stateDir = this.entry.policy.home.passThrough ? null : this.scratchHome;
+    const inv = this.adapter.buildInvocation(this.spec, { task: step.task, worktree: wt.path, taskFile: this.taskFile, scratchDir: this.scratch, binaryPath: this.binaryPath, attemptId: a.attemptId, attemptNumber: a.number, stateDir });
+    for (const d of inv.dirs ?? []) mkdirSync(d, { recursive: true, mode: 0o700 });
+    for (const f of inv.files ?? []) {
+      mkdirSync(dirname(f.path), { recursive: true, mode: 0o700 });
+      writeFileSync(f.path, f.content, { mode: 0o600 });
+    }
     if (live.cancel) return null;
-    const pump = new LogPump(this.ctx.deps.store, this.ids, ENGINE_ACTOR);
+    const pump = new LogPump(this.ctx.deps.store, this.ids, ENGINE_ACTOR, this.adapter.liveLines);
     const proc = spawnSupervised({
       argv: inv.argv,
       cwd: wt.path,
@@ -170,6 +178,7 @@ export class AttemptRun {
       stderrPath: this.output.stderr,
       outputCapBytes: this.ctx.outputCapBytes,
       timeoutMs: step.timeoutMs,
+      idleTimeoutMs: this.entry.idleTimeout,
       graceMs: this.ctx.graceMs(),
       onStdout: (c) => pump.push('stdout', c),
       onStderr: (c) => pump.push('stderr', c),
@@ -207,7 +216,8 @@ export class AttemptRun {
       await recordOutputFiles(deps, this.ids, this.output, false);
     }
     const rawStdout = result ? readFileSync(this.output.stdout, 'utf8') : '';
-    const parsed = this.adapter.parseOutput(rawStdout);
+    const parsed = this.adapter.parseOutput(rawStdout, result ? readFileSync(this.output.stderr, 'utf8') : '');
+    if (parsed.denied.length > 0) this.recordDenials(parsed.denied);
     this.patch.summary = parsed.summary;
     if (result && parsed.log && parsed.log !== rawStdout) await recordArtifact(deps, this.ids, 'log', 'log', 'text/plain; charset=utf-8', { data: parsed.log });
     // Whoever looks into a too-large diff needs the agent's output.
@@ -219,11 +229,18 @@ export class AttemptRun {
   private judge(result: ProcessResult | null, parsed: ParsedOutput): Ending | null {
     const { patch } = this;
     if (this.live.cancel || !result || result.cancelled) return this.cancelled(patch);
-    if (result.timedOut) return { to: 'timed_out', patch: { ...patch, failureCode: 'TIMED_OUT', summary: `the executor ran longer than ${this.step.timeoutMs} ms and was stopped` } };
-    if (result.spawnError) return failed('EXECUTOR_START_FAILED', result.spawnError.message, patch);
-    if (result.exitCode !== 0) return failed('EXECUTOR_FAILED', parsed.summary ?? `the executor exited with ${result.exitCode ?? result.signal}`, patch);
-    if (parsed.reportedFailure) return failed('EXECUTOR_REPORTED_FAILURE', parsed.reportedFailure, patch);
-    return null;
+    const failure = executorFailure(result, parsed, { timeoutMs: this.step.timeoutMs, idleTimeoutMs: this.entry.idleTimeout });
+    if (!failure) return null;
+    if (failure.code === 'TIMED_OUT') return { to: 'timed_out', patch: { ...patch, failureCode: failure.code, summary: failure.summary } };
+    return failed(failure.code, failure.summary, patch);
+  }
+
+  /** Actions the agent's CLI refused under its policy: one event and one log line each, for the planner. */
+  private recordDenials(denied: readonly string[]): void {
+    const { store } = this.ctx.deps;
+    const target = { runId: this.ids.runId, stepId: this.ids.stepId, attemptId: this.ids.attemptId };
+    store.appendEvent({ type: 'attempt.denied', ...target, data: { count: denied.length, actions: denied } }, ENGINE_ACTOR);
+    store.appendEvent({ type: 'attempt.log', ...target, data: { lines: denied.map((d) => ({ stream: 'sluice', text: `denied: ${d}` })) } }, ENGINE_ACTOR);
   }
 
   /** The step's validations in the worktree, one after the other, then the validation gate. */

@@ -21,6 +21,8 @@ export class LogPump {
     private readonly store: Store,
     private readonly ids: { runId: string; stepId: string; attemptId: string },
     private readonly actor: string,
+    /** Turns one stdout line into the lines published (a structured agent's parsed log); raw when absent. */
+    private readonly describe?: (line: string) => string[],
   ) {}
 
   /** Feed a chunk of a stream. */
@@ -28,7 +30,12 @@ export class LogPump {
     const text = this.partial[stream] + chunk.toString('utf8');
     const lines = text.split('\n');
     this.partial[stream] = (lines.pop() ?? '').slice(-LINE_MAX * 4);
-    for (const line of lines) this.add(stream, line);
+    for (const line of lines) this.addLine(stream, line);
+  }
+
+  private addLine(stream: 'stdout' | 'stderr', line: string): void {
+    if (stream === 'stderr' || !this.describe) return this.add(stream, line);
+    for (const l of this.describe(line)) this.add(stream, l);
   }
 
   private add(stream: 'stdout' | 'stderr', line: string): void {
@@ -53,7 +60,7 @@ export class LogPump {
     this.timer = null;
     if (final) {
       for (const s of ['stdout', 'stderr'] as const) {
-        if (this.partial[s]) this.add(s, this.partial[s]);
+        if (this.partial[s]) this.addLine(s, this.partial[s]);
         this.partial[s] = '';
       }
       if (this.timer) clearTimeout(this.timer);

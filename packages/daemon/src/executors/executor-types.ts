@@ -15,6 +15,10 @@ export interface ExecutorSpec {
   env?: readonly string[] | undefined;
   /** Oldest CLI version accepted (`x.y.z`). */
   minVersion?: string | undefined;
+  /** How often the CLI retries a failed model request (mapped to the CLI's own knob where it has one). */
+  retries?: number | undefined;
+  /** What the agent may run: `any`, these command prefixes, or nothing (unset). Enforced by the CLI's own controls. */
+  commands?: 'any' | readonly string[] | undefined;
 }
 
 /** What an attempt gives an adapter to build its invocation. */
@@ -31,6 +35,11 @@ export interface InvocationContext {
   /** The attempt (exported as `SLUICE_ATTEMPT_ID` / `SLUICE_ATTEMPT_NUMBER`). */
   attemptId?: string;
   attemptNumber?: number;
+  /**
+   * A per-attempt folder for the CLI's own state (config, transcripts, trust files), removed with the attempt;
+   * null when the operator passes their HOME through (their login and settings then apply).
+   */
+  stateDir?: string | null;
 }
 
 /** A fully built child invocation: argv (no shell), stdin, and the variables Sluice sets. */
@@ -38,6 +47,10 @@ export interface Invocation {
   argv: string[];
   stdin: string;
   env: Record<string, string>;
+  /** Files the CLI reads at start (its settings in `stateDir`), written before the spawn. */
+  files?: { path: string; content: string }[];
+  /** Folders the CLI needs to exist at start (codex refuses a `CODEX_HOME` that does not), created before the spawn. */
+  dirs?: string[];
 }
 
 /** An executor's stdout turned into a readable log and a short summary. */
@@ -46,6 +59,10 @@ export interface ParsedOutput {
   summary: string | null;
   /** The agent itself reported failure (e.g. `is_error` in a result line) even if it exited 0. */
   reportedFailure: string | null;
+  /** The CLI's own words when the model API refused its credentials. */
+  authFailure: string | null;
+  /** Actions the CLI's permission controls refused, one line each (tool and command or path). */
+  denied: string[];
 }
 
 /** Preflight result: where the program is and which version it says it is. */
@@ -62,7 +79,14 @@ export interface ExecutorAdapter {
   /** Oldest version whose flags this adapter uses; combined with the entry's `minVersion`. */
   readonly builtinMinVersion: string | null;
   buildInvocation(spec: ExecutorSpec, ctx: InvocationContext): Invocation;
-  parseOutput(stdout: string): ParsedOutput;
+  /**
+   * Structured adapters: one stdout line as readable log lines (assistant text, tool calls with their files or
+   * commands, retries, denials) for the live `attempt.log` events; none for a line that says nothing (or repeats
+   * the task). Without it the raw lines are published.
+   */
+  liveLines?(line: string): string[];
+  /** Reads stdout and stderr: some CLIs report errors and denials only on stderr. */
+  parseOutput(stdout: string, stderr?: string): ParsedOutput;
 }
 
 /** Attempt failure codes from executors (recorded as the attempt's `failureCode`; see docs/EXECUTORS.md). */

@@ -17,6 +17,8 @@ export interface SpawnSpec {
   timeoutMs?: number;
   /** Time between SIGTERM and SIGKILL. */
   graceMs: number;
+  /** Kill sequence starts when neither stream printed anything for this many ms (0 or undefined: never). */
+  idleTimeoutMs?: number;
   /** Live stdout, for progress. Called with raw chunks, also beyond the cap. */
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
@@ -30,6 +32,8 @@ export interface ProcessResult {
   timedOut: boolean;
   /** The kill sequence ran because of `cancel()`. */
   cancelled: boolean;
+  /** The kill sequence ran because the child printed nothing for `idleTimeoutMs`. */
+  stalled: boolean;
   /** SIGKILL had to be sent (the group ignored SIGTERM for the whole grace period). */
   killed: boolean;
   /** The program could not be started (e.g. ENOENT). */
@@ -110,6 +114,7 @@ export function spawnSupervised(spec: SpawnSpec): SupervisedProcess {
 
   let timedOut = false;
   let cancelled = false;
+  let stalled = false;
   let killed = false;
   let exited = false;
   let spawnError: ProcessResult['spawnError'] = null;
@@ -117,6 +122,17 @@ export function spawnSupervised(spec: SpawnSpec): SupervisedProcess {
   let exitSignal: NodeJS.Signals | null = null;
   let killTimer: NodeJS.Timeout | undefined;
   let timeoutTimer: NodeJS.Timeout | undefined;
+  let idleTimer: NodeJS.Timeout | undefined;
+  const idleMs = spec.idleTimeoutMs ?? 0;
+  const armIdle = () => {
+    if (idleMs <= 0 || exited || stalled || cancelled || timedOut) return;
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      if (exited || cancelled || timedOut) return;
+      stalled = true;
+      killSequence();
+    }, idleMs);
+  };
 
   const child = spawn(program, args, {
     cwd: spec.cwd,
@@ -129,10 +145,12 @@ export function spawnSupervised(spec: SpawnSpec): SupervisedProcess {
   const pid = child.pid;
 
   child.stdout.on('data', (c: Buffer) => {
+    armIdle();
     out.write(c);
     spec.onStdout?.(c);
   });
   child.stderr.on('data', (c: Buffer) => {
+    armIdle();
     errFile.write(c);
     spec.onStderr?.(c);
   });
@@ -148,6 +166,7 @@ export function spawnSupervised(spec: SpawnSpec): SupervisedProcess {
       settled = true;
       if (killTimer) clearTimeout(killTimer);
       if (timeoutTimer) clearTimeout(timeoutTimer);
+      if (idleTimer) clearTimeout(idleTimer);
       out.close();
       errFile.close();
       resolve({
@@ -155,6 +174,7 @@ export function spawnSupervised(spec: SpawnSpec): SupervisedProcess {
         signal: exitSignal,
         timedOut,
         cancelled,
+        stalled,
         killed,
         spawnError,
         stdoutBytes: out.bytes,
@@ -201,9 +221,10 @@ export function spawnSupervised(spec: SpawnSpec): SupervisedProcess {
     }, spec.graceMs);
   };
 
+  armIdle();
   if (spec.timeoutMs && spec.timeoutMs > 0) {
     timeoutTimer = setTimeout(() => {
-      if (exited || cancelled) return;
+      if (exited || cancelled || stalled) return;
       timedOut = true;
       killSequence();
     }, spec.timeoutMs);
@@ -213,7 +234,7 @@ export function spawnSupervised(spec: SpawnSpec): SupervisedProcess {
     pid,
     done,
     cancel() {
-      if (!exited && !cancelled && !timedOut) {
+      if (!exited && !cancelled && !timedOut && !stalled) {
         cancelled = true;
         killSequence();
       }
