@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRef } from '../../packages/daemon/src/git/refs.js';
 import { EngineHarness } from '../../packages/daemon/test/helpers-exec/engine-harness.js';
-import { git } from '../../packages/daemon/test/helpers-exec/repo.js';
+import { git } from '@sluice/test-kit';
 import { isAlive } from '../../packages/daemon/test/helpers-exec/proc.js';
 import { CliBench, locateAgentClis } from './real-cli-harness.js';
 import type { CliId } from './real-cli-harness.js';
