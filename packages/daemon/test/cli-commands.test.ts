@@ -205,11 +205,11 @@ describe('sluice CLI', () => {
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     while (!out.includes('run.opened')) await new Promise((r) => setTimeout(r, 50));
-    store.appendEvent({ type: 'attempt.output', runId: run.runId, data: { line: 'written later' } }, 'system:engine');
+    store.appendEvent({ type: 'attempt.log', runId: run.runId, data: { lines: [{ stream: 'stdout', text: 'written later' }] } }, 'system:engine');
     while (!out.includes('written later')) await new Promise((r) => setTimeout(r, 50));
     store.close();
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(out.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['run.opened', 'attempt.output']);
+    expect(out.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['run.opened', 'attempt.log']);
   });
 });

@@ -194,10 +194,14 @@ describe('/api/v2 through a fake connector', () => {
   it('steps.dispatch retried with the protocol defaults spelled out, in another key order, is the same dispatch', async () => {
     const runId = (await callVerb(t.url, a.token, 'runs.open', { workspaceId: 'ws1' })).body.runId as string;
     let dispatched = 0;
+    let step: ReturnType<typeof fakeStep> | undefined;
     ca.handlers['steps.dispatch'] = (input) => {
       dispatched++;
-      return fakeStep(input.runId as string, fakeId('stp'), input.idempotencyKey as string);
+      step = fakeStep(input.runId as string, fakeId('stp'), input.idempotencyKey as string);
+      return step;
     };
+    // A stored answer is replayed by reading the step back.
+    ca.handlers['steps.get'] = () => ({ ...step!, gates: [], validationResults: [] });
     const first = await callVerb(t.url, a.token, 'steps.dispatch', { runId, executor: 'simulation', task: 'do it', idempotencyKey: 'k-defaults' });
     expect(first.status).toBe(200);
     const spelled = { idempotencyKey: 'k-defaults', attempts: 1, approval: false, validations: [], task: 'do it', executor: 'simulation', runId };

@@ -3,6 +3,8 @@ export * from './ids.js';
 export * from './text.js';
 export * from './scopes.js';
 export * from './errors.js';
+export * from './failures.js';
+export * from './events.js';
 export * from './model.js';
 export * from './verbs.js';
 export * from './verb-input.js';
