@@ -1,3 +1,4 @@
+export * from './version.js';
 export * from './limits.js';
 export * from './ids.js';
 export * from './text.js';

@@ -95,7 +95,6 @@ export function buildCli(): Command {
       const config: RelayConfigInput = {
         heartbeatMs: Number(o.heartbeatMs),
         trustProxy: trust,
-        version: RELAY_VERSION,
         buildCommit: process.env.SLUICE_BUILD_COMMIT ?? 'unknown',
         ...(o.publicUrl ? { publicUrl: String(o.publicUrl) } : {}),
         ...(tls ? { tls } : {}),
