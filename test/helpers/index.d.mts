@@ -95,7 +95,7 @@ export interface DaemonConfigFile {
 
 export const REPO_ROOT: string;
 export const BINS: { sluice: string; relay: string; connector: string };
-export const PLANNER_SCOPES: string[];
+export const PLANNER_SCOPES: readonly string[];
 
 export class DaemonNode {
   constructor(home: string, opts?: { env?: Env; bin?: string });

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PLANNER_SCOPES } from '@sluice/shared-protocol';
 import { PlannerError } from './planner.mjs';
 import { makeBuggyRepo } from './repo.mjs';
 import { HarnessTimeout, ManagedProcess, readJsonIfExists, runNode, waitUntil } from './proc.mjs';
@@ -19,7 +20,7 @@ export const BINS = {
 };
 
 /** Every planner scope; the demo planner gets them all except `admin`. */
-export const PLANNER_SCOPES = ['runs:read', 'runs:write', 'runs:cancel', 'gates:decide', 'artifacts:read', 'audit:read'];
+export { PLANNER_SCOPES };
 
 /** Child environment: no inherited Sluice homes, no colours, logs at info unless asked otherwise. */
 function baseEnv(extra) {

@@ -13,9 +13,10 @@ import type { HomePaths, HomeSocket } from '@sluice/daemon';
 import { buildRelay, SqliteRelayStore } from '@sluice/relay';
 import type { Relay } from '@sluice/relay';
 import { enroll, runConnector, saveConnectorConfig, loadConnectorConfig } from '@sluice/connector';
+import { PLANNER_SCOPES } from '@sluice/shared-protocol';
 import type { Scope } from '@sluice/shared-protocol';
 
-export const ALL_PLANNER_SCOPES: Scope[] = ['runs:read', 'runs:write', 'runs:cancel', 'gates:decide', 'artifacts:read', 'audit:read'];
+export const ALL_PLANNER_SCOPES: Scope[] = [...PLANNER_SCOPES];
 
 /** The ledger tables a refused request must leave alone (the audit table is expected to grow: refusals are audited). */
 export const DAEMON_TABLES = ['runs', 'steps', 'attempts', 'transitions', 'events', 'artifact_refs', 'validation_results', 'gates', 'gate_evaluations'];

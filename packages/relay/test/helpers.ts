@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { authSigningPayload, HEADERS, PROTOCOL_VERSION, RELAY_PATHS } from '@sluice/shared-protocol';
+import { authSigningPayload, HEADERS, PLANNER_SCOPES, PROTOCOL_VERSION, RELAY_PATHS } from '@sluice/shared-protocol';
 import type { Frame, RequestFrame, Scope, WorkspaceSummary } from '@sluice/shared-protocol';
 import { buildRelay, SqliteRelayStore } from '../src/index.js';
 import type { Relay, RelayConfigInput } from '../src/index.js';
@@ -45,7 +45,7 @@ export function orgWithToken(store: SqliteRelayStore, name: string, scopes: Scop
   return { org, token: secret, tokenId: record.id };
 }
 
-export const ALL_SCOPES: Scope[] = ['runs:read', 'runs:write', 'runs:cancel', 'gates:decide', 'artifacts:read', 'audit:read'];
+export const ALL_SCOPES: Scope[] = [...PLANNER_SCOPES];
 
 export function workspace(id: string): WorkspaceSummary {
   return { workspaceId: id, name: id, executors: ['simulation'], validations: ['unit'], approvalPolicy: 'none', remoteApprovals: true };

@@ -4,7 +4,7 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { onShutdownSignals } from '@sluice/node-kit';
-import { Scope, SluiceError } from '@sluice/shared-protocol';
+import { Scope, SCOPES, SluiceError } from '@sluice/shared-protocol';
 import type { RelayConfigInput } from '../config/relay-config.js';
 import { SqliteRelayStore, StoreTooNewError } from '../store/sqlite-store.js';
 import { RELAY_VERSION } from '../version.js';
@@ -163,7 +163,7 @@ export function buildCli(): Command {
     .description('create a planner token; the secret is shown once')
     .requiredOption('--org <orgId>', 'org of the token')
     .requiredOption('--name <name>', 'what the token is for')
-    .requiredOption('--scopes <list>', 'comma-separated: runs:read,runs:write,runs:cancel,gates:decide,artifacts:read,audit:read,admin')
+    .requiredOption('--scopes <list>', `comma-separated: ${SCOPES.join(',')}`)
     .option('--instances <list>', 'comma-separated instance ids this token may reach (default all of the org)')
     .option('--expires-in <duration>', 'e.g. 30d, 12h')
     .action((o: { org: string; name: string; scopes: string; instances?: string; expiresIn?: string }, cmd: Command) =>
