@@ -61,7 +61,7 @@ export const RequestFrame = z.strictObject({
   verb: z.string().max(64),
   input: z.unknown(),
   actor: Actor,
-  deadlineMs: z.number().int().min(1).max(120_000),
+  deadlineMs: z.number().int().min(1).max(LIMITS.frameDeadlineMs),
 });
 
 /** Connector → relay: the answer to one request. */
