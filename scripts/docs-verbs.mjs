@@ -1,9 +1,11 @@
-// Rewrites the verb allowlist in docs/CONNECTOR.md from the verb table.
+// Rewrites the parts of the docs generated from the facts in shared-protocol (verb table, failure codes, event types).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { renderVerbTableMarkdown } from '@sluice/shared-protocol';
+import { GENERATED_DOC_SECTIONS, withGeneratedPart } from '@sluice/shared-protocol';
 
-const path = new URL('../docs/CONNECTOR.md', import.meta.url);
-const doc = readFileSync(path, 'utf8');
-const next = doc.replace(/<!-- verbs:start -->\n[\s\S]*?\n<!-- verbs:end -->/, `<!-- verbs:start -->\n${renderVerbTableMarkdown()}\n<!-- verbs:end -->`);
-writeFileSync(path, next);
-console.log(next === doc ? 'docs/CONNECTOR.md already matches the verb table' : 'docs/CONNECTOR.md updated');
+for (const section of GENERATED_DOC_SECTIONS) {
+  const path = new URL(`../${section.file}`, import.meta.url);
+  const doc = readFileSync(path, 'utf8');
+  const next = withGeneratedPart(doc, section);
+  writeFileSync(path, next);
+  console.log(next === doc ? `${section.file} already matches (${section.marker})` : `${section.file} updated (${section.marker})`);
+}

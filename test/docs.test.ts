@@ -1,15 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { renderVerbTableMarkdown } from '@sluice/shared-protocol';
+import { GENERATED_DOC_SECTIONS, generatedPartOf } from '@sluice/shared-protocol';
 
 const read = (p: string) => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8');
 
 describe('docs match the code', () => {
-  it('docs/CONNECTOR.md lists exactly the verb table', () => {
-    const doc = read('docs/CONNECTOR.md');
-    const m = /<!-- verbs:start -->\n([\s\S]*?)\n<!-- verbs:end -->/.exec(doc);
-    expect(m, 'docs/CONNECTOR.md must keep the verbs:start/verbs:end markers').not.toBeNull();
-    expect(m?.[1]?.trim(), 'regenerate with: npm run docs:verbs').toBe(renderVerbTableMarkdown());
+  it.each(GENERATED_DOC_SECTIONS.map((s) => [s.file, s.marker, s] as const))('%s lists exactly the %s of shared-protocol', (file, marker, section) => {
+    const part = generatedPartOf(read(file), marker);
+    expect(part, `${file} must keep the ${marker}:start/${marker}:end markers`).not.toBeNull();
+    expect(part, 'regenerate with: npm run docs:verbs').toBe(section.render());
   });
 
   it('.ci/run runs the README test command', () => {

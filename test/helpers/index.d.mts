@@ -95,10 +95,10 @@ export interface DaemonConfigFile {
 
 export const REPO_ROOT: string;
 export const BINS: { sluice: string; relay: string; connector: string };
-export const PLANNER_SCOPES: string[];
+export const PLANNER_SCOPES: readonly string[];
 
 export class DaemonNode {
-  constructor(home: string, opts?: { env?: Env });
+  constructor(home: string, opts?: { env?: Env; bin?: string });
   readonly home: string;
   readonly env: Env;
   proc: ManagedProcess | undefined;
@@ -116,7 +116,7 @@ export class DaemonNode {
   crash(): Promise<ExitInfo | undefined>;
 }
 export class RelayNode {
-  constructor(home: string, opts?: { heartbeatMs?: number; env?: Env });
+  constructor(home: string, opts?: { heartbeatMs?: number; env?: Env; bin?: string });
   readonly home: string;
   readonly env: Env;
   proc: ManagedProcess | undefined;
@@ -131,7 +131,7 @@ export class RelayNode {
   crash(): Promise<ExitInfo | undefined>;
 }
 export class ConnectorNode {
-  constructor(daemon: DaemonNode, opts?: { env?: Env });
+  constructor(daemon: DaemonNode, opts?: { env?: Env; bin?: string });
   readonly daemon: DaemonNode;
   readonly env: Env;
   proc: ManagedProcess | undefined;

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PLANNER_SCOPES } from '@sluice/shared-protocol';
 import { PlannerError } from './planner.mjs';
 import { makeBuggyRepo } from './repo.mjs';
 import { HarnessTimeout, ManagedProcess, readJsonIfExists, runNode, waitUntil } from './proc.mjs';
@@ -48,13 +49,15 @@ export class DaemonNode {
     this.home = home;
     // Attempts run outside the home, in a folder of this test's own (removed with it).
     this.env = baseEnv({ SLUICE_HOME: home, SLUICE_RUNTIME_DIR: `${home}-run`, ...(opts.env ?? {}) });
+    /** Another build's bin (the compatibility tests run a released daemon). */
+    this.bin = opts.bin ?? BINS.sluice;
     this.proc = undefined;
     this.url = undefined;
   }
 
   /** Run the `sluice` CLI against this home. */
   cli(args, opts = {}) {
-    return runNode(BINS.sluice, args, { env: this.env, ...opts });
+    return runNode(this.bin, args, { env: this.env, ...opts });
   }
 
   /** Run the CLI with `--json` and parse its output. */
@@ -110,7 +113,7 @@ export class DaemonNode {
   async start() {
     const port = this.url ? new URL(this.url).port : '0';
     rmSync(join(this.home, 'daemon.json'), { force: true });
-    this.proc = new ManagedProcess('daemon', [BINS.sluice, 'daemon', 'start', '--port', port], { env: this.env });
+    this.proc = new ManagedProcess('daemon', [this.bin, 'daemon', 'start', '--port', port], { env: this.env });
     const info = await waitUntil(
       () => {
         if (!this.proc.running) throw new HarnessTimeout(`the daemon exited: ${JSON.stringify(this.proc.exit)}`, this.proc.output);
@@ -157,6 +160,8 @@ export class RelayNode {
   constructor(home, opts = {}) {
     this.home = home;
     this.heartbeatMs = opts.heartbeatMs ?? 1000;
+    /** Another build's bin (the compatibility tests run a released relay). */
+    this.bin = opts.bin ?? BINS.relay;
     this.env = baseEnv({ SLUICE_RELAY_HOME: home, ...(opts.env ?? {}) });
     this.proc = undefined;
     this.port = 0;
@@ -164,7 +169,7 @@ export class RelayNode {
   }
 
   cli(args, opts = {}) {
-    return runNode(BINS.relay, args, { env: this.env, ...opts });
+    return runNode(this.bin, args, { env: this.env, ...opts });
   }
 
   async cliJson(args) {
@@ -179,7 +184,7 @@ export class RelayNode {
 
   async startProcess() {
     mkdirSync(this.home, { recursive: true, mode: 0o700 });
-    const args = [BINS.relay, 'start', '--host', '127.0.0.1', '--port', String(this.port), '--heartbeat-ms', String(this.heartbeatMs)];
+    const args = [this.bin, 'start', '--host', '127.0.0.1', '--port', String(this.port), '--heartbeat-ms', String(this.heartbeatMs)];
     this.proc = new ManagedProcess('relay', args, { env: this.env });
     const m = await this.proc.waitForOutput(/^.*"msg":"sluice relay listening".*$/m, { timeoutMs: 20_000 });
     this.url = JSON.parse(m[0]).origin;
@@ -220,12 +225,14 @@ export class ConnectorNode {
   constructor(daemon, opts = {}) {
     this.daemon = daemon;
     this.env = baseEnv({ SLUICE_HOME: daemon.home, SLUICE_CONNECTOR_BACKOFF_BASE_MS: '200', SLUICE_CONNECTOR_BACKOFF_CAP_MS: '1000', ...(opts.env ?? {}) });
+    /** Another build's bin (the compatibility tests run a released connector). */
+    this.bin = opts.bin ?? BINS.connector;
     this.proc = undefined;
     this.instanceId = undefined;
   }
 
   cli(args, opts = {}) {
-    return runNode(BINS.connector, args, { env: this.env, ...opts });
+    return runNode(this.bin, args, { env: this.env, ...opts });
   }
 
   async cliJson(args) {
@@ -250,7 +257,7 @@ export class ConnectorNode {
   /** Start `sluice-connector run` and wait until its state file says connected. */
   async start() {
     rmSync(this.statePath, { force: true });
-    this.proc = new ManagedProcess('connector', [BINS.connector, 'run'], { env: this.env });
+    this.proc = new ManagedProcess('connector', [this.bin, 'run'], { env: this.env });
     await this.waitConnected();
     return this;
   }

@@ -204,10 +204,10 @@ describe('events', () => {
     const run = await openRun();
     const { nextCursor } = (await d.verb('events.list', { runId: run.runId })).body;
     const pending = d.verb('events.list', { runId: run.runId, after: nextCursor, waitMs: 20_000 });
-    setTimeout(() => d.store.appendEvent({ type: 'attempt.log', runId: run.runId, data: { line: 'hello' } }, 'system:engine'), 200);
+    setTimeout(() => d.store.appendEvent({ type: 'attempt.log', runId: run.runId, data: { lines: [{ stream: 'stdout', text: 'hello' }] } }, 'system:engine'), 200);
     const res = await pending;
     expect(res.body.events).toHaveLength(1);
-    expect(res.body.events[0]).toMatchObject({ type: 'attempt.log', data: { line: 'hello' } });
+    expect(res.body.events[0]).toMatchObject({ type: 'attempt.log', data: { lines: [{ stream: 'stdout', text: 'hello' }] } });
     expect(res.body.nextCursor).toBe(res.body.events[0].cursor);
   });
 

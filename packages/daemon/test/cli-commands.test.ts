@@ -207,11 +207,11 @@ describe('sluice CLI', () => {
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await waitUntil(() => out.includes('run.opened'), { what: 'events --follow to print run.opened' });
-    store.appendEvent({ type: 'attempt.output', runId: run.runId, data: { line: 'written later' } }, 'system:engine');
+    store.appendEvent({ type: 'attempt.log', runId: run.runId, data: { lines: [{ stream: 'stdout', text: 'written later' }] } }, 'system:engine');
     await waitUntil(() => out.includes('written later'), { what: 'events --follow to print the later event' });
     store.close();
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(out.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['run.opened', 'attempt.output']);
+    expect(out.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['run.opened', 'attempt.log']);
   });
 });

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SluiceError } from '@sluice/shared-protocol';
+import { SluiceError, type EventType } from '@sluice/shared-protocol';
 import { APPEND_ONLY_TABLES, checkProjections, DatabaseTooNewError, openDatabase, rebuildProjections, Store, TransitionRefusedError, verifyAuditChain } from '../src/index.js';
 import { tempDir } from './core-fixtures.js';
 
@@ -35,7 +35,7 @@ function mixedHistory(s: Store) {
   s.recordValidation({ attemptId: a1!.attemptId, name: 'test', argv: ['npm', 'test'], passed: true, exitCode: 0, timedOut: false, durationMs: 12, stdoutDigest: null, stderrDigest: null }, 'system:engine');
   s.addArtifactRef({ digest: `sha256:${'c'.repeat(64)}`, size: 3, mediaType: 'text/plain', kind: 'stdout', name: 'stdout.txt', runId: run.runId, stepId: step.stepId, attemptId: a1!.attemptId }, 'system:engine');
   s.transitionAttempt(a1!.attemptId, 'awaiting_approval', {}, 'system:engine');
-  s.transitionAttempt(a2!.attemptId, 'failed', { failureCode: 'EXIT_NONZERO', exitCode: 2 }, 'system:engine');
+  s.transitionAttempt(a2!.attemptId, 'failed', { failureCode: 'EXECUTOR_FAILED', exitCode: 2 }, 'system:engine');
   const gate = s.createGate({ runId: run.runId, stepId: step.stepId, attemptId: null, kind: 'approval', rule: 'operator approves', candidates: [a1!.attemptId] }, 'system:engine');
   s.transitionStep(step.stepId, 'awaiting_approval', {}, 'system:engine');
   s.decideGate(gate.gateId, { status: 'approved', acceptedAttemptId: a1!.attemptId, reason: 'looks good' }, ACTOR);
@@ -105,7 +105,7 @@ describe('ledger writes', () => {
   it('creates retry attempts and puts a failed step back in the queue', () => {
     const run = openRun(store);
     const { step } = dispatch(store, run.runId, { attemptsRequested: 1 });
-    store.transitionAttempt(step.attempts[0]!.attemptId, 'failed', { failureCode: 'EXIT_NONZERO' }, ACTOR);
+    store.transitionAttempt(step.attempts[0]!.attemptId, 'failed', { failureCode: 'EXECUTOR_FAILED' }, ACTOR);
     store.transitionStep(step.stepId, 'failed', {}, ACTOR);
     const [retry] = store.createAttempts(step.stepId, 1, ACTOR);
     expect(retry!.number).toBe(2);
@@ -209,10 +209,10 @@ describe('group commit', () => {
     const run = openRun(store);
     const notices: number[] = [];
     const unsubscribe = store.bus.subscribe((n) => notices.push(n.cursor));
-    const pending = Array.from({ length: 250 }, (_, i) => store.queueEvent({ type: 'attempt.output', runId: run.runId, data: { i } }, 'system:engine'));
+    const pending = Array.from({ length: 250 }, (_, i) => store.queueEvent({ type: 'attempt.log', runId: run.runId, data: { lines: [{ stream: 'stdout', text: String(i) }] } }, 'system:engine'));
     const events = await Promise.all(pending);
     unsubscribe();
-    expect(events.map((e) => e.data['i'])).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    expect(events.map((e) => (e.data['lines'] as { text: string }[])[0]!.text)).toEqual(Array.from({ length: 250 }, (_, i) => String(i)));
     expect(new Set(events.map((e) => e.at)).size).toBe(1);
     expect(notices).toEqual([events.at(-1)!.cursor]);
     expect(store.listEvents({ runId: run.runId, after: events[0]!.cursor - 1, limit: 500 })).toHaveLength(250);
@@ -220,9 +220,9 @@ describe('group commit', () => {
 
   it('rejects a queued event with a malformed type without losing the rest of the turn', async () => {
     const run = openRun(store);
-    const before = store.queueEvent({ type: 'attempt.output', runId: run.runId }, 'system:engine');
-    const bad = store.queueEvent({ type: 'Not A Type', runId: run.runId }, 'system:engine');
-    const after = store.queueEvent({ type: 'attempt.output', runId: run.runId }, 'system:engine');
+    const before = store.queueEvent({ type: 'attempt.log', runId: run.runId, data: { lines: [] } }, 'system:engine');
+    const bad = store.queueEvent({ type: 'Not A Type' as EventType, runId: run.runId }, 'system:engine');
+    const after = store.queueEvent({ type: 'attempt.log', runId: run.runId, data: { lines: [] } }, 'system:engine');
     await expect(bad).rejects.toThrow(/dotted lowercase/);
     expect((await after).cursor).toBe((await before).cursor + 1);
   });

@@ -1,2 +1,4 @@
-/** The relay's version, reported by /healthz and the CLI. */
-export const RELAY_VERSION = '0.1.0';
+import { SLUICE_VERSION } from '@sluice/shared-protocol';
+
+/** The relay's version, reported by /healthz, MCP and the CLI. */
+export const RELAY_VERSION = SLUICE_VERSION;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { HEADERS, RELAY_PATHS } from '@sluice/shared-protocol';
+import { HEADERS, RELAY_PATHS, SLUICE_VERSION } from '@sluice/shared-protocol';
 import { hashSecret as hashOf } from '../src/index.js';
 import { FakeConnector } from '@sluice/test-kit';
 import { callVerb, orgWithToken, startRelay } from './helpers.js';
@@ -45,7 +45,7 @@ describe('TLS and trusted proxies', () => {
         .on('error', reject)
         .end();
     });
-    expect(JSON.parse(health)).toMatchObject({ status: 'ok', version: '0.1.0' });
+    expect(JSON.parse(health)).toMatchObject({ status: 'ok', version: SLUICE_VERSION });
 
     // Enrollment and challenge over HTTPS, upgrade over WSS: done with node:https and ws directly.
     const orgId = (await t.store.createOrg('acme')).id;

@@ -4,10 +4,13 @@ import { Actor, InstanceId } from './ids.js';
 import { LIMITS } from './limits.js';
 import { WorkspaceSummary } from './model.js';
 
-/** The relay↔connector protocol version: a date, negotiated in the hello frame. */
-export const PROTOCOL_VERSION = '2026-11-23';
+/**
+ * The relay↔connector protocol version: a date, negotiated in the hello frame. `2026-12-01` types event payloads
+ * and attempt failure codes (readers keep unknown ones); its frames are those of `2026-11-23`, which is still spoken.
+ */
+export const PROTOCOL_VERSION = '2026-12-01';
 /** Versions this build can speak, newest first. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [PROTOCOL_VERSION];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [PROTOCOL_VERSION, '2026-11-23'];
 
 const ProtocolVersion = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
 const FrameId = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
@@ -58,7 +61,7 @@ export const RequestFrame = z.strictObject({
   verb: z.string().max(64),
   input: z.unknown(),
   actor: Actor,
-  deadlineMs: z.number().int().min(1).max(120_000),
+  deadlineMs: z.number().int().min(1).max(LIMITS.frameDeadlineMs),
 });
 
 /** Connector → relay: the answer to one request. */

@@ -29,6 +29,8 @@ export const LIMITS = {
   idempotencyKeyLength: 128,
   /** Step timeout bounds. */
   stepTimeoutMs: { min: 1_000, max: 24 * 60 * 60 * 1000, default: 30 * 60 * 1000 },
+  /** The longest deadline a request frame may carry (the relay caps every call's wait at it). */
+  frameDeadlineMs: 120_000,
   /** A whole relay↔connector frame, serialized. Fits one artifact chunk in base64 plus its envelope. */
   frameBytes: 2 * 1024 * 1024,
 } as const;

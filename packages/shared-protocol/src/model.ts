@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { Actor, ArtifactId, AttemptId, Digest, GateId, InstanceId, Name, RunId, StepId } from './ids.js';
+import { FailureCodeOnWire } from './failures.js';
 
 /** ISO-8601 timestamp as written by the daemon and relay. */
 export const Timestamp = z.string().datetime({ offset: true });
@@ -85,7 +86,8 @@ export const Attempt = z.object({
   baseCommit: z.string(),
   commit: z.string().nullable(),
   exitCode: z.number().int().nullable(),
-  failureCode: z.string().nullable(),
+  /** One of `ATTEMPT_FAILURE_CODES` when written by this version; a newer daemon's code is kept as it is. */
+  failureCode: FailureCodeOnWire.nullable(),
   summary: z.string().nullable(),
   changedFiles: z.number().int().min(0).nullable(),
   startedAt: Timestamp.nullable(),
@@ -175,23 +177,6 @@ export const ArtifactRef = z.object({
 });
 export type ArtifactRef = z.infer<typeof ArtifactRef>;
 
-/**
- * An event cursor: a non-negative integer, opaque to planners. `events.list` counts positions within the run (so a
- * cursor says nothing about other runs); the daemon's operator feed counts the global log.
- */
-export const Cursor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-
-export const Event = z.object({
-  cursor: Cursor,
-  type: z.string().regex(/^[a-z]+(\.[a-z_]+)+$/),
-  runId: RunId,
-  stepId: StepId.nullable(),
-  attemptId: AttemptId.nullable(),
-  actor: Actor,
-  at: Timestamp,
-  data: z.record(z.string(), z.unknown()),
-});
-export type Event = z.infer<typeof Event>;
 
 /** A page cursor for list verbs: opaque text. */
 export const PageCursor = z.string().min(1).max(200).regex(/^[A-Za-z0-9_-]+$/);

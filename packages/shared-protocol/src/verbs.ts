@@ -1,7 +1,9 @@
 import * as z from 'zod';
 import { AttemptId, Digest, GateId, GitRef, InstanceId, Name, RunId, StepId } from './ids.js';
 import { LIMITS } from './limits.js';
-import { ArtifactRef, Attempt, Cursor, Event, Gate, Instance, PageCursor, Run, RunState, Step, ValidationResult } from './model.js';
+import { Cursor, Event } from './events.js';
+import { ArtifactRef, Attempt, Gate, Instance, PageCursor, Run, RunState, Step, ValidationResult } from './model.js';
+import type { ErrorCode } from './errors.js';
 import type { Scope } from './scopes.js';
 import { safeText } from './text.js';
 
@@ -9,10 +11,34 @@ import { safeText } from './text.js';
  * How the relay finds the instance that serves a request: answered by the relay itself, by the instance the
  * caller names (or the only one that fits), or by the instance that owns the id in the named input field.
  */
-export type VerbRoute =
-  | { kind: 'relay' }
-  | { kind: 'instance' }
-  | { kind: 'owner'; field: 'runId' | 'stepId' | 'attemptId' | 'gateId' };
+export type VerbRoute = { kind: 'relay' } | { kind: 'instance' } | { kind: 'owner'; field: OwnedIdField };
+
+/** Input fields that name an id some instance owns. */
+export type OwnedIdField = 'runId' | 'stepId' | 'attemptId' | 'gateId';
+
+/** What the relay answers for an owned id it does not know, or that the caller may not reach (the same answer). */
+export const NOT_FOUND_BY_ID_FIELD: Readonly<Record<OwnedIdField, ErrorCode>> = {
+  runId: 'RUN_NOT_FOUND',
+  stepId: 'STEP_NOT_FOUND',
+  attemptId: 'ATTEMPT_NOT_FOUND',
+  gateId: 'GATE_NOT_FOUND',
+};
+
+/** A long poll: the input field that says how long the daemon may wait, and what its absence means. */
+export interface VerbWait {
+  field: 'waitMs' | 'timeoutMs';
+  defaultMs: number;
+}
+
+/**
+ * A verb made idempotent by a key in its input, scoped to the id of its route: the relay keeps the answer's id
+ * field for a while and replays a retry by reading it back with `replayVerb`.
+ */
+export interface VerbIdempotency {
+  field: 'idempotencyKey';
+  answerField: 'stepId';
+  replayVerb: 'steps.get';
+}
 
 export interface VerbHints {
   readOnly: boolean;
@@ -34,6 +60,13 @@ export interface VerbSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType =
   route: VerbRoute;
   /** What the verb can touch on the operator's machine, for docs/CONNECTOR.md. */
   touches: string;
+  /**
+   * Paths into the output (`a.b`, `list[].field`) of the ids the answering instance owns; the relay routes later
+   * calls naming them to it. Only these fields count: an id-looking string elsewhere (a task, a summary) does not.
+   */
+  owns: readonly string[];
+  wait?: VerbWait;
+  idempotency?: VerbIdempotency;
 }
 
 function verb<I extends z.ZodType, O extends z.ZodType>(spec: Omit<VerbSpec<I, O>, 'mcpName'>): VerbSpec<I, O> {
@@ -57,6 +90,9 @@ export const AttemptDetail = Attempt.extend({
 });
 export type AttemptDetail = z.infer<typeof AttemptDetail>;
 
+const STEP_IDS = ['stepId', 'attempts[].attemptId'];
+const STEP_DETAIL_IDS = [...STEP_IDS, 'gates[].gateId'];
+
 /** The verb table. Everything remote is generated from it; a verb that is not here cannot cross the relay. */
 export const VERBS = {
   'instances.list': verb({
@@ -69,6 +105,7 @@ export const VERBS = {
     hints: { readOnly: true, destructive: false, idempotent: true },
     route: { kind: 'relay' },
     touches: 'nothing on the instance (answered by the relay from connector hellos)',
+    owns: [],
   }),
   'runs.open': verb({
     name: 'runs.open',
@@ -85,6 +122,7 @@ export const VERBS = {
     hints: { readOnly: false, destructive: false, idempotent: false },
     route: { kind: 'instance' },
     touches: 'creates one branch sluice/run/<id> in a shared workspace',
+    owns: ['runId'],
   }),
   'runs.get': verb({
     name: 'runs.get',
@@ -96,6 +134,7 @@ export const VERBS = {
     hints: { readOnly: true, destructive: false, idempotent: true },
     route: { kind: 'owner', field: 'runId' },
     touches: 'reads the ledger',
+    owns: ['runId', 'steps[].stepId', 'steps[].attempts[].attemptId'],
   }),
   'runs.list': verb({
     name: 'runs.list',
@@ -113,6 +152,7 @@ export const VERBS = {
     hints: { readOnly: true, destructive: false, idempotent: true },
     route: { kind: 'instance' },
     touches: 'reads the ledger (shared workspaces only)',
+    owns: ['runs[].runId'],
   }),
   'runs.close': verb({
     name: 'runs.close',
@@ -124,6 +164,7 @@ export const VERBS = {
     hints: { readOnly: false, destructive: false, idempotent: true },
     route: { kind: 'owner', field: 'runId' },
     touches: 'writes the ledger; the run branch is kept',
+    owns: ['runId'],
   }),
   'runs.abort': verb({
     name: 'runs.abort',
@@ -135,6 +176,7 @@ export const VERBS = {
     hints: { readOnly: false, destructive: true, idempotent: true },
     route: { kind: 'owner', field: 'runId' },
     touches: 'signals executor processes of this run; the run branch is kept',
+    owns: ['runId'],
   }),
   'steps.dispatch': verb({
     name: 'steps.dispatch',
@@ -161,6 +203,8 @@ export const VERBS = {
     hints: { readOnly: false, destructive: false, idempotent: true },
     route: { kind: 'owner', field: 'runId' },
     touches: 'runs a configured executor in a new worktree of a shared workspace',
+    owns: STEP_IDS,
+    idempotency: { field: 'idempotencyKey', answerField: 'stepId', replayVerb: 'steps.get' },
   }),
   'steps.get': verb({
     name: 'steps.get',
@@ -172,6 +216,7 @@ export const VERBS = {
     hints: { readOnly: true, destructive: false, idempotent: true },
     route: { kind: 'owner', field: 'stepId' },
     touches: 'reads the ledger',
+    owns: STEP_DETAIL_IDS,
   }),
   'steps.retry': verb({
     name: 'steps.retry',
@@ -183,6 +228,7 @@ export const VERBS = {
     hints: { readOnly: false, destructive: false, idempotent: false },
     route: { kind: 'owner', field: 'stepId' },
     touches: 'runs the step executor again in a new worktree',
+    owns: STEP_IDS,
   }),
   'steps.wait': verb({
     name: 'steps.wait',
@@ -194,6 +240,8 @@ export const VERBS = {
     hints: { readOnly: true, destructive: false, idempotent: true },
     route: { kind: 'owner', field: 'stepId' },
     touches: 'reads the ledger',
+    owns: STEP_DETAIL_IDS,
+    wait: { field: 'timeoutMs', defaultMs: LIMITS.waitMs },
   }),
   'attempts.get': verb({
     name: 'attempts.get',
@@ -205,6 +253,7 @@ export const VERBS = {
     hints: { readOnly: true, destructive: false, idempotent: true },
     route: { kind: 'owner', field: 'attemptId' },
     touches: 'reads the ledger',
+    owns: ['attemptId'],
   }),
   'attempts.cancel': verb({
     name: 'attempts.cancel',
@@ -216,6 +265,7 @@ export const VERBS = {
     hints: { readOnly: false, destructive: true, idempotent: true },
     route: { kind: 'owner', field: 'attemptId' },
     touches: 'signals one executor process group',
+    owns: ['attempt.attemptId'],
   }),
   'gates.list': verb({
     name: 'gates.list',
@@ -227,6 +277,7 @@ export const VERBS = {
     hints: { readOnly: true, destructive: false, idempotent: true },
     route: { kind: 'owner', field: 'runId' },
     touches: 'reads the ledger',
+    owns: ['gates[].gateId', 'gates[].candidates[]'],
   }),
   'gates.approve': verb({
     name: 'gates.approve',
@@ -238,6 +289,7 @@ export const VERBS = {
     hints: { readOnly: false, destructive: false, idempotent: true },
     route: { kind: 'owner', field: 'gateId' },
     touches: 'moves branch sluice/run/<id> (compare-and-swap)',
+    owns: ['gateId'],
   }),
   'gates.reject': verb({
     name: 'gates.reject',
@@ -249,6 +301,7 @@ export const VERBS = {
     hints: { readOnly: false, destructive: false, idempotent: true },
     route: { kind: 'owner', field: 'gateId' },
     touches: 'writes the ledger',
+    owns: ['gateId'],
   }),
   'artifacts.list': verb({
     name: 'artifacts.list',
@@ -260,6 +313,7 @@ export const VERBS = {
     hints: { readOnly: true, destructive: false, idempotent: true },
     route: { kind: 'owner', field: 'runId' },
     touches: 'reads the ledger',
+    owns: [],
   }),
   'artifacts.get': verb({
     name: 'artifacts.get',
@@ -285,6 +339,7 @@ export const VERBS = {
     hints: { readOnly: true, destructive: false, idempotent: true },
     route: { kind: 'owner', field: 'runId' },
     touches: 'reads recorded artifacts of that run only (never a path)',
+    owns: [],
   }),
   'events.list': verb({
     name: 'events.list',
@@ -301,6 +356,8 @@ export const VERBS = {
     hints: { readOnly: true, destructive: false, idempotent: true },
     route: { kind: 'owner', field: 'runId' },
     touches: 'reads the ledger',
+    owns: ['events[].stepId', 'events[].attemptId', 'events[].data.gateId'],
+    wait: { field: 'waitMs', defaultMs: 0 },
   }),
 } as const;
 
@@ -322,4 +379,23 @@ export function getVerb(name: string): VerbSpec | undefined {
 /** The verb for an MCP tool name, or undefined. */
 export function verbForTool(toolName: string): VerbSpec | undefined {
   return Object.values(VERBS).find((v) => v.mcpName === toolName) as VerbSpec | undefined;
+}
+
+/** The strings found at one `owns` path of a value (`[]` walks an array); anything else is skipped. */
+export function stringsAt(value: unknown, path: string): string[] {
+  let here: unknown[] = [value];
+  for (const segment of path.split('.')) {
+    const list = segment.endsWith('[]');
+    const key = list ? segment.slice(0, -2) : segment;
+    here = here.flatMap((v) => {
+      const next = key === '' ? v : v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[key] : undefined;
+      return list ? (Array.isArray(next) ? next : []) : [next];
+    });
+  }
+  return here.filter((v): v is string => typeof v === 'string');
+}
+
+/** The ids an answer of the verb says its instance owns, from the fields the table names. */
+export function ownedIdsOf(spec: VerbSpec, output: unknown): string[] {
+  return [...new Set(spec.owns.flatMap((path) => stringsAt(output, path)))];
 }

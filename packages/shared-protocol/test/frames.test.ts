@@ -53,6 +53,11 @@ describe('protocol version', () => {
     expect(negotiateProtocolVersion('2020-01-01')).toBeUndefined();
   });
 
+  it('still speaks the previous version, whose frames are the same', () => {
+    expect(SUPPORTED_PROTOCOL_VERSIONS).toEqual([PROTOCOL_VERSION, '2026-11-23']);
+    expect(negotiateProtocolVersion('2026-11-23')).toBe('2026-11-23');
+  });
+
   it('binds the signature to nonce, instance, relay origin and time', () => {
     const a = authSigningPayload({ nonce: 'n', instanceId: 'i', relayOrigin: 'https://a', timestamp: 1 });
     expect(a).not.toBe(authSigningPayload({ nonce: 'n', instanceId: 'i', relayOrigin: 'https://b', timestamp: 1 }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LIMITS, VERBS, VERB_NAMES, SCOPES, canonicalVerbInput, getVerb, isVerbName, verbForTool } from '@sluice/shared-protocol';
-import type { VerbName } from '@sluice/shared-protocol';
+import { LIMITS, VERBS, VERB_NAMES, SCOPES, canonicalVerbInput, getVerb, isVerbName, ownedIdsOf, verbForTool } from '@sluice/shared-protocol';
+import type { VerbName, VerbSpec } from '@sluice/shared-protocol';
 
 const RUN = 'run_01JDQ4Z8X9V7T6S5R4Q3P2N1M0';
 const STEP = 'stp_01JDQ4Z8X9V7T6S5R4Q3P2N1M0';
@@ -36,6 +36,28 @@ function accepts(verb: VerbName, input: unknown): boolean {
 }
 
 describe('verb table invariants', () => {
+  it('declares owned output ids, waits and idempotency keys by fields the schemas have', () => {
+    const inputKeys = (v: VerbName) => Object.keys((VERBS[v].input as unknown as { shape: object }).shape);
+    for (const v of VERB_NAMES) {
+      const spec = VERBS[v] as VerbSpec;
+      for (const path of spec.owns) expect(path, `${v} owns ${path}`).toMatch(/(^|\.)(runId|stepId|attemptId|gateId|candidates\[\])$/);
+      if (spec.wait) expect(inputKeys(v)).toContain(spec.wait.field);
+      if (spec.idempotency) {
+        expect(inputKeys(v)).toContain(spec.idempotency.field);
+        expect(spec.owns).toContain(spec.idempotency.answerField);
+      }
+    }
+    expect(VERB_NAMES.filter((v) => (VERBS[v] as VerbSpec).wait)).toEqual(['steps.wait', 'events.list']);
+    expect(VERB_NAMES.filter((v) => (VERBS[v] as VerbSpec).idempotency)).toEqual(['steps.dispatch']);
+  });
+
+  it('finds owned ids only at the declared paths', () => {
+    const step = { stepId: STEP, task: RUN, attempts: [{ attemptId: ATT, summary: GATE }] };
+    expect(ownedIdsOf(VERBS['steps.dispatch'] as VerbSpec, step)).toEqual([STEP, ATT]);
+    expect(ownedIdsOf(VERBS['gates.list'] as VerbSpec, { gates: [{ gateId: GATE, candidates: [ATT], rule: RUN }] })).toEqual([GATE, ATT]);
+    expect(ownedIdsOf(VERBS['artifacts.get'] as VerbSpec, { digest: RUN })).toEqual([]);
+  });
+
   it('has unique verb names and MCP tool names that hosts accept', () => {
     const tools = VERB_NAMES.map((v) => VERBS[v].mcpName);
     expect(new Set(tools).size).toBe(VERB_NAMES.length);

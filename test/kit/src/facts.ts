@@ -1,8 +1,8 @@
-import { SCOPES } from '@sluice/shared-protocol';
+import { PLANNER_SCOPES as PROTOCOL_PLANNER_SCOPES } from '@sluice/shared-protocol';
 import type { Scope } from '@sluice/shared-protocol';
 
-/** Every scope a planner token can hold: all of them but `admin`. */
-export const PLANNER_SCOPES: Scope[] = SCOPES.filter((s) => s !== 'admin');
+/** Every scope a planner token can hold (all of them but `admin`), as a list a test may pass where one is mutable. */
+export const PLANNER_SCOPES: Scope[] = [...PROTOCOL_PLANNER_SCOPES];
 
 /** The part of a better-sqlite3 handle the table helpers need. */
 export interface SqlHandle {

@@ -8,6 +8,7 @@ import {
   HEADERS,
   LIMITS,
   PROTOCOL_VERSION,
+  SLUICE_VERSION,
   RELAY_PATHS,
   authSigningPayload,
   parseFrame,
@@ -22,7 +23,7 @@ import type { SessionEnd } from './unrecoverable.js';
 import { codeForCloseCode } from './unrecoverable.js';
 
 /** The connector's version, sent in hello frames. */
-export const CONNECTOR_VERSION = '0.1.0';
+export const CONNECTOR_VERSION = SLUICE_VERSION;
 
 export interface SessionDeps {
   relayBase: URL;

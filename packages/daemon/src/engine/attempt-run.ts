@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { SluiceError, type Attempt, type Run, type Step } from '@sluice/shared-protocol';
+import { SluiceError, type Attempt, type AttemptFailureCode, type Run, type Step } from '@sluice/shared-protocol';
 import type { WorkspaceConfig } from '../config/schema.js';
 import { ExecutorError, executorFailure, getAdapter, preflightExecutor, type ExecutorAdapter, type ExecutorSpec, type ParsedOutput } from '../executors/index.js';
 import { CaptureError, type AttemptWorktree, type Capture, type WorktreeManager } from '../git/worktree-manager.js';
@@ -50,7 +50,7 @@ interface Ending {
   actor?: string;
 }
 
-const failed = (failureCode: string, summary: string, patch: AttemptPatch = {}): Ending => ({ to: 'failed', patch: { ...patch, failureCode, summary } });
+const failed = (failureCode: AttemptFailureCode, summary: string, patch: AttemptPatch = {}): Ending => ({ to: 'failed', patch: { ...patch, failureCode, summary } });
 const messageOf = (err: unknown, fallback: string) => (err instanceof Error ? err.message.slice(0, 500) : fallback);
 
 /**

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import {
+  EVENT_TYPE_PATTERN,
   SluiceError,
   TERMINAL_ATTEMPT_STATES,
   newId,
   type ArtifactRef,
+  type AttemptFailureCode,
   type Attempt,
   type AttemptState,
   type Event,
+  type EventType,
   type Gate,
   type GateStatus,
   type Run,
@@ -53,7 +56,7 @@ export interface DispatchStepInput {
 export interface AttemptPatch {
   commit?: string | null;
   exitCode?: number | null;
-  failureCode?: string | null;
+  failureCode?: AttemptFailureCode | null;
   summary?: string | null;
   changedFiles?: number | null;
   startedAt?: string | null;
@@ -67,7 +70,7 @@ export type ValidationInput = Omit<ValidationResult, 'createdAt'>;
 
 /** What `appendEvent` records. */
 export interface EventInput {
-  type: string;
+  type: EventType;
   runId: string;
   stepId?: string | null;
   attemptId?: string | null;
@@ -84,7 +87,6 @@ export interface AuditInput {
 }
 
 type Entity = 'run' | 'step' | 'attempt';
-const EVENT_TYPE = /^[a-z]+(\.[a-z_]+)+$/;
 const TABLE: Record<Entity, { table: string; key: string }> = {
   run: { table: 'runs', key: 'run_id' },
   step: { table: 'steps', key: 'step_id' },
@@ -137,7 +139,7 @@ export class Store extends LedgerReader {
   }
 
   private insertEvent(e: EventInput, actor: string, at: string): Event {
-    if (!EVENT_TYPE.test(e.type)) throw new Error(`event type ${JSON.stringify(e.type)} must be dotted lowercase, e.g. attempt.state_changed`);
+    if (!EVENT_TYPE_PATTERN.test(e.type)) throw new Error(`event type ${JSON.stringify(e.type)} must be dotted lowercase, e.g. attempt.state_changed`);
     const data = e.data ?? {};
     const info = this.stmt('INSERT INTO events (type, run_id, step_id, attempt_id, actor, at, data) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(e.type, e.runId, e.stepId ?? null, e.attemptId ?? null, actor, at, JSON.stringify(data));
@@ -285,7 +287,7 @@ export class Store extends LedgerReader {
           to,
           pick('commit', row.commit_sha),
           pick('exitCode', row.exit_code),
-          pick('failureCode', row.failure_code),
+          pick('failureCode', row.failure_code as AttemptFailureCode | null),
           pick('summary', row.summary),
           pick('changedFiles', row.changed_files),
           startedAt,
@@ -478,7 +480,7 @@ export class Store extends LedgerReader {
    */
   queueEvent(e: EventInput, actor: string): Promise<Event> {
     // Refused before queueing, so one bad event cannot fail the batch it would have joined.
-    if (!EVENT_TYPE.test(e.type)) return Promise.reject(new Error(`event type ${JSON.stringify(e.type)} must be dotted lowercase, e.g. attempt.state_changed`));
+    if (!EVENT_TYPE_PATTERN.test(e.type)) return Promise.reject(new Error(`event type ${JSON.stringify(e.type)} must be dotted lowercase, e.g. attempt.state_changed`));
     return new Promise((resolve, reject) => {
       this.queued.push({ e, actor, resolve, reject });
       if (this.queued.length === 1) setImmediate(() => this.flushQueued());

@@ -43,7 +43,6 @@ function configOf(o: StartFlags, env: NodeJS.ProcessEnv): RelayConfigInput {
   return {
     heartbeatMs: Number(o.heartbeatMs),
     trustProxy: trust,
-    version: RELAY_VERSION,
     buildCommit: env.SLUICE_BUILD_COMMIT ?? 'unknown',
     ...(o.publicUrl ? { publicUrl: String(o.publicUrl) } : {}),
     ...(tls ? { tls } : {}),

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { SCOPES } from '@sluice/shared-protocol';
 import { parseDuration } from './listen-guard.js';
 import type { CliContext } from './cli-context.js';
 import { iso, listOf, scopesOf } from './cli-context.js';
@@ -11,7 +12,7 @@ export function registerTokenCommands(program: Command, cli: CliContext): void {
     .description('create a planner token; the secret is shown once')
     .requiredOption('--org <orgId>', 'org of the token')
     .requiredOption('--name <name>', 'what the token is for')
-    .requiredOption('--scopes <list>', 'comma-separated: runs:read,runs:write,runs:cancel,gates:decide,artifacts:read,audit:read,admin')
+    .requiredOption('--scopes <list>', `comma-separated: ${SCOPES.join(',')}`)
     .option('--instances <list>', 'comma-separated instance ids this token may reach (default all of the org)')
     .option('--expires-in <duration>', 'e.g. 30d, 12h')
     .action((o: { org: string; name: string; scopes: string; instances?: string; expiresIn?: string }, cmd: Command) =>

@@ -60,7 +60,7 @@ export class ConnectorSession {
     if (this.state !== 'ready') return Promise.reject(new SluiceError('INSTANCE_OFFLINE'));
     // Unique per session; the connector only echoes it back.
     const id = `${this.sessionId}-${(++this.nextRequest).toString(36)}`;
-    const text = JSON.stringify({ type: 'request', id, verb, input, actor, deadlineMs: Math.min(timeoutMs, 120_000) });
+    const text = JSON.stringify({ type: 'request', id, verb, input, actor, deadlineMs: Math.min(timeoutMs, LIMITS.frameDeadlineMs) });
     if (Buffer.byteLength(text) > LIMITS.frameBytes) return Promise.reject(new SluiceError('PAYLOAD_TOO_LARGE'));
     return new Promise<UpstreamAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {

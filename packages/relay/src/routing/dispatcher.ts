@@ -1,5 +1,5 @@
-import { getVerb, hasScope, idPattern, LIMITS, SluiceError, VERBS, zodDetails } from '@sluice/shared-protocol';
-import type { ErrorCode, Instance, VerbSpec } from '@sluice/shared-protocol';
+import { getVerb, hasScope, idPattern, NOT_FOUND_BY_ID_FIELD, ownedIdsOf, SluiceError, VERBS, zodDetails } from '@sluice/shared-protocol';
+import type { ErrorCode, Instance, OwnedIdField, VerbIdempotency, VerbName, VerbSpec } from '@sluice/shared-protocol';
 import { verbInputHash } from '@sluice/node-kit';
 import type { Principal } from '../auth/principal.js';
 import { mayUseInstance } from '../auth/principal.js';
@@ -7,12 +7,6 @@ import type { ConnectorHub } from '../connectors/connector-hub.js';
 import type { RelayStore } from '../store/relay-store.js';
 import { withinScopes } from './output-scopes.js';
 
-const NOT_FOUND_BY_FIELD: Record<'runId' | 'stepId' | 'attemptId' | 'gateId', ErrorCode> = {
-  runId: 'RUN_NOT_FOUND',
-  stepId: 'STEP_NOT_FOUND',
-  attemptId: 'ATTEMPT_NOT_FOUND',
-  gateId: 'GATE_NOT_FOUND',
-};
 const OWNED_ID = [idPattern('run'), idPattern('step'), idPattern('attempt'), idPattern('gate')];
 
 /** Where a call came from, for the audit row. */
@@ -74,10 +68,9 @@ export class Dispatcher {
       }
       const chosen = instanceId;
       const send = (): Promise<unknown> => this.forward(principal, spec, chosen, input, ctx.signal);
-      const output =
-        spec.name === 'steps.dispatch' && typeof input.idempotencyKey === 'string'
-          ? await this.dispatchOnce(principal, chosen, input.idempotencyKey, input, send)
-          : await send();
+      const idem = spec.idempotency;
+      const key = idem ? input[idem.field] : undefined;
+      const output = idem && typeof key === 'string' ? await this.callOnce(principal, spec, idem, chosen, key, input, send) : await send();
       await this.audit(principal, spec.name, target, instanceId, 'ok', ctx);
       return output;
     } catch (err) {
@@ -90,13 +83,13 @@ export class Dispatcher {
   private async forward(principal: Principal, spec: VerbSpec, instanceId: string, input: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
     const session = this.hub.get(instanceId);
     if (!session) throw new SluiceError('INSTANCE_OFFLINE');
-    const waits = typeof input.waitMs === 'number' ? input.waitMs : spec.name === 'steps.wait' ? ((input.timeoutMs as number | undefined) ?? LIMITS.waitMs) : 0;
+    const waits = spec.wait ? ((input[spec.wait.field] as number | undefined) ?? spec.wait.defaultMs) : 0;
     const request = (timeoutMs: number) => untilAborted(session.request(spec.name, input, principal.actor, timeoutMs), signal);
     const answer = waits > 0 ? await this.whileWaiting(principal.actor, () => request(this.opts.requestTimeoutMs + waits)) : await request(this.opts.requestTimeoutMs);
     if (!answer.ok) throw new SluiceError(answer.error.code as ErrorCode, answer.error.message, answer.error.details);
     const out = spec.output.safeParse(answer.output);
     if (!out.success) throw new SluiceError('UPSTREAM_ERROR', 'The instance answered with output that does not match the verb schema.');
-    await this.recordOwners(principal.orgId, instanceId, out.data, 0);
+    await this.recordOwners(principal.orgId, instanceId, spec, out.data);
     return withinScopes(spec.name, out.data, principal.scopes);
   }
 
@@ -117,19 +110,19 @@ export class Dispatcher {
   }
 
   /**
-   * One dispatch per (org, run, key) within the answer TTL: a stored answer is replayed (the step as it is now,
-   * read back from its instance), a call in flight is joined. Only the input's hash and the step id are stored.
+   * One call per (org, route id, key) within the answer TTL: a stored answer is replayed (read back from its
+   * instance as it is now), a call in flight is joined. Only the input's hash and the answer's id are stored.
    */
-  private async dispatchOnce(principal: Principal, instanceId: string, key: string, input: Record<string, unknown>, send: () => Promise<unknown>): Promise<unknown> {
+  private async callOnce(principal: Principal, spec: VerbSpec, idem: VerbIdempotency, instanceId: string, key: string, input: Record<string, unknown>, send: () => Promise<unknown>): Promise<unknown> {
     const { orgId } = principal;
-    const runId = input.runId as string;
-    const inputHash = verbInputHash('steps.dispatch', input);
-    const stored = await this.store.getDispatchAnswer(orgId, runId, key, this.opts.dispatchAnswerTtlMs);
+    const scopeId = spec.route.kind === 'owner' ? (input[spec.route.field] as string) : instanceId;
+    const inputHash = verbInputHash(spec.name as VerbName, input);
+    const stored = await this.store.getDispatchAnswer(orgId, scopeId, key, this.opts.dispatchAnswerTtlMs);
     if (stored) {
       if (stored.inputHash !== inputHash) throw new SluiceError('IDEMPOTENCY_CONFLICT');
-      return this.replayDispatch(principal, instanceId, stored.stepId);
+      return this.replay(principal, spec, idem, instanceId, stored.stepId);
     }
-    const k = JSON.stringify([orgId, runId, key]);
+    const k = JSON.stringify([orgId, scopeId, key]);
     const running = this.inFlightDispatch.get(k);
     if (running) {
       // Joining a call in flight is only a replay when it is the same request.
@@ -137,7 +130,7 @@ export class Dispatcher {
       return await running.answer;
     }
     const p = send().then(async (output) => {
-      await this.store.putDispatchAnswer(orgId, runId, key, { inputHash, stepId: (output as { stepId: string }).stepId }, this.opts.dispatchAnswerTtlMs);
+      await this.store.putDispatchAnswer(orgId, scopeId, key, { inputHash, stepId: (output as Record<string, string>)[idem.answerField]! }, this.opts.dispatchAnswerTtlMs);
       return output;
     });
     this.inFlightDispatch.set(k, { inputHash, answer: p });
@@ -148,17 +141,18 @@ export class Dispatcher {
     }
   }
 
-  private async replayDispatch(principal: Principal, instanceId: string, stepId: string): Promise<unknown> {
-    const detail = await this.forward(principal, VERBS['steps.get'], instanceId, { stepId });
-    const step = VERBS['steps.dispatch'].output.safeParse(detail);
-    if (!step.success) throw new SluiceError('UPSTREAM_ERROR', 'The instance answered with output that does not match the verb schema.');
-    return step.data;
+  private async replay(principal: Principal, spec: VerbSpec, idem: VerbIdempotency, instanceId: string, id: string): Promise<unknown> {
+    const { replayVerb, answerField } = idem;
+    const detail = await this.forward(principal, VERBS[replayVerb], instanceId, { [answerField]: id });
+    const answer = spec.output.safeParse(detail);
+    if (!answer.success) throw new SluiceError('UPSTREAM_ERROR', 'The instance answered with output that does not match the verb schema.');
+    return answer.data;
   }
 
-  private async ownerOf(principal: Principal, id: string, field: keyof typeof NOT_FOUND_BY_FIELD): Promise<string> {
+  private async ownerOf(principal: Principal, id: string, field: OwnedIdField): Promise<string> {
     const owner = await this.store.getOwner(principal.orgId, id);
     // Unknown, other-org and not-allowlisted ids all answer the same.
-    if (!owner || !mayUseInstance(principal, owner)) throw new SluiceError(NOT_FOUND_BY_FIELD[field]);
+    if (!owner || !mayUseInstance(principal, owner)) throw new SluiceError(NOT_FOUND_BY_ID_FIELD[field]);
     return owner;
   }
 
@@ -199,23 +193,9 @@ export class Dispatcher {
     return { instances };
   }
 
-  private async recordOwners(orgId: string, instanceId: string, value: unknown, depth: number): Promise<void> {
-    if (depth > 8 || value === null || typeof value !== 'object') return;
-    if (Array.isArray(value)) {
-      for (const v of value) {
-        if (typeof v === 'string') await this.recordIfOwned(orgId, instanceId, v);
-        else await this.recordOwners(orgId, instanceId, v, depth + 1);
-      }
-      return;
-    }
-    for (const v of Object.values(value)) {
-      if (typeof v === 'string') await this.recordIfOwned(orgId, instanceId, v);
-      else await this.recordOwners(orgId, instanceId, v, depth + 1);
-    }
-  }
-
-  private async recordIfOwned(orgId: string, instanceId: string, v: string): Promise<void> {
-    if (v.length === 30 && OWNED_ID.some((re) => re.test(v))) await this.store.recordOwner(orgId, v, instanceId);
+  /** Record the ids the verb's declared output fields name; any other string of the answer is ignored. */
+  private async recordOwners(orgId: string, instanceId: string, spec: VerbSpec, output: unknown): Promise<void> {
+    for (const id of ownedIdsOf(spec, output)) if (OWNED_ID.some((re) => re.test(id))) await this.store.recordOwner(orgId, id, instanceId);
   }
 
   private audit(p: Principal, verb: string, target: string | null, instanceId: string | null, outcome: string, ctx: CallContext): Promise<void> {

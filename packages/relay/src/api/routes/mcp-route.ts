@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { RELAY_PATHS, SluiceError } from '@sluice/shared-protocol';
 import { buildMcpServer } from '../mcp-server.js';
+import { RELAY_VERSION } from '../../version.js';
 import type { RelayContext } from '../context.js';
 import { principalOf, requireAuth } from '../context.js';
 
@@ -19,7 +20,7 @@ export function registerMcpRoute(app: FastifyInstance, ctx: RelayContext): void 
         id: null,
       });
     }
-    const server = buildMcpServer(principal, ctx.dispatcher, { ip: request.ip, via: 'mcp' }, ctx.config.version, request.body);
+    const server = buildMcpServer(principal, ctx.dispatcher, { ip: request.ip, via: 'mcp' }, RELAY_VERSION, request.body);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     reply.hijack();
     reply.raw.on('close', () => {
