@@ -8,7 +8,6 @@ import { PLANNER_SCOPES } from '@sluice/shared-protocol';
 import { PlannerError } from './planner.mjs';
 import { makeBuggyRepo } from './repo.mjs';
 import { HarnessTimeout, ManagedProcess, readJsonIfExists, runNode, waitUntil } from './proc.mjs';
-import { PLANNER_SCOPES } from '@sluice/test-kit';
 
 /** Repository root (this file lives in test/helpers/). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));

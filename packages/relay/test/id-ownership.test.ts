@@ -1,15 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ALL_SCOPES, callVerb, connectedConnector, fakeId, fakeRun, fakeStep, orgWithToken, startRelay, workspace } from './helpers.js';
-import type { FakeConnector, TestRelay } from './helpers.js';
+import { fakeId, PLANNER_SCOPES, workspace } from '@sluice/test-kit';
+import type { FakeConnector } from '@sluice/test-kit';
+import { callVerb, connectedConnector, fakeRun, fakeStep, orgWithToken, startRelay } from './helpers.js';
+import type { TestRelay } from './helpers.js';
 
 describe('which instance owns an id', () => {
   let t: TestRelay;
-  let a: ReturnType<typeof orgWithToken>;
+  let a: Awaited<ReturnType<typeof orgWithToken>>;
   let c: FakeConnector;
 
   beforeEach(async () => {
     t = await startRelay({ requestTimeoutMs: 500 });
-    a = orgWithToken(t.store, 'org-a', ALL_SCOPES);
+    a = await orgWithToken(t.store, 'org-a', PLANNER_SCOPES);
     c = await connectedConnector(t, a.org.id, [workspace('ws1')]);
     c.handlers['runs.open'] = (input) => fakeRun(fakeId('run'), input.workspaceId as string);
   });
@@ -36,10 +38,10 @@ describe('which instance owns an id', () => {
     const dispatched = await callVerb(t.url, a.token, 'steps.dispatch', { runId, executor: 'simulation', task: otherRun });
     expect(dispatched.status).toBe(200);
 
-    expect(t.store.getOwner(a.org.id, stepId)).toBe(c.instanceId);
-    expect(t.store.getOwner(a.org.id, attemptId)).toBe(c.instanceId);
-    expect(t.store.getOwner(a.org.id, otherRun)).toBeUndefined();
-    expect(t.store.getOwner(a.org.id, otherAttempt)).toBeUndefined();
+    expect(await t.store.getOwner(a.org.id, stepId)).toBe(c.instanceId);
+    expect(await t.store.getOwner(a.org.id, attemptId)).toBe(c.instanceId);
+    expect(await t.store.getOwner(a.org.id, otherRun)).toBeUndefined();
+    expect(await t.store.getOwner(a.org.id, otherAttempt)).toBeUndefined();
 
     const before = c.requests.length;
     expect((await callVerb(t.url, a.token, 'runs.get', { runId: otherRun })).body.code).toBe('RUN_NOT_FOUND');

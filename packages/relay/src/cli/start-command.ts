@@ -6,7 +6,6 @@ import { SluiceError } from '@sluice/shared-protocol';
 import { listenRelaySocket, relaySocketPath } from '../admin/relay-socket.js';
 import type { RelayConfigInput } from '../config/relay-config.js';
 import { SqliteRelayStore } from '../store/sqlite-store.js';
-import { RELAY_VERSION } from '../version.js';
 import type { CliContext } from './cli-context.js';
 import { checkListenSafety, parseDuration } from './listen-guard.js';
 
