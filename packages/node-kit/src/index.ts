@@ -6,3 +6,4 @@ export * from './audit-chain.js';
 export * from './logger.js';
 export * from './duration.js';
 export * from './net.js';
+export * from './operator.js';
