@@ -7,3 +7,5 @@ export * from './logger.js';
 export * from './duration.js';
 export * from './net.js';
 export * from './operator.js';
+export * from './storage-error.js';
+export * from './refusal-throttle.js';
