@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { systemActor } from '@sluice/shared-protocol';
 import { buildApp, RECEIVE_TIMEOUT_MS, type AppDeps } from './api/build-app.js';
 import { listenHomeSocket, type HomeSocket } from './api/home-socket.js';
 import { ArtifactStore } from './artifacts/artifact-store.js';
@@ -31,7 +32,7 @@ export interface RunningDaemon {
 }
 
 /** The actor of what the daemon process itself records (start, stop, a cancel on shutdown). */
-const DAEMON_ACTOR = 'system:daemon';
+const DAEMON_ACTOR = systemActor('daemon');
 
 /** Hosts the daemon may bind: loopback IPv4 only. */
 export const ALLOWED_LISTEN_HOSTS: readonly string[] = ['127.0.0.1'];

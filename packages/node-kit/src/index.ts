@@ -6,3 +6,6 @@ export * from './audit-chain.js';
 export * from './logger.js';
 export * from './duration.js';
 export * from './net.js';
+export * from './operator.js';
+export * from './storage-error.js';
+export * from './refusal-throttle.js';

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ErrorBody } from './errors.js';
-import { Actor, InstanceId } from './ids.js';
+import { Actor } from './actors.js';
+import { InstanceId } from './ids.js';
 import { LIMITS } from './limits.js';
 import { WorkspaceSummary } from './model.js';
 

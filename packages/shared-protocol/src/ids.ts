@@ -57,10 +57,6 @@ export const GitRef = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'must be a branch, tag or commit name')
   .refine((s) => !s.includes('..') && !s.includes('//') && !s.endsWith('.lock') && !s.endsWith('/') && !s.includes('@{'), 'is not a valid ref name');
 
-/** Who did something: `planner:<org>/<token>`, `oauth:<issuer-subject>`, `local:<user>` or `system:<component>`. */
-export const ACTOR_PATTERN = /^(planner|oauth|local|system):[A-Za-z0-9._@/:+-]{1,200}$/;
-export const Actor = z.string().regex(ACTOR_PATTERN, 'must be kind:identity');
-
 /** Crockford base32 alphabet used by ULIDs. */
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 

@@ -1,6 +1,7 @@
 export * from './version.js';
 export * from './limits.js';
 export * from './ids.js';
+export * from './actors.js';
 export * from './text.js';
 export * from './scopes.js';
 export * from './errors.js';

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { Actor, ArtifactId, AttemptId, Digest, GateId, InstanceId, Name, RunId, StepId } from './ids.js';
+import { Actor } from './actors.js';
+import { ArtifactId, AttemptId, Digest, GateId, InstanceId, Name, RunId, StepId } from './ids.js';
 import { FailureCodeOnWire } from './failures.js';
 
 /** ISO-8601 timestamp as written by the daemon and relay. */

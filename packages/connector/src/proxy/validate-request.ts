@@ -1,11 +1,5 @@
-import { VERBS, isVerbName, sharedWorkspaceIds, zodDetails } from '@sluice/shared-protocol';
+import { VERBS, isRemoteActor, isVerbName, sharedWorkspaceIds, zodDetails } from '@sluice/shared-protocol';
 import type { ErrorBody, RequestFrame, VerbName } from '@sluice/shared-protocol';
-
-/**
- * The actor kinds a relay may name. `local:` and `system:` rows in the daemon ledger mean "done on this machine";
- * a relay (even a compromised one) must not be able to write them.
- */
-const REMOTE_ACTOR_KINDS = ['planner:', 'oauth:'] as const;
 
 export type Validated = { ok: true; verb: VerbName; input: unknown } | { ok: false; error: ErrorBody };
 
@@ -14,7 +8,9 @@ export type Validated = { ok: true; verb: VerbName; input: unknown } | { ok: fal
  * passes the verb schema, and a workspace on the share list. Runs before any byte goes to the daemon.
  */
 export function validateRequest(frame: Pick<RequestFrame, 'verb' | 'input' | 'actor'>, shares: readonly string[]): Validated {
-  if (!REMOTE_ACTOR_KINDS.some((kind) => frame.actor.startsWith(kind))) {
+  // `local:` and `system:` rows in the daemon ledger mean "done on this machine"; a relay (even a compromised
+  // one) must not be able to write them.
+  if (!isRemoteActor(frame.actor)) {
     return { ok: false, error: { code: 'FORBIDDEN', message: 'a relay request must act for a planner (planner:… or oauth:…), never a local operator or the system' } };
   }
   if (!isVerbName(frame.verb) || VERBS[frame.verb].route.kind === 'relay') {

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { userInfo } from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ACTOR_PATTERN, HEADERS, SluiceError } from '@sluice/shared-protocol';
+import { operatorActor } from '@sluice/node-kit';
 import type { CallContext } from '../service/call-context.js';
 import type { RefusalAudit } from './refusal-audit.js';
 import type { SharedWorkspaces } from './shared-workspaces.js';
@@ -16,18 +16,6 @@ declare module 'fastify' {
 
 function sha256(s: string): Buffer {
   return createHash('sha256').update(s).digest();
-}
-
-/** The actor of local requests without `x-sluice-actor`. */
-export function localActor(): string {
-  let name = 'operator';
-  try {
-    name = userInfo().username;
-  } catch {
-    // No passwd entry (containers): keep the generic name.
-  }
-  const safe = name.replace(/[^A-Za-z0-9._@+-]/g, '_').slice(0, 200) || 'operator';
-  return `local:${safe}`;
 }
 
 /** The call context of an authenticated request. */
@@ -54,7 +42,7 @@ function single(v: string | string[] | undefined): string | undefined {
  */
 export function installGuard(app: FastifyInstance, opts: { token: string; refusals: RefusalAudit; shares: SharedWorkspaces; port: () => number }): void {
   const expected = sha256(opts.token);
-  const defaultActor = localActor();
+  const defaultActor = operatorActor();
   app.decorateRequest('callCtx', null);
   app.addHook('onRequest', async (req) => {
     if (req.url === '/healthz' || req.url.startsWith('/healthz?')) return;

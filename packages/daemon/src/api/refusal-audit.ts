@@ -1,3 +1,4 @@
+import { RefusalThrottle } from '@sluice/node-kit';
 import type { AuditInput, Store } from '../store/index.js';
 
 /** One audit row per refusal reason and source in this interval; the rest are counted. */
@@ -5,70 +6,37 @@ export const REFUSAL_INTERVAL_MS = 60_000;
 /** Sources tracked at once (the daemon listens on loopback, so there are few). */
 const MAX_SOURCES = 1024;
 
-function keyOf(row: AuditInput, source: string): string {
-  return JSON.stringify([row.action, row.outcome, source]);
-}
-
-interface Window {
-  startedAt: number;
-  repeated: number;
-  first: AuditInput;
-}
-
-/**
- * Audits refused requests without letting a flood (a hostile web page retrying in a loop) grow the append-only
- * audit table without bound: the first refusal of a reason from a source in an interval is written at once, the
- * rest of that interval are counted and written as one `repeated` row when the interval ends (or the daemon stops).
- */
+/** Audits refused requests, one row per reason and source per interval and one row with the count of the rest. */
 export class RefusalAudit {
-  private readonly windows = new Map<string, Window>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly throttle: RefusalThrottle<AuditInput>;
 
-  constructor(
-    private readonly store: Store,
-    private readonly now: () => number = Date.now,
-    private readonly intervalMs = REFUSAL_INTERVAL_MS,
-  ) {
-    this.timer = setInterval(() => this.flush(false), intervalMs);
-    this.timer.unref();
+  constructor(store: Store, now: () => number = Date.now, intervalMs = REFUSAL_INTERVAL_MS) {
+    this.throttle = new RefusalThrottle<AuditInput>({
+      intervalMs,
+      now,
+      maxWindows: MAX_SOURCES,
+      writeFirst: (row) => store.audit(row),
+      writeRepeats: (w) =>
+        store.audit({
+          actor: w.first.actor,
+          action: w.first.action,
+          target: w.first.target ?? null,
+          outcome: w.first.outcome,
+          details: { source: w.source, repeated: w.repeats, since: new Date(w.startedAt).toISOString(), intervalMs },
+        }),
+    });
   }
 
   record(row: AuditInput, from: string): void {
-    // Past the cap every new source shares one window per reason, so the cap also bounds the rows.
-    const source = this.windows.size >= MAX_SOURCES && !this.windows.has(keyOf(row, from)) ? '*' : from;
-    const key = keyOf(row, source);
-    const open = this.windows.get(key);
-    if (open && this.now() - open.startedAt < this.intervalMs) {
-      open.repeated++;
-      return;
-    }
-    if (open) this.close(key, open);
-    this.windows.set(key, { startedAt: this.now(), repeated: 0, first: row });
-    this.store.audit(row);
+    this.throttle.record(JSON.stringify([row.action, row.outcome]), from, row);
   }
 
   /** Write the counts of intervals that ended (all of them when `all`). */
   flush(all: boolean): void {
-    for (const [key, w] of this.windows) {
-      if (all || this.now() - w.startedAt >= this.intervalMs) this.close(key, w);
-    }
+    this.throttle.flush(all);
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.flush(true);
-  }
-
-  private close(key: string, w: Window): void {
-    this.windows.delete(key);
-    if (w.repeated === 0) return;
-    const [, , source] = JSON.parse(key) as [string, string, string];
-    this.store.audit({
-      actor: w.first.actor,
-      action: w.first.action,
-      target: w.first.target ?? null,
-      outcome: w.first.outcome,
-      details: { source, repeated: w.repeated, since: new Date(w.startedAt).toISOString(), intervalMs: this.intervalMs },
-    });
+    this.throttle.stop();
   }
 }

@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { onShutdownSignals } from '@sluice/node-kit';
+import { onShutdownSignals, operatorActor } from '@sluice/node-kit';
 import { SluiceError } from '@sluice/shared-protocol';
 import { loadConfig, writeRawConfig } from '../config/load.js';
 import { ADDABLE_ADAPTERS, type AddableAdapter } from '../config/workspaces.js';
-import { localActor } from '../api/guard.js';
 import { ensureHome, ensureToken } from '../home/home.js';
 import { resolveRuntimeBase } from '../home/runtime-dir.js';
 import type { CallContext } from '../service/call-context.js';
@@ -15,7 +14,7 @@ import { printJson, printTable } from './output.js';
 
 /** Workspace changes while no daemon runs: the same service, so they leave the same audit rows in the ledger. */
 function offline<T>(fn: (workspaces: WorkspaceService, ctx: CallContext) => T): Promise<T> {
-  return withStore((store, home) => fn(new WorkspaceService({ store, config: new ConfigHolder(loadConfig(home.config)), configPath: home.config }), { actor: localActor(), sharedWorkspaces: null }));
+  return withStore((store, home) => fn(new WorkspaceService({ store, config: new ConfigHolder(loadConfig(home.config)), configPath: home.config }), { actor: operatorActor(), sharedWorkspaces: null }));
 }
 
 /** init, daemon start, status, workspace add/list/show/remove. */

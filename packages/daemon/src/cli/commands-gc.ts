@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { SluiceError } from '@sluice/shared-protocol';
-import { localActor } from '../api/guard.js';
+import { operatorActor } from '@sluice/node-kit';
 import { ArtifactStore } from '../artifacts/artifact-store.js';
 import { parseDuration } from '../config/duration.js';
 import { loadConfig } from '../config/load.js';
@@ -44,7 +44,7 @@ export function registerGcCommand(program: Command): void {
         report = await withStore((store) =>
           collectGarbage(
             { store, artifacts: new ArtifactStore(home.artifacts), config, worktreesDir: runtime.worktrees, attemptsDir: runtime.attempts },
-            { actor: localActor(), dryRun, onProgress: progress, ...(ms !== undefined ? { olderThanMs: ms } : {}) },
+            { actor: operatorActor(), dryRun, onProgress: progress, ...(ms !== undefined ? { olderThanMs: ms } : {}) },
           ),
         );
       }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { DAEMON_SOCKET_FILE, SluiceError } from '@sluice/shared-protocol';
+import { join, resolve } from 'node:path';
+import { DAEMON_SOCKET_FILE } from '@sluice/shared-protocol';
+import { explainUnwritable } from '@sluice/node-kit';
 
 /** Files and folders under `SLUICE_HOME` (attempts run elsewhere: `RuntimePaths`). */
 export interface HomePaths {
@@ -43,28 +44,9 @@ export function ensureHome(root: string): HomePaths {
     chmodSync(root, 0o700);
     mkdirSync(p.artifacts, { recursive: true, mode: 0o700 });
   } catch (err) {
-    throw unwritableHome(root, err);
+    throw explainUnwritable(root, `cannot create or write SLUICE_HOME ${root}`, err);
   }
   return p;
-}
-
-/**
- * Name the real cause when the home cannot be created: a recursive mkdir on a read-only file system reports ENOENT,
- * which would send the operator looking for a missing folder.
- */
-function unwritableHome(root: string, err: unknown): unknown {
-  let dir = root;
-  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-  let cause = (err as NodeJS.ErrnoException).code;
-  try {
-    accessSync(dir, constants.W_OK);
-  } catch (e) {
-    cause = (e as NodeJS.ErrnoException).code ?? cause;
-  }
-  if (cause === 'EROFS') return new SluiceError('STORAGE_ERROR', `cannot create or write SLUICE_HOME ${root}: ${dir} is on a read-only file system`);
-  if (cause === 'EACCES' || cause === 'EPERM') return new SluiceError('STORAGE_ERROR', `cannot create or write SLUICE_HOME ${root}: permission denied on ${dir}`);
-  if (cause === 'ENOSPC') return new SluiceError('STORAGE_ERROR', `cannot create SLUICE_HOME ${root}: no space left on the device`);
-  return err;
 }
 
 /** Write a file atomically (temp + rename) with the given mode. */

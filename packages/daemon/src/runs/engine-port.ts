@@ -1,5 +1,7 @@
+import { systemActor } from '@sluice/shared-protocol';
+
 /** The actor recorded on rows the engine writes on its own behalf. */
-export const ENGINE_ACTOR = 'system:engine';
+export const ENGINE_ACTOR = systemActor('engine');
 
 /**
  * The seam between the verb services (which record) and the execution engine (which runs things). The

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { StatementCache } from '@sluice/node-kit';
 import type { ArtifactRef, Attempt, AttemptDetail, AttemptState, Event, Gate, Run, RunDetail, RunState, Step, StepDetail, ValidationResult } from '@sluice/shared-protocol';
 import {
   toArtifact,
@@ -36,19 +37,15 @@ export interface ListRunsQuery {
 
 /** Read side of the ledger, shaped as the shared-protocol models. */
 export class LedgerReader {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements: StatementCache;
 
-  constructor(readonly db: Database.Database) {}
+  constructor(readonly db: Database.Database) {
+    this.statements = new StatementCache(db);
+  }
 
   /** A prepared statement, cached by its SQL text. */
   protected stmt(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      if (this.statements.size > 500) this.statements.clear();
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+    return this.statements.get(sql);
   }
 
   getRun(runId: string): Run | null {

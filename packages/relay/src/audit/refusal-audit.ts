@@ -1,12 +1,7 @@
+import { RefusalThrottle } from '@sluice/node-kit';
 import type { AuditInput, RelayStore } from '../store/relay-store.js';
 
-interface Window {
-  start: number;
-  repeats: number;
-  last: AuditInput;
-}
-
-/** Past this many open windows (one per reason and source) they are all closed at once, so memory stays bounded. */
+/** Windows open at once (one per reason and source); past it new sources share one, so memory and rows stay bounded. */
 const MAX_WINDOWS = 10_000;
 
 /**
@@ -16,50 +11,32 @@ const MAX_WINDOWS = 10_000;
  * instead of one per request.
  */
 export class RefusalAudit {
-  private readonly windows = new Map<string, Window>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly throttle: RefusalThrottle<AuditInput>;
 
-  constructor(
-    private readonly store: RelayStore,
-    private readonly intervalMs: number,
-    private readonly now: () => number,
-  ) {
-    this.timer = setInterval(() => this.closeWindows(false), intervalMs);
-    this.timer.unref();
+  constructor(store: RelayStore, intervalMs: number, now: () => number) {
+    this.throttle = new RefusalThrottle<AuditInput>({
+      intervalMs,
+      now,
+      maxWindows: MAX_WINDOWS,
+      writeFirst: (entry) => void store.appendAudit(entry),
+      writeRepeats: (w, closedAt) =>
+        void store.appendAudit({
+          ...w.last,
+          detail: { ...w.last.detail, repeats: w.repeats, since: new Date(w.startedAt).toISOString(), until: new Date(closedAt).toISOString() },
+        }),
+    });
   }
 
   record(entry: AuditInput): void {
-    const key = JSON.stringify([entry.action, entry.outcome, entry.orgId, entry.ip ?? null]);
-    const now = this.now();
-    const open = this.windows.get(key);
-    if (open && now - open.start < this.intervalMs) {
-      open.repeats++;
-      open.last = entry;
-      return;
-    }
-    if (open) this.close(key, open);
-    if (this.windows.size >= MAX_WINDOWS) this.closeWindows(true);
-    void this.store.appendAudit(entry);
-    this.windows.set(key, { start: now, repeats: 0, last: entry });
+    this.throttle.record(JSON.stringify([entry.action, entry.outcome, entry.orgId]), entry.ip ?? '', entry);
   }
 
   /** Write the counts of every open window (on shutdown), or only of those whose interval is over. */
   closeWindows(all: boolean): void {
-    const now = this.now();
-    for (const [key, w] of this.windows) if (all || now - w.start >= this.intervalMs) this.close(key, w);
+    this.throttle.flush(all);
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.closeWindows(true);
-  }
-
-  private close(key: string, w: Window): void {
-    this.windows.delete(key);
-    if (w.repeats === 0) return;
-    void this.store.appendAudit({
-      ...w.last,
-      detail: { ...w.last.detail, repeats: w.repeats, since: new Date(w.start).toISOString(), until: new Date(this.now()).toISOString() },
-    });
+    this.throttle.stop();
   }
 }

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
-import { ERROR_CATALOG, SCOPES, SluiceError } from '@sluice/shared-protocol';
+import { ERROR_CATALOG, SCOPES, SluiceError, plannerActor } from '@sluice/shared-protocol';
 import type { ErrorCode } from '@sluice/shared-protocol';
 import type { RefusalAudit } from '../audit/refusal-audit.js';
 import type { RelayConfig } from '../config/relay-config.js';
@@ -58,7 +58,7 @@ export class Authenticator {
     return {
       kind: 'token',
       orgId: token.orgId,
-      actor: `planner:${token.orgId}/${token.id}`,
+      actor: plannerActor(token.orgId, token.id),
       scopes: token.scopes,
       instanceAllowlist: token.instanceAllowlist,
       tokenId: token.id,

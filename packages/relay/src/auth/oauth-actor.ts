@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
+import { ACTOR_IDENTITY_MAX, actorOf } from '@sluice/shared-protocol';
 
-/** Longest identity an actor may carry after its `kind:` (ACTOR_PATTERN). */
-const MAX_IDENTITY = 200;
 const HASH_HEX = 32;
 const PLAIN = /^[A-Za-z0-9._@/:-]$/;
 
@@ -24,7 +23,7 @@ function escapeIdentity(s: string): string {
  */
 export function oauthActor(issuerHost: string, subject: string): string {
   const identity = `${escapeIdentity(issuerHost)}/${escapeIdentity(subject)}`;
-  if (identity.length <= MAX_IDENTITY) return `oauth:${identity}`;
+  if (identity.length <= ACTOR_IDENTITY_MAX) return actorOf('oauth', identity);
   const digest = createHash('sha256').update(JSON.stringify([issuerHost, subject])).digest('hex').slice(0, HASH_HEX);
-  return `oauth:${identity.slice(0, MAX_IDENTITY - HASH_HEX - 2)}+h${digest}`;
+  return actorOf('oauth', `${identity.slice(0, ACTOR_IDENTITY_MAX - HASH_HEX - 2)}+h${digest}`);
 }

@@ -1,7 +1,8 @@
-import { homedir, userInfo } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Scope, SluiceError } from '@sluice/shared-protocol';
+import { operatorActor } from '@sluice/node-kit';
 import { AdminService } from '../admin/admin-service.js';
 import type { AdminCaller } from '../admin/admin-service.js';
 import { relaySocketPath, RunningRelay } from '../admin/relay-socket.js';
@@ -38,17 +39,6 @@ export function listOf(text: string): string[] {
   return text.split(',').map((s) => s.trim());
 }
 
-/** The operator at this terminal, as audit rows name them. */
-function localActor(): string {
-  let name = 'operator';
-  try {
-    name = userInfo().username;
-  } catch {
-    // No passwd entry (containers): keep the generic name.
-  }
-  return `local:${name.replace(/[^A-Za-z0-9._@-]/g, '_').slice(0, 64) || 'operator'}`;
-}
-
 /** What every command shares: the io, the database of `--db`, output in text or `--json`, the exit code. */
 export class CliContext {
   exitCode = 0;
@@ -64,7 +54,7 @@ export class CliContext {
 
   /** The operator running the CLI, who may act on every org. */
   caller(): AdminCaller {
-    return { actor: localActor() };
+    return { actor: operatorActor() };
   }
 
   async withStore<T>(cmd: Command, fn: (store: SqliteRelayStore) => Promise<T> | T): Promise<T> {
