@@ -1,10 +1,9 @@
 import { chmodSync, lstatSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { MAX_SOCKET_PATH_BYTES, socketAnswers, socketPathFits } from '@sluice/node-kit';
 
-/** Longest socket path every supported system accepts (macOS: 104 bytes with the terminating NUL). */
-export const MAX_SOCKET_PATH_BYTES = 103;
 
 const homeSocketConnections = new WeakSet<Socket>();
 
@@ -25,7 +24,7 @@ export interface HomeSocket {
  * was killed is removed; one that still answers means another daemon serves this home, which is refused.
  */
 export async function listenHomeSocket(app: FastifyInstance, path: string, opts: { requestTimeoutMs: number }): Promise<HomeSocket> {
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
+  if (!socketPathFits(path)) {
     throw new Error(`the daemon socket path ${path} is longer than ${MAX_SOCKET_PATH_BYTES} bytes; use a shorter SLUICE_HOME`);
   }
   await removeStaleSocket(path);
@@ -68,17 +67,7 @@ async function removeStaleSocket(path: string): Promise<void> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  if (await answers(path)) throw new Error(`another daemon is serving this home on ${path}; stop it first (sluice daemon stop)`);
+  if (await socketAnswers(path)) throw new Error(`another daemon is serving this home on ${path}; stop it first (sluice daemon stop)`);
   rmSync(path, { force: true });
 }
 
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}

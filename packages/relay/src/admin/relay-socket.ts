@@ -2,12 +2,12 @@ import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import * as z from 'zod';
+import { socketAnswers, socketPathFits } from '@sluice/node-kit';
 import { InstanceId } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
 import type { LiveOutcome, LiveRelay } from './admin-service.js';
 
-/** Longest Unix socket path every supported platform accepts (macOS: 104 bytes with the terminating NUL). */
-const MAX_SOCKET_PATH_BYTES = 103;
+/** Longest notice or answer line. */
 const MAX_LINE_BYTES = 1024;
 const ANSWER_TIMEOUT_MS = 5000;
 
@@ -19,9 +19,6 @@ export function relaySocketPath(dbPath: string): string {
   return `${dbPath}.sock`;
 }
 
-function fits(path: string): boolean {
-  return Buffer.byteLength(path) <= MAX_SOCKET_PATH_BYTES;
-}
 
 /** One JSON line from the socket, or undefined when the peer sends none, too much, or goes away. */
 function readLine(socket: Socket): Promise<string | undefined> {
@@ -57,17 +54,6 @@ function parseLine<T>(schema: z.ZodType<T>, line: string | undefined): T | undef
   }
 }
 
-/** Whether something answers on the socket file (a relay of the same database); a stale file refuses. */
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createConnection(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-}
 
 /**
  * Listen next to the database so that `sluice-relay instance disable|revoke` run against it closes the live
@@ -75,12 +61,12 @@ function answers(path: string): Promise<boolean> {
  * the socket (path too long, a second relay on the database) the heartbeat tick still closes the session.
  */
 export async function listenRelaySocket(path: string, live: LiveRelay, log: Logger): Promise<{ close(): Promise<void> } | undefined> {
-  if (!fits(path)) {
+  if (!socketPathFits(path)) {
     log.warn({ path }, 'the relay socket path is too long; CLI changes to instances reach live sessions at the next heartbeat');
     return undefined;
   }
   if (existsSync(path)) {
-    if (await answers(path)) {
+    if (await socketAnswers(path)) {
       log.warn({ path }, 'another relay listens on this database; CLI changes to instances reach this relay at the next heartbeat');
       return undefined;
     }
@@ -125,7 +111,7 @@ export class RunningRelay implements LiveRelay {
   constructor(private readonly path: string) {}
 
   instanceChanged(instanceId: string): Promise<LiveOutcome> {
-    if (!fits(this.path) || !existsSync(this.path)) return Promise.resolve({ reached: false, why: 'no relay listens on this database' });
+    if (!socketPathFits(this.path) || !existsSync(this.path)) return Promise.resolve({ reached: false, why: 'no relay listens on this database' });
     return new Promise((resolve) => {
       const socket = createConnection(this.path);
       socket.once('error', () => resolve({ reached: false, why: 'no relay listens on this database' }));
