@@ -3,7 +3,7 @@
 // old packages), then `tsc -b`. Prints the folder. Reuses a finished build of the same commit.
 //   node scripts/build-old-release.mjs [commit]   (default: the 0.1.0 release)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,13 +15,15 @@ export function buildOldRelease(commit = RELEASE_0_1_0) {
   const sha = execFileSync('git', ['rev-parse', `${commit}^{commit}`], { cwd: root, encoding: 'utf8' }).trim();
   const dir = join(tmpdir(), `sluice-old-${sha.slice(0, 12)}`);
   const done = join(dir, '.built');
-  if (existsSync(done)) return dir;
+  // The build links this checkout's node_modules: reuse it only when it was made from this checkout.
+  const marker = `${sha}\n${join(root, 'node_modules')}\n`;
+  if (existsSync(done) && readFileSync(done, 'utf8') === marker) return dir;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   execFileSync('sh', ['-c', `git archive ${sha} | tar -x -C "${dir}"`], { cwd: root });
   linkNodeModules(join(root, 'node_modules'), join(dir, 'node_modules'), join(dir, 'packages'));
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b'], { cwd: dir, stdio: 'inherit' });
-  writeFileSync(done, `${sha}\n`);
+  writeFileSync(done, marker);
   return dir;
 }
 
