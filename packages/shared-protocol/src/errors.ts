@@ -52,6 +52,9 @@ export const ERROR_CATALOG = {
   ATTEMPT_NOT_ACCEPTABLE: { status: 409, message: 'That attempt cannot be accepted.' },
   IDEMPOTENCY_CONFLICT: { status: 409, message: 'This idempotency key was used with a different request.' },
   RUN_BRANCH_MOVED: { status: 409, message: 'The run branch moved underneath this attempt; nothing was overwritten.' },
+  // Secrets withheld from remote callers
+  ARTIFACT_WITHHELD: { status: 403, message: 'The artifact matched a credential shape and is withheld from remote reads until the local operator releases it.' },
+  SECRET_REVIEW_REQUIRED: { status: 403, message: 'Credential shapes were found in this attempt; only the local operator can accept it (or release what was withheld first).' },
   // Routing
   INSTANCE_OFFLINE: { status: 503, message: 'The instance is not connected.' },
   INSTANCE_AMBIGUOUS: { status: 409, message: 'Several instances could serve this; name the instance.' },

@@ -31,7 +31,11 @@ export const EVENT_PAYLOADS = {
   },
   'attempt.log': {
     when: 'output lines of the executor, batched',
-    data: z.looseObject({ lines: z.array(z.looseObject({ stream: z.enum(['stdout', 'stderr', 'sluice']), text: z.string() })) }),
+    data: z.looseObject({
+      lines: z.array(z.looseObject({ stream: z.enum(['stdout', 'stderr', 'sluice']), text: z.string() })),
+      /** The first lines continue a private key block begun in the previous batch (remote reads withhold them). */
+      continuesKeyBlock: z.literal(true).optional(),
+    }),
   },
   'attempt.denied': {
     when: "the agent's CLI refused actions under the executor's policy",
@@ -40,6 +44,14 @@ export const EVENT_PAYLOADS = {
   'attempt.flagged': {
     when: 'the attempt changed a file that alters how git shows the diff (`.gitattributes`)',
     data: z.looseObject({ attributesChanged: z.literal(true), paths: z.array(z.string()) }),
+  },
+  'attempt.secret_detected': {
+    when: 'an artifact, log event or summary of the attempt matched a credential shape; remote reads withhold it (never the secret itself)',
+    data: z.looseObject({ subject: z.enum(['artifact', 'event', 'summary']), subjectId: z.string(), rules: z.array(z.string()), name: z.string().optional() }),
+  },
+  'attempt.secret_released': {
+    when: 'the local operator released a withheld artifact for remote reads',
+    data: z.looseObject({ subject: z.enum(['artifact', 'event', 'summary']), subjectId: z.string(), rules: z.array(z.string()) }),
   },
   'validation.recorded': {
     when: 'a validation of an attempt finished',

@@ -3,6 +3,7 @@ import { DIGEST_PATTERN, RUN_STATES, RunId, SluiceError, type Event } from '@slu
 import { ArtifactStore } from '../artifacts/artifact-store.js';
 import { AUDIT_BROKEN_EXIT_CODE } from '@sluice/node-kit';
 import { checkProjections, rebuildProjections, verifyAuditChain } from '../store/index.js';
+import { registerArtifactReviewCommands } from './commands-artifact-review.js';
 import { withStore } from './context.js';
 import { printJson, printTable } from './output.js';
 
@@ -115,6 +116,7 @@ function registerArtifactCommands(program: Command): void {
         });
       });
     });
+  registerArtifactReviewCommands(artifact);
 }
 
 function registerAuditCommands(program: Command): void {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { ArtifactRef } from '@sluice/shared-protocol';
 import { ArtifactTooLargeError } from '../artifacts/artifact-store.js';
+import { scanArtifact } from '../secrets/artifact-scan.js';
 import { ENGINE_ACTOR, type EngineDeps } from './engine-types.js';
 
 export type ArtifactKind = ArtifactRef['kind'];
@@ -52,7 +53,8 @@ export interface ArtifactTarget {
 }
 
 /**
- * Store content in the artifact store and tie it to an attempt. `optional` files that do not exist are skipped.
+ * Store content in the artifact store, tie it to an attempt and scan it for secrets. `optional` files that do not
+ * exist are skipped.
  */
 export async function recordArtifact(
   deps: Pick<EngineDeps, 'store' | 'artifacts'>,
@@ -79,5 +81,7 @@ export async function recordArtifact(
     throw err;
   }
   ids.budget?.spend(blob.size);
-  return deps.store.addArtifactRef({ digest: blob.digest, size: blob.size, mediaType, kind, name, runId: ids.runId, stepId: ids.stepId, attemptId: ids.attemptId }, ENGINE_ACTOR);
+  const ref = deps.store.addArtifactRef({ digest: blob.digest, size: blob.size, mediaType, kind, name, runId: ids.runId, stepId: ids.stepId, attemptId: ids.attemptId }, ENGINE_ACTOR);
+  await scanArtifact(deps, ref, ENGINE_ACTOR);
+  return ref;
 }

@@ -10,6 +10,8 @@ import { fastForwardRun } from '../runs/run-branch.js';
 import { openApprovalGateIfReady, recordAttemptEnding, settleStepIfDone, type AttemptEnding } from '../runs/step-outcome.js';
 import type { AttemptPatch } from '../store/index.js';
 import { runValidation } from '../validations/index.js';
+import { recordScan, unreleasedFindings } from '../secrets/findings.js';
+import { secretRulesIn } from '../secrets/scanner.js';
 import { ArtifactLimitError, recordArtifact, type ArtifactTarget } from './artifact-recorder.js';
 import { attemptBudget, recordCapture, recordOutputFiles } from './capture-artifacts.js';
 import { ENGINE_ACTOR, type EngineDeps } from './engine-types.js';
@@ -219,6 +221,7 @@ export class AttemptRun {
     const parsed = this.adapter.parseOutput(rawStdout, result ? readFileSync(this.output.stderr, 'utf8') : '');
     if (parsed.denied.length > 0) this.recordDenials(parsed.denied);
     this.patch.summary = parsed.summary;
+    if (parsed.summary) recordScan(deps.store, this.ids, { kind: 'summary', id: this.a.attemptId }, secretRulesIn(parsed.summary), ENGINE_ACTOR);
     if (result && parsed.log && parsed.log !== rawStdout) await recordArtifact(deps, this.ids, 'log', 'log', 'text/plain; charset=utf-8', { data: parsed.log });
     // Whoever looks into a too-large diff needs the agent's output.
     if (diffRefused) throw diffRefused;
@@ -280,11 +283,11 @@ export class AttemptRun {
     return allPassed ? null : failed('VALIDATION_FAILED', this.patch.summary ?? 'a validation failed');
   }
 
-  /** Wait for a human (or a choice among attempts), or fast-forward the run branch and succeed. */
+  /** Wait for a human (or a choice among attempts, or a secret review), or fast-forward the run branch and succeed. */
   private async gateOrAccept(): Promise<Ending | null> {
     const { store, config } = this.ctx.deps;
     const { a, patch } = this;
-    if (needsApproval(this.step)) {
+    if (needsApproval(this.step) || unreleasedFindings(store, a.attemptId).length > 0) {
       store.transaction(() => {
         store.transitionAttempt(a.attemptId, 'awaiting_approval', patch, ENGINE_ACTOR);
         openApprovalGateIfReady(store, config, a.stepId);

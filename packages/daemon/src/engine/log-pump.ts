@@ -1,3 +1,5 @@
+import { recordScan, runCursorOf } from '../secrets/findings.js';
+import { keyBlockOpenAfter, redactLines } from '../secrets/scanner.js';
 import type { Store } from '../store/index.js';
 
 const LINE_MAX = 500;
@@ -15,6 +17,8 @@ export class LogPump {
   private pending: { stream: 'stdout' | 'stderr'; line: string }[] = [];
   private published = 0;
   private truncatedNoted = false;
+  /** A private key block is open at the end of what was published: the next batch continues it. */
+  private inKeyBlock = false;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -70,11 +74,15 @@ export class LogPump {
     const batch = this.pending;
     this.pending = [];
     this.published += batch.length;
+    const continues = this.inKeyBlock;
+    this.inKeyBlock = batch.reduce((open, l) => keyBlockOpenAfter(open, l.line), continues);
+    const lines = batch.map((l) => ({ stream: l.stream, text: l.line }));
     try {
-      this.store.appendEvent(
-        { type: 'attempt.log', ...this.ids, data: { lines: batch.map((l) => ({ stream: l.stream, text: l.line })) } },
-        this.actor,
-      );
+      const { rules } = redactLines(batch.map((l) => l.line), continues);
+      this.store.transaction(() => {
+        const event = this.store.appendEvent({ type: 'attempt.log', ...this.ids, data: { lines, ...(continues ? { continuesKeyBlock: true } : {}) } }, this.actor);
+        if (rules.length > 0) recordScan(this.store, this.ids, { kind: 'event', id: String(runCursorOf(this.store, this.ids.runId, event.cursor)) }, rules, this.actor);
+      });
     } catch {
       // Progress events are best effort; the captured output artifacts are the record.
     }

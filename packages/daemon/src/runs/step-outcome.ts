@@ -1,5 +1,6 @@
 import type { AttemptState, StepState } from '@sluice/shared-protocol';
 import type { ConfigHolder } from '../config/config-holder.js';
+import { unreleasedFindings } from '../secrets/findings.js';
 import type { AttemptPatch, Store } from '../store/index.js';
 import { ENGINE_ACTOR } from './engine-port.js';
 import { attemptEnded, stepIsFinal, stepIsLive } from './step-state.js';
@@ -39,8 +40,11 @@ export function openApprovalGateIfReady(store: Store, config: ConfigHolder, step
       return;
     }
     const ws = config.workspace(store.getRun(step.runId)?.workspaceId ?? '');
+    const withSecrets = candidates.filter((id) => unreleasedFindings(store, id).length > 0);
     const rule =
-      step.attemptsRequested > 1
+      withSecrets.length > 0
+        ? `secret review: credential shapes found in ${withSecrets.join(', ')}; only the local operator can accept it`
+        : step.attemptsRequested > 1
         ? `choose one of ${candidates.length} passing attempt(s)`
         : ws?.approval.policy === 'always'
           ? 'workspace approval policy: always'

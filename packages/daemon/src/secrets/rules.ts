@@ -19,14 +19,18 @@ const B = '(?<![A-Za-z0-9_-])';
 /** Nor end right before one. */
 const E = '(?![A-Za-z0-9_-])';
 
-/** Longest private key block looked for; past it the block is withheld to the end of the text scanned. */
+/** How far the END line of a key block is looked for; without one the block is withheld to the end of the text. */
 const KEY_BLOCK_MAX = 64 * 1024;
+
+/** The header and the footer of a private key block (PEM, OpenSSH, PGP). */
+export const KEY_BLOCK_BEGIN = /-----BEGIN (?:[A-Z0-9]{1,20} ){0,3}PRIVATE KEY(?: BLOCK)?-----/g;
+export const KEY_BLOCK_END = /-----END [A-Z0-9 ]{0,60}-----/g;
 
 /** A key block runs to its `-----END … PRIVATE KEY…-----` line, or to the end of what is scanned when that is missing. */
 function toKeyBlockEnd(text: string, from: number): number {
   const window = text.slice(from, from + KEY_BLOCK_MAX);
-  const end = /-----END [A-Z0-9 ]{0,60}-----/.exec(window);
-  return end ? from + end.index + end[0].length : Math.min(text.length, from + KEY_BLOCK_MAX);
+  const end = new RegExp(KEY_BLOCK_END.source).exec(window);
+  return end ? from + end.index + end[0].length : text.length;
 }
 
 export const SECRET_RULES: readonly SecretRule[] = [
@@ -34,7 +38,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     id: 'private-key',
     label: 'private key',
     // PEM (PKCS#1, PKCS#8, SEC1, encrypted), OpenSSH and PGP blocks; also a GCP service account's "private_key".
-    pattern: /-----BEGIN (?:[A-Z0-9]{1,20} ){0,3}PRIVATE KEY(?: BLOCK)?-----/g,
+    pattern: KEY_BLOCK_BEGIN,
     extend: toKeyBlockEnd,
   },
   { id: 'sluice-token', label: 'Sluice token', pattern: new RegExp(`${B}slc_[a-z]{3,8}_[0-9A-Za-z]{38}${E}`, 'g') },

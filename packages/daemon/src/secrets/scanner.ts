@@ -1,4 +1,4 @@
-import { SECRET_RULES, type SecretRule } from './rules.js';
+import { KEY_BLOCK_BEGIN, KEY_BLOCK_END, SECRET_RULES, type SecretRule } from './rules.js';
 
 /** Where a secret is in a text (UTF-16 offsets), and which rule found it. The secret itself is never kept. */
 export interface SecretMatch {
@@ -65,4 +65,41 @@ export async function scanBlob(size: number, read: (offset: number, length: numb
     if (offset + chunk.length >= size) break;
   }
   return SECRET_RULES.map((r) => r.id).filter((id) => found.has(id));
+}
+
+/** Stands for the header of a key block begun in an earlier text (a log batch that continues one). */
+const CONTINUED_BLOCK = '-----BEGIN CONTINUED PRIVATE KEY-----\n';
+
+/** Whether a key block is still open after a line, given whether one was open before it. */
+export function keyBlockOpenAfter(open: boolean, line: string): boolean {
+  const lastBegin = [...line.matchAll(KEY_BLOCK_BEGIN)].at(-1);
+  const lastEnd = [...line.matchAll(KEY_BLOCK_END)].at(-1);
+  if (lastBegin && (!lastEnd || lastEnd.index < lastBegin.index)) return true;
+  return open && !lastEnd;
+}
+
+/**
+ * Log lines with every secret withheld, scanned together so a key block spread over several lines is withheld
+ * whole; `continuesKeyBlock` says the first lines belong to a block begun in an earlier batch.
+ */
+export function redactLines(lines: readonly string[], continuesKeyBlock: boolean): { lines: string[]; rules: string[] } {
+  const prefix = continuesKeyBlock ? CONTINUED_BLOCK : '';
+  const text = prefix + lines.join('\n');
+  const matches = findSecrets(text);
+  if (matches.length === 0) return { lines: [...lines], rules: [] };
+  const out: string[] = [];
+  let lineStart = prefix.length;
+  for (const line of lines) {
+    const lineEnd = lineStart + line.length;
+    let kept = '';
+    let at = lineStart;
+    for (const m of matches) {
+      if (m.end <= lineStart || m.start >= lineEnd) continue;
+      kept += `${text.slice(at, Math.max(at, m.start))}[withheld: ${m.label}]`;
+      at = Math.min(m.end, lineEnd);
+    }
+    out.push(kept + text.slice(at, lineEnd));
+    lineStart = lineEnd + 1;
+  }
+  return { lines: out, rules: [...new Set(matches.map((m) => m.rule))] };
 }

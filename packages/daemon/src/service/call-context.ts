@@ -1,3 +1,5 @@
+import { isRemoteActor } from '@sluice/shared-protocol';
+
 /** Who is calling and what they may see. */
 export interface CallContext {
   /** Recorded on every ledger row the call writes. */
@@ -9,4 +11,12 @@ export interface CallContext {
 /** True when the caller may see a workspace. */
 export function canSee(ctx: CallContext, workspaceId: string): boolean {
   return ctx.sharedWorkspaces === null || ctx.sharedWorkspaces.has(workspaceId);
+}
+
+/**
+ * True when the answer leaves the machine: a call through the connector (it always names the shared workspaces)
+ * or one made in a planner's name. Only such calls have secrets withheld; the local operator reads everything.
+ */
+export function isRemoteCall(ctx: CallContext): boolean {
+  return ctx.sharedWorkspaces !== null || isRemoteActor(ctx.actor);
 }

@@ -18,12 +18,13 @@ import { ArtifactCorruptError } from '../artifacts/artifact-store.js';
 import { requireAcceptedBase } from '../git/base-policy.js';
 import { createRunBranch, resolveCommit } from '../git/refs.js';
 import type { Store } from '../store/index.js';
-import { canSee, type CallContext } from './call-context.js';
+import { canSee, isRemoteCall, type CallContext } from './call-context.js';
 import type { ConfigHolder } from '../config/config-holder.js';
 import { planDispatch } from '../runs/dispatch.js';
 import type { EnginePort } from '../runs/engine-port.js';
 import { decideApprovalGate, type GateDecision } from '../runs/gate-decision.js';
 import { abortRun, closeRun } from '../runs/run-lifecycle.js';
+import { guardRemotePayload, requireArtifactReleased, requireNoUnreleasedFindings } from '../secrets/remote-guard.js';
 
 /** What the verb services need. */
 export interface ServiceDeps {
@@ -40,7 +41,7 @@ const TEXT_MEDIA = /^(text\/|application\/(json|x-ndjson|xml|javascript|x-diff|x
 
 /** Reads that leave an audit row: artifact content read from outside the machine (agent output, diffs, validation output). */
 function auditsRead(verb: VerbName, ctx: CallContext): boolean {
-  return verb === 'artifacts.get' && ctx.sharedWorkspaces !== null;
+  return verb === 'artifacts.get' && isRemoteCall(ctx);
 }
 
 /** The id a verb input is about, for the audit row. */
@@ -82,6 +83,12 @@ export class VerbService {
 
   /** Run one verb with already-validated input; writes leave an audit row with their outcome. */
   async call<V extends Exclude<VerbName, 'instances.list'>>(verb: V, input: VerbInput<V>, ctx: CallContext): Promise<VerbOutput<V>> {
+    const out = await this.callUnguarded(verb, input, ctx);
+    // Artifact content is withheld whole (artifacts.get refuses); every other answer has its matches withheld.
+    return isRemoteCall(ctx) && verb !== 'artifacts.get' ? guardRemotePayload(out) : out;
+  }
+
+  private async callUnguarded<V extends Exclude<VerbName, 'instances.list'>>(verb: V, input: VerbInput<V>, ctx: CallContext): Promise<VerbOutput<V>> {
     const handler = this.handlers[verb] as Handler<V>;
     if (VERBS[verb].hints.readOnly && !auditsRead(verb, ctx)) return handler(input, ctx);
     const digest = (input as { digest?: unknown }).digest;
@@ -209,6 +216,8 @@ export class VerbService {
     if (ctx.sharedWorkspaces !== null && !ws.approval.remote) throw new SluiceError('REMOTE_APPROVAL_DISABLED');
     if (gate.kind !== 'approval') throw new SluiceError('GATE_NOT_DECIDABLE');
     if (run.state !== 'open') throw new SluiceError('RUN_NOT_OPEN', `The run is ${run.state}; its gates take no more decisions.`);
+    const chosen = d.attemptId ?? (gate.candidates.length === 1 ? gate.candidates[0] : undefined);
+    if (d.approve && gate.status === 'pending' && chosen !== undefined && isRemoteCall(ctx)) requireNoUnreleasedFindings(this.deps.store, chosen);
     return decideApprovalGate(this.deps, gate, d, ctx.actor);
   }
 
@@ -221,6 +230,7 @@ export class VerbService {
     const run = this.visibleRun(i.runId, ctx);
     const ref = this.deps.store.findArtifact(run.runId, i.digest);
     if (!ref) throw new SluiceError('ARTIFACT_NOT_FOUND');
+    if (isRemoteCall(ctx)) await requireArtifactReleased(this.deps, run.runId, i.digest);
     const offset = i.offset ?? 0;
     let chunk;
     try {

@@ -3,9 +3,10 @@ import { appendOnlyTriggers, type Migration } from '@sluice/node-kit';
 export type { Migration };
 
 const LEDGER_TABLES = ['transitions', 'events', 'artifact_refs', 'validation_results', 'gates', 'gate_evaluations', 'audit'] as const;
+const SECRET_TABLES = ['secret_scans', 'secret_releases'] as const;
 
 /** Ledger tables: rows are written once and never changed. */
-export const APPEND_ONLY_TABLES: readonly string[] = LEDGER_TABLES;
+export const APPEND_ONLY_TABLES: readonly string[] = [...LEDGER_TABLES, ...SECRET_TABLES];
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -72,6 +73,26 @@ CREATE TABLE audit (
   outcome TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
 ) STRICT;
 ${LEDGER_TABLES.map(appendOnlyTriggers).join('\n')}
+`,
+  },
+  {
+    version: 2,
+    name: 'secret scans',
+    // A scan row per artifact (clean ones too, rules '[]', so an unscanned artifact is told apart), and one per
+    // event or summary that matched; a release lifts the findings of one subject for remote reads and approvals.
+    up: `
+CREATE TABLE secret_scans (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, attempt_id TEXT, subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL,
+  rules TEXT NOT NULL, actor TEXT NOT NULL, at TEXT NOT NULL
+) STRICT;
+CREATE INDEX secret_scans_subject ON secret_scans(subject_kind, subject_id);
+CREATE INDEX secret_scans_attempt ON secret_scans(attempt_id);
+CREATE TABLE secret_releases (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, attempt_id TEXT, subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL,
+  reason TEXT, actor TEXT NOT NULL, at TEXT NOT NULL
+) STRICT;
+CREATE INDEX secret_releases_subject ON secret_releases(subject_kind, subject_id);
+${SECRET_TABLES.map(appendOnlyTriggers).join('\n')}
 `,
   },
 ];

@@ -187,6 +187,12 @@ export class LedgerReader {
     return row ? toArtifact(row) : null;
   }
 
+  /** One artifact ref by its id. */
+  getArtifact(artifactId: string): ArtifactRef | null {
+    const row = this.stmt('SELECT * FROM artifact_refs WHERE artifact_id = ?').get(artifactId) as ArtifactRow | undefined;
+    return row ? toArtifact(row) : null;
+  }
+
   /** Any ref of a digest (operator reads). */
   findArtifactAnyRun(digest: string): ArtifactRef | null {
     const row = this.stmt('SELECT * FROM artifact_refs WHERE digest = ? ORDER BY artifact_id DESC LIMIT 1').get(digest) as ArtifactRow | undefined;
