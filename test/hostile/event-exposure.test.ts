@@ -1,5 +1,6 @@
 // What a planner reads through events.list (the /api/v2 verb, the SSE follow and the MCP tool) over the real stack:
-// executor output stays behind artifacts:read, and pages of big output events fit the frame.
+// executor output stays behind artifacts:read, credential shapes in it never reach a planner, and pages of big
+// output events fit the frame.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -71,6 +72,25 @@ describe('executor output needs artifacts:read', () => {
     expect(JSON.stringify((await verb(s.orgA.token, 'events.list', { runId })).body)).toContain(SECRET);
     expect(await sseText(s.orgA.token, 2)).toContain(SECRET);
     expect((await mcpEvents(s.orgA.token, { runId })).text).toContain(SECRET);
+  });
+});
+
+describe('credential shapes in executor output', () => {
+  it('a planner token printed by the agent is withheld on the API, the SSE follow and MCP, even with artifacts:read', async () => {
+    const leaky = (await verb(s.orgA.token, 'runs.open', { workspaceId: 'web' })).body.runId as string;
+    s.daemon.store.appendEvent({ type: 'attempt.log', runId: leaky, data: { lines: [{ stream: 'stdout', text: `export SLUICE_TOKEN=${s.orgA.token}` }] } }, 'system:engine');
+    const page = await verb(s.orgA.token, 'events.list', { runId: leaky });
+    expect(JSON.stringify(page.body)).toContain('export SLUICE_TOKEN=[withheld: Sluice token]');
+    expect(JSON.stringify(page.body)).not.toContain(s.orgA.token);
+    const mcp = await mcpEvents(s.orgA.token, { runId: leaky });
+    expect(mcp.text).toContain('[withheld: Sluice token]');
+    expect(mcp.text).not.toContain(s.orgA.token);
+    const followed = runId;
+    runId = leaky;
+    const sse = await sseText(s.orgA.token, 2);
+    runId = followed;
+    expect(sse).toContain('[withheld: Sluice token]');
+    expect(sse).not.toContain(s.orgA.token);
   });
 });
 
