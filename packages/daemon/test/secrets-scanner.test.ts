@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SECRET_RULES } from '../src/secrets/rules.js';
-import { findSecrets, redactSecrets, scanBlob, secretRulesIn } from '../src/secrets/scanner.js';
+import { findSecrets, KeyBlockTracker, redactSecrets, scanBlob, secretRulesIn } from '../src/secrets/scanner.js';
 
 // Fixtures are built at run time, so no file of the repository holds a credential-shaped string.
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -51,6 +51,9 @@ const CLEAN = [
   'sk_test_' + body(30) + ' is a Stripe test key',
   'my-package_with-a-long-name-AIzaNotAKey',
   'base64 of a sha512: ' + body(88, `${ALNUM}+/`),
+  "if (pem.startsWith('-----BEGIN PRIVATE KEY-----')) return 'pkcs8';",
+  "const pem = '-----BEGIN PRIVATE KEY-----\\n' + body + '\\n-----END PRIVATE KEY-----';",
+  '-----BEGIN OPENSSH PRIVATE KEY-----\n<your key here>\n-----END OPENSSH PRIVATE KEY-----',
 ];
 
 describe('secret rules', () => {
@@ -82,6 +85,14 @@ describe('secret rules', () => {
     expect(redactSecrets(`x ${cut}`).text).toBe('x [withheld: private key]');
   });
 
+  it('finds a key block in a diff, raw, with CRLF, JSON-escaped, and an encrypted PKCS#1 key', () => {
+    const lines = pkcs8.trim().split('\n');
+    const encrypted = ['-----BEGIN RSA' + ' PRIVATE KEY-----', 'Proc-Type: 4,ENCRYPTED', 'DEK-Info: AES-128-CBC,0011', '', body(64)].join('\n');
+    for (const text of [`+${lines.join('\n+')}`, lines.join('\r\n'), JSON.stringify(pkcs8), encrypted]) {
+      expect(secretRulesIn(text), text.slice(0, 60)).toEqual(['private-key']);
+    }
+  });
+
   it('finds a key inside a GCP service-account JSON, escaped newlines and all', () => {
     const json = JSON.stringify({ type: 'service_account', private_key_id: body(40, '0123456789abcdef'), private_key: pkcs8 });
     expect(secretRulesIn(json)).toEqual(['private-key']);
@@ -101,6 +112,7 @@ describe('scan time on adversarial input', () => {
     'repeated prefixes': 'eyJsk-ant-sk-proj-xoxb-ghp_AIzaslc_pat_'.repeat(MiB / 38),
     'jwt near-misses': `eyJ${'a'.repeat(30)}.`.repeat(MiB / 34),
     'begin lines': '-----BEGIN A B C '.repeat(MiB / 17),
+    'key headers without a key': '-----BEGIN PRIVATE KEY-----\n\n'.repeat(MiB / 29),
     'authorization without a token': 'authorization: bearer '.repeat(MiB / 22),
     'aws context without a key': 'aws_secret_access_key = '.repeat(MiB / 24),
     'open key block': `${'-----BEGIN RSA' + ' PRIVATE KEY-----'}\n${'A'.repeat(MiB)}`,
@@ -130,5 +142,27 @@ describe('scanBlob', () => {
     expect(await scanBlob(0, async () => Buffer.alloc(0))).toEqual([]);
     const clean = Buffer.from(CLEAN.join('\n'));
     expect(await scanBlob(clean.length, async (o, l) => clean.subarray(o, o + l))).toEqual([]);
+  });
+});
+
+describe('KeyBlockTracker', () => {
+  const header = '-----BEGIN OPENSSH' + ' PRIVATE KEY-----';
+  it('opens on a header that ends its line and closes on the END line', () => {
+    const t = new KeyBlockTracker();
+    t.see(`+${header}`);
+    expect(t.open).toBe(true);
+    t.see(body(70));
+    expect(t.open).toBe(true);
+    t.see('-----END OPENSSH PRIVATE KEY-----');
+    expect(t.open).toBe(false);
+  });
+
+  it('stays closed for code that names the header, and lets go of a header without an END line', () => {
+    const t = new KeyBlockTracker();
+    t.see(`if (pem.startsWith('${header}')) {`);
+    expect(t.open).toBe(false);
+    t.see(header);
+    for (let i = 0; i < 200; i++) t.see('x');
+    expect(t.open).toBe(false);
   });
 });

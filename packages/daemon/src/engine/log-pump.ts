@@ -1,5 +1,5 @@
 import { recordScan, runCursorOf } from '../secrets/findings.js';
-import { keyBlockOpenAfter, redactLines } from '../secrets/scanner.js';
+import { KeyBlockTracker, redactLines } from '../secrets/scanner.js';
 import type { Store } from '../store/index.js';
 
 const LINE_MAX = 500;
@@ -17,8 +17,8 @@ export class LogPump {
   private pending: { stream: 'stdout' | 'stderr'; line: string }[] = [];
   private published = 0;
   private truncatedNoted = false;
-  /** A private key block is open at the end of what was published: the next batch continues it. */
-  private inKeyBlock = false;
+  /** Whether a private key block is open at the end of what was published: the next batch continues it. */
+  private readonly keyBlock = new KeyBlockTracker();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -74,8 +74,8 @@ export class LogPump {
     const batch = this.pending;
     this.pending = [];
     this.published += batch.length;
-    const continues = this.inKeyBlock;
-    this.inKeyBlock = batch.reduce((open, l) => keyBlockOpenAfter(open, l.line), continues);
+    const continues = this.keyBlock.open;
+    for (const l of batch) this.keyBlock.see(l.line);
     const lines = batch.map((l) => ({ stream: l.stream, text: l.line }));
     try {
       const { rules } = redactLines(batch.map((l) => l.line), continues);

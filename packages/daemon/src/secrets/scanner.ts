@@ -1,4 +1,6 @@
-import { KEY_BLOCK_BEGIN, KEY_BLOCK_END, SECRET_RULES, type SecretRule } from './rules.js';
+import { KEY_BLOCK_BEGIN, KEY_BLOCK_END, keyBlockEnd, SECRET_RULES, secretRule, type SecretRule } from './rules.js';
+
+const KEY_RULE = secretRule('private-key')!;
 
 /** Where a secret is in a text (UTF-16 offsets), and which rule found it. The secret itself is never kept. */
 export interface SecretMatch {
@@ -6,6 +8,17 @@ export interface SecretMatch {
   label: string;
   start: number;
   end: number;
+}
+
+/** A text and its lower-case twin (made once, for the rules that ignore case). */
+class Haystack {
+  private lower: string | undefined;
+  constructor(readonly text: string) {}
+
+  mayMatch(rule: SecretRule): boolean {
+    const text = rule.pattern.ignoreCase ? (this.lower ??= this.text.toLowerCase()) : this.text;
+    return rule.hints.some((h) => text.includes(h));
+  }
 }
 
 function matchesOf(rule: SecretRule, text: string): SecretMatch[] {
@@ -21,7 +34,12 @@ function matchesOf(rule: SecretRule, text: string): SecretMatch[] {
 
 /** Every secret in a text, in order, overlapping matches merged into the first (a token inside a key block). */
 export function findSecrets(text: string): SecretMatch[] {
-  const all = SECRET_RULES.flatMap((r) => matchesOf(r, text)).sort((a, b) => a.start - b.start || b.end - a.end);
+  const hay = new Haystack(text);
+  return merged(SECRET_RULES.filter((r) => hay.mayMatch(r)).flatMap((r) => matchesOf(r, text)));
+}
+
+function merged(matches: SecretMatch[]): SecretMatch[] {
+  const all = [...matches].sort((a, b) => a.start - b.start || b.end - a.end);
   const merged: SecretMatch[] = [];
   for (const m of all) {
     const last = merged.at(-1);
@@ -33,7 +51,8 @@ export function findSecrets(text: string): SecretMatch[] {
 
 /** The ids of the rules that match, each once, in rule order. */
 export function secretRulesIn(text: string): string[] {
-  return SECRET_RULES.filter((r) => new RegExp(r.pattern.source, r.pattern.flags).test(text)).map((r) => r.id);
+  const hay = new Haystack(text);
+  return SECRET_RULES.filter((r) => hay.mayMatch(r) && new RegExp(r.pattern.source, r.pattern.flags).test(text)).map((r) => r.id);
 }
 
 /** The text with each secret replaced by `[withheld: <label>]`, and the rules that matched. */
@@ -67,15 +86,26 @@ export async function scanBlob(size: number, read: (offset: number, length: numb
   return SECRET_RULES.map((r) => r.id).filter((id) => found.has(id));
 }
 
-/** Stands for the header of a key block begun in an earlier text (a log batch that continues one). */
-const CONTINUED_BLOCK = '-----BEGIN CONTINUED PRIVATE KEY-----\n';
+/** Lines a key block is followed over; a header whose END line does not come within them is let go. */
+const KEY_BLOCK_MAX_LINES = 200;
+const HEADER_ENDS_LINE = new RegExp(`${KEY_BLOCK_BEGIN.source}\\s*$`);
+const FOOTER = new RegExp(KEY_BLOCK_END.source);
 
-/** Whether a key block is still open after a line, given whether one was open before it. */
-export function keyBlockOpenAfter(open: boolean, line: string): boolean {
-  const lastBegin = [...line.matchAll(KEY_BLOCK_BEGIN)].at(-1);
-  const lastEnd = [...line.matchAll(KEY_BLOCK_END)].at(-1);
-  if (lastBegin && (!lastEnd || lastEnd.index < lastBegin.index)) return true;
-  return open && !lastEnd;
+/**
+ * Follows output line by line: whether a private key block printed over several lines is open (its header ended
+ * a line and its END line has not come yet), so the next batch of lines can be marked as continuing it.
+ */
+export class KeyBlockTracker {
+  private linesLeft = 0;
+
+  get open(): boolean {
+    return this.linesLeft > 0;
+  }
+
+  see(line: string): void {
+    if (HEADER_ENDS_LINE.test(line)) this.linesLeft = KEY_BLOCK_MAX_LINES;
+    else if (this.linesLeft > 0) this.linesLeft = FOOTER.test(line) ? 0 : this.linesLeft - 1;
+  }
 }
 
 /**
@@ -83,12 +113,12 @@ export function keyBlockOpenAfter(open: boolean, line: string): boolean {
  * whole; `continuesKeyBlock` says the first lines belong to a block begun in an earlier batch.
  */
 export function redactLines(lines: readonly string[], continuesKeyBlock: boolean): { lines: string[]; rules: string[] } {
-  const prefix = continuesKeyBlock ? CONTINUED_BLOCK : '';
-  const text = prefix + lines.join('\n');
-  const matches = findSecrets(text);
+  const text = lines.join('\n');
+  const continued: SecretMatch[] = continuesKeyBlock ? [{ rule: KEY_RULE.id, label: KEY_RULE.label, start: 0, end: keyBlockEnd(text, 0) }] : [];
+  const matches = merged([...continued, ...findSecrets(text)]);
   if (matches.length === 0) return { lines: [...lines], rules: [] };
   const out: string[] = [];
-  let lineStart = prefix.length;
+  let lineStart = 0;
   for (const line of lines) {
     const lineEnd = lineStart + line.length;
     let kept = '';
