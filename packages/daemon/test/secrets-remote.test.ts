@@ -90,7 +90,7 @@ describe('remote reads of events and summaries', () => {
     d = await startTestDaemon();
     const ids = await attemptOf();
     d.store.transitionAttempt(ids.attemptId, 'preparing', {}, ENGINE_ACTOR);
-    d.store.transitionAttempt(ids.attemptId, 'failed', { failureCode: 'AGENT_FAILED', summary: `used ${TOKEN}` }, ENGINE_ACTOR);
+    d.store.transitionAttempt(ids.attemptId, 'failed', { failureCode: 'EXECUTOR_FAILED', summary: `used ${TOKEN}` }, ENGINE_ACTOR);
     for (const [verb, input] of [
       ['attempts.get', { attemptId: ids.attemptId }],
       ['steps.get', { stepId: ids.stepId }],
