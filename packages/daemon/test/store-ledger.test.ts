@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SluiceError, type EventType } from '@sluice/shared-protocol';
 import { APPEND_ONLY_TABLES, checkProjections, DatabaseTooNewError, openDatabase, rebuildProjections, Store, TransitionRefusedError, verifyAuditChain } from '../src/index.js';
+import { recordRelease, recordScan } from '../src/secrets/findings.js';
 import { tempDir } from './core-fixtures.js';
 
 const ACTOR = 'local:tester';
@@ -33,7 +34,9 @@ function mixedHistory(s: Store) {
   s.transitionStep(step.stepId, 'running', {}, 'system:engine');
   s.transitionAttempt(a1!.attemptId, 'validating', { commit: COMMIT_B, exitCode: 0, changedFiles: 1 }, 'system:engine');
   s.recordValidation({ attemptId: a1!.attemptId, name: 'test', argv: ['npm', 'test'], passed: true, exitCode: 0, timedOut: false, durationMs: 12, stdoutDigest: null, stderrDigest: null }, 'system:engine');
-  s.addArtifactRef({ digest: `sha256:${'c'.repeat(64)}`, size: 3, mediaType: 'text/plain', kind: 'stdout', name: 'stdout.txt', runId: run.runId, stepId: step.stepId, attemptId: a1!.attemptId }, 'system:engine');
+  const out = s.addArtifactRef({ digest: `sha256:${'c'.repeat(64)}`, size: 3, mediaType: 'text/plain', kind: 'stdout', name: 'stdout.txt', runId: run.runId, stepId: step.stepId, attemptId: a1!.attemptId }, 'system:engine');
+  recordScan(s, out, { kind: 'artifact', id: out.artifactId, name: out.name }, ['private-key'], 'system:engine');
+  recordRelease(s, out, { kind: 'artifact', id: out.artifactId }, ['private-key'], 'a test key', ACTOR);
   s.transitionAttempt(a1!.attemptId, 'awaiting_approval', {}, 'system:engine');
   s.transitionAttempt(a2!.attemptId, 'failed', { failureCode: 'EXECUTOR_FAILED', exitCode: 2 }, 'system:engine');
   const gate = s.createGate({ runId: run.runId, stepId: step.stepId, attemptId: null, kind: 'approval', rule: 'operator approves', candidates: [a1!.attemptId] }, 'system:engine');
