@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENGINE_ACTOR } from '../src/index.js';
 import { recordArtifact } from '../src/engine/artifact-recorder.js';
@@ -14,7 +16,14 @@ const SHARED = { 'x-sluice-shared-workspaces': 'web', 'x-sluice-actor': 'planner
 /** A call in a planner's name without the connector's share header is remote all the same. */
 const PLANNER_ONLY = { 'x-sluice-actor': 'planner:org_1/tok_1' };
 
+const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+
 let d: TestDaemon;
+
+function sluice(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, SLUICE_HOME: d.home.root }, encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 afterEach(async () => {
   await d?.close();
 });
@@ -62,6 +71,33 @@ describe('remote reads of artifacts', () => {
     const ref = (await recordArtifact(d, ids, 'stdout', 'stdout', 'text/plain', { data: 'all tests pass\n' }))!;
     const remote = await d.verb('artifacts.get', { runId: ids.runId, digest: ref.digest }, SHARED);
     expect(remote.body.content).toBe('all tests pass\n');
+  });
+});
+
+describe('sluice artifact release', () => {
+  it('releases a withheld artifact once, with an audit row; says so for a clean one; refuses unknown ids', async () => {
+    d = await startTestDaemon();
+    const ids = await attemptOf();
+    const held = (await recordArtifact(d, ids, 'stdout', 'stdout', 'text/plain', { data: `${TOKEN}\n` }))!;
+    const clean = (await recordArtifact(d, ids, 'stderr', 'stderr', 'text/plain', { data: 'ok\n' }))!;
+
+    const first = sluice('artifact', 'release', held.artifactId, '--reason', 'revoked already', '--json');
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ released: ['github-token'], alreadyReleased: false });
+    expect((await d.verb('artifacts.get', { runId: ids.runId, digest: held.digest }, SHARED)).body.content).toBe(`${TOKEN}\n`);
+    const audit = d.store.db.prepare("SELECT actor, target, details FROM audit WHERE action = 'artifact.release'").all() as { actor: string; target: string; details: string }[];
+    expect(audit).toHaveLength(1);
+    expect(audit[0]!.actor).toMatch(/^local:/);
+    expect(JSON.parse(audit[0]!.details)).toMatchObject({ rules: ['github-token'], reason: 'revoked already', attemptId: ids.attemptId });
+    expect(audit[0]!.details).not.toContain(TOKEN);
+
+    expect(sluice('artifact', 'release', held.artifactId).stdout).toContain('already released');
+    expect(sluice('artifact', 'release', clean.artifactId).stdout).toContain('holds nothing withheld');
+    expect(sluice('artifact', 'show', clean.artifactId).stdout).toContain('secrets: none found');
+    const unknown = sluice('artifact', 'release', 'art_01ARZ3NDEKTSV4RRFFQ69G5FAV');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('ARTIFACT_NOT_FOUND');
+    expect(d.store.db.prepare("SELECT count(*) AS n FROM audit WHERE action = 'artifact.release'").get()).toEqual({ n: 1 });
   });
 });
 
