@@ -91,6 +91,12 @@ export const Attempt = z.object({
   failureCode: FailureCodeOnWire.nullable(),
   summary: z.string().nullable(),
   changedFiles: z.number().int().min(0).nullable(),
+  /**
+   * How many actions the agent's CLI refused under the executor's policy (each listed in an `attempt.denied`
+   * event); such an attempt fails `EXECUTOR_DENIED`. Every daemon of this version sets it; optional on the wire
+   * only because a 0.1.0 daemon does not.
+   */
+  deniedActions: z.number().int().min(0).optional(),
   startedAt: Timestamp.nullable(),
   endedAt: Timestamp.nullable(),
   createdAt: Timestamp,

@@ -74,4 +74,10 @@ CREATE TABLE audit (
 ${LEDGER_TABLES.map(appendOnlyTriggers).join('\n')}
 `,
   },
+  {
+    version: 2,
+    name: 'attempt denied actions',
+    // How many actions the agent's CLI refused under the executor's policy (the attempt.denied events hold them).
+    up: 'ALTER TABLE attempts ADD COLUMN denied_actions INTEGER NOT NULL DEFAULT 0;',
+  },
 ];
