@@ -4,3 +4,5 @@ export { preflightExecutor, inspectProgram, findOnPath, parseVersion, compareVer
 export type { ProgramReport, PreflightOptions } from './preflight.js';
 export { executorFailure, deniedSummary } from './outcome.js';
 export type { ExecutorFailure, ExecutorOutcomeCode } from './outcome.js';
+export { checkExecutor, checkExecutors } from './check.js';
+export type { CheckContext } from './check.js';
