@@ -210,6 +210,16 @@ describe('executor adapters against fake CLIs', () => {
     expect(isAlive(sleeper)).toBe(false);
   });
 
+  it('a CLI whose probe cannot start fails EXECUTOR_START_FAILED with the reason, never a guessed version', async () => {
+    const cli = join(dir, 'broken', 'codex');
+    mkdirSync(dirname(cli));
+    writeFileSync(cli, '#!/nonexistent/interpreter\n', { mode: 0o755 });
+    const env = buildChildEnv([], {}, { PATH: `${dirname(cli)}:/usr/bin:/bin` });
+    const e = await preflightExecutor(getAdapter('codex'), { adapter: 'codex' }, env, wt).catch((err: unknown) => err);
+    expect((e as ExecutorError).code).toBe('EXECUTOR_START_FAILED');
+    expect((e as ExecutorError).message).toMatch(/codex could not be started for its preflight: spawn .*ENOENT/);
+  });
+
   it('every pinned real CLI version is inside its adapter\'s tested range', () => {
     const pins = JSON.parse(readFileSync(new URL('../../../tools/agent-clis/package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
     const adapterOf: Record<string, AdapterKind> = { '@anthropic-ai/claude-code': 'claude-code', '@openai/codex': 'codex', '@google/gemini-cli': 'gemini' };

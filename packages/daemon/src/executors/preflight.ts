@@ -82,11 +82,13 @@ function higher(a: string | null | undefined, b: string | null | undefined): str
 interface ProbeAnswer {
   text: string;
   timedOut: boolean;
+  /** The program could not be started (EAGAIN on a loaded machine, EACCES…). */
+  spawnError: string | null;
 }
 
 /**
  * `--version` and `--help` answers by program identity (path, inode, size, mtime) and arguments: an upgraded CLI is
- * asked again, and parallel attempts share one probe in flight. A timed-out probe is forgotten.
+ * asked again, and parallel attempts share one probe in flight. A probe that timed out or did not start is forgotten.
  */
 const probeCache = new Map<string, Promise<ProbeAnswer>>();
 
@@ -107,7 +109,7 @@ function probe(binaryPath: string, args: readonly string[], env: Record<string, 
   const answer = runBounded(binaryPath, args, env, cwd, timeoutMs);
   if (key) {
     probeCache.set(key, answer);
-    void answer.then((a) => a.timedOut && probeCache.delete(key));
+    void answer.then((a) => (a.timedOut || a.spawnError) && probeCache.delete(key));
   }
   return answer;
 }
@@ -117,6 +119,7 @@ function runBounded(binaryPath: string, args: readonly string[], env: Record<str
   return new Promise((resolve) => {
     let text = '';
     let timedOut = false;
+    let spawnError: string | null = null;
     const child = spawn(binaryPath, args, { env, cwd, shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const read = (d: Buffer) => {
       if (text.length < PROBE_OUTPUT_CAP) text += d.toString('utf8');
@@ -133,9 +136,12 @@ function runBounded(binaryPath: string, args: readonly string[], env: Record<str
     }, timeoutMs);
     const done = () => {
       clearTimeout(timer);
-      resolve({ text, timedOut });
+      resolve({ text, timedOut, spawnError });
     };
-    child.on('error', done);
+    child.on('error', (err) => {
+      spawnError = err.message;
+      done();
+    });
     child.on('close', done);
   });
 }
@@ -181,6 +187,8 @@ export async function inspectProgram(adapter: ExecutorAdapter, spec: ExecutorSpe
     probe(report.binaryPath, ['--version'], env, cwd, timeoutMs),
     compat ? probe(report.binaryPath, compat.helpArgs, env, cwd, timeoutMs) : null,
   ]);
+  const broken = versionOut.spawnError ?? helpOut?.spawnError;
+  if (broken) return refuse('EXECUTOR_START_FAILED', `${binary} could not be started for its preflight: ${broken}`);
   const slow = [versionOut.timedOut ? '--version' : null, helpOut?.timedOut ? compat!.helpArgs.join(' ') : null].filter((a) => a !== null);
   if (slow.length > 0) return refuse('EXECUTOR_PREFLIGHT_TIMEOUT', `${slow.map((a) => `\`${binary} ${a}\``).join(' and ')} did not answer within ${timeoutMs / 1000} s (the preflight bound); nothing ran. A loaded machine can be this slow: retry the step`);
   report.version = parseVersion(versionOut.text);
