@@ -18,7 +18,7 @@ function authCell(c: ExecutorCheck): string {
   const sources = [...c.auth.env.filter((e) => e.passed && e.present).map((e) => e.name), ...c.auth.files.filter((f) => f.used && f.present).map((f) => f.path)];
   if (sources.length > 0) return sources.join(',');
   const unpassed = c.auth.env.filter((e) => e.present && !e.passed).map((e) => e.name);
-  return unpassed.length > 0 ? `none passed (set: ${unpassed.join(',')}; add to env)` : 'none';
+  return unpassed.length > 0 ? `not passed: ${unpassed.join(',')}` : 'none';
 }
 
 function printChecks(checks: readonly ExecutorCheck[]): void {
