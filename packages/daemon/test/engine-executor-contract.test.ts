@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakePath, installFakeClis } from '@sluice/test-kit';
+import { checkProjections } from '../src/store/index.js';
 import { EngineHarness } from './helpers-exec/engine-harness.js';
 
 let h: EngineHarness | undefined;
@@ -64,5 +65,7 @@ describe('the compatibility contract and denials through the engine', () => {
     const clean = await dispatchOne(engine, 'plain');
     expect(clean.attempt.state).toBe('succeeded');
     expect(clean.attempt.deniedActions).toBe(0);
+    // The count is set with the attempt's ending transition, so the ledger replays to the same row.
+    expect(checkProjections(engine.store.db)).toEqual([]);
   });
 });
