@@ -9,6 +9,9 @@ import { runRef } from '../../packages/daemon/src/git/refs.js';
 import { EngineHarness } from '../../packages/daemon/test/helpers-exec/engine-harness.js';
 import { git } from '@sluice/test-kit';
 import { isAlive } from '../../packages/daemon/test/helpers-exec/proc.js';
+import { AGENT_CLIS } from '../../scripts/agent-clis.mjs';
+import { ExecutorConfig } from '../../packages/daemon/src/config/executor-config.js';
+import { checkExecutor, getAdapter } from '../../packages/daemon/src/executors/index.js';
 import { CliBench, locateAgentClis } from './real-cli-harness.js';
 import type { CliId } from './real-cli-harness.js';
 import type { Turn } from './model-apis/scripted-api.js';
@@ -27,17 +30,20 @@ interface CliCase {
   /** The command policy under test: a list where the CLI can enforce one, else "any". */
   commands: 'any' | string[];
   drop: 'headers' | 'connect';
-  /** Gemini starts silently for 5-8 s, longer than a short idle timeout: its stall is not exercised here. */
-  stall: boolean;
+  /**
+   * The idle timeout of the stall test: well past the CLI's silent startup (gemini prints nothing for 5-8 s, far
+   * longer on a loaded machine), so the stall it sees is the model's, mid-turn.
+   */
+  idleTimeout: string;
 }
 
 const codexProvider = (api: string) =>
   ['model="gpt-5.5"', 'model_provider="scripted"', 'model_providers.scripted.name="scripted"', `model_providers.scripted.base_url="${api}/v1"`, 'model_providers.scripted.env_key="OPENAI_API_KEY"', 'model_providers.scripted.wire_api="responses"'].flatMap((c) => ['-c', c]);
 
 const CASES: Record<CliId, CliCase> = {
-  claude: { adapter: 'claude-code', env: (api) => ({ ANTHROPIC_BASE_URL: api, ANTHROPIC_API_KEY: 'scripted-key' }), commands: ['node mark.js allowed'], drop: 'headers', stall: true },
-  codex: { adapter: 'codex', env: () => ({ OPENAI_API_KEY: 'scripted-key' }), args: codexProvider, commands: 'any', drop: 'headers', stall: true },
-  gemini: { adapter: 'gemini', env: (api) => ({ GEMINI_API_KEY: 'scripted-key', GOOGLE_GEMINI_BASE_URL: api }), commands: ['node mark.js allowed'], drop: 'connect', stall: false },
+  claude: { adapter: 'claude-code', env: (api) => ({ ANTHROPIC_BASE_URL: api, ANTHROPIC_API_KEY: 'scripted-key' }), commands: ['node mark.js allowed'], drop: 'headers', idleTimeout: '10s' },
+  codex: { adapter: 'codex', env: () => ({ OPENAI_API_KEY: 'scripted-key' }), args: codexProvider, commands: 'any', drop: 'headers', idleTimeout: '10s' },
+  gemini: { adapter: 'gemini', env: (api) => ({ GEMINI_API_KEY: 'scripted-key', GOOGLE_GEMINI_BASE_URL: api }), commands: ['node mark.js allowed'], drop: 'connect', idleTimeout: '30s' },
 };
 
 // The harness repository is an ES module package.
@@ -53,6 +59,12 @@ function liveInGroup(pgid: number): number[] {
   });
 }
 
+/** The step timeout of the refused-key test: seconds, where a CLI retrying a 401 for minutes would hit it. */
+const AUTH_BOUND_MS = 45_000;
+
+/** The CLI the parallel-attempts test runs (codex: light to start, and its "any" policy lets it run the command). */
+const PARALLEL_CLI: CliId = 'codex';
+
 const MARK_JS = "import { writeFileSync } from 'node:fs';\nwriteFileSync(`marker-${process.argv[2]}.txt`, 'ran\\n');\n";
 
 for (const [id, c] of Object.entries(CASES) as [CliId, CliCase][]) {
@@ -67,7 +79,7 @@ for (const [id, c] of Object.entries(CASES) as [CliId, CliCase][]) {
       tmp = mkdtempSync(join(tmpdir(), 'sluice-real-daemon-'));
       const cliEnv = c.env(bench.api.url);
       const entry = { adapter: c.adapter, binary: bench.launcher(tmp), env: [...PROXY_NAMES, ...Object.keys(cliEnv)], args: c.args?.(bench.api.url), retries: 0, policy: { commands: c.commands } };
-      const executors = { agent: entry, stalling: { ...entry, idleTimeout: '3s' }, ...(c.commands === 'any' ? {} : { nocommands: { ...entry, policy: {} } }) };
+      const executors = { agent: entry, stalling: { ...entry, idleTimeout: c.idleTimeout }, ...(c.commands === 'any' ? {} : { nocommands: { ...entry, policy: {} } }) };
       h = new EngineHarness({ workspace: { executors, validations: {}, allowSimulationWithValidations: false } });
       h.writeRepoFile('mark.js', MARK_JS);
       git(h.repo, 'add', 'mark.js');
@@ -84,11 +96,11 @@ for (const [id, c] of Object.entries(CASES) as [CliId, CliCase][]) {
 
     const worktreeOf = (attemptId: string) => readFileSync(join(h.runtime.attempts, attemptId, 'pid'), 'utf8').split('\n')[1]!;
     /** Dispatches a step whose model answers with `turns`; `{{wt}}` in a turn is the attempt's worktree. */
-    const dispatch = async (turns: Turn[], executor = 'agent') => {
+    const dispatch = async (turns: Turn[], executor = 'agent', timeoutMs?: number) => {
       bench.api.reset();
       bench.proxy.attempts.length = 0;
       bench.api.script(...turns);
-      const step = await h.call('steps.dispatch', { runId, executor, task: `scripted task for ${id}` });
+      const step = await h.call('steps.dispatch', { runId, executor, task: `scripted task for ${id}`, ...(timeoutMs ? { timeoutMs } : {}) });
       const attemptId = step.attempts[0]!.attemptId;
       bench.api.rewrite = (s) => s.replace('{{wt}}', worktreeOf(attemptId));
       return { stepId: step.stepId, attemptId };
@@ -134,11 +146,12 @@ for (const [id, c] of Object.entries(CASES) as [CliId, CliCase][]) {
         expect(a.summary).toContain('node mark.js denied');
         const denied = h.store.listEvents({ runId, limit: 10_000 }).filter((e) => e.type === 'attempt.denied' && e.attemptId === d.attemptId);
         expect(denied.map((e) => (e.data as { count: number }).count)).toEqual([1]);
+        expect(a.deniedActions).toBe(1);
         expectNoEgress();
       });
     }
 
-    it.skipIf(c.commands === 'any')('with no commands allowed (the default) a command does not run', async () => {
+    if (c.commands !== 'any') it('with no commands allowed (the default) a command does not run', async () => {
       const d = await dispatch([{ kind: 'shell', command: 'echo ran > marker-echo.txt' }], 'nocommands');
       const a = await settled(d);
       expect(a.commit, `${a.failureCode}: ${a.summary}`).not.toBeNull();
@@ -146,9 +159,10 @@ for (const [id, c] of Object.entries(CASES) as [CliId, CliCase][]) {
       expectNoEgress();
     });
 
-    it('a refused key ends the attempt AUTH_FAILED with the CLI\'s own message', async () => {
-      const a = await settled(await dispatch([{ kind: 'status', status: 401, message: 'scripted 401: invalid key', sticky: true }]));
-      expect(a.state).toBe('failed');
+    it('a refused key ends the attempt AUTH_FAILED with the CLI\'s own message, well before a short step timeout', async () => {
+      // A CLI that kept retrying the refused key (claude's default is minutes) would end TIMED_OUT instead.
+      const a = await settled(await dispatch([{ kind: 'status', status: 401, message: 'scripted 401: invalid key', sticky: true }], 'agent', AUTH_BOUND_MS));
+      expect(a.state, `${a.failureCode}: ${a.summary}`).toBe('failed');
       expect(a.failureCode, a.summary ?? '').toBe('AUTH_FAILED');
       expect(a.summary).toContain('scripted 401: invalid key');
       expectNoEgress();
@@ -161,11 +175,12 @@ for (const [id, c] of Object.entries(CASES) as [CliId, CliCase][]) {
       expectNoEgress();
     });
 
-    it.skipIf(!c.stall)('a CLI that prints nothing for idleTimeout is stopped: STALLED', async () => {
-      const d = await dispatch([{ kind: 'text', text: 'too late', delayMs: 60_000 }], 'stalling');
+    it('a CLI that prints nothing for idleTimeout while its model answers nothing is stopped: STALLED', async () => {
+      const d = await dispatch([{ kind: 'text', text: 'too late', delayMs: 90_000 }], 'stalling');
       const a = await settled(d);
       expect(a.state).toBe('failed');
-      expect(a.failureCode).toBe('STALLED');
+      expect(a.failureCode, a.summary ?? '').toBe('STALLED');
+      expect(bench.api.mainRequests().length, 'the CLI stalled before it asked its model').toBeGreaterThan(0);
       expect(liveInGroup(Number(readFileSync(join(h.runtime.attempts, d.attemptId, 'pid'), 'utf8').split('\n')[0]))).toEqual([]);
     });
 
@@ -178,6 +193,48 @@ for (const [id, c] of Object.entries(CASES) as [CliId, CliCase][]) {
       expect(a.state).toBe('cancelled');
       expect(a.failureCode).toBe('CANCELLED');
       expect(liveInGroup(pid)).toEqual([]);
+    });
+
+    it('the pinned CLI passes the compatibility contract: its version in the tested range, every needed flag in its help', async () => {
+      const pinned = AGENT_CLIS.find((cli) => cli.id === id)!.version;
+      const entry = ExecutorConfig.parse({ adapter: c.adapter, binary: bench.bin(), policy: { commands: c.commands } });
+      const check = await checkExecutor('demo', 'agent', entry, { source: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, LANG: 'C.UTF-8', TMPDIR: tmp } });
+      expect(check, check.message ?? '').toMatchObject({ status: 'ready', version: pinned, failureCode: null, warnings: [] });
+      expect(check.capabilities.missing).toEqual([]);
+      expect(check.capabilities.found).toEqual(getAdapter(c.adapter).compat!.flags);
+    });
+
+    if (id === PARALLEL_CLI) it('4 parallel attempts: each in its own worktree with its own CLI home, all pass, no cross-talk', async () => {
+      bench.api.reset();
+      bench.proxy.attempts.length = 0;
+      // Each session's first request (named by the worktree in its body) gets the command; later ones a final text.
+      const sessions = new Set<string>();
+      bench.api.route = (raw) => {
+        const wt = /wt-att_[0-9A-Z]{26}/.exec(raw)?.[0];
+        if (!wt || sessions.has(wt)) return undefined;
+        sessions.add(wt);
+        return { kind: 'shell', command: 'printf "%s\\n" "$HOME" "$CODEX_HOME" > cli-home.txt' };
+      };
+      const step = await h.call('steps.dispatch', { runId, executor: 'agent', task: `parallel task for ${id}`, attempts: 4 });
+      const settledStep = await h.settle(step.stepId);
+      expect(settledStep.state).toBe('awaiting_approval');
+      const attempts = step.attempts.map((x) => h.store.getAttempt(x.attemptId)!);
+      expect(attempts.map((a) => `${a.state} ${a.failureCode ?? ''}`.trim())).toEqual(Array(4).fill('awaiting_approval'));
+      expect(sessions.size).toBe(4);
+      const homes = attempts.map((a) => {
+        expect(git(h.repo, 'diff', '--name-only', a.baseCommit, a.commit!)).toBe('cli-home.txt');
+        const [home, cliHome] = git(h.repo, 'show', `${a.commit}:cli-home.txt`).split('\n');
+        expect(home).toBe(join(h.runtime.attempts, a.attemptId, 'home'));
+        expect(cliHome).toBe(join(home!, '.codex'));
+        return cliHome;
+      });
+      expect(new Set(homes).size).toBe(4);
+      const chosen = attempts[2]!;
+      const gate = settledStep.gates.find((g) => g.kind === 'approval' && g.status === 'pending')!;
+      expect([...gate.candidates].sort()).toEqual(attempts.map((a) => a.attemptId).sort());
+      await h.call('gates.approve', { gateId: gate.gateId, attemptId: chosen.attemptId });
+      expect(git(h.repo, 'rev-parse', runRef(runId))).toBe(chosen.commit);
+      expectNoEgress();
     });
   });
 }

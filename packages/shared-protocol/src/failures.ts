@@ -7,7 +7,9 @@ import * as z from 'zod';
 export const ATTEMPT_FAILURES = {
   EXECUTOR_NOT_FOUND: "the executor's program is not on the child `PATH` (or the absolute path is not an executable file)",
   EXECUTOR_TOO_OLD: '`--version` reports a version below the required minimum',
-  EXECUTOR_VERSION_UNKNOWN: 'a minimum applies but `--version` printed no `x.y.z`',
+  EXECUTOR_VERSION_UNKNOWN: 'a minimum or a tested range applies but `--version` printed no `x.y.z`',
+  EXECUTOR_INCOMPATIBLE: "the CLI's `--help` lacks a flag the adapter needs (named in the summary); nothing ran, there is no fallback",
+  EXECUTOR_PREFLIGHT_TIMEOUT: "the CLI's `--version` or `--help` did not answer within the preflight bound (60 s); nothing ran",
   EXECUTOR_MISCONFIGURED: 'the entry is unusable (e.g. `command` without argv) or no longer configured',
   EXECUTOR_START_FAILED: 'the program could not be started (spawn error)',
   EXECUTOR_FAILED: 'the program exited non-zero or was killed by a signal',

@@ -91,6 +91,12 @@ export const Attempt = z.object({
   failureCode: FailureCodeOnWire.nullable(),
   summary: z.string().nullable(),
   changedFiles: z.number().int().min(0).nullable(),
+  /**
+   * How many actions the agent's CLI refused under the executor's policy (each listed in an `attempt.denied`
+   * event); such an attempt fails `EXECUTOR_DENIED`. Every daemon of this version sets it; optional on the wire
+   * only because a 0.1.0 daemon does not.
+   */
+  deniedActions: z.number().int().min(0).optional(),
   startedAt: Timestamp.nullable(),
   endedAt: Timestamp.nullable(),
   createdAt: Timestamp,
@@ -178,6 +184,53 @@ export const ArtifactRef = z.object({
 });
 export type ArtifactRef = z.infer<typeof ArtifactRef>;
 
+
+/**
+ * How one workspace executor's program stands, as `sluice executors check` and preflight see it: `ready`;
+ * `untested-version` (outside the adapter's tested range, every needed flag present: it runs, with a warning);
+ * `incompatible` (a needed flag is missing from its `--help`, or its version is too old or unreadable: attempts fail);
+ * `not-found` (not on the child PATH); `error` (misconfigured, or its `--version`/`--help` did not answer in time).
+ */
+export const EXECUTOR_CHECK_STATUSES = ['ready', 'untested-version', 'incompatible', 'not-found', 'error'] as const;
+export const ExecutorCheckStatus = z.enum(EXECUTOR_CHECK_STATUSES);
+export type ExecutorCheckStatus = z.infer<typeof ExecutorCheckStatus>;
+
+/** One executor's check: facts about the program and where its credentials would come from, names only, never values. */
+export const ExecutorCheck = z.object({
+  workspaceId: Name,
+  executor: Name,
+  adapter: z.string(),
+  status: ExecutorCheckStatus,
+  /** The program as configured, and where it was found on the child PATH. */
+  binary: z.string().nullable(),
+  binaryPath: z.string().nullable(),
+  version: z.string().nullable(),
+  /** The versions the adapter is tested with; null for the operator's own programs (command, simulation). */
+  testedRange: z.string().nullable(),
+  /** The flags the adapter needs, found in or missing from the CLI's `--help`. */
+  capabilities: z.object({ found: z.array(z.string()), missing: z.array(z.string()) }),
+  /**
+   * Credentials the CLI can read: each env name it knows, whether the entry passes it (`env`) and whether the
+   * environment has it; each login file under the operator's HOME, used only with `policy.home.passThrough`.
+   * `ready`: at least one usable source; null where Sluice knows no credential sources (command, simulation).
+   */
+  auth: z.object({
+    env: z.array(z.object({ name: z.string(), passed: z.boolean(), present: z.boolean() })),
+    files: z.array(z.object({ path: z.string(), present: z.boolean(), used: z.boolean() })),
+    ready: z.boolean().nullable(),
+  }),
+  /** What an attempt would fail with now (the attempt's `failureCode`), or null. */
+  failureCode: FailureCodeOnWire.nullable(),
+  /** Why it is not ready, in words. */
+  message: z.string().nullable(),
+  /** What runs but deserves attention (an untested version, …). */
+  warnings: z.array(z.string()),
+});
+export type ExecutorCheck = z.infer<typeof ExecutorCheck>;
+
+/** The output of `sluice executors check --json`. */
+export const ExecutorCheckReport = z.object({ executors: z.array(ExecutorCheck) });
+export type ExecutorCheckReport = z.infer<typeof ExecutorCheckReport>;
 
 /** A page cursor for list verbs: opaque text. */
 export const PageCursor = z.string().min(1).max(200).regex(/^[A-Za-z0-9_-]+$/);

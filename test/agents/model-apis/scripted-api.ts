@@ -52,6 +52,11 @@ export class ScriptedApi {
   url = '';
   /** Applied to a turn's path and command when it is answered (e.g. a worktree only known once the attempt runs). */
   rewrite: (s: string) => string = (s) => s;
+  /**
+   * Parallel sessions: picks the turn for a main request from its raw body (which names the session's worktree),
+   * so each session gets its own turns whatever order their requests come in. Undefined: the queue answers.
+   */
+  route: ((rawBody: string) => Turn | undefined) | null = null;
 
   constructor(private readonly dialect: Dialect) {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -81,6 +86,7 @@ export class ScriptedApi {
     this.queue.length = 0;
     this.requests.length = 0;
     this.rewrite = (s) => s;
+    this.route = null;
   }
 
   /** Lets a connection that arrived another way (a unix socket bridged from a network namespace) reach this server. */
@@ -103,7 +109,7 @@ export class ScriptedApi {
     if (this.dialect.side(x)) return;
     record.main = true;
     const head = this.queue[0];
-    const turn = (head?.kind === 'status' && head.sticky ? head : this.queue.shift()) ?? { kind: 'text', text: DEFAULT_FINAL_TEXT };
+    const turn = this.route?.(raw) ?? (head?.kind === 'status' && head.sticky ? head : this.queue.shift()) ?? { kind: 'text', text: DEFAULT_FINAL_TEXT };
     record.turn = turn;
     if (turn.delayMs) await new Promise((r) => setTimeout(r, turn.delayMs));
     if (res.destroyed) return;

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { DAEMON_VERSION } from '../version.js';
 import { registerAdminCommands } from './commands-admin.js';
 import { registerExecCommands } from './commands-exec.js';
+import { registerExecutorsCommands } from './commands-executors.js';
 import { registerGcCommand } from './commands-gc.js';
 import { registerLedgerCommands } from './commands-ledger.js';
 
@@ -16,6 +17,7 @@ program
 registerAdminCommands(program);
 registerLedgerCommands(program);
 registerExecCommands(program);
+registerExecutorsCommands(program);
 registerGcCommand(program);
 
 try {

@@ -139,7 +139,9 @@ export class AttemptRun {
     this.scratchHome = makeScratchHome(this.scratch);
     this.childEnv = buildChildEnv(entry.env ?? [], homeEnv(entry.policy, this.scratchHome), this.ctx.env);
     try {
-      this.binaryPath = (await preflightExecutor(this.adapter, entry, this.childEnv, this.scratch)).binaryPath;
+      const preflight = await preflightExecutor(this.adapter, entry, this.childEnv, this.scratch);
+      this.binaryPath = preflight.binaryPath;
+      this.logLines(preflight.warnings.map((w) => `warning: ${w}`));
     } catch (err) {
       if (!(err instanceof ExecutorError)) throw err;
       await this.recordTask();
@@ -238,12 +240,22 @@ export class AttemptRun {
     return failed(failure.code, failure.summary, patch);
   }
 
-  /** Actions the agent's CLI refused under its policy: one event and one log line each, for the planner. */
+  /**
+   * Actions the agent's CLI refused under its policy: an event, one log line each, and the attempt's count (set
+   * with its ending), for the planner.
+   */
   private recordDenials(denied: readonly string[]): void {
-    const { store } = this.ctx.deps;
     const target = { runId: this.ids.runId, stepId: this.ids.stepId, attemptId: this.ids.attemptId };
-    store.appendEvent({ type: 'attempt.denied', ...target, data: { count: denied.length, actions: denied } }, ENGINE_ACTOR);
-    store.appendEvent({ type: 'attempt.log', ...target, data: { lines: denied.map((d) => ({ stream: 'sluice', text: `denied: ${d}` })) } }, ENGINE_ACTOR);
+    this.ctx.deps.store.appendEvent({ type: 'attempt.denied', ...target, data: { count: denied.length, actions: denied } }, ENGINE_ACTOR);
+    this.logLines(denied.map((d) => `denied: ${d}`));
+    this.patch.deniedActions = denied.length;
+  }
+
+  /** Lines of Sluice's own about this attempt (stream `sluice`) in one `attempt.log` event. */
+  private logLines(lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    const target = { runId: this.ids.runId, stepId: this.ids.stepId, attemptId: this.ids.attemptId };
+    this.ctx.deps.store.appendEvent({ type: 'attempt.log', ...target, data: { lines: lines.map((text) => ({ stream: 'sluice', text })) } }, ENGINE_ACTOR);
   }
 
   /** The step's validations in the worktree, one after the other, then the validation gate. */

@@ -16,6 +16,8 @@ export const simulationAdapter: ExecutorAdapter = {
   kind: 'simulation',
   defaultBinary: null,
   builtinMinVersion: null,
+  compat: null,
+  auth: null,
   buildInvocation(_spec, ctx): Invocation {
     return { argv: [ctx.binaryPath, '-e', SIMULATION_SCRIPT], stdin: ctx.task, env: taskEnv(ctx) };
   },
@@ -31,6 +33,8 @@ export const commandAdapter: ExecutorAdapter = {
   kind: 'command',
   defaultBinary: null,
   builtinMinVersion: null,
+  compat: null,
+  auth: null,
   buildInvocation(spec, ctx) {
     const [, ...rest] = spec.argv ?? [];
     return { argv: [ctx.binaryPath, ...rest, ...extra(spec)], stdin: ctx.task, env: taskEnv(ctx) };
@@ -38,11 +42,16 @@ export const commandAdapter: ExecutorAdapter = {
   parseOutput: plainOutput,
 };
 
+const AIDER_FLAGS = ['--message-file', '--yes-always', '--no-auto-commits', '--no-dirty-commits', '--no-pretty', '--no-stream', '--no-check-update', '--no-gitignore', '--no-suggest-shell-commands', '--chat-history-file', '--input-history-file'];
+
 /** Aider in message mode: no prompts, no auto-commits (Sluice commits), chat history kept out of the worktree. */
 export const aiderAdapter: ExecutorAdapter = {
   kind: 'aider',
   defaultBinary: 'aider',
   builtinMinVersion: '0.50.0',
+  // Tested against a fake only: aider cannot be installed where the real-CLI suite runs (no PyPI).
+  compat: { testedRange: '>=0.86.1 <0.87.0', helpArgs: ['--help'], flags: AIDER_FLAGS },
+  auth: { env: ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY', 'OPENROUTER_API_KEY', 'DEEPSEEK_API_KEY'], files: [] },
   buildInvocation(spec, ctx) {
     return {
       argv: [

@@ -34,6 +34,8 @@ export const claudeCodeAdapter: ExecutorAdapter = {
   kind: 'claude-code',
   defaultBinary: 'claude',
   builtinMinVersion: '1.0.0',
+  compat: { testedRange: '>=2.1.197 <2.2.0', helpArgs: ['--help'], flags: ['--print', '--output-format', '--verbose', '--permission-mode', '--allowedTools', '--disallowedTools'] },
+  auth: { env: ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN'], files: ['.claude/.credentials.json'] },
   buildInvocation(spec, ctx) {
     return {
       argv: [ctx.binaryPath, '-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits', ...commandArgs(spec), ...extra(spec)],

@@ -40,6 +40,8 @@ export const codexAdapter: ExecutorAdapter = {
   kind: 'codex',
   defaultBinary: 'codex',
   builtinMinVersion: '0.44.0',
+  compat: { testedRange: '>=0.171.0 <0.172.0', helpArgs: ['exec', '--help'], flags: ['--json', '--sandbox', '--config'] },
+  auth: { env: ['OPENAI_API_KEY', 'CODEX_API_KEY'], files: ['.codex/auth.json'] },
   buildInvocation(spec, ctx) {
     const overrides = CODEX_QUIET_CONFIG.flatMap((c) => ['-c', c]);
     const home = ctx.stateDir ? join(ctx.stateDir, '.codex') : null;

@@ -65,10 +65,31 @@ export interface ParsedOutput {
   denied: string[];
 }
 
-/** Preflight result: where the program is and which version it says it is. */
+/**
+ * What an adapter is known to work with: the CLI versions it is tested with and the flags it passes, which
+ * preflight looks up in the CLI's own help text. Outside the range it runs with a warning; a missing flag fails it.
+ */
+export interface Compatibility {
+  /** Comparators joined by spaces, all of which must hold (`>=2.1.197 <2.2.0`). */
+  readonly testedRange: string;
+  /** The arguments that print the help of the mode the adapter uses (`codex exec --help`). */
+  readonly helpArgs: readonly string[];
+  readonly flags: readonly string[];
+}
+
+/** Where a CLI looks for its credentials: env names and login files under its HOME (names and paths, never values). */
+export interface AuthSources {
+  readonly env: readonly string[];
+  /** Relative to the HOME the CLI gets; present only for an entry with `policy.home.passThrough`. */
+  readonly files: readonly string[];
+}
+
+/** Preflight result: where the program is, which version it says it is, and what preflight warns about. */
 export interface Preflight {
   binaryPath: string;
   version: string | null;
+  /** A version outside the tested range (it runs all the same). */
+  warnings: string[];
 }
 
 /** One executor adapter. Adapters build argv and parse output; they never run anything themselves. */
@@ -78,6 +99,9 @@ export interface ExecutorAdapter {
   readonly defaultBinary: string | null;
   /** Oldest version whose flags this adapter uses; combined with the entry's `minVersion`. */
   readonly builtinMinVersion: string | null;
+  /** The compatibility contract of a CLI adapter; null where the program is the operator's (command, simulation). */
+  readonly compat: Compatibility | null;
+  readonly auth: AuthSources | null;
   buildInvocation(spec: ExecutorSpec, ctx: InvocationContext): Invocation;
   /**
    * Structured adapters: one stdout line as readable log lines (assistant text, tool calls with their files or
@@ -94,6 +118,8 @@ export type ExecutorFailureCode =
   | 'EXECUTOR_NOT_FOUND'
   | 'EXECUTOR_TOO_OLD'
   | 'EXECUTOR_VERSION_UNKNOWN'
+  | 'EXECUTOR_INCOMPATIBLE'
+  | 'EXECUTOR_PREFLIGHT_TIMEOUT'
   | 'EXECUTOR_MISCONFIGURED'
   | 'EXECUTOR_START_FAILED'
   | 'EXECUTOR_FAILED';

@@ -108,6 +108,8 @@ export const geminiAdapter: ExecutorAdapter = {
   kind: 'gemini',
   defaultBinary: 'gemini',
   builtinMinVersion: '0.6.0',
+  compat: { testedRange: '>=0.61.0 <0.62.0', helpArgs: ['--help'], flags: ['--output-format', '--skip-trust', '--approval-mode', '--policy'] },
+  auth: { env: ['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'GOOGLE_APPLICATION_CREDENTIALS'], files: ['.gemini/oauth_creds.json'] },
   buildInvocation(spec, ctx) {
     const files: NonNullable<Invocation['files']> = [];
     if (ctx.stateDir) files.push({ path: join(ctx.stateDir, '.gemini', 'settings.json'), content: `${JSON.stringify(settings(spec), null, 2)}\n` });

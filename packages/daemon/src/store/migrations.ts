@@ -95,4 +95,10 @@ CREATE INDEX secret_releases_subject ON secret_releases(subject_kind, subject_id
 ${SECRET_TABLES.map(appendOnlyTriggers).join('\n')}
 `,
   },
+  {
+    version: 3,
+    name: 'attempt denied actions',
+    // How many actions the agent's CLI refused under the executor's policy (the attempt.denied events hold them).
+    up: 'ALTER TABLE attempts ADD COLUMN denied_actions INTEGER NOT NULL DEFAULT 0;',
+  },
 ];

@@ -49,6 +49,7 @@ export interface AttemptRow {
   failure_code: string | null;
   summary: string | null;
   changed_files: number | null;
+  denied_actions: number;
   started_at: string | null;
   ended_at: string | null;
   created_by: string;
@@ -145,6 +146,7 @@ export function toAttempt(r: AttemptRow): Attempt {
     failureCode: r.failure_code,
     summary: r.summary,
     changedFiles: r.changed_files,
+    deniedActions: r.denied_actions,
     startedAt: r.started_at,
     endedAt: r.ended_at,
     createdAt: r.created_at,

@@ -59,6 +59,8 @@ export interface AttemptPatch {
   failureCode?: AttemptFailureCode | null;
   summary?: string | null;
   changedFiles?: number | null;
+  /** How many actions the agent's CLI refused (each one is in an `attempt.denied` event). */
+  deniedActions?: number;
   startedAt?: string | null;
   endedAt?: string | null;
   baseCommit?: string;
@@ -280,7 +282,7 @@ export class Store extends LedgerReader {
       const endedAt = patch.endedAt !== undefined ? patch.endedAt : (row.ended_at ?? (TERMINAL_ATTEMPT_STATES.includes(to) ? at : null));
       const pick = <K extends keyof AttemptPatch>(k: K, current: AttemptPatch[K]) => (patch[k] !== undefined ? patch[k] : current);
       this.stmt(
-          `UPDATE attempts SET state = ?, commit_sha = ?, exit_code = ?, failure_code = ?, summary = ?, changed_files = ?, started_at = ?, ended_at = ?,
+          `UPDATE attempts SET state = ?, commit_sha = ?, exit_code = ?, failure_code = ?, summary = ?, changed_files = ?, denied_actions = ?, started_at = ?, ended_at = ?,
              base_commit = ?, branch = ?, updated_by = ?, updated_at = ? WHERE attempt_id = ?`,
         )
         .run(
@@ -290,6 +292,7 @@ export class Store extends LedgerReader {
           pick('failureCode', row.failure_code as AttemptFailureCode | null),
           pick('summary', row.summary),
           pick('changedFiles', row.changed_files),
+          pick('deniedActions', row.denied_actions),
           startedAt,
           endedAt,
           pick('baseCommit', row.base_commit),
