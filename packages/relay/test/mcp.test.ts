@@ -8,7 +8,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { VERBS } from '@sluice/shared-protocol';
 import { fakeId, PLANNER_SCOPES } from '@sluice/test-kit';
 import type { FakeConnector } from '@sluice/test-kit';
-import { connectedConnector, fakeRun, orgWithToken, startRelay } from './helpers.js';
+import { callVerb, connectedConnector, fakeRun, orgWithToken, startRelay } from './helpers.js';
 import type { TestRelay } from './helpers.js';
 
 async function mcpClient(url: string, bearer: string): Promise<Client> {
@@ -61,6 +61,21 @@ describe('/mcp with a real MCP SDK client', () => {
     expect(c.requests).toHaveLength(1);
     const rows = t.store.db.prepare("SELECT detail FROM audit WHERE action = 'planner.call'").all() as { detail: string }[];
     expect(rows.some((r) => r.detail.includes('"via":"mcp"'))).toBe(true);
+  });
+
+  it("passes a daemon error's allowed values and hint through unchanged, to /api/v2 and to MCP", async () => {
+    const error = { code: 'ATTEMPT_CHOICE_REQUIRED', message: 'Several attempts passed.', hint: 'Name one of allowed.', retryable: false, allowed: [fakeId('att'), fakeId('att')] };
+    const gateId = fakeId('gat');
+    await t.store.recordOwner(a.org.id, gateId, c.instanceId);
+    c.handlers['gates.approve'] = (_input, f) => ({ raw: JSON.stringify({ type: 'response', id: f.id, ok: false, error }) });
+    const viaHttp = await callVerb(t.url, a.token, 'gates.approve', { gateId });
+    expect(viaHttp.status).toBe(400);
+    expect(viaHttp.body).toEqual(error);
+    const client = await mcpClient(t.url, a.token);
+    clients.push(client);
+    const res = await client.callTool({ name: 'gates_approve', arguments: { gateId } });
+    expect(res.isError).toBe(true);
+    expect(JSON.parse((res.content as { text: string }[])[0]!.text)).toEqual(error);
   });
 
   it('a token lacking the scope gets a clear insufficient-scope error and nothing reaches the connector', async () => {
