@@ -1,5 +1,5 @@
 import { getVerb, hasScope, idPattern, NOT_FOUND_BY_ID_FIELD, ownedIdsOf, SluiceError, VERBS, zodDetails } from '@sluice/shared-protocol';
-import type { ErrorCode, Instance, OwnedIdField, VerbIdempotency, VerbName, VerbSpec } from '@sluice/shared-protocol';
+import type { Instance, OwnedIdField, VerbIdempotency, VerbName, VerbSpec } from '@sluice/shared-protocol';
 import { verbInputHash } from '@sluice/node-kit';
 import type { Principal } from '../auth/principal.js';
 import { mayUseInstance } from '../auth/principal.js';

@@ -5,6 +5,7 @@ import { toNodeHandler } from '@modelcontextprotocol/node';
 import { RELAY_PATHS, SluiceError } from '@sluice/shared-protocol';
 import type { Principal } from '../../auth/principal.js';
 import type { CallContext } from '../../routing/dispatcher.js';
+import { refuseBeforeSdk } from '../mcp-guards.js';
 import { buildMcpServer } from '../mcp-server.js';
 import { RELAY_VERSION } from '../../version.js';
 import type { RelayContext } from '../context.js';
@@ -34,14 +35,8 @@ export function registerMcpRoute(app: FastifyInstance, ctx: RelayContext): void 
   const serve = toNodeHandler(handler, { onerror: (err) => ctx.log.error({ err }, 'mcp request failed') });
 
   app.post(RELAY_PATHS.mcp, { preHandler: auth }, async (request, reply) => {
-    // One JSON-RPC message per request, so the rate limit counts messages (MCP 2025-06-18 dropped batching).
-    if (Array.isArray(request.body)) {
-      return reply.code(400).type('application/json; charset=utf-8').send({
-        jsonrpc: '2.0',
-        error: { code: -32600, message: 'JSON-RPC batches are not supported: send one message per request.' },
-        id: null,
-      });
-    }
+    const refused = refuseBeforeSdk(request.headers, request.body);
+    if (refused) return reply.code(refused.status).type('application/json; charset=utf-8').send(refused.body);
     (request.raw as { auth?: AuthInfo }).auth = authInfoOf(request);
     reply.hijack();
     await serve(request.raw, reply.raw, request.body);
@@ -64,7 +59,7 @@ function authInfoOf(request: FastifyRequest): AuthInfo {
 
 /** The tool name of a single `tools/call` message, else undefined (lists, anything else). */
 function calledTool(body: unknown): string | undefined {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  if (!body || typeof body !== 'object') return undefined;
   const m = body as { method?: unknown; params?: { name?: unknown } };
   return m.method === 'tools/call' && typeof m.params?.name === 'string' ? m.params.name : undefined;
 }
