@@ -117,7 +117,7 @@ export const VERBS = {
   'instances.list': verb({
     name: 'instances.list',
     title: 'List instances',
-    description: 'Start here. Lists the operator machines (instances) you may use, whether each is online, and per workspace the executor and validation names you may pass to steps_dispatch. Call it first, then runs_open on one of its workspaces. Read each executor\'s `task` description (in instances_list or workspaces_describe) before writing a task for it.',
+    description: 'The operator machines (instances) you may use, whether each is online, and per workspace the executor and validation names you may pass to steps_dispatch. Start here: call it first, then runs_open on one of its workspaces. Read each executor\'s `task` description (in instances_list or workspaces_describe) before writing a task for it.',
     input: z.strictObject({}),
     output: z.object({ instances: z.array(Instance) }),
     scope: 'runs:read',

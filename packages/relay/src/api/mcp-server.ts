@@ -1,11 +1,13 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import type { CallToolResult, StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { toSluiceError } from '@sluice/node-kit';
-import { VERBS } from '@sluice/shared-protocol';
+import { renderPlannerGuide, VERBS } from '@sluice/shared-protocol';
 import type { ErrorBody, VerbSpec } from '@sluice/shared-protocol';
 import type { Principal } from '../auth/principal.js';
 import type { CallContext, Dispatcher } from '../routing/dispatcher.js';
-import { PLANNER_GUIDE_PROMPT, PLANNER_GUIDE_URI, renderPlannerGuide } from './mcp-guide.js';
+
+export const PLANNER_GUIDE_URI = 'sluice://guide/planner';
+export const PLANNER_GUIDE_PROMPT = 'drive_a_run';
 
 /** Where an error result carries its body besides the text block (a client that reads `_meta` needs no parsing). */
 export const MCP_ERROR_META_KEY = 'dev.sluice/error';

@@ -1,8 +1,5 @@
-import { VERBS } from '@sluice/shared-protocol';
-import type { VerbSpec } from '@sluice/shared-protocol';
-
-export const PLANNER_GUIDE_URI = 'sluice://guide/planner';
-export const PLANNER_GUIDE_PROMPT = 'drive_a_run';
+import { VERBS } from './verbs.js';
+import type { VerbSpec } from './verbs.js';
 
 const LIFECYCLE = [
   '1. `instances_list`: pick an online instance and one of its workspaces; note its executor and validation names and',
@@ -30,8 +27,11 @@ function firstSentence(text: string): string {
   return end === -1 ? text : text.slice(0, end + 1);
 }
 
-/** The planner guide, generated from the verb table so it cannot name a tool that does not exist. */
+/**
+ * The planner guide, generated from the verb table so it cannot name a tool that does not exist. The relay serves it
+ * as an MCP resource and prompt; docs/RELAY.md contains exactly this text (a test checks).
+ */
 export function renderPlannerGuide(): string {
   const tools = (Object.values(VERBS) as VerbSpec[]).map((v) => `- \`${v.mcpName}\` (scope \`${v.scope}\`): ${firstSentence(v.description)}`);
-  return ['# Driving Sluice', '', '## The run lifecycle', '', ...LIFECYCLE, '', '## Errors', '', ...ERRORS, '', '## Tools', '', ...tools, ''].join('\n');
+  return ['#### The run lifecycle', '', ...LIFECYCLE, '', '#### Errors', '', ...ERRORS, '', '#### Tools', '', ...tools].join('\n');
 }
