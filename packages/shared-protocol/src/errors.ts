@@ -28,7 +28,7 @@ export const ERROR_CATALOG = {
   NOT_FOUND: { status: 404, message: 'Not found.', hint: 'Check the path; verbs live under /api/v2/verbs/<verb> and MCP at /mcp.' },
   CURSOR_INVALID: { status: 400, message: 'The cursor is not one this list gave out; start again without it.', hint: 'Call the list again without a cursor, then pass only the nextCursor it returns.' },
   // Authentication and authorization
-  UNAUTHENTICATED: { status: 401, message: 'A valid bearer token is required.', hint: 'Send Authorization: Bearer <token> with a token the relay issued.' },
+  UNAUTHENTICATED: { status: 401, message: 'A valid bearer token is required.', hint: 'Send Authorization: Bearer <token> with a valid token for this server.' },
   TOKEN_MALFORMED: { status: 401, message: 'The token is malformed or its checksum is wrong.', hint: 'Copy the whole token again; it is checksummed, so a typo is caught here.' },
   TOKEN_EXPIRED: { status: 401, message: 'The token has expired.', hint: 'Ask the operator for a new token.' },
   TOKEN_REVOKED: { status: 401, message: 'The token has been revoked.', hint: 'Ask the operator for a new token.' },
