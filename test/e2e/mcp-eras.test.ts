@@ -103,6 +103,26 @@ describe('MCP 2025-11-25 and 2026-07-28 at /mcp', () => {
     }
   });
 
+  it('a 2026-07-28 POST whose Mcp-Method header disagrees with the body is refused with the spec error (-32020)', async () => {
+    const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} };
+    const res = await fetch(`${s.relayUrl}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${s.orgA.token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/list',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'runs_list', arguments: {}, _meta: envelope } }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { id: unknown; error: { code: number; message: string } };
+    expect(body.error.code).toBe(-32020);
+    expect(body.error.message).toMatch(/Mcp-Method/);
+    expect(body.id).toBe(1);
+  });
+
   it('the planner guide is a resource and a prompt in both eras, naming only real tools', async () => {
     for (const client of [legacy, modern]) {
       const { resources } = await client.listResources();
