@@ -83,9 +83,10 @@ export class McpPlanner {
     if (!spec) throw new Error(`not a verb: ${verb}`);
     const result = await this.client.callTool({ name: spec.mcpName, arguments: input }, undefined, { timeout: 60_000 });
     if (result.isError) {
+      // The relay's error body rides in _meta and, as JSON, in the text block.
+      const body = result._meta?.['dev.sluice/error'];
       const text = (result.content ?? []).map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-      const m = /\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{4,})\b/.exec(text);
-      throw new PlannerError(m ? m[1] : 'UNKNOWN', text, undefined);
+      throw new PlannerError(body?.code ?? 'UNKNOWN', body?.message ?? text, undefined);
     }
     return result.structuredContent;
   }

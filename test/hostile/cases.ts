@@ -390,6 +390,7 @@ export const CASE_COUNTS: Readonly<Record<string, number>> = {
   'relay.framing': FRAMING_CASE_COUNT + INJECTED_LENGTH_CASES.length,
   'mcp.transport': 13,
   'mcp.tools': mcpToolCases().length,
+  'mcp.modern': 22,
   'frames.relayUpgrade': 14,
   'frames.relay': 19,
   'frames.connectorRequests': 6 + connectorFieldCases().length,

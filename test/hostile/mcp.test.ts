@@ -31,7 +31,7 @@ function post(payload: string, headers: Record<string, string> = {}) {
 }
 
 /** The JSON-RPC message in a response body (plain JSON or one SSE `data:` line). */
-function rpc(body: string): { error?: { code: number; message: string }; result?: { isError?: boolean; content?: Array<{ text?: string }> } } {
+function rpc(body: string): { error?: { code: number; message: string }; result?: { isError?: boolean; content?: Array<{ text?: string }>; [k: string]: unknown } } {
   const line = body.split('\n').find((l) => l.startsWith('data: '));
   return JSON.parse(line ? line.slice(6) : body) as ReturnType<typeof rpc>;
 }
@@ -70,6 +70,58 @@ describe('/mcp transport level', () => {
   });
 });
 
+const ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'hostile', version: '0' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+const MODERN = (method: string, name?: string): Record<string, string> => ({ 'mcp-protocol-version': '2026-07-28', 'mcp-method': method, ...(name ? { 'mcp-name': name } : {}) });
+const call = (name: string, args: Record<string, unknown>, meta: Record<string, unknown> = ENVELOPE) => ({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: args, _meta: meta } });
+const request = (method: string, params: Record<string, unknown> = {}, meta: Record<string, unknown> = ENVELOPE) => ({ jsonrpc: '2.0', id: 7, method, params: { ...params, _meta: meta } });
+
+describe('/mcp 2026-07-28: headers against the body, the envelope, removed methods', () => {
+  it('every disagreement or missing piece is a JSON-RPC error with the spec code, and nothing reaches the daemon', async () => {
+    const before = s.snapshot();
+    const runId = 'run_0123456789ABCDEFGHJKMNPQRS';
+    const abort = { runId, reason: 'hostile' };
+    // [label, headers, body, HTTP status, JSON-RPC error code]
+    const cases: Array<[string, Record<string, string>, unknown, number, number]> = [
+      ['Mcp-Method names another method', MODERN('tools/list'), call('runs_abort', abort), 400, -32020],
+      ['Mcp-Method says list, body calls', MODERN('tools/call', 'runs_list'), request('tools/list'), 400, -32020],
+      ['Mcp-Name names a harmless tool', MODERN('tools/call', 'runs_list'), call('runs_abort', abort), 400, -32020],
+      ['Mcp-Name in Base64 names another tool', MODERN('tools/call', `=?base64?${Buffer.from('runs_list').toString('base64')}?=`), call('runs_abort', abort), 400, -32020],
+      ['Mcp-Name with a bad Base64 sentinel', MODERN('tools/call', '=?base64?!!!?='), call('runs_abort', abort), 400, -32020],
+      ['Mcp-Name missing on tools/call', MODERN('tools/call'), call('runs_abort', abort), 400, -32020],
+      ['Mcp-Method missing', { 'mcp-protocol-version': '2026-07-28' }, call('runs_abort', abort), 400, -32020],
+      ['Mcp-Name with a suffix', MODERN('tools/call', 'runs_abort extra'), call('runs_abort', abort), 400, -32020],
+      ['resources/read Mcp-Name names another uri', MODERN('resources/read', 'sluice://other'), request('resources/read', { uri: 'sluice://guide/planner' }), 400, -32020],
+      ['header names the version, body has no envelope', MODERN('tools/list'), { jsonrpc: '2.0', id: 7, method: 'tools/list' }, 400, -32602],
+      ['envelope names 2025-11-25 under a 2026-07-28 header', MODERN('tools/list'), request('tools/list', {}, { ...ENVELOPE, 'io.modelcontextprotocol/protocolVersion': '2025-11-25' }), 400, -32020],
+      ['envelope and header name an unknown version', { ...MODERN('tools/list'), 'mcp-protocol-version': '2099-01-01' }, request('tools/list', {}, { ...ENVELOPE, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' }), 400, -32022],
+      ['envelope clientInfo is a string', MODERN('server/discover'), request('server/discover', {}, { ...ENVELOPE, 'io.modelcontextprotocol/clientInfo': 'me' }), 400, -32602],
+      ['server/discover without the envelope', MODERN('server/discover'), { jsonrpc: '2.0', id: 7, method: 'server/discover' }, 400, -32602],
+      ['initialize in the 2026-07-28 era', MODERN('initialize'), request('initialize', { protocolVersion: '2026-07-28', capabilities: {}, clientInfo: { name: 'x', version: '1' } }), 404, -32601],
+      ['ping was removed', MODERN('ping'), request('ping'), 404, -32601],
+      ['logging/setLevel was removed', MODERN('logging/setLevel'), request('logging/setLevel', { level: 'debug' }), 404, -32601],
+      ['subscriptions/listen is not offered', MODERN('subscriptions/listen'), request('subscriptions/listen', { notifications: { toolsListChanged: true } }), 200, -32601],
+      ['a posted result with a bogus resultType', MODERN('tools/list'), { jsonrpc: '2.0', id: 7, result: { resultType: 'bogus' } }, 400, -32000],
+      ['2025 era: subscriptions/listen', { 'mcp-protocol-version': '2025-11-25' }, { jsonrpc: '2.0', id: 7, method: 'subscriptions/listen', params: {} }, 200, -32601],
+      ['2025 era: Mcp-Method disagrees with the body', { 'mcp-protocol-version': '2025-11-25', 'mcp-method': 'tools/list' }, { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'runs_abort', arguments: abort } }, 400, -32020],
+      ['2025 era: Mcp-Name disagrees with the body', { 'mcp-protocol-version': '2025-11-25', 'mcp-name': 'runs_list' }, { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'runs_abort', arguments: abort } }, 400, -32020],
+    ];
+    for (const [label, headers, body, status, code] of cases) {
+      const res = await post(JSON.stringify(body), headers);
+      expect(res.statusCode, `${label}: ${res.body.slice(0, 300)}`).toBe(status);
+      expect(rpc(res.body).error?.code, `${label}: ${res.body.slice(0, 300)}`).toBe(code);
+    }
+    expect(s.snapshot()).toEqual(before);
+    // The same requests with agreeing headers are served.
+    const ok = await post(JSON.stringify(request('server/discover')), MODERN('server/discover'));
+    expect(rpc(ok.body).result).toMatchObject({ supportedVersions: ['2026-07-28'], resultType: 'complete' });
+    recordCount('mcp.modern', cases.length);
+  });
+});
+
 describe('/mcp tools through the real SDK client', () => {
   it('hostile arguments to every tool come back as isError with a catalog code, and nothing is written', async () => {
     const before = s.snapshot();
@@ -80,7 +132,7 @@ describe('/mcp tools through the real SDK client', () => {
       const out = await client.callTool({ name: tool, arguments: c.body as Record<string, unknown> }).catch((e: unknown) => ({ isError: true, content: [{ type: 'text', text: String(e) }] }));
       const text = (out.content as Array<{ text?: string }>)[0]?.text ?? '';
       expect(out.isError, `${tool} ${c.label}: ${text.slice(0, 200)}`).toBe(true);
-      expect(text, `${tool} ${c.label}`).toMatch(/INVALID_INPUT|Input validation error|-32602|MALFORMED_JSON/);
+      expect(text, `${tool} ${c.label}`).toMatch(/^\{"code":"INVALID_INPUT"|MALFORMED_JSON/);
       n++;
     }
     expect(s.snapshot()).toEqual(before);

@@ -103,6 +103,14 @@ describe('connector proxy: allowlist before the daemon', () => {
     expect(res).toMatchObject({ ok: false, error: { code: 'RUN_NOT_FOUND' } });
   });
 
+  it("passes a daemon error's allowed values, hint and retry fields through unchanged", async () => {
+    const error = { code: 'EXECUTOR_NOT_ALLOWED', message: 'no such executor', hint: 'pick sim', retryable: false, allowed: ['sim', 'claude'] };
+    t.daemon.handler = () => ({ status: 422, body: error });
+    const res = await session.request('steps.dispatch', { runId: RUN, executor: 'gpt', task: 'x' });
+    expect(res.ok).toBe(false);
+    expect(res.error).toEqual(error);
+  });
+
   it('serves many requests concurrently over the one socket, each answered exactly once', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

@@ -47,7 +47,7 @@ describe('the /api/v1 guard', () => {
   ])('refuses %s with 401 and audits it', async (_name, headers: Record<string, string>, status, code) => {
     d = await startTestDaemon();
     const res = await rawRequest(d.port, { host: `127.0.0.1:${d.port}`, ...headers });
-    expect(res).toEqual({ status, body: { code, message: expect.any(String) } });
+    expect(res).toEqual({ status, body: { code, message: expect.any(String), hint: expect.any(String), retryable: false } });
     const rows = refusals(d);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.outcome).toBe(code);
@@ -56,7 +56,7 @@ describe('the /api/v1 guard', () => {
   it('refuses a foreign Host header (DNS rebinding) even with the right token', async () => {
     d = await startTestDaemon();
     const res = await rawRequest(d.port, { host: 'evil.example', authorization: `Bearer ${d.token}` });
-    expect(res).toEqual({ status: 403, body: { code: 'HOST_NOT_ALLOWED', message: expect.any(String) } });
+    expect(res).toEqual({ status: 403, body: { code: 'HOST_NOT_ALLOWED', message: expect.any(String), hint: expect.any(String), retryable: false } });
     const wrongPort = await rawRequest(d.port, { host: `127.0.0.1:${d.port + 1}`, authorization: `Bearer ${d.token}` });
     expect(wrongPort.body.code).toBe('HOST_NOT_ALLOWED');
     // The second refusal of the same reason from the same source in the interval is counted, not written.
@@ -109,7 +109,7 @@ describe('the /api/v1 guard', () => {
   it('refuses a foreign browser Origin but accepts its own', async () => {
     d = await startTestDaemon();
     const foreign = await rawRequest(d.port, { host: `127.0.0.1:${d.port}`, origin: 'https://evil.example', authorization: `Bearer ${d.token}` });
-    expect(foreign).toEqual({ status: 403, body: { code: 'ORIGIN_NOT_ALLOWED', message: expect.any(String) } });
+    expect(foreign).toEqual({ status: 403, body: { code: 'ORIGIN_NOT_ALLOWED', message: expect.any(String), hint: expect.any(String), retryable: false } });
     const own = await rawRequest(d.port, { host: `127.0.0.1:${d.port}`, origin: `http://127.0.0.1:${d.port}`, authorization: `Bearer ${d.token}` });
     expect(own.status).toBe(200);
   });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LIMITS } from '@sluice/shared-protocol';
+import { ERROR_CATALOG, LIMITS } from '@sluice/shared-protocol';
 import { fakeId, NO_ANSWER, PLANNER_SCOPES, workspace } from '@sluice/test-kit';
 import type { FakeConnector } from '@sluice/test-kit';
 import { callVerb, connectedConnector, fakeRun, fakeStep, orgWithToken, startRelay } from './helpers.js';
@@ -138,7 +138,10 @@ describe('/api/v2 through a fake connector', () => {
       throw Object.assign(new Error('The run still has steps that are queued or running.'), { code: 'RUN_HAS_LIVE_STEPS' });
     };
     const live = await callVerb(t.url, a.token, 'runs.close', { runId });
-    expect(live).toEqual({ status: 409, body: { code: 'RUN_HAS_LIVE_STEPS', message: 'The run still has steps that are queued or running.' } });
+    expect(live).toEqual({
+      status: 409,
+      body: { code: 'RUN_HAS_LIVE_STEPS', message: 'The run still has steps that are queued or running.', hint: ERROR_CATALOG.RUN_HAS_LIVE_STEPS.hint, retryable: false },
+    });
   });
 
   it('a response over the frame bound is refused and the session keeps serving', async () => {
@@ -309,7 +312,10 @@ describe('rate limits', () => {
       const codes: number[] = [];
       for (let i = 0; i < 4; i++) codes.push((await callVerb(t.url, a.token, 'instances.list', {})).status);
       expect(codes).toEqual([200, 200, 200, 429]);
-      expect((await callVerb(t.url, a.token, 'instances.list', {})).body.code).toBe('RATE_LIMITED');
+      const limited = await callVerb(t.url, a.token, 'instances.list', {});
+      expect(limited.body).toMatchObject({ code: 'RATE_LIMITED', retryable: true, hint: expect.stringMatching(/retryAfterMs/) as string });
+      expect(limited.body.retryAfterMs).toBeGreaterThan(0);
+      expect(limited.body.retryAfterMs).toBeLessThanOrEqual(60_000);
       expect((await callVerb(t.url, b.token, 'instances.list', {})).status).toBe(200);
     } finally {
       await t.close();
@@ -341,7 +347,9 @@ describe('rate limits', () => {
       expect(reached).toBe(2);
       // Another caller still has its own places.
       const other = callVerb(t.url, b.token, 'steps.wait', { stepId: stepB, timeoutMs: 100 });
-      expect((await Promise.all(held)).map((r) => r.body.code)).toEqual(['UPSTREAM_TIMEOUT', 'UPSTREAM_TIMEOUT']);
+      const timedOut = await Promise.all(held);
+      expect(timedOut.map((r) => r.body.code)).toEqual(['UPSTREAM_TIMEOUT', 'UPSTREAM_TIMEOUT']);
+      expect(timedOut[0]!.body).toMatchObject({ retryable: true, retryAfterMs: 2000 });
       expect((await other).body.code).toBe('UPSTREAM_TIMEOUT');
       // Places are given back once the polls end, whatever their outcome.
       ca.handlers['steps.wait'] = () => {

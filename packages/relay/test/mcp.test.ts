@@ -8,7 +8,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { VERBS } from '@sluice/shared-protocol';
 import { fakeId, PLANNER_SCOPES } from '@sluice/test-kit';
 import type { FakeConnector } from '@sluice/test-kit';
-import { connectedConnector, fakeRun, orgWithToken, startRelay } from './helpers.js';
+import { callVerb, connectedConnector, fakeRun, orgWithToken, startRelay } from './helpers.js';
 import type { TestRelay } from './helpers.js';
 
 async function mcpClient(url: string, bearer: string): Promise<Client> {
@@ -56,11 +56,26 @@ describe('/mcp with a real MCP SDK client', () => {
     expect(sc).not.toHaveProperty('unknownKey');
     expect(JSON.parse((res.content as { text: string }[])[0]!.text)).toEqual(sc);
     expect(c.requests[0]).toMatchObject({ verb: 'runs.open', actor: `planner:${a.org.id}/${a.tokenId}` });
-    const unknown = await client.callTool({ name: 'shell_exec', arguments: { cmd: 'id' } });
-    expect(unknown.isError).toBe(true);
+    // An unknown tool is a protocol error (the spec's -32602), not a tool result.
+    await expect(client.callTool({ name: 'shell_exec', arguments: { cmd: 'id' } })).rejects.toThrow(/-32602.*shell_exec/);
     expect(c.requests).toHaveLength(1);
     const rows = t.store.db.prepare("SELECT detail FROM audit WHERE action = 'planner.call'").all() as { detail: string }[];
     expect(rows.some((r) => r.detail.includes('"via":"mcp"'))).toBe(true);
+  });
+
+  it("passes a daemon error's allowed values and hint through unchanged, to /api/v2 and to MCP", async () => {
+    const error = { code: 'ATTEMPT_CHOICE_REQUIRED', message: 'Several attempts passed.', hint: 'Name one of allowed.', retryable: false, allowed: [fakeId('att'), fakeId('att')] };
+    const gateId = fakeId('gat');
+    await t.store.recordOwner(a.org.id, gateId, c.instanceId);
+    c.handlers['gates.approve'] = (_input, f) => ({ raw: JSON.stringify({ type: 'response', id: f.id, ok: false, error }) });
+    const viaHttp = await callVerb(t.url, a.token, 'gates.approve', { gateId });
+    expect(viaHttp.status).toBe(400);
+    expect(viaHttp.body).toEqual(error);
+    const client = await mcpClient(t.url, a.token);
+    clients.push(client);
+    const res = await client.callTool({ name: 'gates_approve', arguments: { gateId } });
+    expect(res.isError).toBe(true);
+    expect(JSON.parse((res.content as { text: string }[])[0]!.text)).toEqual(error);
   });
 
   it('a token lacking the scope gets a clear insufficient-scope error and nothing reaches the connector', async () => {
@@ -69,7 +84,11 @@ describe('/mcp with a real MCP SDK client', () => {
     clients.push(client);
     const res = await client.callTool({ name: 'runs_open', arguments: { workspaceId: 'ws1' } });
     expect(res.isError).toBe(true);
-    expect((res.content as { text: string }[])[0]!.text).toMatch(/^INSUFFICIENT_SCOPE: .*runs:write/);
+    const body = JSON.parse((res.content as { text: string }[])[0]!.text) as { code: string; message: string; hint: string; retryable: boolean };
+    expect(body).toMatchObject({ code: 'INSUFFICIENT_SCOPE', message: expect.stringMatching(/runs:write/) as string, retryable: false });
+    expect(body.hint).toMatch(/scope/);
+    expect(res.structuredContent).toBeUndefined();
+    expect(res._meta?.['dev.sluice/error']).toEqual(body);
     expect(c.requests).toHaveLength(0);
   });
 
@@ -131,7 +150,7 @@ describe('/mcp with JWT access tokens from an external issuer', () => {
     expect(res.isError).toBeFalsy();
     expect(c.requests[0]?.actor).toBe('oauth:idp.example.com/user-42');
     const denied = await client.callTool({ name: 'runs_abort', arguments: { runId: (res.structuredContent as { runId: string }).runId } });
-    expect((denied.content as { text: string }[])[0]!.text).toMatch(/^INSUFFICIENT_SCOPE/);
+    expect(JSON.parse((denied.content as { text: string }[])[0]!.text)).toMatchObject({ code: 'INSUFFICIENT_SCOPE' });
     await client.close();
 
     const post = (jwt: string) =>

@@ -1,5 +1,6 @@
 import { renderEventTableMarkdown } from './events.js';
 import { renderFailureTableMarkdown } from './failures.js';
+import { renderPlannerGuide } from './planner-guide.js';
 import { VERBS } from './verbs.js';
 import type { VerbSpec } from './verbs.js';
 
@@ -30,6 +31,7 @@ export const GENERATED_DOC_SECTIONS: readonly GeneratedDocSection[] = [
   { file: 'docs/CONNECTOR.md', marker: 'verbs', render: renderVerbTableMarkdown },
   { file: 'docs/EXECUTORS.md', marker: 'failures', render: renderFailureTableMarkdown },
   { file: 'docs/DATABASE.md', marker: 'events', render: renderEventTableMarkdown },
+  { file: 'docs/RELAY.md', marker: 'planner-guide', render: renderPlannerGuide },
 ];
 
 function markerPattern(marker: string): RegExp {

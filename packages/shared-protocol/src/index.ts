@@ -10,6 +10,7 @@ export * from './events.js';
 export * from './model.js';
 export * from './verbs.js';
 export * from './verb-input.js';
+export * from './planner-guide.js';
 export * from './frames.js';
 export * from './http.js';
 export * from './docs.js';

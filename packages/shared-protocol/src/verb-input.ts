@@ -1,12 +1,11 @@
+import { PROTOCOL_INPUT_DEFAULTS } from './input-defaults.js';
 import type { VerbName } from './verbs.js';
 
 /**
  * What an omitted field of a verb input means, where the protocol fixes it. Values only the daemon knows (an
  * executor's own timeout, a workspace's approval policy) are not protocol defaults: naming them is a different request.
  */
-export const VERB_INPUT_DEFAULTS: Readonly<Partial<Record<VerbName, Readonly<Record<string, unknown>>>>> = {
-  'steps.dispatch': { validations: [], approval: false, attempts: 1 },
-};
+export const VERB_INPUT_DEFAULTS: Readonly<Partial<Record<VerbName, Readonly<Record<string, unknown>>>>> = PROTOCOL_INPUT_DEFAULTS;
 
 /** Fields that name a request rather than describe it; they are left out of its canonical form. */
 const NOT_PART_OF_THE_REQUEST = new Set(['idempotencyKey']);

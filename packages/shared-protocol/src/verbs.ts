@@ -4,6 +4,7 @@ import { LIMITS } from './limits.js';
 import { Cursor, Event } from './events.js';
 import { ArtifactRef, Attempt, Gate, Instance, PageCursor, Run, RunState, Step, ValidationResult } from './model.js';
 import type { ErrorCode } from './errors.js';
+import { PROTOCOL_INPUT_DEFAULTS } from './input-defaults.js';
 import type { Scope } from './scopes.js';
 import { safeText } from './text.js';
 
@@ -75,6 +76,24 @@ function verb<I extends z.ZodType, O extends z.ZodType>(spec: Omit<VerbSpec<I, O
 
 const reason = safeText(LIMITS.reasonLength);
 
+/**
+ * A verb input field described for a planner. `byDefault` is what leaving the field out means: it is published as
+ * the schema's `default` but never applied by parsing, so an omitted field still reaches the daemon as omitted.
+ */
+function arg<T extends z.ZodType>(schema: T, description: string, byDefault?: unknown): T {
+  return schema.meta(byDefault === undefined ? { description } : { description, default: byDefault });
+}
+
+/** The protocol default of one input field (input-defaults.ts holds them, for idempotency and for the schemas). */
+function protocolDefault<V extends keyof typeof PROTOCOL_INPUT_DEFAULTS>(verb: V, field: keyof (typeof PROTOCOL_INPUT_DEFAULTS)[V]): unknown {
+  return PROTOCOL_INPUT_DEFAULTS[verb][field];
+}
+
+const runIdArg = (what: string) => arg(RunId, `The run ${what} (run_..., from runs_open, runs_list or runs_get).`);
+const stepIdArg = (what: string) => arg(StepId, `The step ${what} (step_..., from steps_dispatch, runs_get or steps_get).`);
+const attemptIdArg = (what: string) => arg(AttemptId, `The attempt ${what} (attempt_..., from steps_get, runs_get or gates_list candidates).`);
+const gateIdArg = (what: string) => arg(GateId, `The gate ${what} (gate_..., from gates_list or steps_get).`);
+
 export const StepDetail = Step.extend({
   gates: z.array(Gate),
   validationResults: z.array(ValidationResult),
@@ -98,7 +117,7 @@ export const VERBS = {
   'instances.list': verb({
     name: 'instances.list',
     title: 'List instances',
-    description: "Connected and known instances of the caller's org, with their shared workspaces, executor and validation names.",
+    description: 'The operator machines (instances) you may use, whether each is online, and per workspace the executor and validation names you may pass to steps_dispatch. Start here: call it first, then runs_open on one of its workspaces. Read each executor\'s `task` description (in instances_list or workspaces_describe) before writing a task for it.',
     input: z.strictObject({}),
     output: z.object({ instances: z.array(Instance) }),
     scope: 'runs:read',
@@ -110,12 +129,12 @@ export const VERBS = {
   'runs.open': verb({
     name: 'runs.open',
     title: 'Open a run',
-    description: 'Open a run on a shared workspace; creates branch sluice/run/<runId> from the base ref (default HEAD).',
+    description: 'Open a run: a branch sluice/run/<runId> in a shared workspace, created from baseRef (default HEAD). Every step of the run starts from this branch\'s head, and accepting a step moves it. Call after instances_list; next call steps_dispatch with the returned runId. Nothing is merged into the operator\'s branches: the operator merges the run branch after runs_close.',
     input: z.strictObject({
-      workspaceId: Name,
-      instanceId: InstanceId.optional(),
-      baseRef: GitRef.optional(),
-      title: safeText(LIMITS.titleLength).optional(),
+      workspaceId: arg(Name, 'The shared workspace to work in: a workspaceId from instances_list.'),
+      instanceId: arg(InstanceId.optional(), 'The instance that holds the workspace (from instances_list); needed only when several instances share a workspace of that name.'),
+      baseRef: arg(GitRef.optional(), 'Branch, tag or commit the run branch starts from: an operator branch or tag, or an accepted run head.', protocolDefault('runs.open', 'baseRef')),
+      title: arg(safeText(LIMITS.titleLength).optional(), 'A short title for the run, shown to the operator.'),
     }),
     output: Run,
     scope: 'runs:write',
@@ -127,8 +146,8 @@ export const VERBS = {
   'runs.get': verb({
     name: 'runs.get',
     title: 'Get a run',
-    description: 'A run with its steps and their latest attempts.',
-    input: z.strictObject({ runId: RunId }),
+    description: 'A run with its state, head commit and every step with its attempts. Call it to see where a run stands (which steps are queued, running, awaiting approval or done); for one step in detail call steps_get, to follow changes call events_list.',
+    input: z.strictObject({ runId: runIdArg('to read') }),
     output: RunDetail,
     scope: 'runs:read',
     hints: { readOnly: true, destructive: false, idempotent: true },
@@ -139,13 +158,13 @@ export const VERBS = {
   'runs.list': verb({
     name: 'runs.list',
     title: 'List runs',
-    description: 'Runs of an instance, newest first, filtered by workspace and state, paginated.',
+    description: 'Runs of an instance, newest first, optionally filtered by workspace and state. Returns nextCursor: pass it as cursor to get the next page (null means the last page). Use it to find a run you opened earlier; then runs_get.',
     input: z.strictObject({
-      instanceId: InstanceId.optional(),
-      workspaceId: Name.optional(),
-      state: RunState.optional(),
-      limit: z.number().int().min(1).max(LIMITS.pageSize).optional(),
-      cursor: PageCursor.optional(),
+      instanceId: arg(InstanceId.optional(), 'The instance whose runs to list (from instances_list); needed only when the caller may use several.'),
+      workspaceId: arg(Name.optional(), 'Only runs of this workspace; all shared workspaces when left out.'),
+      state: arg(RunState.optional(), 'Only runs in this state; every state when left out.'),
+      limit: arg(z.number().int().min(1).max(LIMITS.pageSize).optional(), 'Most runs to return in this page.', protocolDefault('runs.list', 'limit')),
+      cursor: arg(PageCursor.optional(), 'The nextCursor of the previous page; leave out for the first page.'),
     }),
     output: z.object({ runs: z.array(Run), nextCursor: PageCursor.nullable() }),
     scope: 'runs:read',
@@ -157,8 +176,8 @@ export const VERBS = {
   'runs.close': verb({
     name: 'runs.close',
     title: 'Close a run',
-    description: 'Mark a run completed once no step is queued or running; its run branch stays for the operator to merge.',
-    input: z.strictObject({ runId: RunId }),
+    description: 'Finish a run: marks it completed once no step is queued or running and no gate is pending. The run branch stays for the operator to review and merge. Call it last, after the accepted steps; a closed run takes no new steps.',
+    input: z.strictObject({ runId: runIdArg('to close') }),
     output: Run,
     scope: 'runs:write',
     hints: { readOnly: false, destructive: false, idempotent: true },
@@ -169,8 +188,8 @@ export const VERBS = {
   'runs.abort': verb({
     name: 'runs.abort',
     title: 'Abort a run',
-    description: 'Abort a run: cancel every live attempt (reported only after the processes exit) and refuse new steps.',
-    input: z.strictObject({ runId: RunId, reason: reason.optional() }),
+    description: 'Abort a run: cancels every live attempt (answers once their processes have exited), refuses new steps and leaves the run branch as it is. Use it to give up on a run; to stop only one attempt use attempts_cancel.',
+    input: z.strictObject({ runId: runIdArg('to abort'), reason: arg(reason.optional(), 'Why the run is aborted, recorded in the ledger for the operator.') }),
     output: Run,
     scope: 'runs:cancel',
     hints: { readOnly: false, destructive: true, idempotent: true },
@@ -182,21 +201,42 @@ export const VERBS = {
     name: 'steps.dispatch',
     title: 'Dispatch a step',
     description:
-      'Queue a step on an open run: an executor name from the workspace config, the task text, validation names, whether approval is wanted, a timeout, 1-4 parallel attempts and an idempotency key.',
+      'Queue a step on an open run: the named executor gets `task` exactly as written, in a fresh git worktree of the run branch head, and its commits become the attempt\'s result. What a task must look like depends on the executor: see the executor\'s `task` description in instances_list / workspaces_describe before writing one. Steps of one run execute one at a time, in order. Returns the step at once (state queued); next call steps_wait with its stepId (repeat until settled), then read the result with steps_get or attempts_get. With approval the step ends awaiting_approval and you decide it with gates_approve or gates_reject; the workspace\'s approval policy may require approval even when you ask for none.',
     input: z.strictObject({
-      runId: RunId,
-      executor: Name,
-      task: safeText(LIMITS.taskBytes, { min: 1 }),
-      validations: z.array(Name).max(LIMITS.validationsPerStep).optional(),
-      approval: z.boolean().optional(),
-      timeoutMs: z.number().int().min(LIMITS.stepTimeoutMs.min).max(LIMITS.stepTimeoutMs.max).optional(),
-      attempts: z.number().int().min(1).max(LIMITS.attempts).optional(),
-      idempotencyKey: z
-        .string()
-        .min(1)
-        .max(LIMITS.idempotencyKeyLength)
-        .regex(/^[A-Za-z0-9._:-]+$/)
-        .optional(),
+      runId: runIdArg('to add the step to; it must be open'),
+      executor: arg(Name, 'The executor to run: one of the executor names instances_list gives for the workspace of the run.'),
+      task: arg(
+        safeText(LIMITS.taskBytes, { min: 1 }),
+        "What the executor should do, passed to it as is: for a coding agent plain English, for other executors their own language. See the executor's `task` description in instances_list / workspaces_describe.",
+      ),
+      validations: arg(
+        z.array(Name).max(LIMITS.validationsPerStep).optional(),
+        'Validation names (from instances_list) to run on each attempt after the executor; an attempt passes only when all of them pass.',
+        protocolDefault('steps.dispatch', 'validations'),
+      ),
+      approval: arg(
+        z.boolean().optional(),
+        "Stop at an approval gate before the run branch moves; the workspace's approval policy may require approval anyway, and then wins.",
+        protocolDefault('steps.dispatch', 'approval'),
+      ),
+      timeoutMs: arg(
+        z.number().int().min(LIMITS.stepTimeoutMs.min).max(LIMITS.stepTimeoutMs.max).optional(),
+        `Most milliseconds the executor may run per attempt (validations have their own timeouts). Left out: the executor's configured timeout, else ${LIMITS.stepTimeoutMs.default} ms.`,
+      ),
+      attempts: arg(
+        z.number().int().min(1).max(LIMITS.attempts).optional(),
+        'Parallel attempts of the same task, each in its own worktree; with several that pass you choose one at the approval gate.',
+        protocolDefault('steps.dispatch', 'attempts'),
+      ),
+      idempotencyKey: arg(
+        z
+          .string()
+          .min(1)
+          .max(LIMITS.idempotencyKeyLength)
+          .regex(/^[A-Za-z0-9._:-]+$/)
+          .optional(),
+        'A key of your choice that makes retries safe: the same key with the same input returns the step already queued instead of queueing another; with a different input it is IDEMPOTENCY_CONFLICT.',
+      ),
     }),
     output: Step,
     scope: 'runs:write',
@@ -209,8 +249,8 @@ export const VERBS = {
   'steps.get': verb({
     name: 'steps.get',
     title: 'Get a step',
-    description: 'A step with its attempts, gates and validation results.',
-    input: z.strictObject({ stepId: StepId }),
+    description: 'One step in full: its attempts (state, summary, commits), its gates and the validation results. Call it after steps_wait to read the outcome; for one attempt\'s artifacts call attempts_get.',
+    input: z.strictObject({ stepId: stepIdArg('to read') }),
     output: StepDetail,
     scope: 'runs:read',
     hints: { readOnly: true, destructive: false, idempotent: true },
@@ -221,8 +261,8 @@ export const VERBS = {
   'steps.retry': verb({
     name: 'steps.retry',
     title: 'Retry a step',
-    description: 'Start new attempts of a failed, cancelled or interrupted step, from the current run branch head.',
-    input: z.strictObject({ stepId: StepId }),
+    description: 'Start new attempts of a failed, cancelled or interrupted step with the same executor, task and validations, from the current run branch head. To change the task, dispatch a new step instead. Next call steps_wait.',
+    input: z.strictObject({ stepId: stepIdArg('to retry; it must be failed, cancelled or interrupted') }),
     output: Step,
     scope: 'runs:write',
     hints: { readOnly: false, destructive: false, idempotent: false },
@@ -233,8 +273,11 @@ export const VERBS = {
   'steps.wait': verb({
     name: 'steps.wait',
     title: 'Wait for a step',
-    description: 'Wait up to timeoutMs (at most 30 s) until the step settles (succeeded, failed, cancelled or awaiting approval) and return it.',
-    input: z.strictObject({ stepId: StepId, timeoutMs: z.number().int().min(0).max(LIMITS.waitMs).optional() }),
+    description: 'Wait up to timeoutMs (at most 30 s) until the step settles (succeeded, failed, cancelled or awaiting approval) and return it with `settled`. When settled is false the step is still queued or running: call steps_wait again. When it is awaiting_approval, decide its gate (gates_list, gates_approve or gates_reject).',
+    input: z.strictObject({
+      stepId: stepIdArg('to wait for'),
+      timeoutMs: arg(z.number().int().min(0).max(LIMITS.waitMs).optional(), 'Most milliseconds to wait before answering with settled: false; 0 answers at once.', LIMITS.waitMs),
+    }),
     output: StepDetail.extend({ settled: z.boolean() }),
     scope: 'runs:read',
     hints: { readOnly: true, destructive: false, idempotent: true },
@@ -246,8 +289,8 @@ export const VERBS = {
   'attempts.get': verb({
     name: 'attempts.get',
     title: 'Get an attempt',
-    description: 'One attempt with its validation results and artifact refs.',
-    input: z.strictObject({ attemptId: AttemptId }),
+    description: 'One attempt with its validation results and artifact refs (logs, diffs, test output). Call it after steps_get to look at one attempt; then artifacts_get with the run id and a ref\'s digest for the content.',
+    input: z.strictObject({ attemptId: attemptIdArg('to read') }),
     output: AttemptDetail,
     scope: 'runs:read',
     hints: { readOnly: true, destructive: false, idempotent: true },
@@ -258,8 +301,11 @@ export const VERBS = {
   'attempts.cancel': verb({
     name: 'attempts.cancel',
     title: 'Cancel an attempt',
-    description: 'Cancel a live attempt: SIGTERM to its process group, SIGKILL after the grace period; answers once the exit is observed. Cancelling a finished attempt says so and changes nothing.',
-    input: z.strictObject({ attemptId: AttemptId, reason: reason.optional() }),
+    description: 'Cancel one live attempt: SIGTERM to its process group, SIGKILL after the grace period; answers once the exit is observed. Cancelling a finished attempt says so (alreadyFinished) and changes nothing. To stop a whole run call runs_abort instead.',
+    input: z.strictObject({
+      attemptId: attemptIdArg('to cancel'),
+      reason: arg(reason.optional(), 'Why it is cancelled, recorded in the ledger for the operator.'),
+    }),
     output: z.object({ attempt: Attempt, alreadyFinished: z.boolean() }),
     scope: 'runs:cancel',
     hints: { readOnly: false, destructive: true, idempotent: true },
@@ -270,8 +316,11 @@ export const VERBS = {
   'gates.list': verb({
     name: 'gates.list',
     title: 'List gates',
-    description: 'Gates of a run: pending, decided or all.',
-    input: z.strictObject({ runId: RunId, status: z.enum(['pending', 'decided', 'all']).optional() }),
+    description: 'Gates of a run: approval gates a step waits at, with the candidate attempts that may be accepted. Call it when a step is awaiting_approval; then gates_approve (naming an attempt when there are several candidates) or gates_reject.',
+    input: z.strictObject({
+      runId: runIdArg('whose gates to list'),
+      status: arg(z.enum(['pending', 'decided', 'all']).optional(), 'Which gates: pending (waiting for a decision), decided, or all.', protocolDefault('gates.list', 'status')),
+    }),
     output: z.object({ gates: z.array(Gate) }),
     scope: 'runs:read',
     hints: { readOnly: true, destructive: false, idempotent: true },
@@ -282,8 +331,12 @@ export const VERBS = {
   'gates.approve': verb({
     name: 'gates.approve',
     title: 'Approve a gate',
-    description: 'Approve a pending approval gate, naming the attempt to accept when several passed; the run branch fast-forwards to it.',
-    input: z.strictObject({ gateId: GateId, attemptId: AttemptId.optional(), reason: reason.optional() }),
+    description: 'Approve a pending approval gate: the run branch fast-forwards to the accepted attempt\'s commits. When several attempts passed, name the one to accept with attemptId (the error lists the candidates). The workspace may allow decisions from local operators only (REMOTE_APPROVAL_DISABLED). Next dispatch the following step or runs_close.',
+    input: z.strictObject({
+      gateId: gateIdArg('to approve'),
+      attemptId: arg(AttemptId.optional(), "The candidate attempt to accept; required when more than one passed (the gate's candidates)."),
+      reason: arg(reason.optional(), 'Why it is approved, recorded with the decision.'),
+    }),
     output: Gate,
     scope: 'gates:decide',
     hints: { readOnly: false, destructive: false, idempotent: true },
@@ -294,8 +347,11 @@ export const VERBS = {
   'gates.reject': verb({
     name: 'gates.reject',
     title: 'Reject a gate',
-    description: 'Reject a pending approval gate with a reason; the run branch does not move.',
-    input: z.strictObject({ gateId: GateId, reason: safeText(LIMITS.reasonLength, { min: 1 }) }),
+    description: 'Reject a pending approval gate with a reason: the run branch does not move and the step ends failed. Next dispatch a corrected step (or steps_retry).',
+    input: z.strictObject({
+      gateId: gateIdArg('to reject'),
+      reason: arg(safeText(LIMITS.reasonLength, { min: 1 }), 'Why it is rejected, recorded with the decision for the operator and for a later attempt.'),
+    }),
     output: Gate,
     scope: 'gates:decide',
     hints: { readOnly: false, destructive: false, idempotent: true },
@@ -306,8 +362,12 @@ export const VERBS = {
   'artifacts.list': verb({
     name: 'artifacts.list',
     title: 'List artifacts',
-    description: 'Artifact refs (digest, kind, name, media type, size) of a run, optionally of one step or attempt.',
-    input: z.strictObject({ runId: RunId, stepId: StepId.optional(), attemptId: AttemptId.optional() }),
+    description: 'Artifact refs (digest, kind, name, media type, size) of a run, optionally narrowed to one step or attempt: logs, diffs, validation output. Next call artifacts_get with a digest to read one.',
+    input: z.strictObject({
+      runId: runIdArg('whose artifacts to list'),
+      stepId: arg(StepId.optional(), 'Only artifacts of this step of the run.'),
+      attemptId: arg(AttemptId.optional(), 'Only artifacts of this attempt of the run.'),
+    }),
     output: z.object({ artifacts: z.array(ArtifactRef) }),
     scope: 'runs:read',
     hints: { readOnly: true, destructive: false, idempotent: true },
@@ -318,12 +378,12 @@ export const VERBS = {
   'artifacts.get': verb({
     name: 'artifacts.get',
     title: 'Read an artifact',
-    description: 'Bounded read of an artifact of a run by digest: at most 1 MiB per call at an offset; returns the digest of the whole artifact to check.',
+    description: 'Read an artifact of a run by digest, at most 1 MiB per call from offset. Text comes back as utf8, anything else as base64; when eof is false call again with offset + length. Use it to read a diff or a test log named by artifacts_list or attempts_get.',
     input: z.strictObject({
-      runId: RunId,
-      digest: Digest,
-      offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-      length: z.number().int().min(1).max(LIMITS.artifactChunkBytes).optional(),
+      runId: runIdArg('the artifact belongs to'),
+      digest: arg(Digest, 'The artifact digest (sha256:...) from artifacts_list or attempts_get.'),
+      offset: arg(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(), 'Byte offset to read from.', protocolDefault('artifacts.get', 'offset')),
+      length: arg(z.number().int().min(1).max(LIMITS.artifactChunkBytes).optional(), 'Most bytes to read.', LIMITS.artifactChunkBytes),
     }),
     output: z.object({
       digest: Digest,
@@ -344,12 +404,12 @@ export const VERBS = {
   'events.list': verb({
     name: 'events.list',
     title: 'List events',
-    description: 'Events of a run after a cursor; with waitMs (at most 30 s) it waits until one arrives. Returns {events, nextCursor}: the way to follow a run.',
+    description: 'Events of a run (step and attempt state changes, gates, validation results) after a cursor, oldest first; with waitMs (at most 30 s) it waits until one arrives. Pass the returned nextCursor as `after` on the next call to follow the run. The cursor counts across the whole ledger, so use only values this verb returned.',
     input: z.strictObject({
-      runId: RunId,
-      after: Cursor.optional(),
-      limit: z.number().int().min(1).max(LIMITS.eventsPageSize).optional(),
-      waitMs: z.number().int().min(0).max(LIMITS.waitMs).optional(),
+      runId: runIdArg('to follow'),
+      after: arg(Cursor.optional(), 'Return events after this cursor: the nextCursor of the previous call (a ledger-wide counter, not a count of this run); leave out to start from the first event.', protocolDefault('events.list', 'after')),
+      limit: arg(z.number().int().min(1).max(LIMITS.eventsPageSize).optional(), 'Most events to return.', protocolDefault('events.list', 'limit')),
+      waitMs: arg(z.number().int().min(0).max(LIMITS.waitMs).optional(), 'When no event is newer than `after`, wait up to this many milliseconds for one.', 0),
     }),
     output: z.object({ events: z.array(Event), nextCursor: Cursor }),
     scope: 'runs:read',

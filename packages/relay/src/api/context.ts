@@ -37,7 +37,7 @@ export function limitRate(ctx: RelayContext, reply: FastifyReply, key: string): 
   const retryAfterS = ctx.limits.take(key);
   if (retryAfterS === undefined) return;
   void reply.header('retry-after', String(retryAfterS));
-  throw new SluiceError('RATE_LIMITED', `Too many requests; retry in ${retryAfterS} s.`);
+  throw new SluiceError('RATE_LIMITED', `Too many requests; retry in ${retryAfterS} s.`, undefined, { retryAfterMs: retryAfterS * 1000 });
 }
 
 /**

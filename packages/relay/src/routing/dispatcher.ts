@@ -1,5 +1,5 @@
 import { getVerb, hasScope, idPattern, NOT_FOUND_BY_ID_FIELD, ownedIdsOf, SluiceError, VERBS, zodDetails } from '@sluice/shared-protocol';
-import type { ErrorCode, Instance, OwnedIdField, VerbIdempotency, VerbName, VerbSpec } from '@sluice/shared-protocol';
+import type { Instance, OwnedIdField, VerbIdempotency, VerbName, VerbSpec } from '@sluice/shared-protocol';
 import { verbInputHash } from '@sluice/node-kit';
 import type { Principal } from '../auth/principal.js';
 import { mayUseInstance } from '../auth/principal.js';
@@ -86,7 +86,7 @@ export class Dispatcher {
     const waits = spec.wait ? ((input[spec.wait.field] as number | undefined) ?? spec.wait.defaultMs) : 0;
     const request = (timeoutMs: number) => untilAborted(session.request(spec.name, input, principal.actor, timeoutMs), signal);
     const answer = waits > 0 ? await this.whileWaiting(principal.actor, () => request(this.opts.requestTimeoutMs + waits)) : await request(this.opts.requestTimeoutMs);
-    if (!answer.ok) throw new SluiceError(answer.error.code as ErrorCode, answer.error.message, answer.error.details);
+    if (!answer.ok) throw SluiceError.fromBody(answer.error);
     const out = spec.output.safeParse(answer.output);
     if (!out.success) throw new SluiceError('UPSTREAM_ERROR', 'The instance answered with output that does not match the verb schema.');
     await this.recordOwners(principal.orgId, instanceId, spec, out.data);
