@@ -38,6 +38,7 @@ export const ERROR_CATALOG = {
   ARTIFACT_NOT_FOUND: { status: 404, message: 'No such artifact.' },
   ARTIFACT_PRUNED: { status: 410, message: 'The artifact was deleted by the retention policy (sluice gc); its ledger record remains.' },
   EXECUTOR_NOT_ALLOWED: { status: 422, message: 'That executor is not configured for this workspace.' },
+  TASK_NOT_UNDERSTOOD: { status: 422, message: 'The task has nothing the executor would act on; see the executor description (workspaces.describe).' },
   VALIDATION_NOT_DEFINED: { status: 422, message: 'That validation is not configured for this workspace.' },
   BASE_REF_NOT_FOUND: { status: 422, message: 'The base ref does not exist in the repository.' },
   BASE_REF_NOT_ALLOWED: { status: 422, message: 'The base is not accepted history: not on an operator branch or tag, nor on an accepted run head.' },
@@ -82,6 +83,8 @@ export const ErrorBody = z.object({
   code: z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/),
   message: z.string().max(4000),
   details: z.array(z.object({ path: z.string(), message: z.string() })).max(50).optional(),
+  /** The values that would have been accepted where the refusal is about a choice (executor, validation, attempt names). */
+  allowed: z.array(z.string().max(200)).max(64).optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
@@ -90,16 +93,28 @@ export class SluiceError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: ErrorBody['details'];
-  constructor(code: ErrorCode, message?: string, details?: ErrorBody['details']) {
+  readonly allowed: ErrorBody['allowed'];
+  constructor(code: ErrorCode, message?: string, details?: ErrorBody['details'], extra: { allowed?: readonly string[] | undefined } = {}) {
     super(message ?? ERROR_CATALOG[code].message);
     this.name = 'SluiceError';
     this.code = code;
     this.status = ERROR_CATALOG[code].status;
     this.details = details;
+    this.allowed = extra.allowed ? boundedAllowed(extra.allowed) : undefined;
   }
   toBody(): ErrorBody {
-    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.details ? { details: this.details } : {}),
+      ...(this.allowed ? { allowed: this.allowed } : {}),
+    };
   }
+}
+
+/** An `allowed` list as the body schema bounds it: at most 64 values of at most 200 characters. */
+function boundedAllowed(values: readonly string[]): string[] {
+  return values.slice(0, 64).map((v) => v.slice(0, 200));
 }
 
 /** True when a code is in the catalog. */

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { AttemptId, Digest, GateId, GitRef, InstanceId, Name, RunId, StepId } from './ids.js';
 import { LIMITS } from './limits.js';
 import { Cursor, Event } from './events.js';
-import { ArtifactRef, Attempt, Gate, Instance, PageCursor, Run, RunState, Step, ValidationResult } from './model.js';
+import { ArtifactRef, Attempt, ChangedPath, ChangeStats, DispatchAnswer, Gate, Instance, PageCursor, Run, RunState, Step, ValidationResult, WorkspaceDescription } from './model.js';
 import type { ErrorCode } from './errors.js';
 import type { Scope } from './scopes.js';
 import { safeText } from './text.js';
@@ -81,7 +81,13 @@ export const StepDetail = Step.extend({
 });
 export type StepDetail = z.infer<typeof StepDetail>;
 
-export const RunDetail = Run.extend({ steps: z.array(Step) });
+export const RunDetail = Run.extend({
+  steps: z.array(Step),
+  /** base..head of the run branch. Optional on the wire only because an older daemon does not send it. */
+  changes: ChangeStats.optional(),
+  /** True once an accepted attempt moved the run branch from its base. */
+  branchMoved: z.boolean().optional(),
+});
 export type RunDetail = z.infer<typeof RunDetail>;
 
 export const AttemptDetail = Attempt.extend({
@@ -91,6 +97,25 @@ export const AttemptDetail = Attempt.extend({
 export type AttemptDetail = z.infer<typeof AttemptDetail>;
 
 const STEP_IDS = ['stepId', 'attempts[].attemptId'];
+
+/** Changed paths one `runs.diff` answer lists; the diff artifact has them all. */
+export const RUN_DIFF_FILES_MAX = 200;
+
+export const RunDiff = z.object({
+  runId: RunId,
+  baseCommit: z.string(),
+  headCommit: z.string(),
+  branchMoved: z.boolean(),
+  changes: ChangeStats,
+  files: z.array(ChangedPath).max(RUN_DIFF_FILES_MAX),
+  /** True when more paths changed than `files` lists. */
+  filesTruncated: z.boolean(),
+  /** The whole base..head diff as an artifact of the run (read it with artifacts.get); null when nothing changed or it is over the diff limit. */
+  diff: ArtifactRef.nullable(),
+  /** True when the diff is over the daemon's diff limit and was not stored. */
+  diffTooLarge: z.boolean(),
+});
+export type RunDiff = z.infer<typeof RunDiff>;
 const STEP_DETAIL_IDS = [...STEP_IDS, 'gates[].gateId'];
 
 /** The verb table. Everything remote is generated from it; a verb that is not here cannot cross the relay. */
@@ -105,6 +130,22 @@ export const VERBS = {
     hints: { readOnly: true, destructive: false, idempotent: true },
     route: { kind: 'relay' },
     touches: 'nothing on the instance (answered by the relay from connector hellos)',
+    owns: [],
+  }),
+  'workspaces.describe': verb({
+    name: 'workspaces.describe',
+    title: 'Describe a workspace',
+    description:
+      'How a shared workspace runs steps: each executor with what its task text must be (plain English for an agent; the simulation executor takes a small language, with an example), its timeouts, whether it can run commands and whether it is ready; each validation with its timeout; the approval policy and the rules for steps and attempts. Call it before the first steps.dispatch on a workspace and write the task the way the executor description says.',
+    input: z.strictObject({
+      workspaceId: Name.describe('The workspace id, from instances.list.'),
+      instanceId: InstanceId.optional().describe('The instance that shares it; needed only when several instances share a workspace of that id.'),
+    }),
+    output: WorkspaceDescription,
+    scope: 'runs:read',
+    hints: { readOnly: true, destructive: false, idempotent: true },
+    route: { kind: 'instance' },
+    touches: 'reads the workspace config; checks that each executor program is on PATH (and its --version where a minimum applies)',
     owns: [],
   }),
   'runs.open': verb({
@@ -127,7 +168,7 @@ export const VERBS = {
   'runs.get': verb({
     name: 'runs.get',
     title: 'Get a run',
-    description: 'A run with its steps and their latest attempts.',
+    description: 'A run with its steps and their latest attempts, and how far its branch moved from the base (changes: files, insertions, deletions; branchMoved). runs.diff gives the diff itself.',
     input: z.strictObject({ runId: RunId }),
     output: RunDetail,
     scope: 'runs:read',
@@ -182,7 +223,7 @@ export const VERBS = {
     name: 'steps.dispatch',
     title: 'Dispatch a step',
     description:
-      'Queue a step on an open run: an executor name from the workspace config, the task text, validation names, whether approval is wanted, a timeout, 1-4 parallel attempts and an idempotency key.',
+      'Queue a step on an open run. The task text goes to the named executor as it is: read workspaces.describe first for what each executor takes (the simulation executor acts only on its directives). Steps of a run execute one at a time, in order. Answers the step (replayed: true when the idempotency key named an earlier one; effective: what the workspace policy changed). Follow it with steps.wait.',
     input: z.strictObject({
       runId: RunId,
       executor: Name,
@@ -198,13 +239,29 @@ export const VERBS = {
         .regex(/^[A-Za-z0-9._:-]+$/)
         .optional(),
     }),
-    output: Step,
+    output: DispatchAnswer,
     scope: 'runs:write',
     hints: { readOnly: false, destructive: false, idempotent: true },
     route: { kind: 'owner', field: 'runId' },
     touches: 'runs a configured executor in a new worktree of a shared workspace',
     owns: STEP_IDS,
     idempotency: { field: 'idempotencyKey', answerField: 'stepId', replayVerb: 'steps.get' },
+  }),
+  'steps.cancel': verb({
+    name: 'steps.cancel',
+    title: 'Cancel a step',
+    description:
+      'Cancel every live attempt of a step (each answers once its process has exited) and return the step as it is now. Cancelling a step with no live attempt changes nothing; call it again safely. Use steps.retry to run it again.',
+    input: z.strictObject({
+      stepId: StepId.describe('The step, from steps.dispatch or runs.get.'),
+      reason: reason.optional().describe('Why, recorded as the decisionReason of each cancelled attempt (never its summary).'),
+    }),
+    output: Step,
+    scope: 'runs:cancel',
+    hints: { readOnly: false, destructive: true, idempotent: true },
+    route: { kind: 'owner', field: 'stepId' },
+    touches: 'signals the executor process groups of one step',
+    owns: STEP_IDS,
   }),
   'steps.get': verb({
     name: 'steps.get',
@@ -242,6 +299,19 @@ export const VERBS = {
     touches: 'reads the ledger',
     owns: STEP_DETAIL_IDS,
     wait: { field: 'timeoutMs', defaultMs: LIMITS.waitMs },
+  }),
+  'runs.diff': verb({
+    name: 'runs.diff',
+    title: 'Diff a run',
+    description:
+      'What the operator would merge: base..head of the run branch as a diffstat (changes, files) and the whole diff as an artifact ref to read with artifacts.get. Call it after approving a step, or before closing the run.',
+    input: z.strictObject({ runId: RunId.describe('The run, from runs.open.') }),
+    output: RunDiff,
+    scope: 'runs:read',
+    hints: { readOnly: true, destructive: false, idempotent: true },
+    route: { kind: 'owner', field: 'runId' },
+    touches: 'reads the run branch; stores its diff as an artifact of the run',
+    owns: [],
   }),
   'attempts.get': verb({
     name: 'attempts.get',

@@ -74,4 +74,9 @@ CREATE TABLE audit (
 ${LEDGER_TABLES.map(appendOnlyTriggers).join('\n')}
 `,
   },
+  {
+    version: 2,
+    name: 'attempt-decision-reason',
+    up: `ALTER TABLE attempts ADD COLUMN decision_reason TEXT;`,
+  },
 ];

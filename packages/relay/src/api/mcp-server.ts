@@ -42,7 +42,8 @@ export function buildMcpServer(principal: Principal, dispatcher: Dispatcher, ctx
           return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output };
         } catch (err) {
           const e = toSluiceError(err);
-          return { isError: true, content: [{ type: 'text', text: `${e.code}: ${e.message}` }] };
+          // The body again as JSON, so a client reads the code and the allowed values without parsing prose.
+          return { isError: true, content: [{ type: 'text', text: `${e.code}: ${e.message}` }, { type: 'text', text: JSON.stringify(e.toBody()) }] };
         }
       }) as never,
     );

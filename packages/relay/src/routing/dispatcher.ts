@@ -86,7 +86,7 @@ export class Dispatcher {
     const waits = spec.wait ? ((input[spec.wait.field] as number | undefined) ?? spec.wait.defaultMs) : 0;
     const request = (timeoutMs: number) => untilAborted(session.request(spec.name, input, principal.actor, timeoutMs), signal);
     const answer = waits > 0 ? await this.whileWaiting(principal.actor, () => request(this.opts.requestTimeoutMs + waits)) : await request(this.opts.requestTimeoutMs);
-    if (!answer.ok) throw new SluiceError(answer.error.code as ErrorCode, answer.error.message, answer.error.details);
+    if (!answer.ok) throw new SluiceError(answer.error.code as ErrorCode, answer.error.message, answer.error.details, { allowed: answer.error.allowed });
     const out = spec.output.safeParse(answer.output);
     if (!out.success) throw new SluiceError('UPSTREAM_ERROR', 'The instance answered with output that does not match the verb schema.');
     await this.recordOwners(principal.orgId, instanceId, spec, out.data);
@@ -144,7 +144,7 @@ export class Dispatcher {
   private async replay(principal: Principal, spec: VerbSpec, idem: VerbIdempotency, instanceId: string, id: string): Promise<unknown> {
     const { replayVerb, answerField } = idem;
     const detail = await this.forward(principal, VERBS[replayVerb], instanceId, { [answerField]: id });
-    const answer = spec.output.safeParse(detail);
+    const answer = spec.output.safeParse({ ...(detail as Record<string, unknown>), replayed: true });
     if (!answer.success) throw new SluiceError('UPSTREAM_ERROR', 'The instance answered with output that does not match the verb schema.');
     return answer.data;
   }
