@@ -34,7 +34,7 @@ async function storeDiff(deps: ServiceDeps, repoPath: string, run: Run, actor: s
     throw err;
   }
   await diff.done;
-  const known = deps.store.findArtifact(run.runId, blob.digest);
+  const known = deps.store.listArtifacts({ runId: run.runId }).find((a) => a.digest === blob.digest && a.attemptId === null);
   if (known) return known;
   const name = `run-${run.baseCommit.slice(0, 12)}..${run.headCommit.slice(0, 12)}.diff`;
   return deps.store.addArtifactRef({ digest: blob.digest, size: blob.size, mediaType: 'text/x-diff', kind: 'diff', name, runId: run.runId, stepId: null, attemptId: null }, actor);
