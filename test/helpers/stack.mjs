@@ -97,8 +97,8 @@ export class DaemonNode {
     if (res.code !== 0) throw new Error(`sluice workspace add failed: ${res.stderr || res.stdout}`);
     this.editConfig((cfg) => {
       const ws = cfg.workspaces[id];
-      ws.executors = { simulation: { adapter: 'simulation' } };
-      ws.validations = { test: { argv: ['node', 'test.js'], timeout: '30s' } };
+      ws.executors = { simulation: { adapter: 'simulation', description: 'A scripted stand-in for a coding agent: it edits files exactly as its task says.' } };
+      ws.validations = { test: { argv: ['node', 'test.js'], timeout: '30s', description: "The project's test suite (node test.js); it fails until add() is fixed." } };
       // The simulation writes test.js as well: the operator accepts that a planner's task decides what it runs.
       ws.allowSimulationWithValidations = true;
       ws.approval = opts.approval ?? { policy: 'always', remote: true };

@@ -75,7 +75,7 @@ export async function describeWorkspace(workspaceId: string, ws: WorkspaceConfig
       concurrency: ws.concurrency,
       note: `A step may ask 1-${LIMITS.attempts} parallel attempts, each in its own worktree; at most ${ws.concurrency} attempts of this workspace run at once, the others wait queued.`,
     },
-    steps: { order: 'sequential', note: 'Steps of one run execute one at a time in dispatch order: a step starts once every earlier step of the run has settled (succeeded, failed or cancelled).' },
+    steps: { order: 'sequential', note: 'Steps of one run execute one at a time in dispatch order: a step starts once every earlier step of the run has finished (succeeded, failed or cancelled); one awaiting approval holds the steps after it.' },
     stepTimeout: {
       defaultMs: LIMITS.stepTimeoutMs.default,
       maxMs: LIMITS.stepTimeoutMs.max,
