@@ -84,7 +84,7 @@ class CountingPlanner {
   async call(tool: string, args: Json): Promise<Outcome> {
     const result = await this.client.callTool({ name: tool, arguments: args }, undefined, { timeout: 60_000 });
     if (result.isError) {
-      const error = errorOf(result);
+      const error = errorOf(result as { content?: unknown; structuredContent?: unknown });
       this.entries.push({ tool, args, shown: error, failed: true });
       return { ok: false, error };
     }
