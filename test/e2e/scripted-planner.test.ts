@@ -139,7 +139,7 @@ function documentedSequence(doc: string): string[] {
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ approval: { policy: 'always', remote: true } });
+  stack = await startStack({ approval: { policy: 'always', remote: true }, described: true });
 }, 60_000);
 
 afterAll(async () => {
