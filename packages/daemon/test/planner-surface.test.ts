@@ -24,7 +24,7 @@ async function refusal(p: Promise<unknown>): Promise<SluiceError> {
 const DESCRIBED = {
   executors: {
     sim: { adapter: 'simulation', description: 'Scripted edits for the demo.' },
-    claude: { adapter: 'claude-code', binary: 'sluice-no-such-cli', description: 'Claude Code with the operator login.' },
+    claude: { adapter: 'claude-code', binary: '/home/operator/bin/sluice-no-such-cli', description: 'Claude Code with the operator login.' },
   },
   validations: {
     test: { argv: [process.execPath, 'test.js'], timeout: '30s', description: 'Runs node test.js.' },
@@ -45,6 +45,7 @@ describe('workspaces.describe', () => {
     expect(claude.task).toMatch(/^Plain English/);
     expect(claude.preflight.status).toBe('not_found');
     expect(claude.preflight.message).toContain('sluice-no-such-cli');
+    expect(claude.preflight.message).not.toContain('/home/operator');
     expect(d.validations).toEqual([
       { name: 'test', description: 'Runs node test.js.', timeoutMs: 30_000 },
       { name: 'lint', description: null, timeoutMs: 120_000, argv: ['npm', 'run', 'lint'] },

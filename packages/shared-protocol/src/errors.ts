@@ -38,7 +38,6 @@ export const ERROR_CATALOG = {
   ARTIFACT_NOT_FOUND: { status: 404, message: 'No such artifact.' },
   ARTIFACT_PRUNED: { status: 410, message: 'The artifact was deleted by the retention policy (sluice gc); its ledger record remains.' },
   EXECUTOR_NOT_ALLOWED: { status: 422, message: 'That executor is not configured for this workspace.' },
-  TASK_NOT_UNDERSTOOD: { status: 422, message: 'The task has nothing the executor would act on; see the executor description (workspaces.describe).' },
   VALIDATION_NOT_DEFINED: { status: 422, message: 'That validation is not configured for this workspace.' },
   BASE_REF_NOT_FOUND: { status: 422, message: 'The base ref does not exist in the repository.' },
   BASE_REF_NOT_ALLOWED: { status: 422, message: 'The base is not accepted history: not on an operator branch or tag, nor on an accepted run head.' },

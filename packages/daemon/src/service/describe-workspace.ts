@@ -1,4 +1,5 @@
 import { tmpdir } from 'node:os';
+import { basename } from 'node:path';
 import { LIMITS, type ExecutorDescription, type ValidationDescription, type WorkspaceDescription } from '@sluice/shared-protocol';
 import { commandPolicyKind, type ExecutorConfig } from '../config/executor-config.js';
 import type { ValidationConfig, WorkspaceConfig } from '../config/schema.js';
@@ -27,13 +28,17 @@ const READINESS: Readonly<Record<string, string>> = {
   EXECUTOR_MISCONFIGURED: 'misconfigured',
 };
 
+/** The preflight of an attempt, run now; its message names the program without the folder it was looked for in. */
 async function readiness(entry: ExecutorConfig): Promise<ExecutorDescription['preflight']> {
+  const adapter = getAdapter(entry.adapter);
   try {
-    const found = await preflightExecutor(getAdapter(entry.adapter), entry, buildChildEnv(entry.env ?? []), tmpdir());
+    const found = await preflightExecutor(adapter, entry, buildChildEnv(entry.env ?? []), tmpdir());
     return { status: 'ready', message: null, version: found.version };
   } catch (err) {
     if (!(err instanceof ExecutorError)) throw err;
-    return { status: READINESS[err.code] ?? 'unavailable', message: err.message.slice(0, 1000), version: null };
+    const program = entry.argv?.[0] ?? entry.binary ?? adapter.defaultBinary;
+    const message = program ? err.message.split(program).join(basename(program)) : err.message;
+    return { status: READINESS[err.code] ?? 'unavailable', message: message.slice(0, 1000), version: null };
   }
 }
 
