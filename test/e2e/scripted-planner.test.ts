@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { FIXED_MATH, git, startStack } from '../helpers/index.mjs';
+import { FIXED_MATH, LONG_TASK, git, startStack } from '../helpers/index.mjs';
 import type { Stack } from '../helpers/index.mjs';
 
 const MAX_CALLS = 12;
@@ -228,4 +228,22 @@ describe('a scripted planner following only what the tools say', () => {
       await p.close();
     }
   }, 120_000);
+
+  it('steps_cancel stops a step through the relay; a replayed dispatch then answers it as it is now', async () => {
+    const p = await new CountingPlanner(stack.relay.url!, stack.org.plannerToken).connect();
+    try {
+      const run = await p.must('runs_open', { workspaceId: stack.workspaceId, title: 'cancel me' });
+      const input = { runId: run.runId, executor: 'simulation', task: LONG_TASK, idempotencyKey: 'long' };
+      const step = await p.must('steps_dispatch', input);
+      expect(step.replayed).toBeUndefined();
+      const cancelled = await p.must('steps_cancel', { stepId: step.stepId, reason: 'changed the plan' });
+      expect(cancelled.state).toBe('cancelled');
+      expect((cancelled.attempts as { decisionReason: string }[]).map((a) => a.decisionReason)).toEqual(['changed the plan']);
+      expect((await p.must('steps_cancel', { stepId: step.stepId })).state).toBe('cancelled');
+      const replayed = await p.must('steps_dispatch', input);
+      expect(replayed).toMatchObject({ stepId: step.stepId, state: 'cancelled', replayed: true });
+    } finally {
+      await p.close();
+    }
+  }, 60_000);
 });

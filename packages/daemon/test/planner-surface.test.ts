@@ -72,7 +72,7 @@ describe('honest no-ops', () => {
     const s = await h.call('steps.dispatch', { runId: run.runId, executor: 'sim', task: 'Please fix the failing test in src/math.js.' });
     const d = await h.settle(s.stepId);
     expect(d.state).toBe('failed');
-    expect(d.attempts[0]).toMatchObject({ failureCode: 'TASK_NOT_UNDERSTOOD' });
+    expect(d.attempts[0]).toMatchObject({ failureCode: 'TASK_NOT_UNDERSTOOD', changedFiles: 0 });
     expect(d.attempts[0]!.summary).toContain('write <path>');
     expect(git(h.repo, 'rev-parse', runRef(run.runId))).toBe(h.base);
   });
