@@ -55,7 +55,7 @@ describe('daemon shutdown signals', () => {
     expect(exit).toEqual({ code: SHUTDOWN_EXIT_CODES.cancelled, signal: null });
     await daemon.start();
     const a = await daemon.verb('attempts.get', { attemptId });
-    expect(a).toMatchObject({ state: 'cancelled', failureCode: 'CANCELLED', summary: 'cancelled while the daemon was stopping' });
+    expect(a).toMatchObject({ state: 'cancelled', failureCode: 'CANCELLED', decisionReason: 'cancelled while the daemon was stopping' });
     expect(a.endedAt).not.toBeNull();
   }, 60_000);
 

@@ -109,7 +109,7 @@ export class DaemonNode {
   cliJson(args: string[]): Promise<Record<string, unknown>>;
   editConfig(edit: (cfg: DaemonConfigFile) => void): DaemonConfigFile;
   init(): Promise<void>;
-  addWorkspace(path: string, id: string, opts?: { approval?: { policy: 'none' | 'always'; remote: boolean } }): Promise<void>;
+  addWorkspace(path: string, id: string, opts?: { approval?: { policy: 'none' | 'always'; remote: boolean }; described?: boolean }): Promise<void>;
   start(): Promise<this>;
   verb<V extends VerbName>(verb: V, input: VerbInput<V>): Promise<VerbOutput<V>>;
   stop(): Promise<StopResult | undefined>;
@@ -155,7 +155,7 @@ export interface Machine {
 }
 export function addMachine(
   relay: RelayNode,
-  opts: { dir: string; orgName: string; workspaceId: string; approval?: { policy: 'none' | 'always'; remote: boolean }; connectorEnv?: Env },
+  opts: { dir: string; orgName: string; workspaceId: string; approval?: { policy: 'none' | 'always'; remote: boolean }; described?: boolean; connectorEnv?: Env },
 ): Promise<Machine>;
 export function stopAll(named: Array<[string, { stop(): Promise<StopResult | undefined> } | undefined]>): Promise<Record<string, StopResult | { error: string; clean: false } | undefined>>;
 export interface Stack {
@@ -171,6 +171,8 @@ export interface Stack {
 export function startStack(opts?: {
   workspaceId?: string;
   approval?: { policy: 'none' | 'always'; remote: boolean };
+  /** Executor and validation descriptions in the workspace config, as an operator would write them. */
+  described?: boolean;
   heartbeatMs?: number;
   keepDir?: boolean;
 }): Promise<Stack>;

@@ -21,9 +21,12 @@ export function validInput(verb: VerbName, ids: Partial<typeof FAKE> = {}): Reco
       return {};
     case 'runs.open':
       return { workspaceId: 'web', title: 'hostile' };
+    case 'workspaces.describe':
+      return { workspaceId: 'web' };
     case 'runs.get':
     case 'runs.close':
     case 'runs.abort':
+    case 'runs.diff':
     case 'gates.list':
     case 'artifacts.list':
     case 'events.list':
@@ -32,6 +35,7 @@ export function validInput(verb: VerbName, ids: Partial<typeof FAKE> = {}): Reco
       return { runId: id.runId, executor: 'sim', task: 'write a.txt\nhello' };
     case 'steps.get':
     case 'steps.retry':
+    case 'steps.cancel':
     case 'steps.wait':
       return { stepId: id.stepId };
     case 'attempts.get':

@@ -43,7 +43,8 @@ describe('engine: honest cancel, timeouts, abort', () => {
     off();
     expect(out.alreadyFinished).toBe(false);
     expect(out.attempt.state).toBe('cancelled');
-    expect(out.attempt.summary).toBe('operator changed their mind');
+    expect(out.attempt.decisionReason).toBe('operator changed their mind');
+    expect(out.attempt.summary).not.toBe('operator changed their mind');
     expect(aliveWhenRecorded).toBe(false);
     expect(isAlive(leader)).toBe(false);
     expect(await eventually(() => !isAlive(sleeper))).toBe(true);

@@ -187,7 +187,7 @@ describe('/api/v2 through a fake connector', () => {
     expect(r2.body).toEqual(r1.body);
     await ca.connect();
     const r3 = await callVerb(t.url, a.token, 'steps.dispatch', input);
-    expect(r3.body).toEqual(r1.body);
+    expect(r3.body).toEqual({ ...r1.body, replayed: true });
     expect(dispatched).toBe(1);
     const conflict = await callVerb(t.url, a.token, 'steps.dispatch', { ...input, task: 'something else' });
     expect(conflict.body.code).toBe('IDEMPOTENCY_CONFLICT');
@@ -212,7 +212,7 @@ describe('/api/v2 through a fake connector', () => {
     const spelled = { idempotencyKey: 'k-defaults', attempts: 1, approval: false, validations: [], task: 'do it', executor: 'simulation', runId };
     const again = await callVerb(t.url, a.token, 'steps.dispatch', spelled);
     expect(again.status).toBe(200);
-    expect(again.body).toEqual(first.body);
+    expect(again.body).toEqual({ ...first.body, replayed: true });
     expect(dispatched).toBe(1);
     expect((await callVerb(t.url, a.token, 'steps.dispatch', { ...spelled, attempts: 2 })).body.code).toBe('IDEMPOTENCY_CONFLICT');
   });

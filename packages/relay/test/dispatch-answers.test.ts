@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SluiceError } from '@sluice/shared-protocol';
 import { fakeId, PLANNER_SCOPES, workspace } from '@sluice/test-kit';
 import type { FakeConnector } from '@sluice/test-kit';
 import { callVerb, connectedConnector, fakeRun, fakeStep, orgWithToken, startRelay } from './helpers.js';
@@ -44,12 +45,13 @@ describe('stored answers of idempotent dispatches', () => {
     const input = { runId, executor: 'simulation', task: 'secret-task-text-9f3a', idempotencyKey: 'k-ttl' };
     const first = await callVerb(t.url, a.token, 'steps.dispatch', input);
     expect(first.status).toBe(200);
+    expect(first.body).not.toHaveProperty('replayed');
     expect(everyStoredText()).not.toContain('secret-task-text-9f3a');
     expect(t.store.db.prepare('SELECT step_id FROM dispatch_answers').all()).toEqual([{ step_id: first.body.stepId }]);
 
     clock += TTL - 1000;
     const replay = await callVerb(t.url, a.token, 'steps.dispatch', input);
-    expect(replay.body).toMatchObject({ stepId: first.body.stepId, state: 'running' });
+    expect(replay.body).toMatchObject({ stepId: first.body.stepId, state: 'running', replayed: true });
     expect(replay.body).not.toHaveProperty('gates');
     expect(dispatched).toBe(1);
 
@@ -59,5 +61,13 @@ describe('stored answers of idempotent dispatches', () => {
     expect(again.body.stepId).not.toBe(first.body.stepId);
     expect(dispatched).toBe(2);
     expect(t.store.db.prepare('SELECT step_id FROM dispatch_answers').all()).toEqual([{ step_id: again.body.stepId }]);
+  });
+
+  it('pass on the allowed values of a daemon refusal', async () => {
+    const runId = (await callVerb(t.url, a.token, 'runs.open', { workspaceId: 'ws1' })).body.runId as string;
+    const error = new SluiceError('EXECUTOR_NOT_ALLOWED', 'Executor nope is not configured.', undefined, { allowed: ['sim', 'claude'] }).toBody();
+    c.handlers['steps.dispatch'] = (_input, f) => ({ raw: JSON.stringify({ type: 'response', id: f.id, ok: false, error }) });
+    const res = await callVerb(t.url, a.token, 'steps.dispatch', { runId, executor: 'nope', task: 'x' });
+    expect(res).toMatchObject({ status: 422, body: { code: 'EXECUTOR_NOT_ALLOWED', allowed: ['sim', 'claude'] } });
   });
 });

@@ -130,7 +130,7 @@ export class SluiceError extends Error {
     this.status = ERROR_CATALOG[code].status;
     this.details = details;
     this.hint = extra.hint ?? ERROR_CATALOG[code].hint;
-    this.allowed = extra.allowed?.slice(0, MAX_ALLOWED_VALUES);
+    this.allowed = extra.allowed ? boundedAllowed(extra.allowed) : undefined;
     this.retryAfterMs = extra.retryAfterMs;
   }
 
@@ -154,6 +154,11 @@ export class SluiceError extends Error {
       ...(this.details ? { details: this.details } : {}),
     };
   }
+}
+
+/** An `allowed` list as the body schema bounds it: at most 64 values of at most 200 characters. */
+function boundedAllowed(values: readonly string[]): string[] {
+  return values.slice(0, MAX_ALLOWED_VALUES).map((v) => v.slice(0, 200));
 }
 
 /** True when a code is in the catalog. */

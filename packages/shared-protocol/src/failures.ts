@@ -16,6 +16,7 @@ export const ATTEMPT_FAILURES = {
   EXECUTOR_REPORTED_FAILURE: 'the agent reported failure in its structured output',
   EXECUTOR_DENIED: "the agent's CLI refused actions under the executor's policy (listed in the summary and the `attempt.denied` event); its work is on the attempt branch, the run branch did not move",
   AUTH_FAILED: "the agent's CLI could not authenticate to its model API (the CLI's own message is the summary)",
+  TASK_NOT_UNDERSTOOD: 'the task held nothing the executor acts on (a `simulation` task without a directive); nothing changed',
   STALLED: "the executor printed nothing for its `idleTimeout`; the process group was stopped",
   VALIDATION_FAILED: 'at least one validation failed (see the validation results)',
   VALIDATION_NOT_DEFINED: 'a validation the step names is no longer configured',

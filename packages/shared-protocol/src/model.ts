@@ -89,7 +89,14 @@ export const Attempt = z.object({
   exitCode: z.number().int().nullable(),
   /** One of `ATTEMPT_FAILURE_CODES` when written by this version; a newer daemon's code is kept as it is. */
   failureCode: FailureCodeOnWire.nullable(),
+  /** What the executor (or the engine, for its own failures) said of the attempt; a decision never replaces it. */
   summary: z.string().nullable(),
+  /**
+   * Why the attempt was cancelled or rejected, as the canceller or the deciding reviewer gave it. Optional on the
+   * wire only because an older daemon does not send it.
+   */
+  decisionReason: z.string().nullable().optional(),
+  /** Files the attempt changed against its base; null until its work is captured. */
   changedFiles: z.number().int().min(0).nullable(),
   /**
    * How many actions the agent's CLI refused under the executor's policy (each listed in an `attempt.denied`
@@ -122,8 +129,43 @@ export const Step = z.object({
   updatedAt: Timestamp,
   /** The latest attempt of each parallel slot. */
   attempts: z.array(Attempt),
+  /** True when the accepted attempt changed no file: the step succeeded without changing the run branch. */
+  noChanges: z.boolean().optional(),
 });
 export type Step = z.infer<typeof Step>;
+
+/** What the workspace policy made of a dispatch request, where it differs from what was asked. */
+export const DispatchEffective = z.object({
+  approval: z.boolean(),
+  reason: z.string().max(500),
+});
+
+/** The answer to `steps.dispatch`: the step as it is now. */
+export const DispatchAnswer = Step.extend({
+  /** True when the idempotency key named a step dispatched before: this is that step as it is now, nothing new was queued. */
+  replayed: z.boolean().optional(),
+  /** Present when the workspace policy overrode part of the request. */
+  effective: DispatchEffective.optional(),
+});
+export type DispatchAnswer = z.infer<typeof DispatchAnswer>;
+
+/** The size of a change between two commits. */
+export const ChangeStats = z.object({
+  files: z.number().int().min(0),
+  insertions: z.number().int().min(0),
+  deletions: z.number().int().min(0),
+});
+export type ChangeStats = z.infer<typeof ChangeStats>;
+
+/** One changed path of a diffstat; binary files count no lines. */
+export const ChangedPath = z.object({
+  path: z.string().max(4096),
+  status: z.string().max(2),
+  insertions: z.number().int().min(0),
+  deletions: z.number().int().min(0),
+  binary: z.boolean(),
+});
+export type ChangedPath = z.infer<typeof ChangedPath>;
 
 export const GateKind = z.enum(['validation', 'approval']);
 export const GateStatus = z.enum(['pending', 'passed', 'failed', 'approved', 'rejected', 'cancelled']);
@@ -231,6 +273,58 @@ export type ExecutorCheck = z.infer<typeof ExecutorCheck>;
 /** The output of `sluice executors check --json`. */
 export const ExecutorCheckReport = z.object({ executors: z.array(ExecutorCheck) });
 export type ExecutorCheckReport = z.infer<typeof ExecutorCheckReport>;
+
+/** Whether a child may run commands: none, only the listed prefixes, or any. */
+export const CommandsPolicy = z.object({
+  kind: z.enum(['none', 'list', 'any']),
+  prefixes: z.array(z.string().max(200)).max(32),
+});
+
+/**
+ * Whether an executor can start now. `status` is open text so a newer daemon can say more (known values:
+ * `ready`, `not_found`, `too_old`, `version_unknown`, `misconfigured`).
+ */
+export const ExecutorReadiness = z.object({
+  status: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/),
+  message: z.string().max(1000).nullable(),
+  version: z.string().max(100).nullable(),
+});
+
+/** One executor of a workspace, as a planner needs to know it to write a task for it. */
+export const ExecutorDescription = z.object({
+  name: Name,
+  adapter: z.string().max(40),
+  /** The operator's own words, or null. */
+  description: z.string().max(2000).nullable(),
+  /** What the task text is to this executor: plain English for an agent, or the simulation's language with an example. */
+  task: z.string().max(4000),
+  timeout: z.object({ defaultMs: z.number().int(), maxMs: z.number().int() }),
+  commands: CommandsPolicy,
+  preflight: ExecutorReadiness,
+});
+export type ExecutorDescription = z.infer<typeof ExecutorDescription>;
+
+export const ValidationDescription = z.object({
+  name: Name,
+  description: z.string().max(2000).nullable(),
+  timeoutMs: z.number().int(),
+  /** Only when the operator set `showArgv`. */
+  argv: z.array(z.string()).optional(),
+});
+export type ValidationDescription = z.infer<typeof ValidationDescription>;
+
+/** What a planner may know of how a shared workspace runs steps: executors, validations and the rules. */
+export const WorkspaceDescription = z.object({
+  workspaceId: Name,
+  name: z.string().max(200),
+  executors: z.array(ExecutorDescription).max(64),
+  validations: z.array(ValidationDescription).max(256),
+  approval: z.object({ policy: ApprovalPolicy, remote: z.boolean(), note: z.string().max(500) }),
+  attempts: z.object({ maxPerStep: z.number().int(), concurrency: z.number().int(), note: z.string().max(500) }),
+  steps: z.object({ order: z.literal('sequential'), note: z.string().max(500) }),
+  stepTimeout: z.object({ defaultMs: z.number().int(), maxMs: z.number().int(), coversValidations: z.boolean(), note: z.string().max(500) }),
+});
+export type WorkspaceDescription = z.infer<typeof WorkspaceDescription>;
 
 /** A page cursor for list verbs: opaque text. */
 export const PageCursor = z.string().min(1).max(200).regex(/^[A-Za-z0-9_-]+$/);

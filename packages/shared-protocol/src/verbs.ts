@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { AttemptId, Digest, GateId, GitRef, InstanceId, Name, RunId, StepId } from './ids.js';
 import { LIMITS } from './limits.js';
 import { Cursor, Event } from './events.js';
-import { ArtifactRef, Attempt, Gate, Instance, PageCursor, Run, RunState, Step, ValidationResult } from './model.js';
+import { ArtifactRef, Attempt, ChangedPath, ChangeStats, DispatchAnswer, Gate, Instance, PageCursor, Run, RunState, Step, ValidationResult, WorkspaceDescription } from './model.js';
 import type { ErrorCode } from './errors.js';
 import { PROTOCOL_INPUT_DEFAULTS } from './input-defaults.js';
 import type { Scope } from './scopes.js';
@@ -100,7 +100,13 @@ export const StepDetail = Step.extend({
 });
 export type StepDetail = z.infer<typeof StepDetail>;
 
-export const RunDetail = Run.extend({ steps: z.array(Step) });
+export const RunDetail = Run.extend({
+  steps: z.array(Step),
+  /** base..head of the run branch. Optional on the wire only because an older daemon does not send it. */
+  changes: ChangeStats.optional(),
+  /** True once an accepted attempt moved the run branch from its base. */
+  branchMoved: z.boolean().optional(),
+});
 export type RunDetail = z.infer<typeof RunDetail>;
 
 export const AttemptDetail = Attempt.extend({
@@ -110,6 +116,25 @@ export const AttemptDetail = Attempt.extend({
 export type AttemptDetail = z.infer<typeof AttemptDetail>;
 
 const STEP_IDS = ['stepId', 'attempts[].attemptId'];
+
+/** Changed paths one `runs.diff` answer lists; the diff artifact has them all. */
+export const RUN_DIFF_FILES_MAX = 200;
+
+export const RunDiff = z.object({
+  runId: RunId,
+  baseCommit: z.string(),
+  headCommit: z.string(),
+  branchMoved: z.boolean(),
+  changes: ChangeStats,
+  files: z.array(ChangedPath).max(RUN_DIFF_FILES_MAX),
+  /** True when more paths changed than `files` lists. */
+  filesTruncated: z.boolean(),
+  /** The whole base..head diff as an artifact of the run (read it with artifacts.get); null when nothing changed or it is over the diff limit. */
+  diff: ArtifactRef.nullable(),
+  /** True when the diff is over the daemon's diff limit and was not stored. */
+  diffTooLarge: z.boolean(),
+});
+export type RunDiff = z.infer<typeof RunDiff>;
 const STEP_DETAIL_IDS = [...STEP_IDS, 'gates[].gateId'];
 
 /** The verb table. Everything remote is generated from it; a verb that is not here cannot cross the relay. */
@@ -124,6 +149,22 @@ export const VERBS = {
     hints: { readOnly: true, destructive: false, idempotent: true },
     route: { kind: 'relay' },
     touches: 'nothing on the instance (answered by the relay from connector hellos)',
+    owns: [],
+  }),
+  'workspaces.describe': verb({
+    name: 'workspaces.describe',
+    title: 'Describe a workspace',
+    description:
+      'How a shared workspace runs steps: each executor with what its task text must be (plain English for an agent; the simulation executor takes a small language, with an example), its timeouts, whether it can run commands and whether it is ready; each validation with its timeout; the approval policy and the rules for steps and attempts. Call it before the first steps.dispatch on a workspace and write the task the way the executor description says.',
+    input: z.strictObject({
+      workspaceId: Name.describe('The workspace id, from instances.list.'),
+      instanceId: InstanceId.optional().describe('The instance that shares it; needed only when several instances share a workspace of that id.'),
+    }),
+    output: WorkspaceDescription,
+    scope: 'runs:read',
+    hints: { readOnly: true, destructive: false, idempotent: true },
+    route: { kind: 'instance' },
+    touches: 'reads the workspace config; checks that each executor program is on PATH (and its --version where a minimum applies)',
     owns: [],
   }),
   'runs.open': verb({
@@ -146,7 +187,7 @@ export const VERBS = {
   'runs.get': verb({
     name: 'runs.get',
     title: 'Get a run',
-    description: 'A run with its state, head commit and every step with its attempts. Call it to see where a run stands (which steps are queued, running, awaiting approval or done); for one step in detail call steps_get, to follow changes call events_list.',
+    description: 'A run with its state, head commit, every step with its attempts, and how far its branch moved from the base (changes: files, insertions, deletions; branchMoved). Call it to see where a run stands (which steps are queued, running, awaiting approval or done); for the diff itself call runs_diff, for one step in detail steps_get, to follow changes events_list.',
     input: z.strictObject({ runId: runIdArg('to read') }),
     output: RunDetail,
     scope: 'runs:read',
@@ -201,7 +242,7 @@ export const VERBS = {
     name: 'steps.dispatch',
     title: 'Dispatch a step',
     description:
-      'Queue a step on an open run: the named executor gets `task` exactly as written, in a fresh git worktree of the run branch head, and its commits become the attempt\'s result. What a task must look like depends on the executor: see the executor\'s `task` description in instances_list / workspaces_describe before writing one. Steps of one run execute one at a time, in order. Returns the step at once (state queued); next call steps_wait with its stepId (repeat until settled), then read the result with steps_get or attempts_get. With approval the step ends awaiting_approval and you decide it with gates_approve or gates_reject; the workspace\'s approval policy may require approval even when you ask for none.',
+      'Queue a step on an open run: the named executor gets `task` exactly as written, in a fresh git worktree of the run branch head, and its commits become the attempt\'s result. What a task must look like depends on the executor: see the executor\'s `task` description in workspaces_describe before writing one (the simulation executor acts only on its directives). Steps of one run execute one at a time, in order. Returns the step at once (state queued; replayed: true when the idempotency key named an earlier step, which is answered as it is now; effective: what the workspace policy changed and why); next call steps_wait with its stepId (repeat until settled), then read the result with steps_get or attempts_get. With approval the step ends awaiting_approval and you decide it with gates_approve or gates_reject; the workspace\'s approval policy may require approval even when you ask for none.',
     input: z.strictObject({
       runId: runIdArg('to add the step to; it must be open'),
       executor: arg(Name, 'The executor to run: one of the executor names instances_list gives for the workspace of the run.'),
@@ -238,13 +279,29 @@ export const VERBS = {
         'A key of your choice that makes retries safe: the same key with the same input returns the step already queued instead of queueing another; with a different input it is IDEMPOTENCY_CONFLICT.',
       ),
     }),
-    output: Step,
+    output: DispatchAnswer,
     scope: 'runs:write',
     hints: { readOnly: false, destructive: false, idempotent: true },
     route: { kind: 'owner', field: 'runId' },
     touches: 'runs a configured executor in a new worktree of a shared workspace',
     owns: STEP_IDS,
     idempotency: { field: 'idempotencyKey', answerField: 'stepId', replayVerb: 'steps.get' },
+  }),
+  'steps.cancel': verb({
+    name: 'steps.cancel',
+    title: 'Cancel a step',
+    description:
+      'Cancel every live attempt of a step (each answers once its process has exited) and return the step as it is now. Cancelling a step with no live attempt changes nothing; call it again safely. Use steps.retry to run it again.',
+    input: z.strictObject({
+      stepId: StepId.describe('The step, from steps.dispatch or runs.get.'),
+      reason: reason.optional().describe('Why, recorded as the decisionReason of each cancelled attempt (never its summary).'),
+    }),
+    output: Step,
+    scope: 'runs:cancel',
+    hints: { readOnly: false, destructive: true, idempotent: true },
+    route: { kind: 'owner', field: 'stepId' },
+    touches: 'signals the executor process groups of one step',
+    owns: STEP_IDS,
   }),
   'steps.get': verb({
     name: 'steps.get',
@@ -285,6 +342,19 @@ export const VERBS = {
     touches: 'reads the ledger',
     owns: STEP_DETAIL_IDS,
     wait: { field: 'timeoutMs', defaultMs: LIMITS.waitMs },
+  }),
+  'runs.diff': verb({
+    name: 'runs.diff',
+    title: 'Diff a run',
+    description:
+      'What the operator would merge: base..head of the run branch as a diffstat (changes, files) and the whole diff as an artifact ref to read with artifacts.get. Call it after approving a step, or before closing the run.',
+    input: z.strictObject({ runId: RunId.describe('The run, from runs.open.') }),
+    output: RunDiff,
+    scope: 'runs:read',
+    hints: { readOnly: true, destructive: false, idempotent: true },
+    route: { kind: 'owner', field: 'runId' },
+    touches: 'reads the run branch; stores its diff as an artifact of the run',
+    owns: [],
   }),
   'attempts.get': verb({
     name: 'attempts.get',

@@ -14,12 +14,15 @@ const VALID: Record<VerbName, unknown> = {
   'instances.list': {},
   'runs.open': { workspaceId: 'web-app', instanceId: INS, baseRef: 'main', title: 'Fix the failing test' },
   'runs.get': { runId: RUN },
+  'runs.diff': { runId: RUN },
+  'workspaces.describe': { workspaceId: 'web' },
   'runs.list': { workspaceId: 'web-app', state: 'open', limit: 20 },
   'runs.close': { runId: RUN },
   'runs.abort': { runId: RUN, reason: 'planner changed its mind' },
   'steps.dispatch': { runId: RUN, executor: 'simulation', task: 'Fix add() in src/math.js', validations: ['test'], approval: true, timeoutMs: 60_000, attempts: 2, idempotencyKey: 'step-1' },
   'steps.get': { stepId: STEP },
   'steps.retry': { stepId: STEP },
+  'steps.cancel': { stepId: STEP, reason: 'not needed' },
   'steps.wait': { stepId: STEP, timeoutMs: 30_000 },
   'attempts.get': { attemptId: ATT },
   'attempts.cancel': { attemptId: ATT },
@@ -82,7 +85,7 @@ describe('verb table invariants', () => {
 
   it('covers exactly the verbs of the design and no command, path or tunnel verb', () => {
     expect([...VERB_NAMES].sort()).toEqual(
-      ['instances.list', 'runs.open', 'runs.get', 'runs.list', 'runs.close', 'runs.abort', 'steps.dispatch', 'steps.get', 'steps.retry', 'steps.wait', 'attempts.get', 'attempts.cancel', 'gates.list', 'gates.approve', 'gates.reject', 'artifacts.list', 'artifacts.get', 'events.list'].sort(),
+      ['instances.list', 'workspaces.describe', 'runs.open', 'runs.get', 'runs.diff', 'runs.list', 'runs.close', 'runs.abort', 'steps.dispatch', 'steps.get', 'steps.retry', 'steps.cancel', 'steps.wait', 'attempts.get', 'attempts.cancel', 'gates.list', 'gates.approve', 'gates.reject', 'artifacts.list', 'artifacts.get', 'events.list'].sort(),
     );
     expect(VERB_NAMES.some((v) => /exec|shell|command|file|path|tunnel/i.test(v))).toBe(false);
   });

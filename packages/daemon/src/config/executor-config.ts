@@ -58,7 +58,8 @@ export const COMMAND_POLICY_SUPPORT: Record<(typeof ADAPTERS)[number], readonly 
   simulation: ['none'],
 };
 
-function commandPolicyKind(commands: ChildPolicy['commands']): CommandPolicyKind {
+/** Which of the three command policies an entry states. */
+export function commandPolicyKind(commands: ChildPolicy['commands']): CommandPolicyKind {
   return commands === 'any' ? 'any' : commands.length === 0 ? 'none' : 'list';
 }
 
@@ -75,6 +76,8 @@ export function commandPolicyRefusal(adapter: (typeof ADAPTERS)[number], command
 export const ExecutorConfig = z
   .strictObject({
     adapter: z.enum(ADAPTERS),
+    /** For planners: what this executor is for and how to word its task, in the operator's words. */
+    description: z.string().min(1).max(2000).optional(),
     binary: z.string().min(1).max(4096).optional(),
     argv: z.array(z.string().min(1).max(4096)).min(1).max(64).optional(),
     args: z.array(z.string().max(4096)).max(64).optional(),

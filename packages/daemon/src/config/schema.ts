@@ -7,10 +7,14 @@ import { ChildPolicy, EnvNames, ExecutorConfig } from './executor-config.js';
 /**
  * A named validation: an argv array (never a shell string), a timeout and env pass-through. `runsWorktreeCode`:
  * whether it runs anything an executor can write (`npm test`, `node test.js`, a Makefile...); assumed unless the
- * operator says otherwise.
+ * operator says otherwise. `description` and, with `showArgv`, the argv are what `workspaces.describe` tells planners.
  */
 export const ValidationConfig = z.strictObject({
   argv: z.array(z.string().min(1).max(4096)).min(1).max(64),
+  /** For planners: what the validation checks, in the operator's words. */
+  description: z.string().min(1).max(2000).optional(),
+  /** Show the argv to planners in `workspaces.describe` (hidden by default: it can name local paths). */
+  showArgv: z.boolean().default(false),
   timeout: Duration.default(600_000),
   env: EnvNames.default([]),
   runsWorktreeCode: z.boolean().default(true),

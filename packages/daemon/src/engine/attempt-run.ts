@@ -323,7 +323,7 @@ export class AttemptRun {
   private cancelled(patch: AttemptPatch): Ending {
     const c = this.live.cancel ?? { reason: null, actor: ENGINE_ACTOR, shutdown: false };
     if (c.shutdown) return { to: 'interrupted', patch: { ...patch, failureCode: 'DAEMON_STOPPED', summary: 'the daemon stopped while this attempt was live' }, actor: c.actor };
-    return { to: 'cancelled', patch: { ...patch, failureCode: 'CANCELLED', summary: c.reason ?? 'cancelled' }, actor: c.actor };
+    return { to: 'cancelled', patch: { ...patch, failureCode: 'CANCELLED', decisionReason: c.reason }, actor: c.actor };
   }
 
   /** Record the ending and settle the step (or open its approval gate when the other attempts are waiting). */

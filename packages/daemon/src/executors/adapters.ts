@@ -5,6 +5,7 @@ import { codexAdapter } from './codex.js';
 import type { AdapterKind, ExecutorAdapter, Invocation, ParsedOutput } from './executor-types.js';
 import { geminiAdapter } from './gemini.js';
 import { clipSummary, lastLine } from './output-text.js';
+import { SIMULATION_NOT_UNDERSTOOD_PREFIX } from './simulation-language.js';
 import { SIMULATION_SCRIPT } from './simulation-script.js';
 
 function plainOutput(stdout: string): ParsedOutput {
@@ -24,7 +25,8 @@ export const simulationAdapter: ExecutorAdapter = {
   parseOutput(stdout) {
     const lines = stdout.split('\n');
     const s = [...lines].reverse().find((l) => l.startsWith('[sim] summary: '));
-    return { log: stdout, summary: clipSummary(s ? s.slice('[sim] summary: '.length) : lastLine(stdout)), reportedFailure: null, authFailure: null, denied: [] };
+    const notUnderstood = lines.find((l) => l.startsWith(SIMULATION_NOT_UNDERSTOOD_PREFIX))?.slice(SIMULATION_NOT_UNDERSTOOD_PREFIX.length) ?? null;
+    return { log: stdout, summary: clipSummary(s ? s.slice('[sim] summary: '.length) : lastLine(stdout)), reportedFailure: null, authFailure: null, denied: [], notUnderstood };
   },
 };
 

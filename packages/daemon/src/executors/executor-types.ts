@@ -63,6 +63,8 @@ export interface ParsedOutput {
   authFailure: string | null;
   /** Actions the CLI's permission controls refused, one line each (tool and command or path). */
   denied: string[];
+  /** Why the executor found nothing in the task to act on (the simulation's language), when it said so. */
+  notUnderstood?: string | null;
 }
 
 /**

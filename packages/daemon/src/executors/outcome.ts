@@ -3,7 +3,7 @@ import type { ParsedOutput } from './executor-types.js';
 import { clipSummary } from './output-text.js';
 
 /** Attempt failure codes decided from how an executor ended (see docs/EXECUTORS.md). */
-export type ExecutorOutcomeCode = 'TIMED_OUT' | 'STALLED' | 'EXECUTOR_START_FAILED' | 'AUTH_FAILED' | 'EXECUTOR_FAILED' | 'EXECUTOR_REPORTED_FAILURE' | 'EXECUTOR_DENIED';
+export type ExecutorOutcomeCode = 'TIMED_OUT' | 'STALLED' | 'EXECUTOR_START_FAILED' | 'AUTH_FAILED' | 'EXECUTOR_FAILED' | 'EXECUTOR_REPORTED_FAILURE' | 'EXECUTOR_DENIED' | 'TASK_NOT_UNDERSTOOD';
 
 export interface ExecutorFailure {
   code: ExecutorOutcomeCode;
@@ -30,6 +30,7 @@ export function executorFailure(result: ProcessResult, parsed: ParsedOutput, lim
   if (result.stalled) return { code: 'STALLED', summary: `the executor printed nothing for ${limits.idleTimeoutMs ?? '?'} ms (idleTimeout) and was stopped` };
   if (result.spawnError) return { code: 'EXECUTOR_START_FAILED', summary: result.spawnError.message };
   if (parsed.authFailure) return { code: 'AUTH_FAILED', summary: parsed.authFailure };
+  if (parsed.notUnderstood) return { code: 'TASK_NOT_UNDERSTOOD', summary: clipSummary(parsed.notUnderstood) ?? parsed.notUnderstood };
   const reported = clipSummary(parsed.reportedFailure);
   if (result.exitCode !== 0) return { code: 'EXECUTOR_FAILED', summary: reported ?? parsed.summary ?? `the executor exited with ${result.exitCode ?? result.signal}` };
   if (reported) return { code: 'EXECUTOR_REPORTED_FAILURE', summary: reported };

@@ -1,4 +1,5 @@
 import { GIT_REFUSED_COMPONENT } from '../git/git-path.js';
+import { SIMULATION_NOT_UNDERSTOOD_MESSAGE, SIMULATION_NOT_UNDERSTOOD_PREFIX } from './simulation-language.js';
 
 /**
  * The simulation agent, run as `node -e <this>` in the worktree. It reads the task (SLUICE_TASK_FILE) and obeys
@@ -14,7 +15,7 @@ const cp = require('child_process');
 const root = fs.realpathSync(process.cwd());
 const task = fs.readFileSync(process.env.SLUICE_TASK_FILE, 'utf8');
 const lines = task.split(/\r?\n/);
-let written = 0, deleted = 0, summary = null;
+let written = 0, deleted = 0, directives = 0, summary = null;
 const log = (m) => process.stdout.write('[sim] ' + m + '\n');
 function target(p) {
   if (!p || path.isAbsolute(p) || p.split(/[\\/]+/).some((s) => s === '..' || GIT_REFUSED.test(s))) {
@@ -48,6 +49,7 @@ async function main() {
   while (i < lines.length) {
     const line = lines[i];
     let m;
+    if (/^(write|append|write-base64|delete|sleep|log|summary|spawn-sleeper|exit) \S|^(ignore-sigterm|fail)( |$)/.test(line)) directives++;
     if ((m = /^(write|append|write-base64) (\S+)$/.exec(line)) && lines[i + 1] === '<<<') {
       const b = block(i);
       const file = target(m[2]);
@@ -69,6 +71,10 @@ async function main() {
     else if ((m = /^fail(?: (.*))?$/.exec(line))) { process.stderr.write('[sim] failure: ' + (m[1] || 'simulated failure') + '\n'); log('summary: failed: ' + (m[1] || 'simulated failure')); process.exit(1); }
     else if ((m = /^exit (\d+)$/.exec(line))) { log('summary: ' + (summary || 'exit ' + m[1])); process.exit(Number(m[1])); }
     i++;
+  }
+  if (directives === 0) {
+    process.stdout.write(${JSON.stringify(SIMULATION_NOT_UNDERSTOOD_PREFIX + SIMULATION_NOT_UNDERSTOOD_MESSAGE)} + '\n');
+    process.exit(3);
   }
   log('summary: ' + (summary || ('simulation wrote ' + written + ' file(s), deleted ' + deleted)));
 }

@@ -155,37 +155,10 @@ export class WorktreeManager {
     return { commit, changedFiles, changedFilesText, attributesFiles };
   }
 
-  /**
-   * Stream the binary diff of a captured attempt against its base. Attributes come from the base commit, not from
-   * the attempt: an agent-written `.gitattributes` (`-diff`, `binary`) cannot hide a change from the reviewed diff.
-   */
+  /** Stream the binary diff of a captured attempt against its base (see `streamReviewedDiff`). */
   async diffStream(wt: AttemptWorktree): Promise<GitStream> {
     if (!wt.commit) throw new Error('the attempt is not captured yet');
-    // An index holding the base tree and an empty work tree (also the cwd: git reads attributes below the cwd
-    // too): git then finds `.gitattributes` in the base only.
-    const scratch = mkdtempSync(join(tmpdir(), 'sluice-diff-'));
-    const empty = join(scratch, 'empty');
-    const env = { GIT_INDEX_FILE: join(scratch, 'index') };
-    let gitDir: string;
-    try {
-      gitDir = await gitText(wt.path, ['rev-parse', '--absolute-git-dir']);
-      await runGit(wt.path, ['read-tree', wt.baseCommit], { env });
-      mkdirSync(empty);
-    } catch (err) {
-      rmSync(scratch, { recursive: true, force: true });
-      throw err;
-    }
-    const args = ['--git-dir', gitDir, '--work-tree', empty, 'diff', '--binary', '--no-color', '--no-ext-diff', '--no-textconv', '--full-index', wt.baseCommit, wt.commit, '--'];
-    const s = streamGit(empty, args, { env });
-    const done = s.done.then(
-      () => rmSync(scratch, { recursive: true, force: true }),
-      (err: unknown) => {
-        rmSync(scratch, { recursive: true, force: true });
-        throw new CaptureError('CAPTURE_FAILED', err instanceof Error ? err.message : 'git diff failed');
-      },
-    );
-    done.catch(() => undefined);
-    return { ...s, done };
+    return streamReviewedDiff(wt.path, wt.baseCommit, wt.commit);
   }
 
   /**
@@ -269,4 +242,37 @@ export class WorktreeManager {
       }
     });
   }
+}
+
+/**
+ * Stream the binary diff `base..commit` as a reviewer sees it, run in any work tree of the repository at `cwd`.
+ * Attributes come from the base commit, not from the change: an agent-written `.gitattributes` (`-diff`,
+ * `binary`) cannot hide a change from the reviewed diff.
+ */
+export async function streamReviewedDiff(cwd: string, baseCommit: string, commit: string): Promise<GitStream> {
+  // An index holding the base tree and an empty work tree (also the cwd: git reads attributes below the cwd
+  // too): git then finds `.gitattributes` in the base only.
+  const scratch = mkdtempSync(join(tmpdir(), 'sluice-diff-'));
+  const empty = join(scratch, 'empty');
+  const env = { GIT_INDEX_FILE: join(scratch, 'index') };
+  let gitDir: string;
+  try {
+    gitDir = await gitText(cwd, ['rev-parse', '--absolute-git-dir']);
+    await runGit(cwd, ['read-tree', baseCommit], { env });
+    mkdirSync(empty);
+  } catch (err) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw err;
+  }
+  const args = ['--git-dir', gitDir, '--work-tree', empty, 'diff', '--binary', '--no-color', '--no-ext-diff', '--no-textconv', '--full-index', baseCommit, commit, '--'];
+  const s = streamGit(empty, args, { env });
+  const done = s.done.then(
+    () => rmSync(scratch, { recursive: true, force: true }),
+    (err: unknown) => {
+      rmSync(scratch, { recursive: true, force: true });
+      throw new CaptureError('CAPTURE_FAILED', err instanceof Error ? err.message : 'git diff failed');
+    },
+  );
+  done.catch(() => undefined);
+  return { ...s, done };
 }

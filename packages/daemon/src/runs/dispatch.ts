@@ -1,4 +1,4 @@
-import { LIMITS, SluiceError, type Run, type VerbInput } from '@sluice/shared-protocol';
+import { LIMITS, SluiceError, type DispatchAnswer, type Run, type VerbInput } from '@sluice/shared-protocol';
 import { verbInputHash } from '@sluice/node-kit';
 import type { WorkspaceConfig } from '../config/schema.js';
 import type { DispatchStepInput } from '../store/index.js';
@@ -10,10 +10,16 @@ import type { DispatchStepInput } from '../store/index.js';
  */
 export function planDispatch(run: Run, ws: WorkspaceConfig, i: VerbInput<'steps.dispatch'>, actor: string): DispatchStepInput {
   const executor = Object.prototype.hasOwnProperty.call(ws.executors, i.executor) ? ws.executors[i.executor] : undefined;
-  if (!executor) throw new SluiceError('EXECUTOR_NOT_ALLOWED', `Executor ${i.executor} is not configured for workspace ${run.workspaceId}.`);
+  if (!executor) {
+    const allowed = Object.keys(ws.executors);
+    throw new SluiceError('EXECUTOR_NOT_ALLOWED', `Executor ${i.executor} is not configured for workspace ${run.workspaceId}; it has ${namesOf(allowed)}.`, undefined, { allowed });
+  }
   const validations = i.validations ?? [];
   for (const v of validations) {
-    if (!Object.prototype.hasOwnProperty.call(ws.validations, v)) throw new SluiceError('VALIDATION_NOT_DEFINED', `Validation ${v} is not configured for workspace ${run.workspaceId}.`);
+    if (!Object.prototype.hasOwnProperty.call(ws.validations, v)) {
+      const allowed = Object.keys(ws.validations);
+      throw new SluiceError('VALIDATION_NOT_DEFINED', `Validation ${v} is not configured for workspace ${run.workspaceId}; it has ${namesOf(allowed)}.`, undefined, { allowed });
+    }
   }
   return {
     runId: run.runId,
@@ -27,4 +33,14 @@ export function planDispatch(run: Run, ws: WorkspaceConfig, i: VerbInput<'steps.
     requestHash: verbInputHash('steps.dispatch', i),
     actor,
   };
+}
+
+/** What the workspace policy changed of a dispatch request, or null when it ran as asked. */
+export function dispatchOverrides(ws: WorkspaceConfig, i: VerbInput<'steps.dispatch'>): DispatchAnswer['effective'] | null {
+  if (ws.approval.policy === 'always' && i.approval !== true) return { approval: true, reason: 'workspace approval policy is always: every step waits at an approval gate' };
+  return null;
+}
+
+function namesOf(names: readonly string[]): string {
+  return names.length === 0 ? 'none' : names.join(', ');
 }

@@ -29,9 +29,11 @@ export async function decideApprovalGate(deps: { store: Store; engine: EnginePor
 }
 
 function chosenCandidate(store: Store, gate: Gate, named: string | undefined): string {
-  if (named === undefined && gate.candidates.length !== 1) throw new SluiceError('ATTEMPT_CHOICE_REQUIRED');
+  if (named === undefined && gate.candidates.length !== 1) {
+    throw new SluiceError('ATTEMPT_CHOICE_REQUIRED', `Several attempts passed; name one of ${gate.candidates.join(', ')} as attemptId.`, undefined, { allowed: gate.candidates });
+  }
   const chosen = named ?? gate.candidates[0]!;
-  if (!gate.candidates.includes(chosen)) throw new SluiceError('ATTEMPT_NOT_ACCEPTABLE', 'That attempt is not a candidate of this gate.');
+  if (!gate.candidates.includes(chosen)) throw new SluiceError('ATTEMPT_NOT_ACCEPTABLE', 'That attempt is not a candidate of this gate.', undefined, { allowed: gate.candidates });
   const attempt = store.getAttempt(chosen);
   if (!attempt || attempt.state !== 'awaiting_approval') throw new SluiceError('ATTEMPT_NOT_ACCEPTABLE', 'That attempt is not awaiting approval.');
   return chosen;
@@ -42,7 +44,7 @@ function recordRejection(store: Store, gate: Gate, reason: string | null, actor:
     const decided = store.decideGate(gate.gateId, { status: 'rejected', reason }, actor);
     for (const id of gate.candidates) {
       const a = store.getAttempt(id);
-      if (a && !attemptEnded(a.state)) store.transitionAttempt(id, 'failed', { failureCode: 'REJECTED', summary: reason }, actor);
+      if (a && !attemptEnded(a.state)) store.transitionAttempt(id, 'failed', { failureCode: 'REJECTED', decisionReason: reason }, actor);
     }
     const step = store.getStep(gate.stepId)!;
     if (stepIsOpen(step.state)) store.transitionStep(step.stepId, 'failed', {}, actor);

@@ -73,7 +73,7 @@ export function cancelIdleAttempt(store: Store, config: ConfigHolder, attemptId:
   store.transaction(() => {
     const a = store.getAttempt(attemptId);
     if (!a) return;
-    store.transitionAttempt(attemptId, 'cancelled', { failureCode: 'CANCELLED', summary: reason ?? 'cancelled' }, actor);
+    store.transitionAttempt(attemptId, 'cancelled', { failureCode: 'CANCELLED', decisionReason: reason }, actor);
     for (const g of store.listGates(a.runId, 'pending')) {
       if (g.stepId !== a.stepId || g.kind !== 'approval') continue;
       const left = g.candidates.filter((id) => !attemptEnded(store.getAttempt(id)?.state ?? 'cancelled'));

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   LIMITS,
+  LIVE_ATTEMPT_STATES,
   SETTLED_STEP_STATES,
   SluiceError,
   TERMINAL_ATTEMPT_STATES,
@@ -20,11 +21,13 @@ import { createRunBranch, resolveCommit } from '../git/refs.js';
 import type { Store } from '../store/index.js';
 import { canSee, isRemoteCall, type CallContext } from './call-context.js';
 import type { ConfigHolder } from '../config/config-holder.js';
-import { planDispatch } from '../runs/dispatch.js';
+import { dispatchOverrides, planDispatch } from '../runs/dispatch.js';
 import type { EnginePort } from '../runs/engine-port.js';
 import { decideApprovalGate, type GateDecision } from '../runs/gate-decision.js';
 import { abortRun, closeRun } from '../runs/run-lifecycle.js';
 import { guardRemotePayload, requireArtifactReleased, requireNoUnreleasedFindings } from '../secrets/remote-guard.js';
+import { describeWorkspace } from './describe-workspace.js';
+import { runChanges, runDiff } from './run-diff.js';
 
 /** What the verb services need. */
 export interface ServiceDeps {
@@ -56,14 +59,17 @@ export class VerbService {
 
   constructor(private readonly deps: ServiceDeps) {
     this.handlers = {
+      'workspaces.describe': (i, c) => describeWorkspace(i.workspaceId, this.visibleWorkspace(i.workspaceId, c)),
       'runs.open': (i, c) => this.runsOpen(i, c),
-      'runs.get': (i, c) => this.deps.store.getRunDetail(this.visibleRun(i.runId, c).runId)!,
+      'runs.get': (i, c) => this.runsGet(i, c),
+      'runs.diff': (i, c) => this.runsDiff(i, c),
       'runs.list': (i, c) => this.runsList(i, c),
       'runs.close': (i, c) => this.runsClose(i, c),
       'runs.abort': (i, c) => this.runsAbort(i, c),
       'steps.dispatch': (i, c) => this.stepsDispatch(i, c),
       'steps.get': (i, c) => this.deps.store.getStepDetail(this.visibleStep(i.stepId, c))!,
       'steps.retry': (i, c) => this.stepsRetry(i, c),
+      'steps.cancel': (i, c) => this.stepsCancel(i, c),
       'steps.wait': (i, c) => this.stepsWait(i, c),
       'attempts.get': (i, c) => this.deps.store.getAttemptDetail(this.visibleAttempt(i.attemptId, c).attemptId)!,
       'attempts.cancel': (i, c) => this.attemptsCancel(i, c),
@@ -150,8 +156,24 @@ export class VerbService {
     return this.deps.store.openRun({ runId, workspaceId: i.workspaceId, title: i.title ?? '', baseRef, baseCommit, branch, actor: ctx.actor });
   }
 
+  private async runsGet(i: VerbInput<'runs.get'>, ctx: CallContext): Promise<VerbOutput<'runs.get'>> {
+    const detail = this.deps.store.getRunDetail(this.visibleRun(i.runId, ctx).runId)!;
+    const ws = this.deps.config.workspace(detail.workspaceId);
+    // A removed workspace leaves its runs in the ledger but no repository to compare in.
+    return ws ? { ...detail, ...(await runChanges(ws.path, detail)) } : detail;
+  }
+
+  private runsDiff(i: VerbInput<'runs.diff'>, ctx: CallContext): Promise<VerbOutput<'runs.diff'>> {
+    const run = this.visibleRun(i.runId, ctx);
+    return runDiff(this.deps, this.deps.config.requireWorkspace(run.workspaceId).path, run, ctx.actor);
+  }
+
   private runsList(i: VerbInput<'runs.list'>, ctx: CallContext): VerbOutput<'runs.list'> {
     if (i.workspaceId !== undefined && !canSee(ctx, i.workspaceId)) throw new SluiceError('WORKSPACE_NOT_FOUND');
+    if (i.cursor !== undefined) {
+      const at = this.deps.store.getRun(i.cursor);
+      if (!at || !canSee(ctx, at.workspaceId)) throw new SluiceError('CURSOR_INVALID', 'This cursor is not one runs.list gave out; list again without it.');
+    }
     return this.deps.store.listRuns({
       workspaceIds: ctx.sharedWorkspaces ? [...ctx.sharedWorkspaces] : null,
       workspaceId: i.workspaceId,
@@ -174,7 +196,15 @@ export class VerbService {
     const ws = this.deps.config.requireWorkspace(run.workspaceId);
     const { step, created } = this.deps.store.dispatchStep(planDispatch(run, ws, i, ctx.actor));
     if (created) this.deps.engine.notify();
-    return step;
+    const effective = dispatchOverrides(ws, i);
+    return { ...step, ...(created ? {} : { replayed: true }), ...(effective ? { effective } : {}) };
+  }
+
+  private async stepsCancel(i: VerbInput<'steps.cancel'>, ctx: CallContext): Promise<VerbOutput<'steps.cancel'>> {
+    this.visibleStep(i.stepId, ctx);
+    const live = this.deps.store.getStep(i.stepId)!.attempts.filter((a) => LIVE_ATTEMPT_STATES.includes(a.state) || a.state === 'awaiting_approval');
+    await Promise.all(live.map((a) => this.deps.engine.cancelAttempt(a.attemptId, i.reason ?? null, ctx.actor)));
+    return this.deps.store.getStep(i.stepId)!;
   }
 
   private stepsRetry(i: VerbInput<'steps.retry'>, ctx: CallContext): VerbOutput<'steps.retry'> {
@@ -223,7 +253,18 @@ export class VerbService {
 
   private artifactsList(i: VerbInput<'artifacts.list'>, ctx: CallContext): VerbOutput<'artifacts.list'> {
     const run = this.visibleRun(i.runId, ctx);
+    this.requireInRun(run.runId, i);
     return { artifacts: this.deps.store.listArtifacts({ runId: run.runId, stepId: i.stepId, attemptId: i.attemptId }) };
+  }
+
+  /** A step or attempt a call names beside its run must be of that run (and the attempt of that step). */
+  private requireInRun(runId: string, i: { stepId?: string | undefined; attemptId?: string | undefined }): void {
+    if (i.stepId !== undefined && this.deps.store.getStepRow(i.stepId)?.run_id !== runId) throw new SluiceError('STEP_NOT_FOUND', `Step ${i.stepId} is not a step of run ${runId}.`);
+    if (i.attemptId !== undefined) {
+      const a = this.deps.store.getAttempt(i.attemptId);
+      if (!a || a.runId !== runId) throw new SluiceError('ATTEMPT_NOT_FOUND', `Attempt ${i.attemptId} is not an attempt of run ${runId}.`);
+      if (i.stepId !== undefined && a.stepId !== i.stepId) throw new SluiceError('ATTEMPT_NOT_FOUND', `Attempt ${i.attemptId} is not an attempt of step ${i.stepId}.`);
+    }
   }
 
   private async artifactsGet(i: VerbInput<'artifacts.get'>, ctx: CallContext): Promise<VerbOutput<'artifacts.get'>> {

@@ -101,4 +101,9 @@ ${SECRET_TABLES.map(appendOnlyTriggers).join('\n')}
     // How many actions the agent's CLI refused under the executor's policy (the attempt.denied events hold them).
     up: 'ALTER TABLE attempts ADD COLUMN denied_actions INTEGER NOT NULL DEFAULT 0;',
   },
+  {
+    version: 4,
+    name: 'attempt-decision-reason',
+    up: `ALTER TABLE attempts ADD COLUMN decision_reason TEXT;`,
+  },
 ];

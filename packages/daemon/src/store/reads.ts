@@ -91,7 +91,10 @@ export class LedgerReader {
     // The latest attempt of each parallel slot.
     const rows = this.stmt('SELECT a.* FROM attempts a WHERE a.step_id = ? AND a.number = (SELECT max(number) FROM attempts b WHERE b.step_id = a.step_id AND b.slot = a.slot) ORDER BY a.slot')
       .all(row.step_id) as AttemptRow[];
-    return toStep(row, rows.map(toAttempt));
+    const step = toStep(row, rows.map(toAttempt));
+    if (row.accepted_attempt_id === null) return step;
+    const accepted = this.stmt('SELECT changed_files FROM attempts WHERE attempt_id = ?').get(row.accepted_attempt_id) as { changed_files: number | null } | undefined;
+    return { ...step, noChanges: accepted?.changed_files === 0 };
   }
 
   getStepRow(stepId: string): StepRow | null {

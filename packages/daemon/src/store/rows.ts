@@ -48,6 +48,8 @@ export interface AttemptRow {
   exit_code: number | null;
   failure_code: string | null;
   summary: string | null;
+  /** Absent in a ledger not yet migrated (rows read while opening one). */
+  decision_reason?: string | null;
   changed_files: number | null;
   denied_actions: number;
   started_at: string | null;
@@ -145,6 +147,7 @@ export function toAttempt(r: AttemptRow): Attempt {
     exitCode: r.exit_code,
     failureCode: r.failure_code,
     summary: r.summary,
+    decisionReason: r.decision_reason ?? null,
     changedFiles: r.changed_files,
     deniedActions: r.denied_actions,
     startedAt: r.started_at,

@@ -58,6 +58,8 @@ export interface AttemptPatch {
   exitCode?: number | null;
   failureCode?: AttemptFailureCode | null;
   summary?: string | null;
+  /** Why a canceller or a reviewer ended the attempt; kept apart from the executor's summary. */
+  decisionReason?: string | null;
   changedFiles?: number | null;
   /** How many actions the agent's CLI refused (each one is in an `attempt.denied` event). */
   deniedActions?: number;
@@ -282,7 +284,7 @@ export class Store extends LedgerReader {
       const endedAt = patch.endedAt !== undefined ? patch.endedAt : (row.ended_at ?? (TERMINAL_ATTEMPT_STATES.includes(to) ? at : null));
       const pick = <K extends keyof AttemptPatch>(k: K, current: AttemptPatch[K]) => (patch[k] !== undefined ? patch[k] : current);
       this.stmt(
-          `UPDATE attempts SET state = ?, commit_sha = ?, exit_code = ?, failure_code = ?, summary = ?, changed_files = ?, denied_actions = ?, started_at = ?, ended_at = ?,
+          `UPDATE attempts SET state = ?, commit_sha = ?, exit_code = ?, failure_code = ?, summary = ?, decision_reason = ?, changed_files = ?, denied_actions = ?, started_at = ?, ended_at = ?,
              base_commit = ?, branch = ?, updated_by = ?, updated_at = ? WHERE attempt_id = ?`,
         )
         .run(
@@ -291,6 +293,7 @@ export class Store extends LedgerReader {
           pick('exitCode', row.exit_code),
           pick('failureCode', row.failure_code as AttemptFailureCode | null),
           pick('summary', row.summary),
+          pick('decisionReason', row.decision_reason ?? null),
           pick('changedFiles', row.changed_files),
           pick('deniedActions', row.denied_actions),
           startedAt,

@@ -144,7 +144,7 @@ export class Dispatcher {
   private async replay(principal: Principal, spec: VerbSpec, idem: VerbIdempotency, instanceId: string, id: string): Promise<unknown> {
     const { replayVerb, answerField } = idem;
     const detail = await this.forward(principal, VERBS[replayVerb], instanceId, { [answerField]: id });
-    const answer = spec.output.safeParse(detail);
+    const answer = spec.output.safeParse({ ...(detail as Record<string, unknown>), replayed: true });
     if (!answer.success) throw new SluiceError('UPSTREAM_ERROR', 'The instance answered with output that does not match the verb schema.');
     return answer.data;
   }
