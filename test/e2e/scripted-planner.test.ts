@@ -157,7 +157,7 @@ describe('a scripted planner following only what the tools say', () => {
         expect(byName.has(name), name).toBe(true);
       }
       // The dispatch tool says where to learn what an executor takes.
-      expect(byName.get('steps_dispatch')!.description).toContain('workspaces.describe');
+      expect(byName.get('steps_dispatch')!.description).toContain('workspaces_describe');
 
       // 2-3. Where, and what does its executor take?
       const { instances } = (await p.must('instances_list', {})) as { instances: { workspaces: { workspaceId: string }[] }[] };

@@ -44,6 +44,6 @@ describe('verb descriptions for a planner', () => {
   it('steps.dispatch says the task goes to the executor as is and where its language is described', () => {
     const d = VERBS['steps.dispatch'];
     expect(d.description).toMatch(/exactly as written/);
-    expect(d.description).toMatch(/`task` description in instances_list \/ workspaces_describe/);
+    expect(d.description).toMatch(/`task` description in workspaces_describe/);
   });
 });
