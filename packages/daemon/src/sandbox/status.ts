@@ -1,0 +1,16 @@
+import type { WorkspaceConfig } from '../config/schema.js';
+import { sandboxAvailability } from './availability.js';
+
+/** How one workspace's children run: confined, unconfined by choice, or not at all (the sandbox cannot be made). */
+export type SandboxStatus =
+  | { workspaceId: string; mode: 'on'; available: true; limits: 'cgroup' | 'rlimit' }
+  | { workspaceId: string; mode: 'on'; available: false; reason: string }
+  | { workspaceId: string; mode: 'off'; warning: string };
+
+/** The sandbox status of a workspace, for `sluice status` and `sluice executors check`. */
+export function workspaceSandboxStatus(workspaceId: string, ws: Pick<WorkspaceConfig, 'sandbox'>, pathVar?: string): SandboxStatus {
+  if (ws.sandbox === 'off') return { workspaceId, mode: 'off', warning: `workspace ${workspaceId} runs its agents and validations unconfined ("sandbox": "off"): they can read your HOME and reach any host` };
+  const a = sandboxAvailability(pathVar);
+  if (!a.ok) return { workspaceId, mode: 'on', available: false, reason: a.reason };
+  return { workspaceId, mode: 'on', available: true, limits: a.tools.cgroups ? 'cgroup' : 'rlimit' };
+}
