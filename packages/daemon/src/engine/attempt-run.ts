@@ -141,7 +141,7 @@ export class AttemptRun {
     mkdirSync(this.scratch, { recursive: true, mode: 0o700 });
     writeFileSync(this.taskFile, this.step.task, { mode: 0o600 });
     if (ws.sandbox === 'on') {
-      const available = sandboxAvailability(this.ctx.env.PATH ?? process.env.PATH);
+      const available = sandboxAvailability();
       if (!available.ok) {
         await this.recordTask();
         return failed('SANDBOX_UNAVAILABLE', available.reason);

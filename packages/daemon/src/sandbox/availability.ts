@@ -15,6 +15,9 @@ export interface SandboxTools {
 
 export type Availability = { ok: true; tools: SandboxTools } | { ok: false; reason: string };
 
+/** Searched after the daemon's PATH by default: the tools are system packages. */
+const SYSTEM_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin';
+
 let known: { path: string; tools: SandboxTools } | null = null;
 
 /**
@@ -22,8 +25,8 @@ let known: { path: string; tools: SandboxTools } | null = null;
  * the kernel letting bwrap make its namespaces (checked by running one), and a way to bound the process count
  * that binds root too. A success is remembered for the daemon's life; a failure is checked again next time.
  */
-export function sandboxAvailability(pathVar: string | undefined = process.env.PATH): Availability {
-  if (known && known.path === (pathVar ?? '')) return { ok: true, tools: known.tools };
+export function sandboxAvailability(pathVar = `${process.env.PATH ?? ''}:${SYSTEM_PATH}`): Availability {
+  if (known && known.path === pathVar) return { ok: true, tools: known.tools };
   if (process.platform !== 'linux') return { ok: false, reason: `the sandbox is implemented with bubblewrap on Linux only; this is ${process.platform} (set "sandbox": "off" in the workspace to run unconfined)` };
   const bwrap = findOnPath('bwrap', pathVar);
   if (!bwrap) return { ok: false, reason: 'bwrap is not on the PATH: install the bubblewrap package (apt-get install bubblewrap)' };
@@ -36,6 +39,6 @@ export function sandboxAvailability(pathVar: string | undefined = process.env.PA
   const cgroups = 'unavailable' in found ? null : found;
   if (!cgroups && process.getuid?.() === 0) return { ok: false, reason: `running as root with no writable cgroup, so nothing can bound the number of processes (RLIMIT_NPROC does not bind root): ${(found as { unavailable: string }).unavailable}` };
   const tools = { bwrap, prlimit, cgroups };
-  known = { path: pathVar ?? '', tools };
+  known = { path: pathVar, tools };
   return { ok: true, tools };
 }

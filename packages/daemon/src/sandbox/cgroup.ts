@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = '/sys/fs/cgroup';
@@ -53,6 +53,29 @@ export function findControllers(): Controllers | { unavailable: string } {
   }
 }
 
+/** The direct children of a process, from each process's parent in /proc (the per-task children files are not in every kernel). */
+function childrenOf(pid: number): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) found.push(Number(name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
+function killMembers(dir: string): void {
+  try {
+    for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
+  } catch {
+    // Empty, or gone meanwhile.
+  }
+}
+
 /** The cgroup(s) of one sandboxed process tree: created with its limits, joined before the program runs. */
 export class ProcessCage {
   private readonly dirs: string[];
@@ -75,23 +98,25 @@ export class ProcessCage {
     }
   }
 
-  /** Move a process (bwrap, still waiting on its block descriptor) into the cage; its children inherit it. */
+  /**
+   * Move a process into the cage, then the children it made before the move (bwrap forks its sandboxed child
+   * early; that child waits on its block descriptor, so it can have made none of its own). Later children inherit.
+   */
   attach(pid: number): void {
-    for (const d of this.dirs) writeFileSync(join(d, 'cgroup.procs'), String(pid));
+    for (const p of [pid, ...childrenOf(pid)]) for (const d of this.dirs) writeFileSync(join(d, 'cgroup.procs'), String(p));
   }
 
-  /** Remove the cgroups once the tree is gone (a still-populated one is left for the kernel to empty). */
-  release(): void {
+  /** Kill whatever is left in the cage, then remove it (retried while the last processes finish exiting). */
+  async release(): Promise<void> {
     for (const d of this.dirs) {
-      try {
-        if (this.c.version === 'v2') writeFileSync(join(d, 'cgroup.kill'), '1');
-      } catch {
-        // No cgroup.kill before Linux 5.14: the process group kill already ran.
-      }
-      try {
-        rmdirSync(d);
-      } catch {
-        // EBUSY: a process is still exiting; the empty group costs nothing and gc of the runtime dir ignores it.
+      for (let tries = 0; tries < 20; tries++) {
+        killMembers(d);
+        try {
+          rmdirSync(d);
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 50));
+        }
       }
     }
   }

@@ -8,9 +8,9 @@ export type SandboxStatus =
   | { workspaceId: string; mode: 'off'; warning: string };
 
 /** The sandbox status of a workspace, for `sluice status` and `sluice executors check`. */
-export function workspaceSandboxStatus(workspaceId: string, ws: Pick<WorkspaceConfig, 'sandbox'>, pathVar?: string): SandboxStatus {
+export function workspaceSandboxStatus(workspaceId: string, ws: Pick<WorkspaceConfig, 'sandbox'>, searchPath?: string): SandboxStatus {
   if (ws.sandbox === 'off') return { workspaceId, mode: 'off', warning: `workspace ${workspaceId} runs its agents and validations unconfined ("sandbox": "off"): they can read your HOME and reach any host` };
-  const a = sandboxAvailability(pathVar);
+  const a = sandboxAvailability(searchPath);
   if (!a.ok) return { workspaceId, mode: 'on', available: false, reason: a.reason };
   return { workspaceId, mode: 'on', available: true, limits: a.tools.cgroups ? 'cgroup' : 'rlimit' };
 }
