@@ -142,7 +142,8 @@ export class AttemptSandbox {
     const wrapped = [tools.prlimit, ...rlimits, '--', ...bwrapArgv(tools.bwrap, { mounts, cwd: this.s.worktree, blockFd: 3 }, argv)];
     const proc = spawnSupervised({ ...spec, argv: wrapped, env, gate: (pid) => cage?.attach(pid) });
     const done = proc.done.then(async (r: ProcessResult) => {
-      await cage?.release();
+      // The cgroup goes once its last member has finished exiting, which the result need not wait for.
+      void cage?.release();
       await proxy?.close();
       return r;
     });
