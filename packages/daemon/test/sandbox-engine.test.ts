@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { git, requireBubblewrap } from '@sluice/test-kit';
-import { sandboxAvailability } from '../src/sandbox/index.js';
+import { sandboxAvailability, sandboxWarnings } from '../src/sandbox/index.js';
+import { DaemonProcess } from './helpers-exec/daemon-process.js';
 import { findControllers } from '../src/sandbox/cgroup.js';
 import { EngineHarness } from './helpers-exec/engine-harness.js';
 import { isAlive } from './helpers-exec/proc.js';
@@ -255,5 +256,25 @@ describe('sandbox availability', () => {
   it('without bwrap on the search path the reason names the package', () => {
     const a = sandboxAvailability('/nonexistent');
     expect(a).toEqual({ ok: false, reason: 'bwrap is not on the PATH: install the bubblewrap package (apt-get install bubblewrap)' });
+  });
+});
+
+describe('sandbox warnings', () => {
+  it('a workspace whose sandbox cannot be made is named with the reason', () => {
+    expect(sandboxWarnings({ workspaces: { a: { sandbox: 'on' } as never } }, '/nonexistent')).toEqual([
+      'workspace a: the sandbox is unavailable, so its attempts fail SANDBOX_UNAVAILABLE: bwrap is not on the PATH: install the bubblewrap package (apt-get install bubblewrap)',
+    ]);
+  });
+
+  it('sluice status warns about a workspace that runs unconfined', { timeout: 60_000 }, async () => {
+    const d = new DaemonProcess({ sandbox: 'off' });
+    try {
+      await d.start();
+      const r = d.sluice('status');
+      expect(r.stdout).toContain('warning: workspace demo runs its agents and validations unconfined ("sandbox": "off")');
+      expect(JSON.parse(d.sluice('status', '--json').stdout).sandboxWarnings).toHaveLength(1);
+    } finally {
+      await d.cleanup();
+    }
   });
 });

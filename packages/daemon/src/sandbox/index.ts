@@ -4,5 +4,5 @@ export type { Availability, SandboxTools } from './availability.js';
 export { AttemptSandbox, PROTECTED_HOME_ENTRIES, SandboxRefusal } from './confine.js';
 export type { AttemptSandboxSpec, ChildSpec } from './confine.js';
 export type { Destination } from './egress-proxy.js';
-export { workspaceSandboxStatus } from './status.js';
+export { sandboxWarnings, workspaceSandboxStatus } from './status.js';
 export type { SandboxStatus } from './status.js';

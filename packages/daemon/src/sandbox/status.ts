@@ -1,4 +1,4 @@
-import type { WorkspaceConfig } from '../config/schema.js';
+import type { DaemonConfig, WorkspaceConfig } from '../config/schema.js';
 import { sandboxAvailability } from './availability.js';
 
 /** How one workspace's children run: confined, unconfined by choice, or not at all (the sandbox cannot be made). */
@@ -13,4 +13,13 @@ export function workspaceSandboxStatus(workspaceId: string, ws: Pick<WorkspaceCo
   const a = sandboxAvailability(searchPath);
   if (!a.ok) return { workspaceId, mode: 'on', available: false, reason: a.reason };
   return { workspaceId, mode: 'on', available: true, limits: a.tools.cgroups ? 'cgroup' : 'rlimit' };
+}
+
+/** One warning line per workspace whose children run unconfined or cannot run at all; none when all are confined. */
+export function sandboxWarnings(config: Pick<DaemonConfig, 'workspaces'>, searchPath?: string): string[] {
+  return Object.entries(config.workspaces).flatMap(([id, ws]) => {
+    const s = workspaceSandboxStatus(id, ws, searchPath);
+    if (s.mode === 'off') return [s.warning];
+    return s.available ? [] : [`workspace ${id}: the sandbox is unavailable, so its attempts fail SANDBOX_UNAVAILABLE: ${s.reason}`];
+  });
 }
