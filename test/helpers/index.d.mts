@@ -171,6 +171,8 @@ export interface Stack {
 export function startStack(opts?: {
   workspaceId?: string;
   approval?: { policy: 'none' | 'always'; remote: boolean };
+  /** The workspace's `sandbox` (default: the daemon's, "on"). */
+  sandbox?: 'on' | 'off';
   heartbeatMs?: number;
   keepDir?: boolean;
 }): Promise<Stack>;
