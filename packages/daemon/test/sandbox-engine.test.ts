@@ -238,6 +238,30 @@ describe.skipIf(skip !== null)('the sandbox around an agent (bubblewrap)', { tim
     expect(a.state, await hh.artifactText(a.attemptId, 'validation-stdout')).toBe('succeeded');
     expect(await hh.artifactText(a.attemptId, 'validation-stdout')).toBe('dep ok,dep EROFS\n');
   });
+
+  it('the setup step installs dependencies in the fresh worktree with its own network; a failing one fails SETUP_FAILED', async () => {
+    const install = `require('fs').mkdirSync('node_modules/dep',{recursive:true});require('fs').writeFileSync('node_modules/dep/index.js','module.exports=1');require('http').get(process.env.HTTP_PROXY ? {host:'127.0.0.1',port:3128,path:'http://127.0.0.1:${ports.api}/registry'} : 'http://127.0.0.1:1',(r)=>process.exit(r.statusCode===200?0:3)).on('error',()=>process.exit(4))`;
+    const hh = await start({
+      setup: { argv: [process.execPath, '-e', install], timeout: '20s', policy: { network: { allow: [`127.0.0.1:${ports.api}`] } } },
+      executors: { agent: agent({}) },
+      validations: { deps: { argv: [process.execPath, '-e', "require('./node_modules/dep/index.js')"], timeout: '20s' } },
+    });
+    writeFileSync(join(hh.repo, '.gitignore'), 'node_modules\n');
+    git(hh.repo, 'add', '.gitignore');
+    git(hh.repo, 'commit', '-qm', 'ignore node_modules');
+    const run = await hh.call('runs.open', { workspaceId: 'demo' });
+    const s = await hh.call('steps.dispatch', { runId: run.runId, executor: 'agent', task: '{}', validations: ['deps'] });
+    await hh.settle(s.stepId);
+    const a = hh.store.getAttempt(s.attempts[0]!.attemptId)!;
+    expect(a.state, `${a.failureCode}: ${a.summary}`).toBe('succeeded');
+    expect(eventsOf(hh, run.runId, a.attemptId, 'attempt.sandbox').map((d) => d.child)).toEqual(['setup', 'executor', 'validation deps']);
+    await hh.cleanup();
+
+    h = await start({ setup: { argv: [process.execPath, '-e', 'process.exit(7)'] }, executors: { agent: agent({}) }, validations: {} });
+    const failed = await dispatch(h, {});
+    expect(failed.attempt.failureCode).toBe('SETUP_FAILED');
+    expect(failed.attempt.summary).toMatch(/exited 7$/);
+  });
 });
 
 /** Live (not zombie) members of a process group. */

@@ -22,8 +22,8 @@ export const ValidationConfig = z.strictObject({
 export type ValidationConfig = z.infer<typeof ValidationConfig>;
 
 /**
- * Run in each fresh worktree before the executor (`npm ci`, `python -m venv .venv && …` as separate argv is not
- * possible: one program), inside the sandbox with the network its policy allows. A failure fails the attempt.
+ * One program (argv, never a shell) run in each fresh worktree before the executor, such as `npm ci`: inside the
+ * sandbox with the network its policy allows. A failure fails the attempt `SETUP_FAILED`.
  */
 export const SetupConfig = z.strictObject({
   argv: z.array(z.string().min(1).max(4096)).min(1).max(64),

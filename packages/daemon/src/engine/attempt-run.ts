@@ -233,6 +233,12 @@ export class AttemptRun {
     return this.sandbox.spawn(spec, child);
   }
 
+  /** A validation or the setup step started: it is what a cancel stops now, also one that came in just before. */
+  private onChildStart(cancel: () => Promise<unknown>): void {
+    this.live.kill = cancel;
+    if (this.live.cancel) void cancel();
+  }
+
   private recordNetworkDenial(d: Destination, why: string): void {
     const target = { runId: this.ids.runId, stepId: this.ids.stepId, attemptId: this.ids.attemptId };
     const { store } = this.ctx.deps;
@@ -246,7 +252,7 @@ export class AttemptRun {
     if (!setup) return null;
     const r = await runValidation(
       { name: 'setup', argv: setup.argv, timeoutMs: setup.timeout, env: setup.env },
-      { worktree: this.wt.path, outDir: this.scratch, graceMs: this.ctx.graceMs(), outputCapBytes: this.ctx.outputCapBytes, env: homeEnv(setup.policy, this.scratchHome), onStart: (c) => (this.live.kill = c), spawn: (spec) => this.spawnChild(spec, plainChild(setup.policy), 'setup') },
+      { worktree: this.wt.path, outDir: this.scratch, graceMs: this.ctx.graceMs(), outputCapBytes: this.ctx.outputCapBytes, env: homeEnv(setup.policy, this.scratchHome), onStart: (c) => this.onChildStart(c), spawn: (spec) => this.spawnChild(spec, plainChild(setup.policy), 'setup') },
     );
     this.live.kill = null;
     await recordArtifact(this.ctx.deps, this.ids, 'validation-stdout', 'setup.stdout', 'text/plain; charset=utf-8', { file: r.stdoutPath });
@@ -355,14 +361,9 @@ export class AttemptRun {
       const v = Object.prototype.hasOwnProperty.call(this.ws.validations, name) ? this.ws.validations[name] : undefined;
       if (!v) return failed('VALIDATION_NOT_DEFINED', `validation ${name} is no longer configured`);
       if (live.cancel) return this.cancelled({});
-      const onStart = (c: () => Promise<unknown>) => {
-        live.kill = c;
-        // A cancel that arrived between two validations stops this one at once.
-        if (live.cancel) void c();
-      };
       const r = await runValidation(
         { name, argv: v.argv, timeoutMs: v.timeout, env: v.env },
-        { worktree: this.wt.path, outDir: this.scratch, graceMs: this.ctx.graceMs(), outputCapBytes: this.ctx.outputCapBytes, env: homeEnv(v.policy, this.scratchHome), onStart, spawn: (spec) => this.spawnChild(spec, plainChild(v.policy), `validation ${name}`) },
+        { worktree: this.wt.path, outDir: this.scratch, graceMs: this.ctx.graceMs(), outputCapBytes: this.ctx.outputCapBytes, env: homeEnv(v.policy, this.scratchHome), onStart: (c) => this.onChildStart(c), spawn: (spec) => this.spawnChild(spec, plainChild(v.policy), `validation ${name}`) },
       );
       live.kill = null;
       if (live.cancel) return this.cancelled({});
