@@ -1,14 +1,14 @@
 // The real Claude Code, Codex and Gemini CLIs as Sluice executors: the real engine (SQLite ledger, git worktrees,
 // artifacts) runs them through their adapters against the scripted model APIs, inside the network namespace and
 // behind the recording proxy. Every assertion is on a side effect: the committed files, the ledger, the events.
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRef } from '../../packages/daemon/src/git/refs.js';
 import { EngineHarness } from '../../packages/daemon/test/helpers-exec/engine-harness.js';
 import { git } from '@sluice/test-kit';
-import { isAlive } from '../../packages/daemon/test/helpers-exec/proc.js';
+import { liveInGroup } from '../../packages/daemon/test/helpers-exec/proc.js';
 import { CliBench, locateAgentClis } from './real-cli-harness.js';
 import type { CliId } from './real-cli-harness.js';
 import type { Turn } from './model-apis/scripted-api.js';
@@ -41,18 +41,6 @@ const CASES: Record<CliId, CliCase> = {
 };
 
 // The harness repository is an ES module package.
-/** Live (not zombie) members of a process group: a grandchild reparented to init may linger as a zombie. */
-function liveInGroup(pgid: number): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid && isAlive(pid);
-    } catch {
-      return false;
-    }
-  });
-}
-
 const MARK_JS = "import { writeFileSync } from 'node:fs';\nwriteFileSync(`marker-${process.argv[2]}.txt`, 'ran\\n');\n";
 
 for (const [id, c] of Object.entries(CASES) as [CliId, CliCase][]) {

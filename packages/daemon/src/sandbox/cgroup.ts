@@ -103,7 +103,12 @@ export class ProcessCage {
    * early; that child waits on its block descriptor, so it can have made none of its own). Later children inherit.
    */
   attach(pid: number): void {
-    for (const p of [pid, ...childrenOf(pid)]) for (const d of this.dirs) writeFileSync(join(d, 'cgroup.procs'), String(p));
+    const enter = (p: number) => {
+      for (const d of this.dirs) writeFileSync(join(d, 'cgroup.procs'), String(p));
+    };
+    enter(pid);
+    // Only now: a child made before the parent moved is listed by this scan, one made after inherits the cage.
+    for (const child of childrenOf(pid)) enter(child);
   }
 
   /** Kill whatever is left in the cage, then remove it (retried while the last processes finish exiting). */
