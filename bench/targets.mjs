@@ -18,6 +18,7 @@ export const TARGETS = [
   { id: 'attempt.setup.100', op: '<=', ratio: 1.3, goal: 'attempt setup within 1.3 x raw git worktree add (100 files)' },
   { id: 'attempt.setup.2000.pool', op: '<', value: 150, goal: 'attempt setup under 150 ms with the fast option (2 000 files)' },
   { id: 'attempt.setup.2000.shm', op: '<', value: 150, goal: 'attempt setup under 150 ms with the fast option (2 000 files)' },
+  { id: 'sandbox.added', op: '<', value: 50, goal: 'the sandbox adds under 50 ms per attempt process' },
   { id: 'attempt.cancel.sigkill', op: '<=', ratio: 1, goal: 'cancel recorded within the grace period + 200 ms' },
   { id: 'attempt.cancel.sigterm', op: '<=', ratio: 1, goal: 'cancel recorded within the grace period + 200 ms' },
 ];

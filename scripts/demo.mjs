@@ -113,9 +113,21 @@ async function fetchArtifact(planner, runId, digest, chunk) {
   return { bytes, computed, calls };
 }
 
+/**
+ * The demo runs its agent and test in the sandbox (docs/SANDBOX.md). Where bubblewrap cannot run, it says why and
+ * sets "sandbox": "off" in its own workspace, which is what an operator would have to write too.
+ */
+async function sandboxMode() {
+  const { sandboxAvailability } = await import('../packages/daemon/dist/sandbox/index.js');
+  const a = sandboxAvailability();
+  if (a.ok) return 'on';
+  say(`${bold('warning:')} the sandbox is unavailable here (${a.reason}); this demo's workspace sets "sandbox": "off" and runs unconfined`);
+  return 'off';
+}
+
 async function main() {
   section('1. Set-up: a project with a failing test, and the three Sluice processes');
-  const stack = await startStack({ workspaceId: 'tiny-math', approval: { policy: 'always', remote: true }, keepDir: false });
+  const stack = await startStack({ workspaceId: 'tiny-math', approval: { policy: 'always', remote: true }, sandbox: await sandboxMode(), keepDir: false });
   let stopped = false;
   const stopAll = async () => {
     if (stopped) return undefined;

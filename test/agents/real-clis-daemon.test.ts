@@ -1,14 +1,14 @@
 // The real Claude Code, Codex and Gemini CLIs as Sluice executors: the real engine (SQLite ledger, git worktrees,
 // artifacts) runs them through their adapters against the scripted model APIs, inside the network namespace and
 // behind the recording proxy. Every assertion is on a side effect: the committed files, the ledger, the events.
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRef } from '../../packages/daemon/src/git/refs.js';
 import { EngineHarness } from '../../packages/daemon/test/helpers-exec/engine-harness.js';
 import { git } from '@sluice/test-kit';
-import { isAlive } from '../../packages/daemon/test/helpers-exec/proc.js';
+import { liveInGroup } from '../../packages/daemon/test/helpers-exec/proc.js';
 import { AGENT_CLIS } from '../../scripts/agent-clis.mjs';
 import { ExecutorConfig } from '../../packages/daemon/src/config/executor-config.js';
 import { checkExecutor, getAdapter } from '../../packages/daemon/src/executors/index.js';
@@ -47,18 +47,6 @@ const CASES: Record<CliId, CliCase> = {
 };
 
 // The harness repository is an ES module package.
-/** Live (not zombie) members of a process group: a grandchild reparented to init may linger as a zombie. */
-function liveInGroup(pgid: number): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid && isAlive(pid);
-    } catch {
-      return false;
-    }
-  });
-}
-
 /** The step timeout of the refused-key test: seconds, where a CLI retrying a 401 for minutes would hit it. */
 const AUTH_BOUND_MS = 45_000;
 
@@ -80,7 +68,9 @@ for (const [id, c] of Object.entries(CASES) as [CliId, CliCase][]) {
       const cliEnv = c.env(bench.api.url);
       const entry = { adapter: c.adapter, binary: bench.launcher(tmp), env: [...PROXY_NAMES, ...Object.keys(cliEnv)], args: c.args?.(bench.api.url), retries: 0, policy: { commands: c.commands } };
       const executors = { agent: entry, stalling: { ...entry, idleTimeout: c.idleTimeout }, ...(c.commands === 'any' ? {} : { nocommands: { ...entry, policy: {} } }) };
-      h = new EngineHarness({ workspace: { executors, validations: {}, allowSimulationWithValidations: false } });
+      // Unconfined: these CLIs run through a launcher that enters the test's own network namespace (nsenter), which
+      // the sandbox's PID and network namespaces would hide; the sandbox has its own tests.
+      h = new EngineHarness({ workspace: { executors, validations: {}, allowSimulationWithValidations: false, sandbox: 'off' } });
       h.writeRepoFile('mark.js', MARK_JS);
       git(h.repo, 'add', 'mark.js');
       git(h.repo, 'commit', '-q', '-m', 'mark.js');

@@ -173,6 +173,8 @@ export function startStack(opts?: {
   approval?: { policy: 'none' | 'always'; remote: boolean };
   /** Executor and validation descriptions in the workspace config, as an operator would write them. */
   described?: boolean;
+  /** The workspace's `sandbox` (default: the daemon's, "on"). */
+  sandbox?: 'on' | 'off';
   heartbeatMs?: number;
   keepDir?: boolean;
 }): Promise<Stack>;

@@ -90,7 +90,7 @@ export class DaemonNode {
    * Register a repo as a workspace, then configure it as an operator would in config.json.
    * @param {string} path
    * @param {string} id
-   * @param {{ approval?: { policy: 'none' | 'always', remote: boolean }, described?: boolean }} [opts]
+   * @param {{ approval?: { policy: 'none' | 'always', remote: boolean }, described?: boolean, sandbox?: 'on' | 'off' }} [opts]
    */
   async addWorkspace(path, id, opts = {}) {
     const res = await this.cli(['workspace', 'add', path, '--id', id]);
@@ -107,6 +107,7 @@ export class DaemonNode {
       // The simulation writes test.js as well: the operator accepts that a planner's task decides what it runs.
       ws.allowSimulationWithValidations = true;
       ws.approval = opts.approval ?? { policy: 'always', remote: true };
+      if (opts.sandbox) ws.sandbox = opts.sandbox;
     });
   }
 
@@ -292,7 +293,7 @@ export class ConnectorNode {
  * One operator machine joined to a relay: a temp repo with a failing test, a daemon serving it as a workspace,
  * an org with a planner token, and a connector enrolled in that org sharing the workspace (started).
  * @param {RelayNode} relay
- * @param {{ dir: string, orgName: string, workspaceId: string, approval?: { policy: 'none' | 'always', remote: boolean }, described?: boolean, connectorEnv?: Record<string, string> }} opts
+ * @param {{ dir: string, orgName: string, workspaceId: string, approval?: { policy: 'none' | 'always', remote: boolean }, described?: boolean, sandbox?: 'on' | 'off', connectorEnv?: Record<string, string> }} opts
  */
 export async function addMachine(relay, opts) {
   const machine = { dir: opts.dir, workspaceId: opts.workspaceId, repo: undefined, daemon: new DaemonNode(join(opts.dir, 'daemon-home')), connector: undefined, org: undefined };
@@ -300,7 +301,7 @@ export async function addMachine(relay, opts) {
   const daemonSide = (async () => {
     machine.repo = await makeBuggyRepo(join(opts.dir, opts.workspaceId));
     await machine.daemon.init();
-    await machine.daemon.addWorkspace(machine.repo.path, opts.workspaceId, { approval: opts.approval, described: opts.described });
+    await machine.daemon.addWorkspace(machine.repo.path, opts.workspaceId, { approval: opts.approval, described: opts.described, sandbox: opts.sandbox });
     await machine.daemon.start();
   })();
   const relaySide = relay.createOrg(opts.orgName, PLANNER_SCOPES, () => relay.ready ?? relay.start());
@@ -328,7 +329,7 @@ export async function stopAll(named) {
 /**
  * Start a whole stack: temp repo with a failing test, daemon, relay, org + tokens, enrolled connector sharing
  * the workspace. `stop()` stops everything (connector, relay, daemon) and reports how each exited.
- * @param {{ workspaceId?: string, approval?: { policy: 'none' | 'always', remote: boolean }, described?: boolean, heartbeatMs?: number, keepDir?: boolean }} [opts]
+ * @param {{ workspaceId?: string, approval?: { policy: 'none' | 'always', remote: boolean }, described?: boolean, sandbox?: 'on' | 'off', heartbeatMs?: number, keepDir?: boolean }} [opts]
  */
 export async function startStack(opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
@@ -344,7 +345,7 @@ export async function startStack(opts = {}) {
     return results;
   };
   try {
-    const machine = await addMachine(relay, { dir, orgName: 'demo', workspaceId: stack.workspaceId, approval: opts.approval, described: opts.described });
+    const machine = await addMachine(relay, { dir, orgName: 'demo', workspaceId: stack.workspaceId, approval: opts.approval, described: opts.described, sandbox: opts.sandbox });
     Object.assign(stack, { repo: machine.repo, daemon: machine.daemon, connector: machine.connector, org: machine.org });
     return stack;
   } catch (err) {

@@ -1,6 +1,6 @@
 // `sluice executors check`: the real CLI binary against fake agent CLIs that print the real help texts.
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -81,5 +81,16 @@ describe('sluice executors check', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--json/);
     expect(help.stdout).toMatch(/never values/);
+  });
+
+  it('warns about a workspace that runs unconfined, on each of its executors', () => {
+    const config = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as { workspaces: Record<string, Record<string, unknown>> };
+    config.workspaces.web!.sandbox = 'off';
+    writeFileSync(join(home, 'config.json'), JSON.stringify(config));
+    const report = ExecutorCheckReport.parse(JSON.parse(sluice('executors', 'check', '--json').stdout));
+    const sim = report.executors.find((c) => c.executor === 'sim')!;
+    expect(sim.status).toBe('ready');
+    expect(sim.warnings).toEqual([expect.stringContaining('runs its agents and validations unconfined ("sandbox": "off")')]);
+    expect(sluice('executors', 'check').stdout).toMatch(/^web\/sim: warning: workspace web runs its agents and validations unconfined/m);
   });
 });

@@ -59,8 +59,10 @@ describe('config.json', () => {
   it('adds no executor by default; children get a scratch HOME unless the policy passes the operator\'s through', () => {
     const c = parseConfig({ workspaces: { web: { ...workspace, executors: { c: { adapter: 'claude-code', policy: { home: { passThrough: true } } }, x: { adapter: 'codex', policy: { commands: 'any' } } } } } });
     expect(parseConfig({ workspaces: { web: workspace } }).workspaces['web']!.executors).toEqual({});
-    expect(c.workspaces['web']!.executors['c']!.policy).toEqual({ home: { passThrough: true }, commands: [] });
-    expect(c.workspaces['web']!.executors['x']!.policy).toEqual({ home: { passThrough: false }, commands: 'any' });
+    const sandboxDefaults = { filesystem: { read: [], write: [] }, network: {}, limits: { processes: 1024, memory: 8 * 1024 ** 3, openFiles: 4096 } };
+    expect(c.workspaces['web']!.executors['c']!.policy).toEqual({ home: { passThrough: true }, commands: [], ...sandboxDefaults });
+    expect(c.workspaces['web']!.executors['x']!.policy).toEqual({ home: { passThrough: false }, commands: 'any', ...sandboxDefaults });
+    expect(c.workspaces['web']!.sandbox).toBe('on');
   });
 
   it('refuses the simulation executor next to a validation that runs worktree code, saying what to add', () => {

@@ -24,7 +24,9 @@ function stdoutOf(h: EngineHarness, attemptId: string): string {
 
 describe('engine: honest cancel, timeouts, abort', () => {
   it('a child ignoring SIGTERM is killed after the grace period; cancelled is recorded only after the exit; partial diff kept', async () => {
-    h = await new EngineHarness().start();
+    // Unconfined: the sleeper's pid it prints must be a pid of this machine, not of a sandbox's PID namespace
+    // (the confined kill is in sandbox-engine.test.ts).
+    h = await new EngineHarness({ workspace: { sandbox: 'off' } }).start();
     const run = await h.call('runs.open', { workspaceId: 'demo' });
     const s = await h.call('steps.dispatch', { runId: run.runId, executor: 'sim', task: STUBBORN });
     const attemptId = s.attempts[0]!.attemptId;

@@ -26,8 +26,13 @@ async function attemptState(dp: DaemonProcess, attemptId: string, states: string
 }
 
 describe('a real daemon killed mid-attempt', () => {
-  it('records the attempt interrupted with its diff after a restart, stops the orphaned agent, and the step can be retried', async () => {
-    d = new DaemonProcess();
+  // Unconfined, the agent outlives the daemon (own process group) and recovery has to stop it; in the sandbox,
+  // bwrap's --die-with-parent takes it down with the daemon.
+  it.each([
+    ['off', true],
+    ['on', false],
+  ] as const)('sandbox %s: records the attempt interrupted with its diff after a restart, no agent is left, and the step can be retried', async (sandbox, outlives) => {
+    d = new DaemonProcess({ sandbox });
     await d.start();
     const run = await d.call<{ runId: string }>('runs.open', { workspaceId: 'demo' });
     const step = await d.call<Step>('steps.dispatch', { runId: run.runId, executor: 'sim', task: `${writeTask('partial.txt', 'written before the crash\n')}log ready\nsleep 60000` });
@@ -39,8 +44,7 @@ describe('a real daemon killed mid-attempt', () => {
     stray = agentPid;
 
     await d.kill('SIGKILL');
-    // The agent outlives the daemon (own process group): recovery has to deal with it.
-    expect(isAlive(agentPid)).toBe(true);
+    expect(outlives ? isAlive(agentPid) : await eventually(() => !isAlive(agentPid))).toBe(true);
 
     await d.start();
     const a = await attemptState(d, attemptId, ['interrupted']);

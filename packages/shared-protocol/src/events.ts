@@ -41,6 +41,14 @@ export const EVENT_PAYLOADS = {
     when: "the agent's CLI refused actions under the executor's policy",
     data: z.looseObject({ count: z.number().int(), actions: z.array(z.string()) }),
   },
+  'attempt.sandbox': {
+    when: 'a child of the attempt (executor, validation, setup) started, confined or not (`"sandbox": "off"`)',
+    data: z.looseObject({ child: z.string(), mode: z.enum(['bwrap', 'off']), hosts: z.array(z.string()).optional(), limits: z.string().optional() }),
+  },
+  'attempt.network_denied': {
+    when: "the sandbox's egress proxy refused a connection of a child of the attempt",
+    data: z.looseObject({ host: z.string(), port: z.number().int(), reason: z.string() }),
+  },
   'attempt.flagged': {
     when: 'the attempt changed a file that alters how git shows the diff (`.gitattributes`)',
     data: z.looseObject({ attributesChanged: z.literal(true), paths: z.array(z.string()) }),

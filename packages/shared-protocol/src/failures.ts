@@ -15,6 +15,8 @@ export const ATTEMPT_FAILURES = {
   EXECUTOR_FAILED: 'the program exited non-zero or was killed by a signal',
   EXECUTOR_REPORTED_FAILURE: 'the agent reported failure in its structured output',
   EXECUTOR_DENIED: "the agent's CLI refused actions under the executor's policy (listed in the summary and the `attempt.denied` event); its work is on the attempt branch, the run branch did not move",
+  SANDBOX_UNAVAILABLE: 'the sandbox could not be set up (bubblewrap missing, the kernel refused its namespaces, no way to bound processes, or a policy path would expose a protected folder); the summary says which. Nothing ran',
+  SETUP_FAILED: "the workspace's `setup` step failed in the fresh worktree (its output is an artifact); the executor did not run",
   AUTH_FAILED: "the agent's CLI could not authenticate to its model API (the CLI's own message is the summary)",
   TASK_NOT_UNDERSTOOD: 'the task held nothing the executor acts on (a `simulation` task without a directive); nothing changed',
   STALLED: "the executor printed nothing for its `idleTimeout`; the process group was stopped",

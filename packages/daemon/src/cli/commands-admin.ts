@@ -6,6 +6,7 @@ import { loadConfig, writeRawConfig } from '../config/load.js';
 import { ADDABLE_ADAPTERS, type AddableAdapter } from '../config/workspaces.js';
 import { ensureHome, ensureToken } from '../home/home.js';
 import { resolveRuntimeBase } from '../home/runtime-dir.js';
+import { sandboxWarnings } from '../sandbox/index.js';
 import type { CallContext } from '../service/call-context.js';
 import { ConfigHolder } from '../config/config-holder.js';
 import { summarize, WorkspaceService } from '../service/workspace-service.js';
@@ -93,10 +94,12 @@ function registerStatusCommand(program: Command): void {
       }
       if (r.status !== 200) daemonFailure(r);
       const s = r.body as { version: string; pid: number; startedAt: string; workspaces: string[]; runs: Record<string, number>; events: number; auditRows: number };
-      if (o.json) return printJson({ running: true, ...s });
+      const sandbox = sandboxWarnings(loadConfig(cliHome().config));
+      if (o.json) return printJson({ running: true, ...s, sandboxWarnings: sandbox });
       process.stdout.write(
         `daemon ${s.version} running (pid ${s.pid}, since ${s.startedAt})\n  workspaces: ${s.workspaces.join(', ') || '(none)'}\n  runs: ${JSON.stringify(s.runs)}\n  events: ${s.events}  audit rows: ${s.auditRows}\n`,
       );
+      for (const w of sandbox) process.stdout.write(`  warning: ${w}\n`);
     });
 }
 

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import { ExecutorCheckReport, SluiceError, type ExecutorCheck } from '@sluice/shared-protocol';
 import { loadConfig } from '../config/load.js';
-import { checkExecutors } from '../executors/check.js';
+import { RUNNABLE_STATUSES, checkExecutors } from '../executors/check.js';
 import { cliHome } from './context.js';
 import { printJson, printTable } from './output.js';
 
 /** Statuses an attempt can run with; anything else makes the command exit 1. */
-const RUNNABLE = new Set<ExecutorCheck['status']>(['ready', 'untested-version']);
 
 function flagsCell(c: ExecutorCheck): string {
   if (c.capabilities.missing.length > 0) return `missing ${c.capabilities.missing.join(' ')}`;
@@ -51,6 +50,6 @@ export function registerExecutorsCommands(program: Command): void {
       const checks = await checkExecutors(config, { source: process.env, ...(o.workspace !== undefined ? { workspaceId: o.workspace } : {}) });
       if (o.json) printJson(ExecutorCheckReport.parse({ executors: checks }));
       else printChecks(checks);
-      if (checks.some((c) => !RUNNABLE.has(c.status))) process.exitCode = 1;
+      if (checks.some((c) => !RUNNABLE_STATUSES.has(c.status))) process.exitCode = 1;
     });
 }

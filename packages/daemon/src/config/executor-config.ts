@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { Duration } from './duration.js';
+import { FilesystemPolicy, HomeEntries, LimitsPolicy, NetworkPolicy } from '../sandbox/policy.js';
 
 /** Executor adapters the daemon knows. */
 export const ADAPTERS = ['simulation', 'command', 'claude-code', 'codex', 'aider', 'gemini'] as const;
@@ -27,18 +28,22 @@ const CommandPrefix = z
   .refine((c) => c.trim() === c && !c.includes('  '), 'must have no leading, trailing or double spaces');
 
 /**
- * What of the operator's machine a child (an executor or a validation) is given. `home`: by default an empty
- * per-attempt HOME (mode 700, removed with the attempt); `passThrough: true` gives it the operator's HOME (agent
- * CLIs that need their login, such as claude-code, need this). `commands` (executors only): what the agent may
- * run, `"any"` or a list of command prefixes; by default nothing. Each adapter maps it to its CLI's own controls,
- * and a policy a CLI cannot enforce is refused here (see `COMMAND_POLICY_SUPPORT`).
+ * What of the operator's machine a child (an executor, a validation or the setup step) is given. `home`: by
+ * default an empty per-attempt HOME (mode 700, removed with the attempt); `passThrough: true` gives it the
+ * operator's HOME path, which under the sandbox holds only `home.entries` (read-only; by default the adapter's
+ * login folder). `commands` (executors only): what the agent may run, `"any"` or a list of command prefixes; by
+ * default nothing. Each adapter maps it to its CLI's own controls, and a policy a CLI cannot enforce is refused
+ * here (see `COMMAND_POLICY_SUPPORT`). `filesystem`, `network`, `limits`: the sandbox (docs/SANDBOX.md).
  */
 export const ChildPolicy = z
   .strictObject({
-    home: z.strictObject({ passThrough: z.boolean().default(false) }).default({ passThrough: false }),
+    home: z.strictObject({ passThrough: z.boolean().default(false), entries: HomeEntries.optional() }).prefault({}),
     commands: z.union([z.literal('any'), z.array(CommandPrefix).max(32)]).default([]),
+    filesystem: FilesystemPolicy,
+    network: NetworkPolicy,
+    limits: LimitsPolicy,
   })
-  .default({ home: { passThrough: false }, commands: [] });
+  .prefault({});
 export type ChildPolicy = z.infer<typeof ChildPolicy>;
 
 type CommandPolicyKind = 'none' | 'list' | 'any';

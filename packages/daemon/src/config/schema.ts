@@ -3,6 +3,7 @@ import { ApprovalPolicy, Name, Registration } from '@sluice/shared-protocol';
 import { ByteSize } from './byte-size.js';
 import { Duration } from './duration.js';
 import { ChildPolicy, EnvNames, ExecutorConfig } from './executor-config.js';
+import { DependencyDirs, SandboxMode } from '../sandbox/policy.js';
 
 /**
  * A named validation: an argv array (never a shell string), a timeout and env pass-through. `runsWorktreeCode`:
@@ -23,6 +24,18 @@ export const ValidationConfig = z.strictObject({
   if (v.policy.commands === 'any' || v.policy.commands.length > 0) ctx.addIssue({ code: 'custom', path: ['policy', 'commands'], message: 'a validation runs its argv; "commands" is for executors' });
 });
 export type ValidationConfig = z.infer<typeof ValidationConfig>;
+
+/**
+ * One program (argv, never a shell) run in each fresh worktree before the executor, such as `npm ci`: inside the
+ * sandbox with the network its policy allows. A failure fails the attempt `SETUP_FAILED`.
+ */
+export const SetupConfig = z.strictObject({
+  argv: z.array(z.string().min(1).max(4096)).min(1).max(64),
+  timeout: Duration.default(600_000),
+  env: EnvNames.default([]),
+  policy: ChildPolicy,
+});
+export type SetupConfig = z.infer<typeof SetupConfig>;
 
 const AbsolutePath = z
   .string()
@@ -60,6 +73,11 @@ export const WorkspaceConfig = z
     concurrency: z.number().int().min(1).max(64).default(2),
     worktreeRoot: AbsolutePath.nullable().default(null),
     keepWorktrees: z.boolean().default(false),
+    /** Every executor, validation and setup process runs confined (docs/SANDBOX.md) unless this says "off". */
+    sandbox: SandboxMode,
+    setup: SetupConfig.nullable().default(null),
+    /** Worktree folders bound read-only from the repository's own checkout (`node_modules`, `.venv`). */
+    deps: DependencyDirs,
     /** Set by `workspace add`; a share names it, so a re-added or replaced workspace is not shared by an old share. */
     registration: Registration.nullable().default(null),
   })

@@ -4,7 +4,7 @@ import { SluiceError, type Attempt, type AttemptFailureCode, type Run, type Step
 import type { WorkspaceConfig } from '../config/schema.js';
 import { ExecutorError, executorFailure, getAdapter, preflightExecutor, type ExecutorAdapter, type ExecutorSpec, type ParsedOutput } from '../executors/index.js';
 import { CaptureError, type AttemptWorktree, type Capture, type WorktreeManager } from '../git/worktree-manager.js';
-import { buildChildEnv, spawnSupervised, type ProcessResult } from '../process/index.js';
+import { buildChildEnv, spawnSupervised, type ProcessResult, type SpawnSpec, type SupervisedProcess } from '../process/index.js';
 import { needsApproval } from '../runs/acceptance.js';
 import { fastForwardRun } from '../runs/run-branch.js';
 import { openApprovalGateIfReady, recordAttemptEnding, settleStepIfDone, type AttemptEnding } from '../runs/step-outcome.js';
@@ -12,6 +12,7 @@ import type { AttemptPatch } from '../store/index.js';
 import { runValidation } from '../validations/index.js';
 import { recordScan, unreleasedFindings } from '../secrets/findings.js';
 import { secretRulesIn } from '../secrets/scanner.js';
+import { AttemptSandbox, SandboxRefusal, defaultHomeEntries, defaultHosts, sandboxAvailability, type ChildSpec, type Destination, type SandboxTools } from '../sandbox/index.js';
 import { ArtifactLimitError, recordArtifact, type ArtifactTarget } from './artifact-recorder.js';
 import { attemptBudget, recordCapture, recordOutputFiles } from './capture-artifacts.js';
 import { ENGINE_ACTOR, type EngineDeps } from './engine-types.js';
@@ -52,6 +53,8 @@ interface Ending {
   actor?: string;
 }
 
+/** A validation or the setup step: no network and no HOME entries unless its policy lists them. */
+const plainChild = (policy: ChildSpec['policy']): ChildSpec => ({ policy, defaultHosts: [], defaultHomeEntries: [] });
 const failed = (failureCode: AttemptFailureCode, summary: string, patch: AttemptPatch = {}): Ending => ({ to: 'failed', patch: { ...patch, failureCode, summary } });
 const messageOf = (err: unknown, fallback: string) => (err instanceof Error ? err.message.slice(0, 500) : fallback);
 
@@ -79,6 +82,9 @@ export class AttemptRun {
   private wt!: AttemptWorktree;
   private cap!: Capture;
   private patch: AttemptPatch = {};
+  /** Null when the workspace says `"sandbox": "off"`. */
+  private sandboxTools: SandboxTools | null = null;
+  private sandbox: AttemptSandbox | null = null;
 
   constructor(
     private readonly ctx: AttemptRunContext,
@@ -136,6 +142,14 @@ export class AttemptRun {
     this.adapter = getAdapter(entry.adapter);
     mkdirSync(this.scratch, { recursive: true, mode: 0o700 });
     writeFileSync(this.taskFile, this.step.task, { mode: 0o600 });
+    if (ws.sandbox === 'on') {
+      const available = sandboxAvailability();
+      if (!available.ok) {
+        await this.recordTask();
+        return failed('SANDBOX_UNAVAILABLE', available.reason);
+      }
+      this.sandboxTools = available.tools;
+    }
     this.scratchHome = makeScratchHome(this.scratch);
     this.childEnv = buildChildEnv(entry.env ?? [], homeEnv(entry.policy, this.scratchHome), this.ctx.env);
     try {
@@ -154,11 +168,104 @@ export class AttemptRun {
     this.mgr = this.ctx.worktrees(this.ws);
     try {
       this.wt = await this.mgr.create(this.ws.path, this.a.attemptId, this.run.headCommit);
-      return null;
     } catch (err) {
       await this.recordTask();
       return failed('WORKTREE_FAILED', messageOf(err, 'worktree creation failed'));
     }
+    const refused = this.openSandbox();
+    if (refused) {
+      await this.recordTask();
+      await this.mgr.discard(this.wt).catch((e: unknown) => this.ctx.deps.logger?.warn({ err: e }, 'worktree removal failed'));
+      return failed('SANDBOX_UNAVAILABLE', refused);
+    }
+    return this.runSetup();
+  }
+
+  /** The attempt's sandbox, with every policy it will use checked now: nothing runs when one is refused. */
+  private openSandbox(): string | null {
+    if (!this.sandboxTools) return null;
+    const { deps, env } = this.ctx;
+    const runtimeRoot = dirname(deps.attemptsDir);
+    const connector = env.SLUICE_CONNECTOR_CONFIG ? [dirname(env.SLUICE_CONNECTOR_CONFIG)] : [];
+    this.sandbox = new AttemptSandbox({
+      tools: this.sandboxTools,
+      attemptId: this.a.attemptId,
+      worktree: this.wt.path,
+      repoPath: this.ws.path,
+      deps: this.ws.deps,
+      scratchHome: this.scratchHome,
+      operatorHome: env.HOME ?? null,
+      protectedRoots: [...(deps.homeDir ? [deps.homeDir] : []), runtimeRoot, deps.worktreesDir, ...(this.ws.worktreeRoot ? [this.ws.worktreeRoot] : []), ...connector],
+      onDenied: (d, why) => this.recordNetworkDenial(d, why),
+    });
+    try {
+      const env0 = { ...this.childEnv };
+      this.sandbox.mounts(this.executorChild({}), env0, this.binaryPath);
+      for (const name of this.step.validations) {
+        const v = Object.prototype.hasOwnProperty.call(this.ws.validations, name) ? this.ws.validations[name] : undefined;
+        if (v) this.sandbox.mounts(plainChild(v.policy), env0, v.argv[0] ?? '');
+      }
+      if (this.ws.setup) this.sandbox.mounts(plainChild(this.ws.setup.policy), env0, this.ws.setup.argv[0] ?? '');
+      return null;
+    } catch (err) {
+      if (err instanceof SandboxRefusal) return err.message;
+      throw err;
+    }
+  }
+
+  /** The executor as a sandboxed child: its model API by default, its login folder when HOME is passed through. */
+  private executorChild(invEnv: Record<string, string>, writable: string[] = []): ChildSpec {
+    return {
+      policy: this.entry.policy,
+      defaultHosts: defaultHosts(this.entry.adapter, { ...this.childEnv, ...invEnv }),
+      defaultHomeEntries: defaultHomeEntries(this.entry.adapter),
+      readOnly: [this.taskFile],
+      writable: writable.filter((d) => !d.startsWith(this.scratchHome)),
+    };
+  }
+
+  /** Spawn one child of the attempt, confined unless the workspace says `"sandbox": "off"`; recorded either way. */
+  private async spawnChild(spec: SpawnSpec, child: ChildSpec, label: string): Promise<SupervisedProcess> {
+    const target = { runId: this.ids.runId, stepId: this.ids.stepId, attemptId: this.ids.attemptId };
+    if (!this.sandbox) {
+      this.ctx.deps.store.appendEvent({ type: 'attempt.sandbox', ...target, data: { child: label, mode: 'off' } }, ENGINE_ACTOR);
+      return spawnSupervised(spec);
+    }
+    const hosts = [...(child.policy.network.allow ?? child.defaultHosts)];
+    const limits = `${this.sandboxTools?.cgroups ? 'cgroup' : 'rlimit'} processes ${child.policy.limits.processes}, memory ${child.policy.limits.memory}, open files ${child.policy.limits.openFiles}`;
+    this.ctx.deps.store.appendEvent({ type: 'attempt.sandbox', ...target, data: { child: label, mode: 'bwrap', hosts, limits } }, ENGINE_ACTOR);
+    return this.sandbox.spawn(spec, child);
+  }
+
+  /** A validation or the setup step started: it is what a cancel stops now, also one that came in just before. */
+  private onChildStart(cancel: () => Promise<unknown>): void {
+    this.live.kill = cancel;
+    if (this.live.cancel) void cancel();
+  }
+
+  private recordNetworkDenial(d: Destination, why: string): void {
+    const target = { runId: this.ids.runId, stepId: this.ids.stepId, attemptId: this.ids.attemptId };
+    const { store } = this.ctx.deps;
+    store.appendEvent({ type: 'attempt.network_denied', ...target, data: { host: d.host, port: d.port, reason: why } }, ENGINE_ACTOR);
+    store.appendEvent({ type: 'attempt.log', ...target, data: { lines: [{ stream: 'sluice', text: `sandbox: network denied: ${d.host}:${d.port} (${why})` }] } }, ENGINE_ACTOR);
+  }
+
+  /** The workspace's setup step in the fresh worktree (dependencies), confined like the executor. */
+  private async runSetup(): Promise<Ending | null> {
+    const setup = this.ws.setup;
+    if (!setup) return null;
+    const r = await runValidation(
+      { name: 'setup', argv: setup.argv, timeoutMs: setup.timeout, env: setup.env },
+      { worktree: this.wt.path, outDir: this.scratch, graceMs: this.ctx.graceMs(), outputCapBytes: this.ctx.outputCapBytes, env: homeEnv(setup.policy, this.scratchHome), onStart: (c) => this.onChildStart(c), spawn: (spec) => this.spawnChild(spec, plainChild(setup.policy), 'setup') },
+    );
+    this.live.kill = null;
+    await recordArtifact(this.ctx.deps, this.ids, 'validation-stdout', 'setup.stdout', 'text/plain; charset=utf-8', { file: r.stdoutPath });
+    await recordArtifact(this.ctx.deps, this.ids, 'validation-stderr', 'setup.stderr', 'text/plain; charset=utf-8', { file: r.stderrPath });
+    if (this.live.cancel) return this.cancelled({});
+    if (r.passed) return null;
+    await this.recordTask();
+    await this.mgr.discard(this.wt).catch((e: unknown) => this.ctx.deps.logger?.warn({ err: e }, 'worktree removal failed'));
+    return failed('SETUP_FAILED', `setup ${setup.argv.join(' ')} ${r.timedOut ? 'timed out' : r.error ?? `exited ${String(r.exitCode)}`}`);
   }
 
   /** The adapter builds the invocation, the supervisor runs it; null when a cancel came first. */
@@ -173,7 +280,7 @@ export class AttemptRun {
     }
     if (live.cancel) return null;
     const pump = new LogPump(this.ctx.deps.store, this.ids, ENGINE_ACTOR, this.adapter.liveLines);
-    const proc = spawnSupervised({
+    const proc = await this.spawnChild({
       argv: inv.argv,
       cwd: wt.path,
       env: { ...this.childEnv, ...inv.env },
@@ -186,7 +293,7 @@ export class AttemptRun {
       graceMs: this.ctx.graceMs(),
       onStdout: (c) => pump.push('stdout', c),
       onStderr: (c) => pump.push('stderr', c),
-    });
+    }, this.executorChild(inv.env, inv.dirs ?? []), 'executor');
     if (proc.pid !== undefined) writeFileSync(join(this.scratch, 'pid'), `${proc.pid}\n${wt.path}\n`, { mode: 0o600 });
     live.kill = () => proc.cancel();
     this.ctx.deps.store.transitionAttempt(a.attemptId, 'running', {}, ENGINE_ACTOR);
@@ -269,14 +376,9 @@ export class AttemptRun {
       const v = Object.prototype.hasOwnProperty.call(this.ws.validations, name) ? this.ws.validations[name] : undefined;
       if (!v) return failed('VALIDATION_NOT_DEFINED', `validation ${name} is no longer configured`);
       if (live.cancel) return this.cancelled({});
-      const onStart = (c: () => Promise<unknown>) => {
-        live.kill = c;
-        // A cancel that arrived between two validations stops this one at once.
-        if (live.cancel) void c();
-      };
       const r = await runValidation(
         { name, argv: v.argv, timeoutMs: v.timeout, env: v.env },
-        { worktree: this.wt.path, outDir: this.scratch, graceMs: this.ctx.graceMs(), outputCapBytes: this.ctx.outputCapBytes, env: homeEnv(v.policy, this.scratchHome), onStart },
+        { worktree: this.wt.path, outDir: this.scratch, graceMs: this.ctx.graceMs(), outputCapBytes: this.ctx.outputCapBytes, env: homeEnv(v.policy, this.scratchHome), onStart: (c) => this.onChildStart(c), spawn: (spec) => this.spawnChild(spec, plainChild(v.policy), `validation ${name}`) },
       );
       live.kill = null;
       if (live.cancel) return this.cancelled({});

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ExecutorCheck, ExecutorCheckStatus } from '@sluice/shared-protocol';
 import type { ExecutorConfig } from '../config/executor-config.js';
 import type { DaemonConfig } from '../config/schema.js';
+import { workspaceSandboxStatus, type SandboxStatus } from '../sandbox/status.js';
 import { homeEnv, makeScratchHome } from '../engine/scratch-home.js';
 import { buildChildEnv } from '../process/child-env.js';
 import { getAdapter } from './adapters.js';
@@ -76,7 +77,18 @@ export async function checkExecutors(config: DaemonConfig, ctx: CheckContext & {
   const out: ExecutorCheck[] = [];
   for (const [workspaceId, ws] of Object.entries(config.workspaces)) {
     if (ctx.workspaceId !== undefined && workspaceId !== ctx.workspaceId) continue;
-    for (const [name, entry] of Object.entries(ws.executors)) out.push(await checkExecutor(workspaceId, name, entry, ctx));
+    const sandbox = workspaceSandboxStatus(workspaceId, ws);
+    for (const [name, entry] of Object.entries(ws.executors)) out.push(withSandbox(await checkExecutor(workspaceId, name, entry, ctx), sandbox));
   }
   return out;
 }
+
+/** The workspace's sandbox decides too: unconfined is a warning, a sandbox that cannot be made fails every attempt. */
+function withSandbox(check: ExecutorCheck, sandbox: SandboxStatus): ExecutorCheck {
+  if (sandbox.mode === 'off') return { ...check, warnings: [...check.warnings, sandbox.warning] };
+  if (sandbox.available || !RUNNABLE_STATUSES.has(check.status)) return check;
+  return { ...check, status: 'error', failureCode: 'SANDBOX_UNAVAILABLE', message: `the sandbox cannot be made: ${sandbox.reason}` };
+}
+
+/** The statuses under which attempts run. */
+export const RUNNABLE_STATUSES: ReadonlySet<ExecutorCheckStatus> = new Set(['ready', 'untested-version']);

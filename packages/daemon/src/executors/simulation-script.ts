@@ -23,9 +23,12 @@ function target(p) {
   }
   const full = path.join(root, p);
   let dir = path.dirname(full);
-  while (!fs.existsSync(dir)) dir = path.dirname(dir);
-  const real = fs.realpathSync(dir);
-  if (real !== root && !real.startsWith(root + path.sep)) {
+  // lstat, not exists: a symlink whose target is out of sight (in the sandbox, say) is still a symlink.
+  const present = (p) => { try { fs.lstatSync(p); return true; } catch (e) { return false; } };
+  while (!present(dir)) dir = path.dirname(dir);
+  let real = null;
+  try { real = fs.realpathSync(dir); } catch (e) { real = null; }
+  if (real === null || (real !== root && !real.startsWith(root + path.sep))) {
     process.stderr.write('[sim] refused path outside the worktree ' + JSON.stringify(p) + '\n'); process.exit(2);
   }
   // The last component may itself be a symlink (committed in the repository): writing would follow it out.

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 
 /** What to run and how. `argv[0]` is the program; there is never a shell. */
 export interface SpawnSpec {
@@ -22,6 +23,11 @@ export interface SpawnSpec {
   /** Live stdout, for progress. Called with raw chunks, also beyond the cap. */
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
+  /**
+   * Called with the pid before the program may run: the child gets a pipe as descriptor 3 and is expected to
+   * wait for a byte on it (bwrap `--block-fd 3`), written once this returns. A throw kills the child.
+   */
+  gate?: (pid: number) => void;
 }
 
 /** How a supervised process ended. Only produced after the exit was observed. */
@@ -65,6 +71,19 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
     // ESRCH: the whole group is already gone, which is what we want.
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
+}
+
+/** Run the gate, then let the child go on (one byte on its descriptor 3); on a throw, report it instead. */
+function openGate(fd3: Writable, gate: () => void, failed: (err: Error) => void): void {
+  fd3.on('error', () => undefined);
+  try {
+    gate();
+  } catch (err) {
+    fd3.destroy();
+    failed(err instanceof Error ? err : new Error(String(err)));
+    return;
+  }
+  fd3.end('1');
 }
 
 class CappedFile {
@@ -139,10 +158,14 @@ export function spawnSupervised(spec: SpawnSpec): SupervisedProcess {
     env: spec.env,
     shell: false,
     detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: spec.gate ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
     windowsHide: true,
   });
   const pid = child.pid;
+  if (spec.gate && pid !== undefined) openGate(child.stdio[3] as Writable, () => spec.gate!(pid), (err) => {
+    spawnError = { code: 'GATE_FAILED', message: err.message };
+    signalGroup(pid, 'SIGKILL');
+  });
 
   child.stdout.on('data', (c: Buffer) => {
     armIdle();

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { buildChildEnv, spawnSupervised } from '../process/index.js';
+import { buildChildEnv, spawnSupervised, type SpawnSpec, type SupervisedProcess } from '../process/index.js';
 
 /** A named validation from the workspace config. */
 export interface ValidationSpec {
@@ -34,6 +34,8 @@ export interface ValidationRunOptions {
   env?: Readonly<Record<string, string>>;
   /** Called with the live process so the caller can cancel it. */
   onStart?: (cancel: () => Promise<unknown>) => void;
+  /** How the process is started (the attempt's sandbox); unconfined by default. */
+  spawn?: (spec: SpawnSpec) => Promise<SupervisedProcess>;
 }
 
 /**
@@ -43,7 +45,8 @@ export interface ValidationRunOptions {
 export async function runValidation(spec: ValidationSpec, opts: ValidationRunOptions): Promise<ValidationRun> {
   const stdoutPath = join(opts.outDir, `validation-${spec.name}.stdout`);
   const stderrPath = join(opts.outDir, `validation-${spec.name}.stderr`);
-  const proc = spawnSupervised({
+  const start = opts.spawn ?? ((spec: SpawnSpec) => Promise.resolve(spawnSupervised(spec)));
+  const proc = await start({
     argv: spec.argv,
     cwd: opts.worktree,
     env: buildChildEnv(spec.env ?? [], { ...opts.env, SLUICE_VALIDATION: spec.name }),
