@@ -128,6 +128,11 @@ describe('secrets never leave the machine by a remote answer', () => {
     const after = (await planner.call('steps.get', { stepId: step.stepId })) as StepDetail;
     expect(after.state).toBe('succeeded');
     expect(await git(stack.repo.path, ['rev-parse', run.branch])).toBe(after.attempts[0]!.commit);
+
+    // The run's own diff now holds the key too: a run-level artifact, scanned as it is stored, withheld on its own.
+    const runDiff = (await planner.call('runs.diff', { runId: run.runId })) as { diff: ArtifactRef | null };
+    expect(runDiff.diff).not.toBeNull();
+    expect((await refusal(planner.call('artifacts.get', { runId: run.runId, digest: runDiff.diff!.digest }))).code).toBe('ARTIFACT_WITHHELD');
   });
 
   it('lets a remote approval through once every withheld artifact is released', async () => {

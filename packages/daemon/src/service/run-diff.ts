@@ -2,6 +2,7 @@ import { RUN_DIFF_FILES_MAX, type ArtifactRef, type Run, type RunDiff } from '@s
 import { ArtifactTooLargeError } from '../artifacts/artifact-store.js';
 import { diffStat } from '../git/diff-stat.js';
 import { streamReviewedDiff } from '../git/worktree-manager.js';
+import { scanArtifact } from '../secrets/artifact-scan.js';
 import type { ServiceDeps } from './verb-service.js';
 
 /** How far the run branch is from its base, for `runs.get`. */
@@ -37,5 +38,8 @@ async function storeDiff(deps: ServiceDeps, repoPath: string, run: Run, actor: s
   const known = deps.store.listArtifacts({ runId: run.runId }).find((a) => a.digest === blob.digest && a.attemptId === null);
   if (known) return known;
   const name = `run-${run.baseCommit.slice(0, 12)}..${run.headCommit.slice(0, 12)}.diff`;
-  return deps.store.addArtifactRef({ digest: blob.digest, size: blob.size, mediaType: 'text/x-diff', kind: 'diff', name, runId: run.runId, stepId: null, attemptId: null }, actor);
+  const ref = deps.store.addArtifactRef({ digest: blob.digest, size: blob.size, mediaType: 'text/x-diff', kind: 'diff', name, runId: run.runId, stepId: null, attemptId: null }, actor);
+  // Scanned as it is stored, as every artifact is: a secret the operator accepted stays withheld from remote reads.
+  await scanArtifact(deps, ref, actor);
+  return ref;
 }
