@@ -28,6 +28,12 @@ export const ERROR_CATALOG = {
   HOST_NOT_ALLOWED: { status: 403, message: 'The Host header is not an allowed name for this server.' },
   ORIGIN_NOT_ALLOWED: { status: 403, message: 'Browser requests from this Origin are refused.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
+  // Operator console (served by the daemon at /ui)
+  CONSOLE_CODE_INVALID: { status: 401, message: 'The sign-in code is unknown, used or expired; run `sluice ui` for a new link.' },
+  CONSOLE_NOT_BUILT: { status: 503, message: 'The console was not built; run `npm run build`.' },
+  CONSOLE_SECRET_REQUIRED: { status: 403, message: 'Console calls must carry the session secret header; the cookie alone never authorizes.' },
+  CONSOLE_SESSION_INVALID: { status: 401, message: 'The console session is unknown, expired or revoked; sign in again with `sluice ui`.' },
+  CONSOLE_SESSION_NOT_FOUND: { status: 404, message: 'No such live console session.' },
   // Domain
   INSTANCE_NOT_FOUND: { status: 404, message: 'No such instance.' },
   WORKSPACE_NOT_FOUND: { status: 404, message: 'No such workspace, or it is not shared.' },

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { DAEMON_VERSION } from '../version.js';
 import { registerAdminCommands } from './commands-admin.js';
+import { registerConsoleCommands } from './commands-console.js';
 import { registerExecCommands } from './commands-exec.js';
 import { registerGcCommand } from './commands-gc.js';
 import { registerLedgerCommands } from './commands-ledger.js';
@@ -17,6 +18,7 @@ registerAdminCommands(program);
 registerLedgerCommands(program);
 registerExecCommands(program);
 registerGcCommand(program);
+registerConsoleCommands(program);
 
 try {
   await program.parseAsync(process.argv);
