@@ -27,15 +27,21 @@ export function App() {
     setStatus(why);
   }), []);
   useEffect(() => {
-    const code = takeCode();
-    if (!code) return;
-    setStatus('Signing in…');
-    signIn(code)
-      .then((s) => {
-        setSession(s);
-        setStatus(null);
-      })
-      .catch((e: Error) => setStatus(e.message));
+    // A link opened where the sign-in page is already shown changes only the fragment: no new page load.
+    const redeem = () => {
+      const code = takeCode();
+      if (!code) return;
+      setStatus('Signing in…');
+      signIn(code)
+        .then((s) => {
+          setSession(s);
+          setStatus(null);
+        })
+        .catch((e: Error) => setStatus(e.message));
+    };
+    redeem();
+    addEventListener('hashchange', redeem);
+    return () => removeEventListener('hashchange', redeem);
   }, []);
   return session ? <Console session={session} /> : <SignIn status={status} />;
 }

@@ -112,6 +112,7 @@ function StepCard({ step, gates }: { step: Step; gates: Gate[] }) {
         ))}
       </ol>
       {gates.length > 0 && (
+        <div class="scroll">
         <table class="gates">
           <caption>Gates</caption>
           <thead>
@@ -135,6 +136,7 @@ function StepCard({ step, gates }: { step: Step; gates: Gate[] }) {
             ))}
           </tbody>
         </table>
+        </div>
       )}
     </li>
   );

@@ -42,7 +42,9 @@ export function registerConsoleCommands(program: Command): void {
   ui.command('sessions')
     .description('List console sessions')
     .option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }) => {
+    .action(async (_o: unknown, cmd: Command) => {
+      // `ui` has a --json of its own, which commander gives to it wherever it stands.
+      const o = cmd.optsWithGlobals<{ json?: boolean }>();
       const { sessions } = (await daemonCall('GET', '/api/v1/console/sessions')) as { sessions: { sessionId: string; actor: string; createdAt: string; lastSeenAt: string; expiresAt: string; revokedAt: string | null; userAgent: string }[] };
       if (o.json) return printJson({ sessions });
       if (sessions.length === 0) return void process.stdout.write('no console sessions\n');
