@@ -186,6 +186,20 @@ describe.skipIf('skip' in CHROMIUM)('the operator console in headless Chromium',
     ] as const) {
       await page.goto(`${daemonOrigin}/ui/#/${name}`);
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      if (name === 'workspaces') {
+        const connector = page.locator(`[data-connector="${stack.connector.instanceId}"]`);
+        await connector.locator('.state', { hasText: 'connected' }).waitFor();
+        expect(await connector.textContent()).toContain(stack.workspaceId);
+        await page.locator(`[data-workspace="${stack.workspaceId}"] .state`, { hasText: 'shared' }).waitFor();
+        await page.locator(`[data-workspace="${stack.workspaceId}"] td`, { hasText: 'ready' }).waitFor();
+      }
+      if (name === 'audit') {
+        await page.getByText(/^Audit chain verified: all \d+ rows intact\.$/).waitFor();
+        await page.getByLabel('Action starts with').fill('verb.gates');
+        await page.getByRole('button', { name: 'Filter' }).click();
+        await page.locator('table.audit code', { hasText: 'verb.gates.reject' }).waitFor();
+        expect(new Set(await page.locator('table.audit code').allTextContents())).toEqual(new Set(['verb.gates.approve', 'verb.gates.reject']));
+      }
       await shot(name);
     }
     await page.setViewportSize({ width: 390, height: 844 });

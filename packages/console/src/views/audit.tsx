@@ -1,10 +1,80 @@
+import { useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { Loading, Problem, When } from '../components.js';
+import { useLive } from '../live.js';
+
+interface AuditAnswer {
+  rows: { seq: number; at: string; actor: string; action: string; target: string | null; outcome: string; details: Record<string, unknown> }[];
+  chain: { ok: boolean; rows: number; problems: { seq: number; reason: string }[] };
+}
+
 export function AuditView() {
+  const [filter, setFilter] = useState({ action: '', actor: '', outcome: '' });
+  const [draft, setDraft] = useState(filter);
+  const query = new URLSearchParams({ limit: '200', ...Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== '')) }).toString();
+  // Every ledger change writes an audit row, so any event is a reason to look again.
+  const { data, error } = useLive(`audit:${query}`, () => api<AuditAnswer>('GET', `/api/v1/console/audit?${query}`), () => true);
+  const field = (name: 'action' | 'actor', label: string, hint: string) => (
+    <p>
+      <label for={`audit-${name}`}>{label}</label>
+      <input id={`audit-${name}`} value={draft[name]} placeholder={hint} onInput={(e) => setDraft({ ...draft, [name]: (e.target as HTMLInputElement).value })} />
+    </p>
+  );
   return (
     <>
       <h1>Audit</h1>
-      <p>
-        Read the audit log with <code>sluice audit</code> and check its chain with <code>sluice audit verify</code>.
-      </p>
+      {data && (
+        <p class={data.chain.ok ? 'notice' : 'error'} role="status" data-testid="chain">
+          {data.chain.ok ? `Audit chain verified: all ${data.chain.rows} rows intact.` : `Audit chain BROKEN: ${data.chain.problems.map((p) => `row ${p.seq}: ${p.reason}`).join('; ')}`}
+        </p>
+      )}
+      <form class="card filters" aria-label="Filter the audit log" onSubmit={(e) => (e.preventDefault(), setFilter(draft))}>
+        {field('action', 'Action starts with', 'verb.gates')}
+        {field('actor', 'Actor', 'local:you')}
+        <p>
+          <label for="audit-outcome">Outcome</label>
+          <select id="audit-outcome" value={draft.outcome} onChange={(e) => setDraft({ ...draft, outcome: (e.target as HTMLSelectElement).value })}>
+            <option value="">any</option>
+            <option value="ok">ok</option>
+            <option value="not_ok">refused or failed</option>
+          </select>
+        </p>
+        <button type="submit">Filter</button>
+      </form>
+      {!data ? (
+        error ? <Problem error={error} /> : <Loading what="the audit log" />
+      ) : (
+        <div class="scroll">
+          <table class="audit">
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">When</th>
+                <th scope="col">Actor</th>
+                <th scope="col">Action</th>
+                <th scope="col">Target</th>
+                <th scope="col">Outcome</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.rows.map((r) => (
+                <tr key={r.seq}>
+                  <td>{r.seq}</td>
+                  <td>
+                    <When at={r.at} />
+                  </td>
+                  <td>{r.actor}</td>
+                  <td>
+                    <code>{r.action}</code>
+                  </td>
+                  <td class="small">{r.target ?? '—'}</td>
+                  <td>{r.outcome === 'ok' ? 'ok' : <strong class="error-inline">{r.outcome}</strong>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
     </>
   );
 }

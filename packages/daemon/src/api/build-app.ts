@@ -18,6 +18,7 @@ import { registerOperatorRoutes } from './operator-routes.js';
 import { RefusalAudit } from './refusal-audit.js';
 import { SharedWorkspaces } from './shared-workspaces.js';
 import { registerVerbRoutes } from './verb-routes.js';
+import { registerConnectorReports } from './connector-report.js';
 import { registerConsoleReads } from './console/console-reads.js';
 import { registerConsoleSessionRoutes, SIGN_IN_PATH } from './console/console-routes.js';
 import { ConsoleSessions } from './console/sessions.js';
@@ -105,7 +106,7 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
   registerOperatorRoutes(app, { store: deps.store, workspaces, gc, cwd: deps.cwd ?? process.cwd(), startedAt: new Date().toISOString() });
   registerEventStream(app, deps.store);
   registerConsoleSessionRoutes(app, { sessions: consoleSessions, baseUrl: () => `http://127.0.0.1:${port()}` });
-  registerConsoleReads(app, { store: deps.store, config: holder });
+  registerConsoleReads(app, { store: deps.store, config: holder, workspaces, connectors: registerConnectorReports(app) });
   app.addHook('preClose', async () => {
     deps.store.bus.close();
   });

@@ -27,6 +27,26 @@ FROM gates g JOIN gate_evaluations e ON e.id = (SELECT max(id) FROM gate_evaluat
 JOIN runs r ON r.run_id = g.run_id`;
 
 /** Filters for `listRuns`. `workspaceIds` limits to visible workspaces (null: all). */
+/** A filter of the audit log. */
+export interface AuditQuery {
+  before?: number | undefined;
+  actionPrefix?: string | undefined;
+  actor?: string | undefined;
+  outcome?: 'ok' | 'not_ok' | undefined;
+  limit: number;
+}
+
+/** One audit row as read back. */
+export interface AuditRow {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  outcome: string;
+  details: Record<string, unknown>;
+}
+
 export interface ListRunsQuery {
   workspaceIds: readonly string[] | null;
   workspaceId?: string | undefined;
@@ -247,6 +267,20 @@ export class LedgerReader {
       events.push(event);
     }
     return { events, nextCursor: q.after + events.length };
+  }
+
+  /** Audit rows, newest first, before `before` (a seq): by action prefix, actor and whether the outcome was `ok`. */
+  listAudit(q: AuditQuery): AuditRow[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.before !== undefined) (where.push('seq < ?'), args.push(q.before));
+    if (q.actionPrefix !== undefined) (where.push('substr(action, 1, ?) = ?'), args.push(q.actionPrefix.length, q.actionPrefix));
+    if (q.actor !== undefined) (where.push('actor = ?'), args.push(q.actor));
+    if (q.outcome === 'ok') where.push("outcome = 'ok'");
+    if (q.outcome === 'not_ok') where.push("outcome <> 'ok'");
+    const sql = `SELECT seq, at, actor, action, target, outcome, details FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, q.limit) as (Omit<AuditRow, 'details'> & { details: string })[];
+    return rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
   }
 
   /** The details (JSON text) of the newest audit row of an action, or null. */

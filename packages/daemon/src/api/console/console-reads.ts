@@ -1,12 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
-import { AttemptId, RunId, SluiceError, zodDetails, type Run } from '@sluice/shared-protocol';
+import { AttemptId, RunId, SluiceError, zodDetails, type ConnectorReport, type Run } from '@sluice/shared-protocol';
 import type { ConfigHolder } from '../../config/config-holder.js';
 import { runGit } from '../../git/git-command.js';
-import type { Store } from '../../store/index.js';
-import { requireOperator } from '../guard.js';
+import { executorStatuses } from '../../service/executor-status.js';
+import type { WorkspaceService } from '../../service/workspace-service.js';
+import { verifyAuditChain, type Store } from '../../store/index.js';
+import { callCtx, requireOperator } from '../guard.js';
 import { diffPage, parseUnifiedDiff } from './diff-view.js';
 
+const AuditQuery = z.strictObject({
+  before: z.coerce.number().int().min(1).optional(),
+  action: z.string().min(1).max(100).optional(),
+  actor: z.string().min(1).max(300).optional(),
+  outcome: z.enum(['ok', 'not_ok']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
 const OverviewQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).optional() });
 const DiffQuery = z
   .strictObject({ runId: RunId.optional(), attemptId: AttemptId.optional(), path: z.string().min(1).max(4096).optional(), offset: z.coerce.number().int().min(0).optional() })
@@ -43,7 +52,7 @@ function pendingApprovals(store: Store) {
  * approval, and a diff between two commits of a run or an attempt, parsed and paged. They read the ledger and git;
  * decisions go through the verb routes.
  */
-export function registerConsoleReads(app: FastifyInstance, deps: { store: Store; config: ConfigHolder }): void {
+export function registerConsoleReads(app: FastifyInstance, deps: { store: Store; config: ConfigHolder; workspaces: WorkspaceService; connectors: () => ConnectorReport[] }): void {
   const { store } = deps;
 
   app.get('/api/v1/console/overview', async (req) => {
@@ -51,6 +60,26 @@ export function registerConsoleReads(app: FastifyInstance, deps: { store: Store;
     const q = parse(OverviewQuery, req.query);
     const { runs } = store.listRuns({ workspaceIds: null, limit: q.limit ?? 50 });
     return { runs: runs.map((r) => summarize(store, r)), approvals: pendingApprovals(store) };
+  });
+
+  app.get('/api/v1/console/workspaces', async (req) => {
+    requireOperator(req);
+    const connectors = deps.connectors();
+    const workspaces = await Promise.all(
+      deps.workspaces.list(callCtx(req)).map(async (w) => ({
+        ...w,
+        sharedBy: connectors.filter((c) => c.shares.includes(w.workspaceId)).map((c) => c.instanceId),
+        executorStatus: await executorStatuses(deps.config.requireWorkspace(w.workspaceId)),
+      })),
+    );
+    return { workspaces, connectors };
+  });
+
+  app.get('/api/v1/console/audit', async (req) => {
+    requireOperator(req);
+    const q = parse(AuditQuery, req.query);
+    const rows = store.listAudit({ before: q.before, actionPrefix: q.action, actor: q.actor, outcome: q.outcome, limit: q.limit ?? 100 });
+    return { rows, chain: verifyAuditChain(store.db) };
   });
 
   app.get('/api/v1/console/diff', async (req) => {
