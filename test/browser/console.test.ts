@@ -188,9 +188,9 @@ describe.skipIf('skip' in CHROMIUM)('the operator console in headless Chromium',
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       if (name === 'workspaces') {
         const connector = page.locator(`[data-connector="${stack.connector.instanceId}"]`);
-        await connector.locator('.state', { hasText: 'connected' }).waitFor();
+        await connector.locator('.state', { hasText: /^connected$/ }).waitFor();
         expect(await connector.textContent()).toContain(stack.workspaceId);
-        await page.locator(`[data-workspace="${stack.workspaceId}"] .state`, { hasText: 'shared' }).waitFor();
+        await page.locator(`[data-workspace="${stack.workspaceId}"] .state`, { hasText: /^shared$/ }).waitFor();
         await page.locator(`[data-workspace="${stack.workspaceId}"] td`, { hasText: 'ready' }).waitFor();
       }
       if (name === 'audit') {

@@ -1,9 +1,9 @@
 import * as z from 'zod';
 import { Ed25519Signature, Nonce } from './frames.js';
-import { InstanceId, Name } from './ids.js';
+import { InstanceId } from './ids.js';
 import { WorkspaceSummary } from './model.js';
 import { safeName } from './text.js';
-import { Registration } from './shares.js';
+import { Registration, ShareEntry } from './shares.js';
 
 /** Websocket close codes the relay uses, so the connector can tell "stop" from "reconnect". */
 export const CLOSE_CODES = {
@@ -91,7 +91,8 @@ export const ConnectorReport = z.strictObject({
   relay: z.string().url().max(2048),
   connected: z.boolean(),
   since: z.string().datetime({ offset: true }).nullable(),
-  shares: z.array(Name).max(256),
+  /** The share entries of its config (`workspace` or `workspace@registration`). */
+  shares: z.array(ShareEntry).max(256),
   lastError: z.strictObject({ code: z.string().max(100), message: z.string().max(2000), at: z.string().datetime({ offset: true }) }).nullable(),
   nextRetryAt: z.string().datetime({ offset: true }).nullable(),
   stoppedAt: z.string().datetime({ offset: true }).nullable(),

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
-import { AttemptId, RunId, SluiceError, zodDetails, type ConnectorReport, type Run } from '@sluice/shared-protocol';
+import { AttemptId, RunId, SluiceError, shareReaches, zodDetails, type ConnectorReport, type Run } from '@sluice/shared-protocol';
 import type { ConfigHolder } from '../../config/config-holder.js';
 import { runGit } from '../../git/git-command.js';
 import { executorStatuses } from '../../service/executor-status.js';
@@ -68,7 +68,7 @@ export function registerConsoleReads(app: FastifyInstance, deps: { store: Store;
     const workspaces = await Promise.all(
       deps.workspaces.list(callCtx(req)).map(async (w) => ({
         ...w,
-        sharedBy: connectors.filter((c) => c.shares.includes(w.workspaceId)).map((c) => c.instanceId),
+        sharedBy: connectors.filter((c) => c.shares.some((entry) => shareReaches(entry, w))).map((c) => c.instanceId),
         executorStatus: await executorStatuses(deps.config.requireWorkspace(w.workspaceId)),
       })),
     );
