@@ -273,11 +273,15 @@ export class LedgerReader {
   listAudit(q: AuditQuery): AuditRow[] {
     const where: string[] = [];
     const args: (string | number)[] = [];
-    if (q.before !== undefined) (where.push('seq < ?'), args.push(q.before));
-    if (q.actionPrefix !== undefined) (where.push('substr(action, 1, ?) = ?'), args.push(q.actionPrefix.length, q.actionPrefix));
-    if (q.actor !== undefined) (where.push('actor = ?'), args.push(q.actor));
-    if (q.outcome === 'ok') where.push("outcome = 'ok'");
-    if (q.outcome === 'not_ok') where.push("outcome <> 'ok'");
+    const when = (clause: string, ...values: (string | number)[]) => {
+      where.push(clause);
+      args.push(...values);
+    };
+    if (q.before !== undefined) when('seq < ?', q.before);
+    if (q.actionPrefix !== undefined) when('substr(action, 1, ?) = ?', q.actionPrefix.length, q.actionPrefix);
+    if (q.actor !== undefined) when('actor = ?', q.actor);
+    if (q.outcome === 'ok') when("outcome = 'ok'");
+    if (q.outcome === 'not_ok') when("outcome <> 'ok'");
     const sql = `SELECT seq, at, actor, action, target, outcome, details FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, q.limit) as (Omit<AuditRow, 'details'> & { details: string })[];
     return rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
