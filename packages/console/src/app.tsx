@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, currentSession, followEvents, onSignedOut, signIn, signOut, type Session } from './api.js';
 import { publish, useLive } from './live.js';
 import { href, useRoute, type Route } from './router.js';
-import type { Overview } from './types.js';
+import type { ConsoleOverview as Overview } from '@sluice/shared-protocol';
 import { ApprovalsView } from './views/approvals.js';
 import { AuditView } from './views/audit.js';
 import { DiffView } from './views/diff.js';

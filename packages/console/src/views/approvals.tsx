@@ -2,7 +2,7 @@ import { api } from '../api.js';
 import { GateDecision, Loading, Problem, When } from '../components.js';
 import { useLive } from '../live.js';
 import { href } from '../router.js';
-import type { Overview } from '../types.js';
+import type { ConsoleOverview as Overview } from '@sluice/shared-protocol';
 
 export function ApprovalsView() {
   const { data, error } = useLive('approvals', () => api<Overview>('GET', '/api/v1/console/overview?limit=1'), (e) => e.type.startsWith('gate.') || e.type.startsWith('step.'));

@@ -1,12 +1,8 @@
 import { useState } from 'preact/hooks';
+import type { ConsoleAudit as AuditAnswer } from '@sluice/shared-protocol';
 import { api } from '../api.js';
-import { Loading, Problem, When } from '../components.js';
+import { Head, Loading, Problem, When } from '../components.js';
 import { useLive } from '../live.js';
-
-interface AuditAnswer {
-  rows: { seq: number; at: string; actor: string; action: string; target: string | null; outcome: string; details: Record<string, unknown> }[];
-  chain: { ok: boolean; rows: number; problems: { seq: number; reason: string }[] };
-}
 
 export function AuditView() {
   const [filter, setFilter] = useState({ action: '', actor: '', outcome: '' });
@@ -46,16 +42,7 @@ export function AuditView() {
       ) : (
         <div class="scroll">
           <table class="audit">
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">When</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Action</th>
-                <th scope="col">Target</th>
-                <th scope="col">Outcome</th>
-              </tr>
-            </thead>
+            <Head cols={['#', 'When', 'Actor', 'Action', 'Target', 'Outcome']} />
             <tbody>
               {data.rows.map((r) => (
                 <tr key={r.seq}>

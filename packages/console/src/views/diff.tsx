@@ -3,7 +3,7 @@ import { api } from '../api.js';
 import { Loading, Problem, Sha } from '../components.js';
 import { useLive } from '../live.js';
 import { href } from '../router.js';
-import type { DiffAnswer, DiffFilePage } from '../types.js';
+import type { ConsoleDiff as DiffAnswer, DiffFilePage } from '@sluice/shared-protocol';
 
 function lineClass(l: string): string {
   if (l.startsWith('@@')) return 'hunk';

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { AttemptDetail, Attempt, Gate, RunDetail, Step } from '@sluice/shared-protocol';
 import { verb } from '../api.js';
-import { GateDecision, Loading, Problem, Sha, State, When } from '../components.js';
+import { Head, GateDecision, Loading, Problem, Sha, State, When } from '../components.js';
 import { useLive } from '../live.js';
 import { href } from '../router.js';
 import { ArtifactText } from './artifact-text.js';
@@ -115,14 +115,7 @@ function StepCard({ step, gates }: { step: Step; gates: Gate[] }) {
         <div class="scroll">
         <table class="gates">
           <caption>Gates</caption>
-          <thead>
-            <tr>
-              <th scope="col">Gate</th>
-              <th scope="col">Status</th>
-              <th scope="col">Decided by</th>
-              <th scope="col">Why</th>
-            </tr>
-          </thead>
+          <Head cols={['Gate', 'Status', 'Decided by', 'Why']} />
           <tbody>
             {gates.map((g) => (
               <tr key={g.gateId}>

@@ -1,8 +1,8 @@
 import { api } from '../api.js';
-import { Loading, Problem, State } from '../components.js';
+import { Head, Loading, Problem, State } from '../components.js';
 import { useLive } from '../live.js';
 import { href } from '../router.js';
-import type { Overview } from '../types.js';
+import type { ConsoleOverview as Overview } from '@sluice/shared-protocol';
 
 export function RunsView() {
   const { data, error } = useLive('runs', () => api<Overview>('GET', '/api/v1/console/overview?limit=100'), () => true);
@@ -18,16 +18,7 @@ export function RunsView() {
           <h2 id={`ws-${ws}`}>Workspace {ws}</h2>
           <div class="scroll">
             <table class="runs">
-              <thead>
-                <tr>
-                  <th scope="col">Run</th>
-                  <th scope="col">Opened by</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Steps</th>
-                  <th scope="col">Changes</th>
-                  <th scope="col">Waiting</th>
-                </tr>
-              </thead>
+              <Head cols={['Run', 'Opened by', 'State', 'Steps', 'Changes', 'Waiting']} />
               <tbody>
                 {runs.map((r) => (
                   <tr key={r.runId} data-run={r.runId}>

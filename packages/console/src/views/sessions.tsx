@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Loading, Problem, When } from '../components.js';
+import { Head, Loading, Problem, When } from '../components.js';
 import { useLive } from '../live.js';
-import type { ConsoleSessionRow } from '../types.js';
+import type { ConsoleSession as ConsoleSessionRow } from '@sluice/shared-protocol';
 
 export function SessionsView() {
   const [error, setError] = useState<Error | null>(null);
@@ -16,15 +16,7 @@ export function SessionsView() {
       <Problem error={error} />
       <div class="scroll">
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Session</th>
-              <th scope="col">Signed in</th>
-              <th scope="col">Last seen</th>
-              <th scope="col">Browser</th>
-              <th scope="col">State</th>
-            </tr>
-          </thead>
+          <Head cols={['Session', 'Signed in', 'Last seen', 'Browser', 'State']} />
           <tbody>
             {data.sessions.map((s) => (
               <tr key={s.sessionId}>

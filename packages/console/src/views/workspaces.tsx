@@ -1,22 +1,7 @@
-import type { ConnectorReport, WorkspaceSummary } from '@sluice/shared-protocol';
+import type { ConsoleWorkspaces as WorkspacesAnswer } from '@sluice/shared-protocol';
 import { api } from '../api.js';
-import { Loading, Problem, State, When } from '../components.js';
+import { Head, Loading, Problem, State, When } from '../components.js';
 import { useLive } from '../live.js';
-
-interface ExecutorStatus {
-  name: string;
-  adapter: string;
-  ok: boolean;
-  binaryPath: string | null;
-  version: string | null;
-  code: string | null;
-  message: string | null;
-}
-
-interface WorkspacesAnswer {
-  workspaces: (WorkspaceSummary & { sharedBy: string[]; executorStatus: ExecutorStatus[] })[];
-  connectors: (ConnectorReport & { receivedAt: string })[];
-}
 
 export function WorkspacesView() {
   const { data, error, reload } = useLive('workspaces', () => api<WorkspacesAnswer>('GET', '/api/v1/console/workspaces'), () => false);
@@ -80,14 +65,7 @@ export function WorkspacesView() {
           <div class="scroll">
             <table>
               <caption>Executors</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Adapter</th>
-                  <th scope="col">Preflight</th>
-                  <th scope="col">Program</th>
-                </tr>
-              </thead>
+              <Head cols={['Name', 'Adapter', 'Preflight', 'Program']} />
               <tbody>
                 {w.executorStatus.map((e) => (
                   <tr key={e.name}>

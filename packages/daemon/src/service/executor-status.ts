@@ -1,21 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ExecutorStatus } from '@sluice/shared-protocol';
 import type { WorkspaceConfig } from '../config/schema.js';
 import { ExecutorError, getAdapter, preflightExecutor } from '../executors/index.js';
 import { homeEnv } from '../engine/scratch-home.js';
 import { buildChildEnv } from '../process/child-env.js';
-
-export interface ExecutorStatus {
-  name: string;
-  adapter: string;
-  ok: boolean;
-  binaryPath: string | null;
-  version: string | null;
-  /** The failure code an attempt would fail with now (`EXECUTOR_NOT_FOUND`, `EXECUTOR_TOO_OLD`, …). */
-  code: string | null;
-  message: string | null;
-}
 
 /** The preflight each attempt runs, run now for every executor of a workspace, with the same environment rules. */
 export async function executorStatuses(ws: WorkspaceConfig): Promise<ExecutorStatus[]> {

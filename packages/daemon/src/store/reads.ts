@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { StatementCache } from '@sluice/node-kit';
+import type { AuditFields } from './audit-chain.js';
 import type { ArtifactRef, Attempt, AttemptDetail, AttemptState, Event, Gate, Run, RunDetail, RunState, Step, StepDetail, ValidationResult } from '@sluice/shared-protocol';
 import {
   toArtifact,
@@ -36,16 +37,8 @@ export interface AuditQuery {
   limit: number;
 }
 
-/** One audit row as read back. */
-export interface AuditRow {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  outcome: string;
-  details: Record<string, unknown>;
-}
+/** One audit row as read back, its details parsed. */
+export type AuditRow = Omit<AuditFields, 'details' | 'prev_hash'> & { details: Record<string, unknown> };
 
 export interface ListRunsQuery {
   workspaceIds: readonly string[] | null;
@@ -283,7 +276,7 @@ export class LedgerReader {
     if (q.outcome === 'ok') when("outcome = 'ok'");
     if (q.outcome === 'not_ok') when("outcome <> 'ok'");
     const sql = `SELECT seq, at, actor, action, target, outcome, details FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, q.limit) as (Omit<AuditRow, 'details'> & { details: string })[];
+    const rows = this.db.prepare(sql).all(...args, q.limit) as Omit<AuditFields, 'prev_hash'>[];
     return rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
   }
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
-import { AttemptId, RunId, SluiceError, shareReaches, zodDetails, type ConnectorReport, type Run } from '@sluice/shared-protocol';
+import { AttemptId, RunId, SluiceError, shareReaches, zodDetails, type ConsoleAudit, type ConsoleOverview, type ConsoleWorkspaces, type Run, type RunSummary } from '@sluice/shared-protocol';
 import type { ConfigHolder } from '../../config/config-holder.js';
 import { runGit } from '../../git/git-command.js';
 import { executorStatuses } from '../../service/executor-status.js';
@@ -28,7 +28,7 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
 }
 
 /** A run with what the runs list shows of it. */
-function summarize(store: Store, run: Run) {
+function summarize(store: Store, run: Run): RunSummary {
   const detail = store.getRunDetail(run.runId)!;
   const accepted = detail.steps.flatMap((s) => s.attempts.filter((a) => a.attemptId === s.acceptedAttemptId));
   return {
@@ -40,7 +40,7 @@ function summarize(store: Store, run: Run) {
 }
 
 /** The approval gates waiting for a decision on open runs, oldest first. */
-function pendingApprovals(store: Store) {
+function pendingApprovals(store: Store): ConsoleOverview['approvals'] {
   const { runs } = store.listRuns({ workspaceIds: null, state: 'open', limit: 1000 });
   return runs
     .flatMap((run) => store.listGates(run.runId, 'pending').filter((g) => g.kind === 'approval').map((g) => ({ ...g, runTitle: run.title, workspaceId: run.workspaceId })))
@@ -52,17 +52,17 @@ function pendingApprovals(store: Store) {
  * approval, and a diff between two commits of a run or an attempt, parsed and paged. They read the ledger and git;
  * decisions go through the verb routes.
  */
-export function registerConsoleReads(app: FastifyInstance, deps: { store: Store; config: ConfigHolder; workspaces: WorkspaceService; connectors: () => ConnectorReport[] }): void {
+export function registerConsoleReads(app: FastifyInstance, deps: { store: Store; config: ConfigHolder; workspaces: WorkspaceService; connectors: () => ConsoleWorkspaces['connectors'] }): void {
   const { store } = deps;
 
-  app.get('/api/v1/console/overview', async (req) => {
+  app.get('/api/v1/console/overview', async (req): Promise<ConsoleOverview> => {
     requireOperator(req);
     const q = parse(OverviewQuery, req.query);
     const { runs } = store.listRuns({ workspaceIds: null, limit: q.limit ?? 50 });
     return { runs: runs.map((r) => summarize(store, r)), approvals: pendingApprovals(store) };
   });
 
-  app.get('/api/v1/console/workspaces', async (req) => {
+  app.get('/api/v1/console/workspaces', async (req): Promise<ConsoleWorkspaces> => {
     requireOperator(req);
     const connectors = deps.connectors();
     const workspaces = await Promise.all(
@@ -75,7 +75,7 @@ export function registerConsoleReads(app: FastifyInstance, deps: { store: Store;
     return { workspaces, connectors };
   });
 
-  app.get('/api/v1/console/audit', async (req) => {
+  app.get('/api/v1/console/audit', async (req): Promise<ConsoleAudit> => {
     requireOperator(req);
     const q = parse(AuditQuery, req.query);
     const rows = store.listAudit({ before: q.before, actionPrefix: q.action, actor: q.actor, outcome: q.outcome, limit: q.limit ?? 100 });

@@ -1,13 +1,4 @@
-/** One file of a unified diff, as the console shows it. */
-export interface DiffFile {
-  path: string;
-  oldPath: string | null;
-  status: 'added' | 'deleted' | 'modified' | 'renamed' | 'binary';
-  additions: number;
-  deletions: number;
-  /** Hunk lines (`@@`, ` `, `+`, `-`, `\`), without the file header. */
-  lines: string[];
-}
+import type { DiffFile, DiffFilePage } from '@sluice/shared-protocol';
 
 function stripPrefix(p: string): string | null {
   if (p === '/dev/null') return null;
@@ -51,7 +42,7 @@ export function parseUnifiedDiff(text: string): DiffFile[] {
 export const DIFF_PAGE_LINES = 400;
 
 /** A file with one page of its lines and where the next page starts (null at the end). */
-export function diffPage(f: DiffFile, offset: number): Omit<DiffFile, 'lines'> & { lines: string[]; totalLines: number; offset: number; nextOffset: number | null } {
+export function diffPage(f: DiffFile, offset: number): DiffFilePage {
   const end = offset + DIFF_PAGE_LINES;
   return { ...f, lines: f.lines.slice(offset, end), totalLines: f.lines.length, offset, nextOffset: end < f.lines.length ? end : null };
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { SluiceError } from '@sluice/shared-protocol';
+import { SluiceError, type ConsoleSession } from '@sluice/shared-protocol';
 import type { Store } from '../../store/index.js';
 
 /** The session cookie: `HttpOnly`, `SameSite=Strict`; never enough on its own. */
@@ -12,16 +12,6 @@ export const SIGN_IN_CODE_TTL_MS = 2 * 60_000;
 export const CONSOLE_SESSION_TTL_MS = 12 * 60 * 60_000;
 /** `last_seen_at` is written at most this often per session. */
 const TOUCH_EVERY_MS = 60_000;
-
-export interface ConsoleSession {
-  sessionId: string;
-  actor: string;
-  userAgent: string;
-  createdAt: string;
-  expiresAt: string;
-  lastSeenAt: string;
-  revokedAt: string | null;
-}
 
 interface SessionRow {
   session_id: string;
