@@ -59,6 +59,16 @@ describe('console sign-in', () => {
     expect(file).toContain(s.sessionId);
   });
 
+  it('audits a flood of wrong codes once per interval, not once per try', async () => {
+    d = await startTestDaemon();
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${d.url}/ui/api/session`, { method: 'POST', headers: { 'content-type': 'application/json', origin: d.url }, body: JSON.stringify({ code: `guess${i}`.padEnd(32, 'x') }) });
+      expect(res.status).toBe(401);
+    }
+    const rows = d.store.db.prepare("SELECT outcome FROM audit WHERE action = 'console.sign_in'").all() as { outcome: string }[];
+    expect(rows).toEqual([{ outcome: 'CONSOLE_CODE_INVALID' }]);
+  });
+
   it('refuses a sign-in POST without an Origin (not from a browser page)', async () => {
     d = await startTestDaemon();
     const link = await d.request('POST', '/api/v1/console/links');
@@ -142,7 +152,7 @@ describe('codes and sessions expire', () => {
   it('refuses a code after two minutes and a session after its lifetime', () => {
     const store = new Store(openDatabase(`${tempDir()}/state.db`));
     let now = Date.parse('2026-01-01T00:00:00Z');
-    const sessions = new ConsoleSessions(store, () => now);
+    const sessions = new ConsoleSessions(store, (row) => store.audit(row), () => now);
     const late = sessions.issueCode('local:op');
     now += SIGN_IN_CODE_TTL_MS;
     expect(() => sessions.exchange(late.code, 'ua')).toThrow(expect.objectContaining({ code: 'CONSOLE_CODE_INVALID' }));

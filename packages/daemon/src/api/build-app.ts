@@ -89,7 +89,7 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
     const addr = app.server.address();
     return addr && typeof addr === 'object' ? addr.port : config.listen.port;
   };
-  const consoleSessions = new ConsoleSessions(deps.store);
+  const consoleSessions = new ConsoleSessions(deps.store, (row, from) => refusals.record(row, from));
   const consoleFiles = registerConsoleFiles(app, deps.consoleDir === undefined ? defaultConsoleDir() : deps.consoleDir);
   installGuard(app, {
     token: deps.token,

@@ -38,7 +38,7 @@ export function registerConsoleSessionRoutes(app: FastifyInstance, deps: { sessi
   app.post(SIGN_IN_PATH, async (req, reply) => {
     const { code } = parse(SignInBody, req.body);
     const ua = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : '';
-    const { session, cookie, secret } = sessions.exchange(code, ua);
+    const { session, cookie, secret } = sessions.exchange(code, ua, req.ip);
     withConsoleHeaders(setCookie(reply, cookie, CONSOLE_SESSION_TTL_MS / 1000)).header('cache-control', 'no-store');
     return { sessionId: session.sessionId, actor: session.actor, expiresAt: session.expiresAt, secret };
   });

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SluiceError, type ConsoleSession } from '@sluice/shared-protocol';
-import type { Store } from '../../store/index.js';
+import type { AuditInput, Store } from '../../store/index.js';
 
 /** The session cookie: `HttpOnly`, `SameSite=Strict`; never enough on its own. */
 export const CONSOLE_COOKIE = 'sluice_console';
@@ -45,6 +45,8 @@ export class ConsoleSessions {
 
   constructor(
     private readonly store: Store,
+    /** Refused codes go through the refusal throttle, so a local flood cannot grow the audit table without bound. */
+    private readonly refused: (row: AuditInput, from: string) => void = (row) => store.audit(row),
     private readonly now: () => number = () => Date.now(),
   ) {}
 
@@ -59,13 +61,13 @@ export class ConsoleSessions {
   }
 
   /** Redeem a code (once) for a session: the cookie value and the page's secret are returned here and never again. */
-  exchange(code: string, userAgent: string): { session: ConsoleSession; cookie: string; secret: string } {
+  exchange(code: string, userAgent: string, from = 'local'): { session: ConsoleSession; cookie: string; secret: string } {
     this.dropExpiredCodes();
     const key = sha256hex(code);
     const issued = this.codes.get(key);
     this.codes.delete(key);
     if (!issued) {
-      this.store.audit({ actor: 'system:console', action: 'console.sign_in', target: null, outcome: 'CONSOLE_CODE_INVALID', details: { codeSha256: key } });
+      this.refused({ actor: 'system:console', action: 'console.sign_in', target: null, outcome: 'CONSOLE_CODE_INVALID', details: { codeSha256: key, ip: from } }, from);
       throw new SluiceError('CONSOLE_CODE_INVALID');
     }
     const cookie = token(32);
