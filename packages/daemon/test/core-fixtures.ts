@@ -39,7 +39,7 @@ export interface TestDaemon {
 }
 
 /** Start a daemon app on 127.0.0.1:0 with workspace `web` (executor `sim`, validation `test`). */
-export async function startTestDaemon(opts: { workspace?: Partial<NonNullable<DaemonConfigInput['workspaces']>[string]>; engine?: AppDeps['engine'] } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(opts: { workspace?: Partial<NonNullable<DaemonConfigInput['workspaces']>[string]>; engine?: AppDeps['engine']; consoleDir?: string | null } = {}): Promise<TestDaemon> {
   const root = tempDir();
   const home = ensureHome(join(root, 'home'));
   const repo = makeRepo(join(root, 'repo'));
@@ -60,7 +60,7 @@ export async function startTestDaemon(opts: { workspace?: Partial<NonNullable<Da
   const token = ensureToken(home);
   const store = new Store(openDatabase(home.db));
   const artifacts = new ArtifactStore(home.artifacts);
-  const app = buildApp({ store, artifacts, token, configPath: home.config, ...(opts.engine ? { engine: opts.engine } : {}) }, config);
+  const app = buildApp({ store, artifacts, token, configPath: home.config, ...(opts.engine ? { engine: opts.engine } : {}), ...(opts.consoleDir !== undefined ? { consoleDir: opts.consoleDir } : {}) }, config);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   const port = addr && typeof addr === 'object' ? addr.port : 0;

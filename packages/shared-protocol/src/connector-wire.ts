@@ -3,7 +3,7 @@ import { Ed25519Signature, Nonce } from './frames.js';
 import { InstanceId } from './ids.js';
 import { WorkspaceSummary } from './model.js';
 import { safeName } from './text.js';
-import { Registration } from './shares.js';
+import { Registration, ShareEntry } from './shares.js';
 
 /** Websocket close codes the relay uses, so the connector can tell "stop" from "reconnect". */
 export const CLOSE_CODES = {
@@ -79,4 +79,23 @@ export const DAEMON_SOCKET_FILE = 'daemon.sock';
 export const DAEMON_PATHS = {
   healthz: '/healthz',
   workspaces: '/api/v1/workspaces',
+  connectorReport: '/api/v1/connector/report',
 } as const;
+
+/**
+ * What the connector tells the daemon of itself whenever its state changes, for the operator console: the daemon
+ * never reads the connector's config (it holds the connector's private key).
+ */
+export const ConnectorReport = z.strictObject({
+  instanceId: InstanceId,
+  relay: z.string().url().max(2048),
+  connected: z.boolean(),
+  since: z.string().datetime({ offset: true }).nullable(),
+  /** The share entries of its config (`workspace` or `workspace@registration`). */
+  shares: z.array(ShareEntry).max(256),
+  lastError: z.strictObject({ code: z.string().max(100), message: z.string().max(2000), at: z.string().datetime({ offset: true }) }).nullable(),
+  nextRetryAt: z.string().datetime({ offset: true }).nullable(),
+  stoppedAt: z.string().datetime({ offset: true }).nullable(),
+  updatedAt: z.string().datetime({ offset: true }),
+});
+export type ConnectorReport = z.infer<typeof ConnectorReport>;

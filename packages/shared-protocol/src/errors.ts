@@ -37,6 +37,12 @@ export const ERROR_CATALOG = {
   HOST_NOT_ALLOWED: { status: 403, message: 'The Host header is not an allowed name for this server.', hint: 'Call the server by the host name the operator configured.' },
   ORIGIN_NOT_ALLOWED: { status: 403, message: 'Browser requests from this Origin are refused.', hint: 'Call from a non-browser client, or ask the operator to allow this Origin.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.', hint: 'Wait retryAfterMs, then retry the same call.', retryable: true, retryAfterMs: 1000 },
+  // Operator console (served by the daemon at /ui)
+  CONSOLE_CODE_INVALID: { status: 401, message: 'The sign-in code is unknown, used or expired; run `sluice ui` for a new link.', hint: 'Run `sluice ui` on the machine for a new one-time link; each link works once, for two minutes.' },
+  CONSOLE_NOT_BUILT: { status: 503, message: 'The console was not built; run `npm run build`.', hint: 'Run `npm run build` in the Sluice checkout, then reload the page.' },
+  CONSOLE_SECRET_REQUIRED: { status: 403, message: 'Console calls must carry the session secret header; the cookie alone never authorizes.', hint: 'Open the console through the link `sluice ui` prints; a reload signs you out, since the secret lives in page memory only.' },
+  CONSOLE_SESSION_INVALID: { status: 401, message: 'The console session is unknown, expired or revoked; sign in again with `sluice ui`.', hint: 'Sign in again with the link `sluice ui` prints.' },
+  CONSOLE_SESSION_NOT_FOUND: { status: 404, message: 'No such live console session.', hint: 'List live sessions with `sluice ui sessions`.' },
   // Domain
   INSTANCE_NOT_FOUND: { status: 404, message: 'No such instance.', hint: 'Call instances_list and use an instanceId it returns.' },
   WORKSPACE_NOT_FOUND: { status: 404, message: 'No such workspace, or it is not shared.', hint: 'Call instances_list and use a workspaceId it lists for that instance.' },

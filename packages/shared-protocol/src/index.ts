@@ -15,4 +15,5 @@ export * from './frames.js';
 export * from './http.js';
 export * from './docs.js';
 export * from './connector-wire.js';
+export type * from './console.js';
 export * from './shares.js';

@@ -90,6 +90,8 @@ export async function runConnector(opts: RunOptions): Promise<RunOutcome> {
     } catch (err) {
       log.warn({ err }, 'cannot write the state file');
     }
+    const { connected, since, relay, instanceId, lastError, nextRetryAt, stoppedAt, updatedAt } = state;
+    void daemon.report({ instanceId, relay, connected, since, shares: [...shares], lastError: lastError && { ...lastError, code: lastError.code.slice(0, 100), message: lastError.message.slice(0, 2000) }, nextRetryAt, stoppedAt, updatedAt });
   };
   const fail = (code: string, message: string): ConnectorState['lastError'] => ({ code, message, at: new Date().toISOString() });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
-import { DAEMON_PATHS, DAEMON_SOCKET_FILE, DaemonWorkspaceList, ErrorBody, HEADERS, SluiceError, daemonVerbPath, isErrorCode } from '@sluice/shared-protocol';
+import { DAEMON_PATHS, DAEMON_SOCKET_FILE, DaemonWorkspaceList, type ConnectorReport, ErrorBody, HEADERS, SluiceError, daemonVerbPath, isErrorCode } from '@sluice/shared-protocol';
 import { httpJson } from '../net/http-json.js';
 import type { HttpJsonResult } from '../net/http-json.js';
 
@@ -115,6 +115,12 @@ export class DaemonClient {
       case 'response':
         return interpret(verb, res.status, res.body);
     }
+  }
+
+  /** Tell the daemon this connector's state (for the operator console); best effort, never throws. */
+  async report(state: ConnectorReport, timeoutMs = 2000): Promise<boolean> {
+    const res = await this.request(DAEMON_PATHS.connectorReport, { method: 'POST', body: state, headers: {}, timeoutMs, maxBytes: 64 * 1024 });
+    return !(res instanceof SluiceError) && res.kind === 'response' && res.status === 200;
   }
 
   /** The daemon's workspaces (names only), filtered by the daemon itself when `shares` is given. */

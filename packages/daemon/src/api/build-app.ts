@@ -18,6 +18,11 @@ import { registerOperatorRoutes } from './operator-routes.js';
 import { RefusalAudit } from './refusal-audit.js';
 import { SharedWorkspaces } from './shared-workspaces.js';
 import { registerVerbRoutes } from './verb-routes.js';
+import { registerConnectorReports } from './connector-report.js';
+import { registerConsoleReads } from './console/console-reads.js';
+import { registerConsoleSessionRoutes, SIGN_IN_PATH } from './console/console-routes.js';
+import { ConsoleSessions } from './console/sessions.js';
+import { defaultConsoleDir, registerConsoleFiles } from './console/static-files.js';
 
 /** Largest accepted request body. */
 export const BODY_LIMIT = 256 * 1024;
@@ -40,6 +45,8 @@ export interface AppDeps {
   attemptsDir?: string | null;
   /** Relative workspace paths resolve against this (default: the process cwd). */
   cwd?: string;
+  /** The built console to serve at `/ui` (default: `@sluice/console`'s dist/; null: not built). */
+  consoleDir?: string | null;
   /** Override of RECEIVE_TIMEOUT_MS (tests). */
   bodyTimeoutMs?: number;
 }
@@ -78,14 +85,19 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
 
   installErrorMapper(app);
   const refusals = new RefusalAudit(deps.store);
+  const port = () => {
+    const addr = app.server.address();
+    return addr && typeof addr === 'object' ? addr.port : config.listen.port;
+  };
+  const consoleSessions = new ConsoleSessions(deps.store, (row, from) => refusals.record(row, from));
+  const consoleFiles = registerConsoleFiles(app, deps.consoleDir === undefined ? defaultConsoleDir() : deps.consoleDir);
   installGuard(app, {
     token: deps.token,
     refusals,
     shares: new SharedWorkspaces(deps.store, holder),
-    port: () => {
-      const addr = app.server.address();
-      return addr && typeof addr === 'object' ? addr.port : config.listen.port;
-    },
+    port,
+    consoleSessions,
+    publicRoutes: { isPublic: (method, path) => (method === 'GET' && consoleFiles.isFile(path)) || (method === 'POST' && path === SIGN_IN_PATH) },
   });
 
   app.get('/healthz', async () => ({ ok: true, version: DAEMON_VERSION }));
@@ -93,6 +105,8 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
   const gc = (o: GcOptions) => collectGarbage({ store: deps.store, artifacts: deps.artifacts, config: holder.current, worktreesDir: deps.worktreesDir ?? null, attemptsDir: deps.attemptsDir ?? null }, o);
   registerOperatorRoutes(app, { store: deps.store, workspaces, gc, cwd: deps.cwd ?? process.cwd(), startedAt: new Date().toISOString() });
   registerEventStream(app, deps.store);
+  registerConsoleSessionRoutes(app, { sessions: consoleSessions, baseUrl: () => `http://127.0.0.1:${port()}` });
+  registerConsoleReads(app, { store: deps.store, config: holder, workspaces, connectors: registerConnectorReports(app) });
   app.addHook('preClose', async () => {
     deps.store.bus.close();
   });

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { DAEMON_VERSION } from '../version.js';
 import { registerAdminCommands } from './commands-admin.js';
+import { registerConsoleCommands } from './commands-console.js';
 import { registerExecCommands } from './commands-exec.js';
 import { registerExecutorsCommands } from './commands-executors.js';
 import { registerGcCommand } from './commands-gc.js';
@@ -19,6 +20,7 @@ registerLedgerCommands(program);
 registerExecCommands(program);
 registerExecutorsCommands(program);
 registerGcCommand(program);
+registerConsoleCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,6 +6,8 @@ export interface CallContext {
   actor: string;
   /** Remote calls (through the connector) see only these workspaces; null for local operators. */
   sharedWorkspaces: ReadonlySet<string> | null;
+  /** Set when the call came from a signed-in operator console page: the session, recorded in audit rows. */
+  consoleSession?: string;
 }
 
 /** True when the caller may see a workspace. */

@@ -98,7 +98,7 @@ export class VerbService {
     const handler = this.handlers[verb] as Handler<V>;
     if (VERBS[verb].hints.readOnly && !auditsRead(verb, ctx)) return handler(input, ctx);
     const digest = (input as { digest?: unknown }).digest;
-    const details = { remote: ctx.sharedWorkspaces !== null, ...(typeof digest === 'string' ? { digest } : {}) };
+    const details = { remote: ctx.sharedWorkspaces !== null, ...(typeof digest === 'string' ? { digest } : {}), ...(ctx.consoleSession ? { consoleSession: ctx.consoleSession } : {}) };
     const audit = (outcome: string) => this.deps.store.audit({ actor: ctx.actor, action: `verb.${verb}`, target: targetOf(input as Record<string, unknown>), outcome, details });
     try {
       const out = await handler(input, ctx);

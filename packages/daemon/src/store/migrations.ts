@@ -106,4 +106,15 @@ ${SECRET_TABLES.map(appendOnlyTriggers).join('\n')}
     name: 'attempt-decision-reason',
     up: `ALTER TABLE attempts ADD COLUMN decision_reason TEXT;`,
   },
+  {
+    version: 5,
+    name: 'console sessions',
+    // Not a ledger table: a session is revoked and touched in place. Only hashes of its cookie and secret are kept.
+    up: `
+CREATE TABLE console_sessions (
+  session_id TEXT PRIMARY KEY, cookie_sha256 TEXT NOT NULL UNIQUE, secret_sha256 TEXT NOT NULL, actor TEXT NOT NULL,
+  user_agent TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, last_seen_at TEXT NOT NULL, revoked_at TEXT
+) STRICT;
+`,
+  },
 ];

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { StatementCache } from '@sluice/node-kit';
+import type { AuditFields } from './audit-chain.js';
 import type { ArtifactRef, Attempt, AttemptDetail, AttemptState, Event, Gate, Run, RunDetail, RunState, Step, StepDetail, ValidationResult } from '@sluice/shared-protocol';
 import {
   toArtifact,
@@ -27,6 +28,18 @@ FROM gates g JOIN gate_evaluations e ON e.id = (SELECT max(id) FROM gate_evaluat
 JOIN runs r ON r.run_id = g.run_id`;
 
 /** Filters for `listRuns`. `workspaceIds` limits to visible workspaces (null: all). */
+/** A filter of the audit log. */
+export interface AuditQuery {
+  before?: number | undefined;
+  actionPrefix?: string | undefined;
+  actor?: string | undefined;
+  outcome?: 'ok' | 'not_ok' | undefined;
+  limit: number;
+}
+
+/** One audit row as read back, its details parsed. */
+export type AuditRow = Omit<AuditFields, 'details' | 'prev_hash'> & { details: Record<string, unknown> };
+
 export interface ListRunsQuery {
   workspaceIds: readonly string[] | null;
   workspaceId?: string | undefined;
@@ -256,6 +269,24 @@ export class LedgerReader {
       events.push(event);
     }
     return { events, nextCursor: q.after + events.length };
+  }
+
+  /** Audit rows, newest first, before `before` (a seq): by action prefix, actor and whether the outcome was `ok`. */
+  listAudit(q: AuditQuery): AuditRow[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const when = (clause: string, ...values: (string | number)[]) => {
+      where.push(clause);
+      args.push(...values);
+    };
+    if (q.before !== undefined) when('seq < ?', q.before);
+    if (q.actionPrefix !== undefined) when('substr(action, 1, ?) = ?', q.actionPrefix.length, q.actionPrefix);
+    if (q.actor !== undefined) when('actor = ?', q.actor);
+    if (q.outcome === 'ok') when("outcome = 'ok'");
+    if (q.outcome === 'not_ok') when("outcome <> 'ok'");
+    const sql = `SELECT seq, at, actor, action, target, outcome, details FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, q.limit) as Omit<AuditFields, 'prev_hash'>[];
+    return rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
   }
 
   /** The details (JSON text) of the newest audit row of an action, or null. */
