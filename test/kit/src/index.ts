@@ -7,3 +7,5 @@ export { FrameTap } from './frame-tap.js';
 export { FakeConnector, NO_ANSWER, workspace, type AuthOptions, type Handler, type UpgradeResult } from './fake-connector.js';
 export { FakeRelay, FakeSession } from './fake-relay.js';
 export { FAKE_CLIS, fakePath, installFakeClis } from './fake-clis.js';
+export { makeTestCertificates, type TestCertificates } from './test-ca.js';
+export { ScriptedBrowser, inputValue, type BrowserAnswer } from './scripted-browser.js';
