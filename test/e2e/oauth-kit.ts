@@ -1,6 +1,7 @@
 // What the OAuth end-to-end and hostile tests share: a client metadata document server over HTTPS on loopback with
 // a test CA, a stub resolver, an in-process stack whose relay is its own authorization server, a scripted MCP OAuth
 // client and the consent an org admin gives over HTTP.
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -35,7 +36,7 @@ export class DocumentServer {
       const host = (req.headers.host ?? '').split(':')[0]!;
       this.requests.push(`${host}${req.url}`);
       if (host === DOC_HOSTS.redirect) {
-        res.writeHead(302, { location: this.url(DOC_HOSTS.good) }).end();
+        res.writeHead(302, { location: `https://${DOC_HOSTS.good}:${this.port}/landing.json` }).end();
       } else if (host === DOC_HOSTS.big) {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...this.document(DOC_HOSTS.big), padding: 'x'.repeat(64 * 1024) }));
       } else if (host === DOC_HOSTS.other) {
@@ -81,13 +82,13 @@ export interface OAuthStack {
 }
 
 /** The in-process stack with the built-in authorization server, an admin of org A, and the document server. */
-export async function startOAuthStack(oauthServer: Record<string, number> = {}): Promise<OAuthStack> {
+export async function startOAuthStack(oauthServer: Record<string, number> = {}, deps: { now?: () => number } = {}): Promise<OAuthStack> {
   const certs = makeTestCertificates([...Object.values(DOC_HOSTS), 'localhost']);
   const docs = await new DocumentServer(certs).start();
   const resolved: string[] = [];
-  const stack = await startInProcessStack({ relayConfig: { oauthServer }, relayDeps: { clientDocumentFetch: { resolve: stubResolver(resolved), allowLoopback: true, ca: certs.ca } } });
+  const stack = await startInProcessStack({ relayConfig: { oauthServer }, relayDeps: { ...deps, clientDocumentFetch: { resolve: stubResolver(resolved), allowLoopback: true, ca: certs.ca } } });
   const admin = new OAuthAdmin(stack.relayStore, { instanceChanged: async () => ({ reached: false, why: 'test' }), credentialsRevoked: () => undefined });
-  await admin.createAdminAccount({ name: ADMIN_NAME, password: ADMIN_PASSWORD, orgIds: [stack.orgA.orgId], scopes: PLANNER_SCOPES }, { actor: 'local:test' });
+  await admin.createAdminAccount({ name: ADMIN_NAME, password: ADMIN_PASSWORD, orgIds: [stack.orgA.orgId], scopes: [...PLANNER_SCOPES] }, { actor: 'local:test' });
   return {
     stack,
     docs,
@@ -148,13 +149,13 @@ export interface ConsentOutcome {
 }
 
 /** Open the authorization URL, sign in as the admin and approve what is preselected (or `form` overrides). */
-export async function consentOverHttp(relayUrl: string, authorizationUrl: URL, orgId: string, form: Record<string, string | string[]> = {}): Promise<ConsentOutcome> {
+export async function consentOverHttp(relayUrl: string, authorizationUrl: URL, orgId: string, form: Record<string, string | string[]> = {}, admin = { name: ADMIN_NAME, password: ADMIN_PASSWORD }): Promise<ConsentOutcome> {
   const browser = new ScriptedBrowser(relayUrl);
   const signInPage = await browser.open(authorizationUrl.href);
   if (signInPage.status !== 200) throw new Error(`the consent page answered ${signInPage.status}: ${signInPage.body.slice(0, 300)}`);
   const uid = /\/oauth\/consent\/([^/"]+)\/sign-in/.exec(signInPage.body)?.[1];
   if (!uid) throw new Error(`no sign-in form: ${signInPage.body.slice(0, 300)}`);
-  const consentPage = await browser.submit(`/oauth/consent/${uid}/sign-in`, { csrf: inputValue(signInPage.body, 'csrf')!, name: ADMIN_NAME, password: ADMIN_PASSWORD });
+  const consentPage = await browser.submit(`/oauth/consent/${uid}/sign-in`, { csrf: inputValue(signInPage.body, 'csrf')!, name: admin.name, password: admin.password });
   if (!consentPage.body.includes('id="approve"')) throw new Error(`no consent form: ${consentPage.status} ${consentPage.body.slice(0, 300)}`);
   const scopes = [...consentPage.body.matchAll(/name="scope" value="([^"]+)" checked/g)].map((m) => m[1]!);
   const done = await browser.submit(`/oauth/consent/${uid}/decide`, { csrf: inputValue(consentPage.body, 'csrf')!, org: orgId, scope: scopes, decision: 'approve', ...form });
@@ -178,4 +179,37 @@ export async function rawMcp(relayUrl: string, token: string): Promise<{ status:
   });
   await res.text();
   return { status: res.status, challenge: res.headers.get('www-authenticate') };
+}
+
+/** A PKCE pair (S256). */
+export function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/** An authorization URL of the relay, with PKCE and resource unless overridden (null drops a parameter). */
+export function authorizeUrl(relayUrl: string, params: Record<string, string | null>): URL {
+  const url = new URL(`${relayUrl}/oauth/authorize`);
+  const all: Record<string, string | null> = { response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'runs:read runs:write', resource: `${relayUrl}/mcp`, state: 'st', code_challenge_method: 'S256', ...params };
+  for (const [k, v] of Object.entries(all)) if (v !== null) url.searchParams.set(k, v);
+  return url;
+}
+
+/** POST a form to the token endpoint; the status and the JSON answer. */
+export async function tokenRequest(relayUrl: string, form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${relayUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** Register a client by DCR; the status and the JSON answer. */
+export async function register(relayUrl: string, metadata: Record<string, unknown> | string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${relayUrl}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof metadata === 'string' ? metadata : JSON.stringify(metadata) });
+  const text = await res.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { text };
+  }
+  return { status: res.status, body };
 }

@@ -5,7 +5,7 @@ import { SCOPES } from '@sluice/shared-protocol';
 import type { RelayStore } from '../store/relay-store.js';
 import { clientDocumentFetch } from './client-document-fetch.js';
 import type { ClientDocumentFetchOptions } from './client-document-fetch.js';
-import { clientMetadataProblem } from './client-policy.js';
+import { clientMetadataProblem, redirectUrisProblem } from './client-policy.js';
 import { StoreAdapter } from './store-adapter.js';
 import { hashSecret } from '../tokens/token-format.js';
 
@@ -95,9 +95,11 @@ export function createAuthorizationServer(o: AuthorizationServerOptions): Provid
     },
     extraClientMetadata: {
       properties: ['redirect_uris'],
-      validator: (_ctx, _key, _value, metadata) => {
+      validator: (_ctx, _key, value, metadata) => {
         const problem = clientMetadataProblem(metadata as Record<string, unknown>);
         if (problem) throw new errors.InvalidClientMetadata(problem);
+        const uriProblem = redirectUrisProblem(value);
+        if (uriProblem) throw new errors.InvalidRedirectUri(uriProblem);
       },
     },
     features: {

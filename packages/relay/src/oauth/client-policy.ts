@@ -24,15 +24,20 @@ export function redirectUriProblem(uri: unknown): string | undefined {
   return 'redirect URIs must be https:, or http: on a loopback host';
 }
 
-/** Why this client metadata is refused, or undefined. */
-export function clientMetadataProblem(m: Record<string, unknown>): string | undefined {
-  if (JSON.stringify(m).length > MAX_METADATA_BYTES) return `client metadata is larger than ${MAX_METADATA_BYTES} bytes`;
-  const uris = m.redirect_uris;
-  if (!Array.isArray(uris) || uris.length === 0 || uris.length > MAX_REDIRECT_URIS) return `a client has 1 to ${MAX_REDIRECT_URIS} redirect URIs`;
+/** Why these redirect URIs are refused, or undefined. */
+export function redirectUrisProblem(uris: unknown): string | undefined {
+  if (!Array.isArray(uris) || uris.length === 0) return 'a client needs a redirect URI';
   for (const uri of uris) {
     const problem = redirectUriProblem(uri);
     if (problem) return problem;
   }
+  return undefined;
+}
+
+/** Why this client metadata (its redirect URIs aside) is refused, or undefined. */
+export function clientMetadataProblem(m: Record<string, unknown>): string | undefined {
+  if (JSON.stringify(m).length > MAX_METADATA_BYTES) return `client metadata is larger than ${MAX_METADATA_BYTES} bytes`;
+  if (Array.isArray(m.redirect_uris) && m.redirect_uris.length > MAX_REDIRECT_URIS) return `a client has at most ${MAX_REDIRECT_URIS} redirect URIs`;
   if (m.client_name !== undefined && (typeof m.client_name !== 'string' || m.client_name.length > MAX_NAME_LENGTH)) return `client_name is a string of at most ${MAX_NAME_LENGTH} characters`;
   return undefined;
 }

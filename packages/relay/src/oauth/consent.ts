@@ -46,6 +46,10 @@ export async function checkDecision(store: RelayStore, admin: AdminAccountRecord
     if (!admin.scopes.includes(s)) throw new SluiceError('INSUFFICIENT_SCOPE', `The scope ${s} is not yours to grant.`);
     if (!asked.includes(s)) throw new SluiceError('INVALID_INPUT', `The client did not ask for ${s}.`);
   }
+  for (const id of d.instances) {
+    const instance = await store.getInstance(id);
+    if (instance?.orgId !== d.orgId || instance.state !== 'active') throw new SluiceError('INSTANCE_NOT_FOUND', `No instance ${id} in this org.`);
+  }
   if (d.instances.length > 0) {
     const orgWide = d.scopes.filter((s) => (ORG_WIDE_SCOPES as readonly string[]).includes(s));
     if (orgWide.length > 0) throw new SluiceError('INVALID_INPUT', `A grant limited to some instances cannot have ${orgWide.join(', ')}: it covers the whole org.`);
