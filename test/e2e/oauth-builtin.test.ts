@@ -1,7 +1,11 @@
 // The relay as its own OAuth authorization server, end to end with the MCP SDK client's OAuth support against a real
 // relay, daemon and connector: 401 → protected-resource metadata → AS metadata → client metadata document (or DCR)
 // → authorize with PKCE and resource → an org admin's consent over HTTP → code → token → tools → refresh → revoke.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRelay, SqliteRelayStore } from '@sluice/relay';
 import { UnauthorizedError, auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -69,6 +73,13 @@ describe.each([
     expect(refreshed.refresh_token).not.toBe(firstTokens.refresh_token);
     expect((await rawMcp(relayUrl, refreshed.access_token)).status).toBe(200);
 
+    // Codes and tokens are kept by hash only: none of them is anywhere in the relay's database files.
+    const files = readdirSync(s.stack.root).filter((f) => f.startsWith('relay.db'));
+    const bytes = Buffer.concat(files.map((f) => readFileSync(join(s.stack.root, f))));
+    for (const secret of [code, firstTokens.access_token, firstTokens.refresh_token!, refreshed.access_token, refreshed.refresh_token!]) {
+      expect(bytes.includes(Buffer.from(secret)), 'a secret in the database').toBe(false);
+    }
+
     // Revoke the grant: every token of it is refused at once, with the OAuth challenge.
     await s.admin.revokeGrant(grant!.id, { actor: 'local:test' });
     const refused = await rawMcp(relayUrl, refreshed.access_token);
@@ -76,4 +87,42 @@ describe.each([
     expect(refused.challenge).toContain('resource_metadata=');
     expect((await rawMcp(relayUrl, firstTokens.access_token)).status).toBe(401);
   }, 60_000);
+});
+
+describe('discovery', () => {
+  it('the protected-resource metadata names the relay as issuer; the RFC 8414 metadata says what MCP clients need', async () => {
+    const relayUrl = s.stack.relayUrl;
+    const prm = (await (await fetch(`${relayUrl}/.well-known/oauth-protected-resource/mcp`)).json()) as Record<string, unknown>;
+    expect(prm.authorization_servers).toEqual([relayUrl]);
+    const res = await fetch(`${relayUrl}/.well-known/oauth-authorization-server`);
+    expect(res.status).toBe(200);
+    const md = (await res.json()) as Record<string, unknown>;
+    expect(md).toMatchObject({
+      issuer: relayUrl,
+      authorization_endpoint: `${relayUrl}/oauth/authorize`,
+      token_endpoint: `${relayUrl}/oauth/token`,
+      registration_endpoint: `${relayUrl}/oauth/register`,
+      revocation_endpoint: `${relayUrl}/oauth/revoke`,
+      client_id_metadata_document_supported: true,
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
+      response_types_supported: ['code'],
+    });
+    expect(md.token_endpoint_auth_methods_supported).toContain('none');
+  });
+
+  it('is off unless configured: no metadata, no endpoints, no issuer in the protected-resource metadata', async () => {
+    const store = new SqliteRelayStore(join(s.stack.root, 'off.db'));
+    const relay = await buildRelay({ store, logger: pino({ level: 'silent' }) });
+    try {
+      for (const url of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/oauth/authorize', '/oauth/register', '/oauth/consent/x']) {
+        expect((await relay.app.inject({ method: url === '/oauth/register' ? 'POST' : 'GET', url })).statusCode, url).toBe(404);
+      }
+      const prm = (await relay.app.inject({ method: 'GET', url: '/.well-known/oauth-protected-resource/mcp' })).json<Record<string, unknown>>();
+      expect(prm.authorization_servers).toEqual([]);
+    } finally {
+      await relay.close();
+      await store.close();
+    }
+  });
 });

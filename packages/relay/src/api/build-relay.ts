@@ -180,6 +180,7 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   app.addHook('preClose', (done) => {
     hub.close();
     refusals.stop();
+    oauthServer?.stop();
     done();
   });
 

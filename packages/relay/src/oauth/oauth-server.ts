@@ -11,6 +11,8 @@ import type { ClientDocumentFetchOptions } from './client-document-fetch.js';
 import { OAuthAdmin } from './oauth-admin.js';
 
 const FIFTEEN_MIN_MS = 15 * 60_000;
+/** Expired codes, tokens, interactions and unused registrations are deleted this often. */
+const SWEEP_MS = 10 * 60_000;
 const SYSTEM_ACTOR = 'system:oauth-server';
 
 export interface OAuthServerDeps {
@@ -67,7 +69,10 @@ export function createOAuthServer(d: OAuthServerDeps) {
     auditEvents(p, d);
     return p;
   };
+  const sweep = setInterval(() => void d.store.deleteExpiredOAuthRecords(d.now()).catch(() => undefined), SWEEP_MS);
+  sweep.unref();
   return {
+    stop: () => clearInterval(sweep),
     provider: () => (provider ??= make()),
     signIn: new AdminSignIn(d.store, d.refusals, new RateLimiter(o.signInAttemptsPer15Min, FIFTEEN_MIN_MS, d.now), { sessionTtlMs: o.adminSessionTtlSeconds * 1000, now: d.now }),
     admin,

@@ -15,6 +15,7 @@ import { RateLimiter } from '../rate-limiter.js';
 /** The built-in authorization server as the routes see it (made on first use: its issuer is the bound origin). */
 export interface OAuthServerParts {
   provider: () => Provider;
+  stop: () => void;
   signIn: AdminSignIn;
   admin: OAuthAdmin;
 }
