@@ -9,7 +9,7 @@ import { buildRelay, SqliteRelayStore } from '@sluice/relay';
 import { UnauthorizedError, auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { connectMcp, consentOverHttp, DOC_HOSTS, rawMcp, ScriptedOAuthClient, startOAuthStack } from './oauth-kit.js';
+import { connectMcp, consentOverHttp, DOC_HOSTS, rawMcp, REDIRECT_URI, ScriptedOAuthClient, startOAuthStack } from './oauth-kit.js';
 import type { OAuthStack } from './oauth-kit.js';
 
 let s: OAuthStack;
@@ -41,7 +41,7 @@ describe.each([
     else expect(client.info?.client_id).toBeTruthy();
 
     const { redirect } = await consentOverHttp(relayUrl, authUrl, s.stack.orgA.orgId);
-    expect(redirect.origin + redirect.pathname).toBe('http://127.0.0.1:9/callback');
+    expect(redirect.origin + redirect.pathname).toBe(REDIRECT_URI);
     expect(redirect.searchParams.get('iss')).toBe(relayUrl);
     expect(redirect.searchParams.get('error'), redirect.href).toBeNull();
     const code = redirect.searchParams.get('code')!;

@@ -20,8 +20,9 @@ import type { InProcessStack } from '../hostile/in-process-stack.js';
 export const ADMIN_NAME = 'alice';
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 /** Host names of the document server, each resolved by the stub resolver. */
-export const DOC_HOSTS = { good: 'client.test', private: 'private.test', big: 'big.test', redirect: 'redirect.test', other: 'other.test' } as const;
-export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
+export const DOC_HOSTS = { good: 'client.test', native: 'native.test', private: 'private.test', big: 'big.test', redirect: 'redirect.test', other: 'other.test' } as const;
+/** Nothing listens there: the tests read the code off the redirect (the browser test answers it in the browser). */
+export const REDIRECT_URI = 'http://127.0.0.1:47391/callback';
 
 /** The client metadata documents (and misbehaving answers) the test server serves. */
 export class DocumentServer {
@@ -54,8 +55,18 @@ export class DocumentServer {
     return `https://${host}:${this.port}/client.json`;
   }
 
+  /** A web client (exact redirect URI), or on native.test a native one (loopback redirect, any port). */
   document(host: string): Record<string, unknown> {
-    return { client_id: this.url(host), client_name: 'Test Planner', client_uri: `https://${host}`, redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+    return {
+      client_id: this.url(host),
+      client_name: 'Test Planner',
+      client_uri: `https://${host}`,
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      ...(host === DOC_HOSTS.native ? { application_type: 'native' } : {}),
+    };
   }
 
   close(): Promise<void> {

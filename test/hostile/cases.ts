@@ -386,7 +386,7 @@ export const CASE_COUNTS: Readonly<Record<string, number>> = {
   'relay.hosts': 3,
   'relay.origins': 15,
   'relay.oauth': 13,
-  'relay.oauthServer.authorize': 12,
+  'relay.oauthServer.authorize': 13,
   'relay.oauthServer.consent': 10,
   'relay.oauthServer.refresh': 1,
   'relay.oauthServer.register': 10,

@@ -52,7 +52,8 @@ describe('the authorization endpoint refuses bad requests before any consent', (
     const docUrl = (host: string) => s.docs.url(host);
     const cases: Array<[string, Record<string, string | null>, string, string]> = [
       ['unregistered redirect URI (DCR)', { client_id: dcrClientId, code_challenge: p.challenge, redirect_uri: 'https://evil.example/cb' }, 'invalid_redirect_uri', 'oauth.authorize'],
-      ['redirect URI not in the document', { client_id: docUrl(DOC_HOSTS.good), code_challenge: p.challenge, redirect_uri: 'http://127.0.0.1:9/other' }, 'invalid_redirect_uri', 'oauth.authorize'],
+      ['redirect URI not in the document', { client_id: docUrl(DOC_HOSTS.good), code_challenge: p.challenge, redirect_uri: 'http://127.0.0.1:47391/other' }, 'invalid_redirect_uri', 'oauth.authorize'],
+      ['loopback redirect URI on another port (web client)', { client_id: docUrl(DOC_HOSTS.good), code_challenge: p.challenge, redirect_uri: 'http://127.0.0.1:47392/callback' }, 'invalid_redirect_uri', 'oauth.authorize'],
       ['redirect URI differs by a trailing slash', { client_id: dcrClientId, code_challenge: p.challenge, redirect_uri: `${REDIRECT_URI}/` }, 'invalid_redirect_uri', 'oauth.authorize'],
       ['no PKCE challenge', { client_id: dcrClientId, code_challenge: null }, 'invalid_request', 'oauth.authorize'],
       ['PKCE method plain', { client_id: dcrClientId, code_challenge: p.verifier, code_challenge_method: 'plain' }, 'invalid_request', 'oauth.authorize'],
@@ -89,7 +90,7 @@ describe('the token endpoint', () => {
     const cases: Array<[string, Record<string, string>, string]> = [
       ['wrong PKCE verifier', { code_verifier: pkce().verifier }, 'invalid_grant'],
       ['missing PKCE verifier', { code_verifier: '' }, 'invalid_grant'],
-      ['another redirect URI', { redirect_uri: 'http://127.0.0.1:9/other' }, 'invalid_grant'],
+      ['another redirect URI', { redirect_uri: 'http://127.0.0.1:47391/other' }, 'invalid_grant'],
       ['another client', { client_id: s.docs.url(DOC_HOSTS.good) }, 'invalid_grant'],
     ];
     for (const [label, over, error] of cases) {

@@ -9,3 +9,4 @@ export { FakeRelay, FakeSession } from './fake-relay.js';
 export { FAKE_CLIS, fakePath, installFakeClis } from './fake-clis.js';
 export { makeTestCertificates, type TestCertificates } from './test-ca.js';
 export { ScriptedBrowser, inputValue, type BrowserAnswer } from './scripted-browser.js';
+export { browserSkipReason, CHROMIUM_PATH, launchHeadlessChromium } from './oauth-chromium.js';
