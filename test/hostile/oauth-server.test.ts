@@ -2,6 +2,7 @@
 // catalog code at the resource), is audited, and writes nothing; reuse of a code or refresh token revokes its grant.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relayVerbPath } from '@sluice/shared-protocol';
+import { waitUntil } from '@sluice/test-kit';
 import { inputValue, ScriptedBrowser, untouched } from './oauth-server-kit.js';
 import { authorizeUrl, consentOverHttp, DOC_HOSTS, pkce, rawMcp, REDIRECT_URI, register, startOAuthStack, tokenRequest } from '../e2e/oauth-kit.js';
 import type { OAuthStack } from '../e2e/oauth-kit.js';
@@ -131,6 +132,14 @@ describe('the token endpoint', () => {
     expect(grants.filter((g) => g.revokedAt !== null).length).toBeGreaterThan(0);
     expect(refusalRows('oauth.grant_revoke', 'ok')).toBeGreaterThan(0);
     recordCount('relay.oauthServer.refresh', 1);
+  });
+
+  it('a client revoking its refresh token (RFC 7009) ends the grant; its access token is refused', async () => {
+    const t = await exchange(await approvedCode(dcrClientId));
+    expect((await rawMcp(relayUrl, String(t.body.access_token))).status).toBe(200);
+    const res = await fetch(`${relayUrl}/oauth/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: String(t.body.refresh_token), token_type_hint: 'refresh_token', client_id: dcrClientId }).toString() });
+    expect(res.status).toBe(200);
+    await waitUntil(async () => (await rawMcp(relayUrl, String(t.body.access_token))).status === 401, { what: 'the access token refused' });
   });
 });
 
