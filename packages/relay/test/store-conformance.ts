@@ -248,6 +248,7 @@ export function describeRelayStore(name: string, makeStore: MakeStore): void {
       expect(g).toEqual({ ...input, scopes: ['runs:read', 'runs:write'], createdAt: clock.now, revokedAt: null });
       await expect(store.createOAuthGrant({ ...input, id: 'grant2', instanceAllowlist: [insB.id] })).rejects.toMatchObject({ code: 'INSTANCE_NOT_FOUND' });
       await expect(store.createOAuthGrant({ ...input, id: 'grant3', orgId: 'org_missing' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(store.createOAuthGrant({ ...input, id: 'grant5', orgId: b.id, scopes: ['audit:read'], instanceAllowlist: [insB.id] })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
       await store.createOAuthGrant({ ...input, id: 'grant4', orgId: b.id, instanceAllowlist: [insB.id] });
       expect((await store.listOAuthGrants(a.id)).map((x) => x.id)).toEqual(['grant1']);
       expect(await store.listOAuthGrants()).toHaveLength(2);

@@ -1,7 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { SCOPES, SluiceError } from '@sluice/shared-protocol';
 import type { Scope } from '@sluice/shared-protocol';
 import type Provider from 'oidc-provider';
-import { ORG_WIDE_SCOPES } from '../auth/principal.js';
 import type { AdminAccountRecord, OAuthGrantRecord, RelayStore } from '../store/relay-store.js';
 import { hashSecret } from '../tokens/token-format.js';
 import type { ClientSummary, ConsentChoices } from './consent-page.js';
@@ -38,7 +38,7 @@ export interface Decision {
   instances: string[];
 }
 
-/** Check an approval against what the admin may grant; throws INVALID_INPUT / INSUFFICIENT_SCOPE. */
+/** Check an approval against what the admin may grant (the store checks the instances); throws a catalog error. */
 export async function checkDecision(store: RelayStore, admin: AdminAccountRecord, asked: readonly string[], d: Decision): Promise<void> {
   if (!admin.orgIds.includes(d.orgId) || !(await store.getOrg(d.orgId))) throw new SluiceError('INSUFFICIENT_SCOPE', 'That org is not yours to grant.');
   if (d.scopes.length === 0) throw new SluiceError('INVALID_INPUT', 'Pick at least one scope.');
@@ -46,21 +46,14 @@ export async function checkDecision(store: RelayStore, admin: AdminAccountRecord
     if (!admin.scopes.includes(s)) throw new SluiceError('INSUFFICIENT_SCOPE', `The scope ${s} is not yours to grant.`);
     if (!asked.includes(s)) throw new SluiceError('INVALID_INPUT', `The client did not ask for ${s}.`);
   }
-  for (const id of d.instances) {
-    const instance = await store.getInstance(id);
-    if (instance?.orgId !== d.orgId || instance.state !== 'active') throw new SluiceError('INSTANCE_NOT_FOUND', `No instance ${id} in this org.`);
-  }
-  if (d.instances.length > 0) {
-    const orgWide = d.scopes.filter((s) => (ORG_WIDE_SCOPES as readonly string[]).includes(s));
-    if (orgWide.length > 0) throw new SluiceError('INVALID_INPUT', `A grant limited to some instances cannot have ${orgWide.join(', ')}: it covers the whole org.`);
-  }
 }
 
-/** Record the approval: the authorization server's grant for the resource, and the relay's view of it. */
+/**
+ * Record the approval: the relay's view of it first (the store refuses what the grant may not reach), then the
+ * authorization server's grant for the resource, under the same id.
+ */
 export async function approve(provider: Provider, store: RelayStore, o: { client: ClientSummary; resource: string; admin: AdminAccountRecord; decision: Decision }): Promise<OAuthGrantRecord> {
-  const grant = new provider.Grant({ accountId: o.decision.orgId, clientId: o.client.clientId });
-  grant.addResourceScope(o.resource, o.decision.scopes.join(' '));
-  const grantId = await grant.save();
+  const grantId = randomBytes(32).toString('base64url');
   const record = await store.createOAuthGrant({
     id: grantId,
     orgId: o.decision.orgId,
@@ -70,6 +63,9 @@ export async function approve(provider: Provider, store: RelayStore, o: { client
     instanceAllowlist: o.decision.instances.length > 0 ? o.decision.instances : null,
     approvedBy: o.admin.id,
   });
+  const grant = new provider.Grant({ jti: grantId, accountId: o.decision.orgId, clientId: o.client.clientId } as ConstructorParameters<Provider['Grant']>[0]);
+  grant.addResourceScope(o.resource, o.decision.scopes.join(' '));
+  await grant.save();
   // An approved registration no longer expires for being unused; revoking the client deletes it.
   await store.setOAuthRecordExpiry('Client', hashSecret(o.client.clientId), null);
   return record;

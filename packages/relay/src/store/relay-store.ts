@@ -170,7 +170,7 @@ export interface RelayStore {
   /** Delete records expired before `before`; the number deleted. */
   deleteExpiredOAuthRecords(before: number): Promise<number>;
 
-  /** Record an approval; the org must exist and every allowlisted instance must be of that org. */
+  /** Record an approval; the org must exist, allowlisted instances must be of that org and exclude org-wide scopes. */
   createOAuthGrant(input: Omit<OAuthGrantRecord, 'createdAt' | 'revokedAt'>): Promise<OAuthGrantRecord>;
   getOAuthGrant(id: string): Promise<OAuthGrantRecord | undefined>;
   listOAuthGrants(orgId?: string): Promise<OAuthGrantRecord[]>;

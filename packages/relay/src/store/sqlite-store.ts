@@ -89,15 +89,20 @@ export class SqliteRelayStore implements RelayStore {
     record: TokenRecord;
     secret: string;
   }> {
-    if (!this.orgs.get(input.orgId)) throw new SluiceError('NOT_FOUND', 'No such org.');
-    const orgWide = input.scopes.filter((s) => (ORG_WIDE_SCOPES as readonly string[]).includes(s));
-    if (input.instanceAllowlist && orgWide.length > 0) {
+    this.checkReach(input.orgId, input.scopes, input.instanceAllowlist ?? null);
+    return this.tokens.create(input);
+  }
+
+  /** What a token or a grant may reach: an existing org, and an allowlist of its instances without org-wide scopes. */
+  private checkReach(orgId: string, scopes: readonly Scope[], allowlist: readonly string[] | null): void {
+    if (!this.orgs.get(orgId)) throw new SluiceError('NOT_FOUND', 'No such org.');
+    const orgWide = scopes.filter((s) => (ORG_WIDE_SCOPES as readonly string[]).includes(s));
+    if (allowlist && orgWide.length > 0) {
       throw new SluiceError('INVALID_INPUT', `A token limited to some instances cannot have ${orgWide.join(', ')}: it covers the whole org.`);
     }
-    for (const id of input.instanceAllowlist ?? []) {
-      if (this.instances.get(id)?.orgId !== input.orgId) throw new SluiceError('INSTANCE_NOT_FOUND', `No instance ${id} in this org.`);
+    for (const id of allowlist ?? []) {
+      if (this.instances.get(id)?.orgId !== orgId) throw new SluiceError('INSTANCE_NOT_FOUND', `No instance ${id} in this org.`);
     }
-    return this.tokens.create(input);
   }
 
   async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
@@ -218,10 +223,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async createOAuthGrant(input: Omit<OAuthGrantRecord, 'createdAt' | 'revokedAt'>): Promise<OAuthGrantRecord> {
-    if (!this.orgs.get(input.orgId)) throw new SluiceError('NOT_FOUND', 'No such org.');
-    for (const id of input.instanceAllowlist ?? []) {
-      if (this.instances.get(id)?.orgId !== input.orgId) throw new SluiceError('INSTANCE_NOT_FOUND', `No instance ${id} in this org.`);
-    }
+    this.checkReach(input.orgId, input.scopes, input.instanceAllowlist);
     return this.oauthGrants.create(input);
   }
 
