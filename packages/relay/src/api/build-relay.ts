@@ -24,7 +24,6 @@ import { registerConnectorRoutes } from './routes/connector-routes.js';
 import { registerMcpRoute } from './routes/mcp-route.js';
 import { registerOAuthRoutes } from './routes/oauth-routes.js';
 import type { ClientDocumentFetchOptions } from '../oauth/client-document-fetch.js';
-import { createOAuthServer } from '../oauth/oauth-server.js';
 import { registerPublicRoutes } from './routes/public-routes.js';
 import { registerVerbRoutes } from './routes/verb-routes.js';
 
@@ -129,8 +128,9 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     instanceChanged: async (instanceId) => ({ reached: true, closed: await hub.enforceInstanceState(instanceId) }),
     credentialsRevoked: () => streams.revoked(),
   };
+  // Loaded only when configured: the authorization server library is large, and warns about Node 20 when loaded.
   const oauthServer = config.oauthServer
-    ? createOAuthServer({ store, config, refusals, live, now, issuer: origin, resource: () => mcpResourceUrl({ origin }), fetch: deps.clientDocumentFetch ?? {} })
+    ? (await import('../oauth/oauth-server.js')).createOAuthServer({ store, config, refusals, live, now, issuer: origin, resource: () => mcpResourceUrl({ origin }), fetch: deps.clientDocumentFetch ?? {} })
     : undefined;
   const ctx: RelayContext = {
     store,

@@ -6,21 +6,9 @@ import type { RelayStore } from '../store/relay-store.js';
 import { clientDocumentFetch } from './client-document-fetch.js';
 import type { ClientDocumentFetchOptions } from './client-document-fetch.js';
 import { clientMetadataProblem, redirectUrisProblem } from './client-policy.js';
+import { OAUTH_PATHS, REVOKED_CLIENT_MODEL } from './oauth-paths.js';
 import { StoreAdapter } from './store-adapter.js';
 import { hashSecret } from '../tokens/token-format.js';
-
-/** Where the authorization server's endpoints live, below the relay's origin. */
-export const OAUTH_PATHS = {
-  authorization: '/oauth/authorize',
-  token: '/oauth/token',
-  registration: '/oauth/register',
-  revocation: '/oauth/revoke',
-  jwks: '/oauth/jwks',
-  consent: '/oauth/consent',
-} as const;
-
-/** Model name of the records that block a client id (a revoked client metadata document URL). */
-export const REVOKED_CLIENT_MODEL = 'RevokedClient';
 
 export interface AuthorizationServerOptions {
   issuer: string;

@@ -3,7 +3,7 @@ import type { Scope } from '@sluice/shared-protocol';
 import type { AdminCaller, LiveRelay } from '../admin/admin-service.js';
 import type { AdminAccountRecord, OAuthGrantRecord, RelayStore } from '../store/relay-store.js';
 import { hashSecret } from '../tokens/token-format.js';
-import { REVOKED_CLIENT_MODEL } from './authorization-server.js';
+import { REVOKED_CLIENT_MODEL } from './oauth-paths.js';
 import { hashPassword } from './admin-password.js';
 
 export interface OAuthClientView {

@@ -4,7 +4,7 @@ import { Scope, SluiceError } from '@sluice/shared-protocol';
 import type Provider from 'oidc-provider';
 import { ADMIN_COOKIE } from '../../oauth/admin-sign-in.js';
 import type { AdminSignIn } from '../../oauth/admin-sign-in.js';
-import { OAUTH_PATHS } from '../../oauth/authorization-server.js';
+import { OAUTH_PATHS } from '../../oauth/oauth-paths.js';
 import { approve, checkDecision, choicesFor, scopesOf, summarizeClient } from '../../oauth/consent.js';
 import { CONSENT_HEADERS, consentPage, messagePage, signInPage } from '../../oauth/consent-page.js';
 import type { OAuthAdmin } from '../../oauth/oauth-admin.js';
