@@ -25,14 +25,17 @@ for (const [net, prefix] of [
   ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) SPECIAL_USE.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
+  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
   ['2001:db8::', 32], ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
 ] as const) SPECIAL_USE.addSubnet(net, prefix, 'ipv6');
 const LOOPBACK = new BlockList();
 LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
 LOOPBACK.addAddress('::1', 'ipv6');
 
-/** The IPv4 address inside an IPv4-mapped IPv6 address, else the address itself. */
+/**
+ * The IPv4 address inside an IPv4-mapped IPv6 address, else the address itself. (A `::ffff:0:0/96` rule cannot stand
+ * in: BlockList matches every IPv4 address against it.)
+ */
 function unmapped(address: string): { address: string; type: 'ipv4' | 'ipv6' } {
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (m) return { address: m[1]!, type: 'ipv4' };
