@@ -56,10 +56,6 @@ export class AdminSignIn {
     return session && this.store.getAdminAccount(session.adminId);
   }
 
-  async signOut(secret: string | undefined): Promise<void> {
-    if (secret) await this.store.deleteAdminSession(hashSecret(secret));
-  }
-
   /** The CSRF token of a form on the page of this interaction, for this session (or none yet). */
   csrfToken(uid: string, session: string | undefined): string {
     return createHmac('sha256', this.csrfKey).update(`${uid}\n${session ? hashSecret(session) : '-'}`).digest('base64url');
