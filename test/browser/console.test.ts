@@ -1,16 +1,15 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gate, Run, Step } from '@sluice/shared-protocol';
-import { requireDebianTool } from '@sluice/test-kit';
+import { browserSkipReason, launchHeadlessChromium } from '@sluice/test-kit';
 import { FIX_TASK, HttpPlanner, REPO_ROOT, git, startStack, type Stack } from '../helpers/index.mjs';
 
-const CHROMIUM = requireDebianTool({ path: '/usr/bin/chromium', pkg: 'chromium', skip: 'BROWSER' });
-if ('skip' in CHROMIUM) console.warn(`console browser tests: skipped: ${CHROMIUM.skip}`);
+const SKIP = browserSkipReason();
+if (SKIP) console.warn(`console browser tests: skipped: ${SKIP}`);
 
 /** Each view's screenshot is kept here (gitignored) for whoever reviews a run. */
 const SHOTS = join(REPO_ROOT, 'test-results', 'console');
@@ -21,12 +20,11 @@ interface PageGlobals {
   document: { documentElement: { scrollWidth: number; clientWidth: number } };
 }
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let stack: Stack;
 let planner: HttpPlanner;
 let context: BrowserContext;
-let profile: string;
+let browser: Awaited<ReturnType<typeof launchHeadlessChromium>> | undefined;
 let page: Page;
 let daemonOrigin: string;
 /** Every request the console pages made, to prove nothing left the daemon's origin. */
@@ -62,20 +60,19 @@ function ledger<T>(sql: string, ...params: unknown[]): T[] {
   }
 }
 
-describe.skipIf('skip' in CHROMIUM)('the operator console in headless Chromium', () => {
+describe.skipIf(SKIP !== undefined)('the operator console in headless Chromium', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     stack = await startStack({ approval: { policy: 'always', remote: true } });
     planner = await new HttpPlanner(stack.relay.url!, stack.org.plannerToken).connect();
     daemonOrigin = new URL(stack.daemon.url!).origin;
-    profile = mkdtempSync(join(tmpdir(), 'sluice-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: 'path' in CHROMIUM ? CHROMIUM.path : '', args: ARGS, headless: true, viewport: { width: 1280, height: 900 } });
+    browser = await launchHeadlessChromium({ viewport: { width: 1280, height: 900 } });
+    context = browser.context;
     page = watch(context.pages()[0] ?? (await context.newPage()));
   }, 120_000);
 
   afterAll(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
     await stack?.stop();
   }, 60_000);
 

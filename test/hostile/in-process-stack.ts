@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { ArtifactStore, buildApp, ensureHome, ensureToken, listenHomeSocket, openDatabase, parseConfig, RECEIVE_TIMEOUT_MS, Store } from '@sluice/daemon';
 import type { HomePaths, HomeSocket } from '@sluice/daemon';
 import { buildRelay, SqliteRelayStore } from '@sluice/relay';
+import type { RelayConfigInput, RelayDeps } from '@sluice/relay';
 import type { Relay } from '@sluice/relay';
 import { enroll, runConnector, saveConnectorConfig, loadConnectorConfig } from '@sluice/connector';
 import { git, makeRepo, PLANNER_SCOPES, rowCounts, tablesOf } from '@sluice/test-kit';
@@ -150,11 +151,11 @@ export async function startDaemonApp(root: string, opts: { bodyTimeoutMs?: numbe
 }
 
 /** Start daemon, relay, two orgs and an enrolled, running connector of org A sharing workspace `web`. */
-export async function startInProcessStack(): Promise<InProcessStack> {
+export async function startInProcessStack(opts: { relayConfig?: RelayConfigInput; relayDeps?: Omit<RelayDeps, 'store'> } = {}): Promise<InProcessStack> {
   const root = mkdtempSync(join(tmpdir(), 'sluice-hostile-'));
   const daemon = await startDaemonApp(root);
   const relayStore = new SqliteRelayStore(join(root, 'relay.db'));
-  const relay = await buildRelay({ store: relayStore, logger: pino({ level: 'silent' }) }, { rateLimit: { max: 1_000_000, timeWindowMs: 60_000 }, heartbeatMs: 5_000 });
+  const relay = await buildRelay({ store: relayStore, logger: pino({ level: 'silent' }), ...opts.relayDeps }, { rateLimit: { max: 1_000_000, timeWindowMs: 60_000 }, heartbeatMs: 5_000, ...opts.relayConfig });
   await relay.app.listen({ host: '127.0.0.1', port: 0 });
   const relayUrl = relay.origin();
 

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SluiceError } from '@sluice/shared-protocol';
 import { hashSecret } from '../src/tokens/token-format.js';
-import type { RelayStore } from '../src/index.js';
+import type { Scope } from '@sluice/shared-protocol';
+import type { OAuthRecord, RelayStore } from '../src/index.js';
 
 /** A fresh, empty store on a clock the suite controls, and a way to open the same data again. */
 export interface StoreUnderTest {
@@ -203,6 +204,76 @@ export function describeRelayStore(name: string, makeStore: MakeStore): void {
       expect(await store.restoreOAuthSubject('https://idp', 'alice')).toBe(true);
       expect(await store.restoreOAuthSubject('https://idp', 'alice')).toBe(false);
       expect(await store.isOAuthSubjectRevoked('https://idp', 'alice')).toBe(false);
+    });
+
+    it('keeps authorization server records by id hash: upsert, expiry, consume once, per grant, sweep', async () => {
+      const rec = (model: string, id: string, over: Partial<Omit<OAuthRecord, 'consumedAt'>> = {}) => ({ model, idHash: hashSecret(id), payload: { kind: model, n: 1 }, grantId: null, uidHash: null, expiresAt: null, ...over });
+      await store.putOAuthRecord(rec('AccessToken', 'at1', { grantId: 'g1', expiresAt: clock.now + 1000 }));
+      await store.putOAuthRecord(rec('RefreshToken', 'rt1', { grantId: 'g1' }));
+      await store.putOAuthRecord(rec('AccessToken', 'at2', { grantId: 'g2' }));
+      await store.putOAuthRecord(rec('Session', 's1', { uidHash: hashSecret('uid1') }));
+      await store.putOAuthRecord(rec('AccessToken', 'at1', { grantId: 'g1', payload: { kind: 'AccessToken', n: 2 }, expiresAt: clock.now + 1000 }));
+      expect(await store.getOAuthRecord('AccessToken', hashSecret('at1'))).toEqual({ ...rec('AccessToken', 'at1', { grantId: 'g1', expiresAt: clock.now + 1000 }), payload: { kind: 'AccessToken', n: 2 }, consumedAt: null });
+      expect(await store.getOAuthRecord('RefreshToken', hashSecret('at1'))).toBeUndefined();
+      expect((await store.getOAuthRecordByUid('Session', hashSecret('uid1')))?.idHash).toBe(hashSecret('s1'));
+      expect(await store.consumeOAuthRecord('RefreshToken', hashSecret('rt1'), clock.now + 5)).toBe(true);
+      expect(await store.consumeOAuthRecord('RefreshToken', hashSecret('rt1'), clock.now + 6)).toBe(false);
+      expect((await store.getOAuthRecord('RefreshToken', hashSecret('rt1')))!.consumedAt).toBe(clock.now + 5);
+      expect(await store.deleteOAuthRecordsOfGrant('g1')).toBe(2);
+      expect(await store.getOAuthRecord('AccessToken', hashSecret('at2'))).toBeDefined();
+      await store.putOAuthRecord(rec('Client', 'c1', { expiresAt: clock.now + 100 }));
+      expect((await store.listOAuthRecords('Client')).map((r) => r.idHash)).toEqual([hashSecret('c1')]);
+      clock.now += 200;
+      expect(await store.listOAuthRecords('Client')).toEqual([]);
+      expect(await store.setOAuthRecordExpiry('Client', hashSecret('c1'), null)).toBe(true);
+      expect(await store.listOAuthRecords('Client')).toHaveLength(1);
+      await store.putOAuthRecord(rec('Interaction', 'i1', { expiresAt: clock.now - 1 }));
+      expect(await store.deleteExpiredOAuthRecords(clock.now)).toBe(1);
+      await store.deleteOAuthRecord('Client', hashSecret('c1'));
+      expect(await store.getOAuthRecord('Client', hashSecret('c1'))).toBeUndefined();
+      const other = await s.reopen();
+      try {
+        expect((await other.getOAuthRecord('AccessToken', hashSecret('at2')))?.grantId).toBe('g2');
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('records OAuth grants of an org, refuses foreign instances, revokes once', async () => {
+      const a = await store.createOrg('acme');
+      const b = await store.createOrg('beta');
+      const insB = await enrolled(b.id);
+      const input = { id: 'grant1', orgId: a.id, clientId: 'https://client.example/c.json', clientName: 'Client', scopes: ['runs:write', 'runs:read', 'runs:read'] as Scope[], instanceAllowlist: null, approvedBy: 'adm_1' };
+      const g = await store.createOAuthGrant(input);
+      expect(g).toEqual({ ...input, scopes: ['runs:read', 'runs:write'], createdAt: clock.now, revokedAt: null });
+      await expect(store.createOAuthGrant({ ...input, id: 'grant2', instanceAllowlist: [insB.id] })).rejects.toMatchObject({ code: 'INSTANCE_NOT_FOUND' });
+      await expect(store.createOAuthGrant({ ...input, id: 'grant3', orgId: 'org_missing' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(store.createOAuthGrant({ ...input, id: 'grant5', orgId: b.id, scopes: ['audit:read'], instanceAllowlist: [insB.id] })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      await store.createOAuthGrant({ ...input, id: 'grant4', orgId: b.id, instanceAllowlist: [insB.id] });
+      expect((await store.listOAuthGrants(a.id)).map((x) => x.id)).toEqual(['grant1']);
+      expect(await store.listOAuthGrants()).toHaveLength(2);
+      expect((await store.getOAuthGrant('grant4'))!.instanceAllowlist).toEqual([insB.id]);
+      expect(await store.revokeOAuthGrant('grant1', clock.now + 1)).toBe(true);
+      expect(await store.revokeOAuthGrant('grant1', clock.now + 2)).toBe(false);
+      expect(await store.revokeOAuthGrant('nope', clock.now)).toBe(false);
+      expect((await store.getOAuthGrant('grant1'))!.revokedAt).toBe(clock.now + 1);
+    });
+
+    it('keeps admin accounts with unique names and sessions by hash until they expire', async () => {
+      const a = await store.createOrg('acme');
+      const admin = await store.createAdminAccount({ name: 'alice', passwordHash: 'scrypt$1$1$1$s$k', orgIds: [a.id], scopes: ['runs:read'] });
+      expect(admin.id).toMatch(/^adm_/);
+      expect(await store.findAdminAccount('alice')).toEqual(admin);
+      expect(await store.getAdminAccount(admin.id)).toEqual(admin);
+      expect(await store.findAdminAccount('bob')).toBeUndefined();
+      await expect(store.createAdminAccount({ name: 'alice', passwordHash: 'x', orgIds: [a.id], scopes: [] })).rejects.toThrow(SluiceError);
+      await expect(store.createAdminAccount({ name: 'carol', passwordHash: 'x', orgIds: ['org_missing'], scopes: [] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await store.listAdminAccounts()).toEqual([admin]);
+      await store.createAdminSession({ hash: hashSecret('cookie'), adminId: admin.id, expiresAt: clock.now + 1000 });
+      expect(await store.findAdminSession(hashSecret('cookie'), clock.now)).toEqual({ hash: hashSecret('cookie'), adminId: admin.id, expiresAt: clock.now + 1000 });
+      expect(await store.findAdminSession(hashSecret('cookie'), clock.now + 1000)).toBeUndefined();
+      await store.deleteAdminSession(hashSecret('cookie'));
+      expect(await store.findAdminSession(hashSecret('cookie'), clock.now)).toBeUndefined();
     });
 
     it('chains audit rows appended concurrently, lists them per org, and verifies the chain', async () => {

@@ -11,6 +11,7 @@ export const ID_PREFIX = {
   instance: 'ins',
   org: 'org',
   token: 'tok',
+  admin: 'adm',
 } as const;
 export type IdKind = keyof typeof ID_PREFIX;
 

@@ -8,3 +8,6 @@ export { FakeConnector, NO_ANSWER, workspace, type AuthOptions, type Handler, ty
 export { FakeRelay, FakeSession } from './fake-relay.js';
 export { FAKE_CLIS, fakePath, installFakeClis } from './fake-clis.js';
 export { requireBubblewrap, requireDebianTool, requireSystemTool } from './system-tools.js';
+export { makeTestCertificates, type TestCertificates } from './test-ca.js';
+export { ScriptedBrowser, inputValue, type BrowserAnswer } from './scripted-browser.js';
+export { browserSkipReason, CHROMIUM_ARGS, CHROMIUM_PATH, launchHeadlessChromium } from './chromium.js';

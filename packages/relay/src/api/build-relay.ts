@@ -22,6 +22,8 @@ import { StreamGuards } from './stream-guards.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerConnectorRoutes } from './routes/connector-routes.js';
 import { registerMcpRoute } from './routes/mcp-route.js';
+import { registerOAuthRoutes } from './routes/oauth-routes.js';
+import type { ClientDocumentFetchOptions } from '../oauth/client-document-fetch.js';
 import { registerPublicRoutes } from './routes/public-routes.js';
 import { registerVerbRoutes } from './routes/verb-routes.js';
 
@@ -29,7 +31,14 @@ export interface RelayDeps {
   store: RelayStore;
   logger?: Logger;
   now?: () => number;
+  /**
+   * Tests only (never a flag or a config key): how the built-in authorization server fetches client metadata
+   * documents, e.g. a stub resolver, loopback allowed, a test certificate authority.
+   */
+  clientDocumentFetch?: ClientDocumentFetchOptionsForTests;
 }
+
+export type ClientDocumentFetchOptionsForTests = Omit<ClientDocumentFetchOptions, 'maxBytes' | 'timeoutMs'>;
 
 /** A built relay: the Fastify app (listen on it) plus the parts tests and the CLI reach for. */
 export interface Relay {
@@ -119,6 +128,10 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     instanceChanged: async (instanceId) => ({ reached: true, closed: await hub.enforceInstanceState(instanceId) }),
     credentialsRevoked: () => streams.revoked(),
   };
+  // Loaded only when configured: the authorization server library is large, and warns about Node 20 when loaded.
+  const oauthServer = config.oauthServer
+    ? (await import('../oauth/oauth-server.js')).createOAuthServer({ store, config, refusals, live, now, issuer: origin, resource: () => mcpResourceUrl({ origin }), fetch: deps.clientDocumentFetch ?? {} })
+    : undefined;
   const ctx: RelayContext = {
     store,
     hub,
@@ -132,6 +145,7 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     log,
     now,
     origin,
+    ...(oauthServer ? { oauthServer } : {}),
   };
 
   const securityHeaders = await computeSecurityHeaders();
@@ -159,12 +173,14 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   registerVerbRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
   registerMcpRoute(app, ctx);
+  if (oauthServer) registerOAuthRoutes(app, ctx, oauthServer);
 
   app.server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
   // Before the server waits for open requests: closing sessions fails their in-flight calls (long polls, SSE) at once.
   app.addHook('preClose', (done) => {
     hub.close();
     refusals.stop();
+    oauthServer?.stop();
     done();
   });
 

@@ -10,6 +10,7 @@ import type { ConnectorHub } from '../connectors/connector-hub.js';
 import type { Dispatcher } from '../routing/dispatcher.js';
 import type { RelayStore } from '../store/relay-store.js';
 import type { RateLimiter } from './rate-limiter.js';
+import type { OAuthServerParts } from './routes/oauth-routes.js';
 import type { StreamGuards } from './stream-guards.js';
 
 /** What the route modules share. */
@@ -28,6 +29,8 @@ export interface RelayContext {
   now: () => number;
   /** Public origin, e.g. `https://relay.example.com`. */
   origin: () => string;
+  /** The built-in authorization server, when configured. */
+  oauthServer?: OAuthServerParts;
 }
 
 const principals = new WeakMap<FastifyRequest, Principal>();

@@ -6,10 +6,12 @@ import type { RefusalAudit } from '../audit/refusal-audit.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import type { RelayStore } from '../store/relay-store.js';
 import { digestsEqual, hashSecret, isWellFormedSecret, TOKEN_PREFIX } from '../tokens/token-format.js';
-import { oauthActor } from './oauth-actor.js';
+import { grantActor, oauthActor } from './oauth-actor.js';
 import type { Principal } from './principal.js';
 
 const LAST_USE_RESOLUTION_MS = 60_000;
+/** An opaque access token of the built-in authorization server (43 base64url characters). */
+const OPAQUE_ACCESS_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 /** RFC 9068 header `typ` of a JWT access token (lower-cased). */
 const ACCESS_TOKEN_TYPES: readonly (string | undefined)[] = ['at+jwt', 'application/at+jwt'];
 
@@ -39,6 +41,7 @@ export class Authenticator {
     }
     if (presented.startsWith(TOKEN_PREFIX.planner)) return this.plannerToken(presented, ip, path);
     if (this.jwks && presented.split('.').length === 3) return this.jwt(presented, ip, path);
+    if (this.config.oauthServer && OPAQUE_ACCESS_TOKEN.test(presented)) return this.builtinToken(presented, ip, path);
     throw this.fail('TOKEN_MALFORMED', hashSecret(presented), ip, path);
   }
 
@@ -62,6 +65,29 @@ export class Authenticator {
       scopes: token.scopes,
       instanceAllowlist: token.instanceAllowlist,
       tokenId: token.id,
+    };
+  }
+
+  /** An access token of the built-in authorization server: refused at once once its grant is revoked. */
+  private async builtinToken(secret: string, ip: string | null, path: string): Promise<Principal> {
+    const hash = hashSecret(secret);
+    const rec = await this.store.getOAuthRecord('AccessToken', hash);
+    const p = rec?.payload;
+    if (!rec || !p || typeof p.grantId !== 'string' || typeof p.clientId !== 'string') throw this.fail('UNAUTHENTICATED', hash, ip, path);
+    const detail = { grantId: p.grantId, clientId: p.clientId.slice(0, 200) };
+    const grant = await this.store.getOAuthGrant(p.grantId);
+    if (!grant || grant.revokedAt !== null) throw this.fail('TOKEN_REVOKED', hash, ip, path, grant?.orgId ?? null, detail);
+    if (typeof p.exp !== 'number' || p.exp * 1000 <= this.now()) throw this.fail('TOKEN_EXPIRED', hash, ip, path, grant.orgId, detail);
+    if (p.aud !== this.resourceUrl()) throw this.fail('UNAUTHENTICATED', hash, ip, path, grant.orgId, { ...detail, reason: 'the token is for another resource' });
+    const asked = typeof p.scope === 'string' ? p.scope.split(' ') : [];
+    return {
+      kind: 'oauth',
+      orgId: grant.orgId,
+      actor: grantActor(grant.orgId, grant.id),
+      scopes: grant.scopes.filter((s) => asked.includes(s)),
+      instanceAllowlist: grant.instanceAllowlist,
+      grantId: grant.id,
+      clientId: grant.clientId,
     };
   }
 

@@ -27,3 +27,8 @@ export function oauthActor(issuerHost: string, subject: string): string {
   const digest = createHash('sha256').update(JSON.stringify([issuerHost, subject])).digest('hex').slice(0, HASH_HEX);
   return actorOf('oauth', `${identity.slice(0, ACTOR_IDENTITY_MAX - HASH_HEX - 2)}+h${digest}`);
 }
+
+/** The actor of a caller with a token of the built-in authorization server: `oauth:<org>/<grant>`. */
+export function grantActor(orgId: string, grantId: string): string {
+  return actorOf('oauth', `${orgId}/${escapeIdentity(grantId)}`);
+}

@@ -1,15 +1,18 @@
 import { SluiceError } from '@sluice/shared-protocol';
 
-/** Who is calling: a planner token of an org, or a JWT of the configured OAuth issuer mapped to an org. */
+/** Who is calling: a planner token of an org, a JWT of the configured OAuth issuer, or a grant of the built-in one. */
 export interface Principal {
   kind: 'token' | 'oauth';
   orgId: string;
-  /** `planner:<orgId>/<tokenId>` or `oauth:<issuer>/<subject>`. */
+  /** `planner:<orgId>/<tokenId>`, `oauth:<issuer>/<subject>` or `oauth:<orgId>/<grantId>`. */
   actor: string;
   scopes: readonly string[];
   /** Instances this caller may reach; null means every instance of the org. */
   instanceAllowlist: readonly string[] | null;
   tokenId?: string;
+  /** A caller with a token of the built-in authorization server: its grant and client. */
+  grantId?: string;
+  clientId?: string;
 }
 
 /** True when the principal may reach the instance (same org is checked separately). */

@@ -6,6 +6,7 @@ import { operatorActor } from '@sluice/node-kit';
 import { AdminService } from '../admin/admin-service.js';
 import type { AdminCaller } from '../admin/admin-service.js';
 import { relaySocketPath, RunningRelay } from '../admin/relay-socket.js';
+import { OAuthAdmin } from '../oauth/oauth-admin.js';
 import { SqliteRelayStore } from '../store/sqlite-store.js';
 
 /** What the CLI talks to: injected so tests can run it in-process. */
@@ -70,6 +71,12 @@ export class CliContext {
   withAdmin<T>(cmd: Command, fn: (admin: AdminService, store: SqliteRelayStore) => Promise<T>): Promise<T> {
     const running = new RunningRelay(relaySocketPath(this.dbPath(cmd)));
     return this.withStore(cmd, (store) => fn(new AdminService(store, running), store));
+  }
+
+  /** The built-in authorization server's grants, clients and admins, telling a running relay what changed. */
+  withOAuthAdmin<T>(cmd: Command, fn: (admin: OAuthAdmin, store: SqliteRelayStore) => Promise<T>): Promise<T> {
+    const running = new RunningRelay(relaySocketPath(this.dbPath(cmd)));
+    return this.withStore(cmd, (store) => fn(new OAuthAdmin(store, running), store));
   }
 
   print(cmd: Command, value: unknown, human: () => string): void {

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
 import { iso } from './cli-context.js';
+import { registerOAuthServerCommands } from './oauth-server-commands.js';
 
 export function registerOAuthCommands(program: Command, cli: CliContext): void {
-  const oauth = program.command('oauth').description('OAuth subjects (JWT access tokens of the configured issuer)');
+  const oauth = program.command('oauth').description('OAuth: subjects of an outside issuer; clients and grants of the built-in authorization server');
+  registerOAuthServerCommands(oauth, cli);
   oauth
     .command('revoke-subject <subject>')
     .description('refuse every access token of this subject at once, whatever its expiry')

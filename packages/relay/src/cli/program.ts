@@ -3,6 +3,7 @@ import { SluiceError } from '@sluice/shared-protocol';
 import { StoreTooNewError } from '../store/sqlite-store.js';
 import { RELAY_VERSION } from '../version.js';
 import { registerAuditCommand } from './audit-command.js';
+import { registerAdminCommands } from './oauth-server-commands.js';
 import { CliContext } from './cli-context.js';
 import type { CliIo } from './cli-context.js';
 import { registerInstanceCommands } from './instance-commands.js';
@@ -38,6 +39,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   registerInstanceCommands(program, cli);
   registerOAuthCommands(program, cli);
   registerAuditCommand(program, cli);
+  registerAdminCommands(program, cli);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {

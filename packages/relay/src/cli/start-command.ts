@@ -19,7 +19,11 @@ function tlsOf(o: StartFlags): { cert: string; key: string } | undefined {
   return o.tlsCert && o.tlsKey ? { cert: readFileSync(String(o.tlsCert), 'utf8'), key: readFileSync(String(o.tlsKey), 'utf8') } : undefined;
 }
 
-function oauthOf(o: StartFlags): Pick<RelayConfigInput, 'oauth'> {
+function oauthOf(o: StartFlags): Pick<RelayConfigInput, 'oauth' | 'oauthServer'> {
+  if (o.oauthBuiltin === true) {
+    if (o.oauthIssuer) throw new SluiceError('BAD_REQUEST', '--oauth-builtin and --oauth-issuer exclude each other.');
+    return { oauthServer: {} };
+  }
   if (!o.oauthIssuer) return {};
   return {
     oauth: {
@@ -93,6 +97,7 @@ export function registerStartCommand(program: Command, cli: CliContext): void {
     .option('--trust-proxy <cidr|hops>', 'trust X-Forwarded-For from these proxies (CIDR list) or this many hops')
     .option('--allow-insecure-http', 'allow plain HTTP on a non-loopback address')
     .option('--heartbeat-ms <ms>', 'connector ping interval', '15000')
+    .option('--oauth-builtin', 'be the OAuth authorization server for MCP clients (ChatGPT, claude.ai); see docs/OAUTH.md')
     .option('--oauth-issuer <url>', 'accept JWT access tokens from this issuer')
     .option('--oauth-jwks-url <url>', 'JWKS of the issuer')
     .option('--oauth-audience <aud>', 'expected audience (default <public-url>/mcp)')

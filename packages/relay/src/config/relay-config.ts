@@ -25,6 +25,20 @@ const OAuthConfig = z.strictObject({
   requireTyp: z.boolean().default(false),
 });
 
+/** The relay as its own authorization server (off unless present). */
+const OAuthServerConfig = z.strictObject({
+  accessTokenTtlSeconds: z.number().int().min(60).max(3600).default(600),
+  refreshTokenTtlSeconds: z.number().int().min(3600).max(90 * 86_400).default(30 * 86_400),
+  /** A dynamically registered client no admin approved is deleted after this long. */
+  unusedClientTtlSeconds: z.number().int().min(60).max(30 * 86_400).default(86_400),
+  /** Registrations one client IP may make per hour. */
+  registrationsPerHour: z.number().int().min(1).max(10_000).default(20),
+  /** How long an admin stays signed in on the consent page. */
+  adminSessionTtlSeconds: z.number().int().min(60).max(86_400).default(3600),
+  /** Sign-in attempts per admin name and per client IP per 15 minutes. */
+  signInAttemptsPer15Min: z.number().int().min(1).max(1000).default(10),
+});
+
 export const RelayConfigSchema = z
   .strictObject({
     /** Public origin, e.g. `https://relay.example.com`; defaults to `http(s)://127.0.0.1:<bound port>`. */
@@ -50,12 +64,14 @@ export const RelayConfigSchema = z
     /** Browser origins allowed to call /api/v2 and /mcp besides the relay's own (none by default). */
     allowedOrigins: z.array(z.string().url()).max(50).default([]),
     oauth: OAuthConfig.optional(),
+    oauthServer: OAuthServerConfig.optional(),
     tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
     /** Which proxies may set X-Forwarded-For: false (none), a CIDR/address list, or a hop count. */
     trustProxy: z.union([z.literal(false), z.string().min(1), z.number().int().min(1).max(10)]).default(false),
     buildCommit: z.string().default('unknown'),
   })
-  .refine((c) => !c.oauth || c.oauth.jwksUrl !== undefined || c.oauth.jwks !== undefined, { message: 'oauth needs jwksUrl or jwks', path: ['oauth'] });
+  .refine((c) => !c.oauth || c.oauth.jwksUrl !== undefined || c.oauth.jwks !== undefined, { message: 'oauth needs jwksUrl or jwks', path: ['oauth'] })
+  .refine((c) => !(c.oauth && c.oauthServer), { message: 'oauth (an outside issuer) and oauthServer (the built-in one) exclude each other', path: ['oauthServer'] });
 
 export type RelayConfigInput = z.input<typeof RelayConfigSchema>;
 export type RelayConfig = Readonly<z.output<typeof RelayConfigSchema>>;

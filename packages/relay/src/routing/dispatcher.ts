@@ -206,7 +206,7 @@ export class Dispatcher {
       target,
       outcome,
       ip: ctx.ip,
-      detail: { verb: verb.slice(0, 64), instanceId, via: ctx.via },
+      detail: { verb: verb.slice(0, 64), instanceId, via: ctx.via, ...(p.clientId !== undefined ? { clientId: p.clientId } : {}) },
     });
   }
 }

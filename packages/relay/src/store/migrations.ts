@@ -56,4 +56,26 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'the audit table is append-only',
     up: appendOnlyTriggers('audit'),
   },
+  {
+    version: 4,
+    name: 'built-in OAuth authorization server: records, grants, admin accounts and sessions',
+    up: `
+      CREATE TABLE oauth_records (
+        model TEXT NOT NULL, id_hash TEXT NOT NULL, payload TEXT NOT NULL, grant_id TEXT, uid_hash TEXT,
+        expires_at INTEGER, consumed_at INTEGER, PRIMARY KEY (model, id_hash));
+      CREATE INDEX oauth_records_grant ON oauth_records(grant_id) WHERE grant_id IS NOT NULL;
+      CREATE INDEX oauth_records_uid ON oauth_records(model, uid_hash) WHERE uid_hash IS NOT NULL;
+      CREATE INDEX oauth_records_expiry ON oauth_records(expires_at) WHERE expires_at IS NOT NULL;
+      CREATE TABLE oauth_grants (
+        id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), client_id TEXT NOT NULL,
+        client_name TEXT NOT NULL, scopes TEXT NOT NULL, instance_allowlist TEXT, approved_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL, revoked_at INTEGER);
+      CREATE INDEX oauth_grants_org ON oauth_grants(org_id);
+      CREATE TABLE admin_accounts (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, org_ids TEXT NOT NULL,
+        scopes TEXT NOT NULL, created_at INTEGER NOT NULL);
+      CREATE TABLE admin_sessions (
+        hash TEXT PRIMARY KEY, admin_id TEXT NOT NULL REFERENCES admin_accounts(id), expires_at INTEGER NOT NULL);
+    `,
+  },
 ];

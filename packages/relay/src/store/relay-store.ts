@@ -57,6 +57,53 @@ export interface RevokedOAuthSubject {
 }
 
 /**
+ * One object of the built-in authorization server (a client, grant, code, token, interaction or session), keyed by
+ * the SHA-256 of its id: for codes and tokens the id is the secret itself, so only its hash is kept.
+ */
+export interface OAuthRecord {
+  /** The authorization server's model name (`Client`, `AccessToken`, `RefreshToken`...). */
+  model: string;
+  idHash: string;
+  payload: Record<string, unknown>;
+  grantId: string | null;
+  uidHash: string | null;
+  /** Null: kept until deleted. */
+  expiresAt: number | null;
+  consumedAt: number | null;
+}
+
+/** What an org admin approved for one OAuth client: the org, the scopes and the instances its tokens reach. */
+export interface OAuthGrantRecord {
+  id: string;
+  orgId: string;
+  clientId: string;
+  clientName: string;
+  scopes: Scope[];
+  instanceAllowlist: string[] | null;
+  /** The admin account that approved it. */
+  approvedBy: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** A person who may approve OAuth clients for some orgs, signing in with a password (only its scrypt hash kept). */
+export interface AdminAccountRecord {
+  id: string;
+  name: string;
+  passwordHash: string;
+  orgIds: string[];
+  /** The most an approval by this admin may grant. */
+  scopes: Scope[];
+  createdAt: number;
+}
+
+export interface AdminSessionRecord {
+  hash: string;
+  adminId: string;
+  expiresAt: number;
+}
+
+/**
  * Everything the relay keeps. SQLite implements it today; the interface is small so a PostgreSQL store can follow.
  * Every read that a planner can trigger takes the org id, so orgs stay isolated at the store boundary.
  */
@@ -105,6 +152,41 @@ export interface RelayStore {
   restoreOAuthSubject(issuer: string, subject: string): Promise<boolean>;
   isOAuthSubjectRevoked(issuer: string, subject: string): Promise<boolean>;
   listRevokedOAuthSubjects(): Promise<RevokedOAuthSubject[]>;
+
+  /** Insert or replace the record of (model, idHash). */
+  putOAuthRecord(record: Omit<OAuthRecord, 'consumedAt'>): Promise<void>;
+  /** The record, expired ones included (the caller decides what an expired record means). */
+  getOAuthRecord(model: string, idHash: string): Promise<OAuthRecord | undefined>;
+  getOAuthRecordByUid(model: string, uidHash: string): Promise<OAuthRecord | undefined>;
+  /** Mark a record consumed (a code exchanged, a refresh token rotated); false when it already was. */
+  consumeOAuthRecord(model: string, idHash: string, at: number): Promise<boolean>;
+  deleteOAuthRecord(model: string, idHash: string): Promise<void>;
+  /** Delete every record of a grant (its codes and tokens); the number deleted. */
+  deleteOAuthRecordsOfGrant(grantId: string): Promise<number>;
+  /** Unexpired records of a model, oldest first. */
+  listOAuthRecords(model: string): Promise<OAuthRecord[]>;
+  /** Change when a record expires (null: never); false when there is none. */
+  setOAuthRecordExpiry(model: string, idHash: string, expiresAt: number | null): Promise<boolean>;
+  /** Delete records expired before `before`; the number deleted. */
+  deleteExpiredOAuthRecords(before: number): Promise<number>;
+
+  /** Record an approval; the org must exist, allowlisted instances must be of that org and exclude org-wide scopes. */
+  createOAuthGrant(input: Omit<OAuthGrantRecord, 'createdAt' | 'revokedAt'>): Promise<OAuthGrantRecord>;
+  getOAuthGrant(id: string): Promise<OAuthGrantRecord | undefined>;
+  listOAuthGrants(orgId?: string): Promise<OAuthGrantRecord[]>;
+  /** False when it was already revoked or does not exist. */
+  revokeOAuthGrant(id: string, at: number): Promise<boolean>;
+
+  /** Names are unique; throws CONFLICT otherwise. */
+  createAdminAccount(input: Omit<AdminAccountRecord, 'id' | 'createdAt'>): Promise<AdminAccountRecord>;
+  findAdminAccount(name: string): Promise<AdminAccountRecord | undefined>;
+  getAdminAccount(id: string): Promise<AdminAccountRecord | undefined>;
+  listAdminAccounts(): Promise<AdminAccountRecord[]>;
+  /** Sign-in sessions, by the hash of the cookie secret. */
+  createAdminSession(record: AdminSessionRecord): Promise<void>;
+  /** The session if unexpired at `now`. */
+  findAdminSession(hash: string, now: number): Promise<AdminSessionRecord | undefined>;
+  deleteAdminSession(hash: string): Promise<void>;
 
   /**
    * Queue an audit row (hash-chained); resolves once queued. Rows are committed right after the current event-loop

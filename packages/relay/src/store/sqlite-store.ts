@@ -5,12 +5,15 @@ import type { Scope } from '@sluice/shared-protocol';
 import { AuditLog } from '../audit/audit-log.js';
 import type { AuditRow, AuditVerification } from '../audit/audit-chain.js';
 import { ORG_WIDE_SCOPES } from '../auth/principal.js';
-import type { AuditInput, DispatchAnswerRecord, InstanceRecord, InstanceState, OrgRecord, RelayStore, RevokedOAuthSubject, TokenRecord } from './relay-store.js';
+import type { AdminAccountRecord, AdminSessionRecord, AuditInput, DispatchAnswerRecord, OAuthGrantRecord, OAuthRecord, InstanceRecord, InstanceState, OrgRecord, RelayStore, RevokedOAuthSubject, TokenRecord } from './relay-store.js';
+import { SqliteAdminAccounts } from './sqlite/admin-accounts.js';
 import { SqliteAuditTable } from './sqlite/audit-table.js';
 import type { SqliteContext } from './sqlite/context.js';
 import { SqliteDispatchAnswers } from './sqlite/dispatch-answers.js';
 import { SqliteIdOwners } from './sqlite/id-owners.js';
 import { SqliteInstances } from './sqlite/instances.js';
+import { SqliteOAuthGrants } from './sqlite/oauth-grants.js';
+import { SqliteOAuthRecords } from './sqlite/oauth-records.js';
 import { SqliteOAuthSubjects } from './sqlite/oauth-subjects.js';
 import { openDatabase } from './sqlite/open.js';
 import { SqliteOrgs } from './sqlite/orgs.js';
@@ -41,6 +44,9 @@ export class SqliteRelayStore implements RelayStore {
   private readonly owners: SqliteIdOwners;
   private readonly answers: SqliteDispatchAnswers;
   private readonly subjects: SqliteOAuthSubjects;
+  private readonly oauthRecords: SqliteOAuthRecords;
+  private readonly oauthGrants: SqliteOAuthGrants;
+  private readonly admins: SqliteAdminAccounts;
   private readonly auditTable: SqliteAuditTable;
   private readonly auditLog: AuditLog;
 
@@ -54,6 +60,9 @@ export class SqliteRelayStore implements RelayStore {
     this.owners = new SqliteIdOwners(c);
     this.answers = new SqliteDispatchAnswers(c);
     this.subjects = new SqliteOAuthSubjects(c);
+    this.oauthRecords = new SqliteOAuthRecords(c);
+    this.oauthGrants = new SqliteOAuthGrants(c);
+    this.admins = new SqliteAdminAccounts(c);
     this.auditTable = new SqliteAuditTable(c);
     this.auditLog = new AuditLog(this.auditTable, now, opts.onAuditError ?? rethrow);
   }
@@ -80,15 +89,20 @@ export class SqliteRelayStore implements RelayStore {
     record: TokenRecord;
     secret: string;
   }> {
-    if (!this.orgs.get(input.orgId)) throw new SluiceError('NOT_FOUND', 'No such org.');
-    const orgWide = input.scopes.filter((s) => (ORG_WIDE_SCOPES as readonly string[]).includes(s));
-    if (input.instanceAllowlist && orgWide.length > 0) {
+    this.checkReach(input.orgId, input.scopes, input.instanceAllowlist ?? null);
+    return this.tokens.create(input);
+  }
+
+  /** What a token or a grant may reach: an existing org, and an allowlist of its instances without org-wide scopes. */
+  private checkReach(orgId: string, scopes: readonly Scope[], allowlist: readonly string[] | null): void {
+    if (!this.orgs.get(orgId)) throw new SluiceError('NOT_FOUND', 'No such org.');
+    const orgWide = scopes.filter((s) => (ORG_WIDE_SCOPES as readonly string[]).includes(s));
+    if (allowlist && orgWide.length > 0) {
       throw new SluiceError('INVALID_INPUT', `A token limited to some instances cannot have ${orgWide.join(', ')}: it covers the whole org.`);
     }
-    for (const id of input.instanceAllowlist ?? []) {
-      if (this.instances.get(id)?.orgId !== input.orgId) throw new SluiceError('INSTANCE_NOT_FOUND', `No instance ${id} in this org.`);
+    for (const id of allowlist ?? []) {
+      if (this.instances.get(id)?.orgId !== orgId) throw new SluiceError('INSTANCE_NOT_FOUND', `No instance ${id} in this org.`);
     }
-    return this.tokens.create(input);
   }
 
   async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
@@ -170,6 +184,88 @@ export class SqliteRelayStore implements RelayStore {
 
   async listRevokedOAuthSubjects(): Promise<RevokedOAuthSubject[]> {
     return this.subjects.list();
+  }
+
+  async putOAuthRecord(record: Omit<OAuthRecord, 'consumedAt'>): Promise<void> {
+    this.oauthRecords.put(record);
+  }
+
+  async getOAuthRecord(model: string, idHash: string): Promise<OAuthRecord | undefined> {
+    return this.oauthRecords.get(model, idHash);
+  }
+
+  async getOAuthRecordByUid(model: string, uidHash: string): Promise<OAuthRecord | undefined> {
+    return this.oauthRecords.getByUid(model, uidHash);
+  }
+
+  async consumeOAuthRecord(model: string, idHash: string, at: number): Promise<boolean> {
+    return this.oauthRecords.consume(model, idHash, at);
+  }
+
+  async deleteOAuthRecord(model: string, idHash: string): Promise<void> {
+    this.oauthRecords.delete(model, idHash);
+  }
+
+  async deleteOAuthRecordsOfGrant(grantId: string): Promise<number> {
+    return this.oauthRecords.deleteOfGrant(grantId);
+  }
+
+  async listOAuthRecords(model: string): Promise<OAuthRecord[]> {
+    return this.oauthRecords.list(model);
+  }
+
+  async setOAuthRecordExpiry(model: string, idHash: string, expiresAt: number | null): Promise<boolean> {
+    return this.oauthRecords.setExpiry(model, idHash, expiresAt);
+  }
+
+  async deleteExpiredOAuthRecords(before: number): Promise<number> {
+    return this.oauthRecords.deleteExpired(before);
+  }
+
+  async createOAuthGrant(input: Omit<OAuthGrantRecord, 'createdAt' | 'revokedAt'>): Promise<OAuthGrantRecord> {
+    this.checkReach(input.orgId, input.scopes, input.instanceAllowlist);
+    return this.oauthGrants.create(input);
+  }
+
+  async getOAuthGrant(id: string): Promise<OAuthGrantRecord | undefined> {
+    return this.oauthGrants.get(id);
+  }
+
+  async listOAuthGrants(orgId?: string): Promise<OAuthGrantRecord[]> {
+    return this.oauthGrants.list(orgId);
+  }
+
+  async revokeOAuthGrant(id: string, at: number): Promise<boolean> {
+    return this.oauthGrants.revoke(id, at);
+  }
+
+  async createAdminAccount(input: Omit<AdminAccountRecord, 'id' | 'createdAt'>): Promise<AdminAccountRecord> {
+    for (const id of input.orgIds) if (!this.orgs.get(id)) throw new SluiceError('NOT_FOUND', `No org ${id}.`);
+    return this.admins.create(input);
+  }
+
+  async findAdminAccount(name: string): Promise<AdminAccountRecord | undefined> {
+    return this.admins.find(name);
+  }
+
+  async getAdminAccount(id: string): Promise<AdminAccountRecord | undefined> {
+    return this.admins.get(id);
+  }
+
+  async listAdminAccounts(): Promise<AdminAccountRecord[]> {
+    return this.admins.list();
+  }
+
+  async createAdminSession(record: AdminSessionRecord): Promise<void> {
+    this.admins.createSession(record);
+  }
+
+  async findAdminSession(hash: string, now: number): Promise<AdminSessionRecord | undefined> {
+    return this.admins.findSession(hash, now);
+  }
+
+  async deleteAdminSession(hash: string): Promise<void> {
+    this.admins.deleteSession(hash);
   }
 
   async appendAudit(entry: AuditInput): Promise<void> {

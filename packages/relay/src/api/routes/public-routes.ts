@@ -10,7 +10,7 @@ export function registerPublicRoutes(app: FastifyInstance, ctx: RelayContext): v
 
   const metadata = () => ({
     resource: mcpResourceUrl(ctx),
-    authorization_servers: ctx.config.oauth ? [ctx.config.oauth.issuer] : [],
+    authorization_servers: ctx.config.oauth ? [ctx.config.oauth.issuer] : ctx.config.oauthServer ? [ctx.origin()] : [],
     scopes_supported: [...SCOPES],
     bearer_methods_supported: ['header'],
     resource_name: 'Sluice relay',

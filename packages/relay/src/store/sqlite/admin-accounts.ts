@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { newId, SluiceError } from '@sluice/shared-protocol';
+import type { Scope } from '@sluice/shared-protocol';
+import type { AdminAccountRecord, AdminSessionRecord } from '../relay-store.js';
+import type { SqliteContext } from './context.js';
+
+interface AccountRow {
+  id: string;
+  name: string;
+  password_hash: string;
+  org_ids: string;
+  scopes: string;
+  created_at: number;
+}
+
+const COLUMNS = 'id, name, password_hash, org_ids, scopes, created_at';
+const toAccount = (r: AccountRow): AdminAccountRecord => ({
+  id: r.id,
+  name: r.name,
+  passwordHash: r.password_hash,
+  orgIds: JSON.parse(r.org_ids) as string[],
+  scopes: JSON.parse(r.scopes) as Scope[],
+  createdAt: r.created_at,
+});
+
+/** The `admin_accounts` and `admin_sessions` tables: who may approve OAuth clients, and their sign-ins. */
+export class SqliteAdminAccounts {
+  constructor(private readonly c: SqliteContext) {}
+
+  create(input: Omit<AdminAccountRecord, 'id' | 'createdAt'>): AdminAccountRecord {
+    const a: AdminAccountRecord = { ...input, id: newId('admin', (n) => randomBytes(n)), createdAt: this.c.now() };
+    try {
+      this.c.stmts.get(`INSERT INTO admin_accounts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`).run(a.id, a.name, a.passwordHash, JSON.stringify(a.orgIds), JSON.stringify(a.scopes), a.createdAt);
+    } catch (err) {
+      if (err instanceof Error && /UNIQUE/.test(err.message)) throw new SluiceError('BAD_REQUEST', `An admin named "${a.name}" already exists.`);
+      throw err;
+    }
+    return a;
+  }
+
+  find(name: string): AdminAccountRecord | undefined {
+    const r = this.c.stmts.get(`SELECT ${COLUMNS} FROM admin_accounts WHERE name = ?`).get(name) as AccountRow | undefined;
+    return r && toAccount(r);
+  }
+
+  get(id: string): AdminAccountRecord | undefined {
+    const r = this.c.stmts.get(`SELECT ${COLUMNS} FROM admin_accounts WHERE id = ?`).get(id) as AccountRow | undefined;
+    return r && toAccount(r);
+  }
+
+  list(): AdminAccountRecord[] {
+    return (this.c.stmts.get(`SELECT ${COLUMNS} FROM admin_accounts ORDER BY created_at, id`).all() as AccountRow[]).map(toAccount);
+  }
+
+  createSession(s: AdminSessionRecord): void {
+    this.c.stmts.get('INSERT INTO admin_sessions (hash, admin_id, expires_at) VALUES (?, ?, ?)').run(s.hash, s.adminId, s.expiresAt);
+  }
+
+  findSession(hash: string, now: number): AdminSessionRecord | undefined {
+    const r = this.c.stmts.get('SELECT hash, admin_id, expires_at FROM admin_sessions WHERE hash = ? AND expires_at > ?').get(hash, now) as { hash: string; admin_id: string; expires_at: number } | undefined;
+    return r && { hash: r.hash, adminId: r.admin_id, expiresAt: r.expires_at };
+  }
+
+  deleteSession(hash: string): void {
+    this.c.stmts.get('DELETE FROM admin_sessions WHERE hash = ?').run(hash);
+  }
+}
