@@ -1,11 +1,10 @@
 import type Database from 'better-sqlite3';
 import { StatementCache } from '@sluice/node-kit';
-import { SluiceError } from '@sluice/shared-protocol';
 import type { Scope } from '@sluice/shared-protocol';
 import { AuditLog } from '../audit/audit-log.js';
 import type { AuditRow, AuditVerification } from '../audit/audit-chain.js';
-import { ORG_WIDE_SCOPES } from '../auth/principal.js';
-import type { AuditInput, DispatchAnswerRecord, InstanceRecord, InstanceState, OrgRecord, RelayStore, RevokedOAuthSubject, TokenRecord } from './relay-store.js';
+import { checkTokenInput, requireOrg } from './new-records.js';
+import type { AuditInput, DispatchAnswerRecord, DispatchClaim, InstanceRecord, InstanceState, OrgRecord, RelayStore, RevokedOAuthSubject, TokenRecord } from './relay-store.js';
 import { SqliteAuditTable } from './sqlite/audit-table.js';
 import type { SqliteContext } from './sqlite/context.js';
 import { SqliteDispatchAnswers } from './sqlite/dispatch-answers.js';
@@ -17,7 +16,7 @@ import { SqliteOrgs } from './sqlite/orgs.js';
 import { SqliteTokens } from './sqlite/tokens.js';
 
 export { openDatabase, StoreTooNewError } from './sqlite/open.js';
-export { TOKEN_CACHE_MS } from './sqlite/tokens.js';
+export { TOKEN_CACHE_MS } from './token-cache.js';
 
 export interface SqliteRelayStoreOptions {
   /** Injectable so tests can expire tokens without sleeping. */
@@ -80,14 +79,7 @@ export class SqliteRelayStore implements RelayStore {
     record: TokenRecord;
     secret: string;
   }> {
-    if (!this.orgs.get(input.orgId)) throw new SluiceError('NOT_FOUND', 'No such org.');
-    const orgWide = input.scopes.filter((s) => (ORG_WIDE_SCOPES as readonly string[]).includes(s));
-    if (input.instanceAllowlist && orgWide.length > 0) {
-      throw new SluiceError('INVALID_INPUT', `A token limited to some instances cannot have ${orgWide.join(', ')}: it covers the whole org.`);
-    }
-    for (const id of input.instanceAllowlist ?? []) {
-      if (this.instances.get(id)?.orgId !== input.orgId) throw new SluiceError('INSTANCE_NOT_FOUND', `No instance ${id} in this org.`);
-    }
+    await checkTokenInput(input, { org: (id) => this.orgs.get(id), instance: (id) => this.instances.get(id) });
     return this.tokens.create(input);
   }
 
@@ -112,7 +104,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async createEnrollmentToken(orgId: string, ttlMs: number): Promise<{ id: string; secret: string; expiresAt: number }> {
-    if (!this.orgs.get(orgId)) throw new SluiceError('NOT_FOUND', 'No such org.');
+    await requireOrg((id) => this.orgs.get(id), orgId);
     return this.instances.createEnrollmentToken(orgId, ttlMs);
   }
 
@@ -146,6 +138,14 @@ export class SqliteRelayStore implements RelayStore {
 
   async getOwner(orgId: string, id: string): Promise<string | undefined> {
     return this.owners.get(orgId, id);
+  }
+
+  async claimDispatch(orgId: string, runId: string, key: string, inputHash: string, opts: { ttlMs: number; staleMs: number }): Promise<true | DispatchClaim> {
+    return this.answers.claim(orgId, runId, key, inputHash, opts);
+  }
+
+  async releaseDispatch(orgId: string, runId: string, key: string, inputHash: string): Promise<void> {
+    this.answers.release(orgId, runId, key, inputHash);
   }
 
   async getDispatchAnswer(orgId: string, runId: string, key: string, ttlMs: number): Promise<DispatchAnswerRecord | undefined> {
