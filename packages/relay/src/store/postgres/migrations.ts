@@ -7,7 +7,7 @@ import type { Migration } from '@sluice/node-kit';
 export const PG_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    name: 'orgs, tokens, instances, routing, audit, revoked OAuth subjects, replica presence and forwarded calls',
+    name: 'orgs, tokens, instances, routing, audit, revoked OAuth subjects, replica presence, forwarded calls and connector challenges',
     up: `
       CREATE TABLE orgs (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL);
       CREATE TABLE tokens (
@@ -52,6 +52,9 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE forwarded_calls (
         id TEXT PRIMARY KEY, to_replica TEXT NOT NULL, from_replica TEXT NOT NULL, instance_id TEXT NOT NULL,
         request TEXT NOT NULL, answer TEXT, created_at BIGINT NOT NULL);
+      CREATE TABLE connector_challenges (
+        nonce TEXT PRIMARY KEY, instance_id TEXT NOT NULL, expires_at BIGINT NOT NULL, used BOOLEAN NOT NULL DEFAULT FALSE);
+      CREATE INDEX connector_challenges_age ON connector_challenges(expires_at);
     `,
   },
 ];
