@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freshPgDatabase, rawQuery } from './pg-test-db.js';
+import { freshPgDatabase, rawQuery } from '@sluice/test-kit';
 
 const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 

@@ -3,7 +3,7 @@ import { CLOSE_CODES } from '@sluice/shared-protocol';
 import { FakeConnector, fakeId, NO_ANSWER, PLANNER_SCOPES, waitUntil, workspace } from '@sluice/test-kit';
 import { buildRelay, PostgresRelayStore } from '../src/index.js';
 import type { Relay } from '../src/index.js';
-import { freshPgDatabase } from './pg-test-db.js';
+import { freshPgDatabase } from '@sluice/test-kit';
 import { callVerb, fakeRun, fakeStep } from './helpers.js';
 
 interface Replica {

@@ -1,5 +1,5 @@
 import { PostgresRelayStore } from '../src/index.js';
-import { freshPgDatabase, rawQuery } from './pg-test-db.js';
+import { freshPgDatabase, rawQuery } from '@sluice/test-kit';
 import { describeRelayStore } from './store-conformance.js';
 
 describeRelayStore('PostgreSQL', async (clock) => {

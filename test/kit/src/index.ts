@@ -7,4 +7,5 @@ export { FrameTap } from './frame-tap.js';
 export { FakeConnector, NO_ANSWER, workspace, type AuthOptions, type Handler, type UpgradeResult } from './fake-connector.js';
 export { FakeRelay, FakeSession } from './fake-relay.js';
 export { FAKE_CLIS, fakePath, installFakeClis } from './fake-clis.js';
-export { postgresBinDir, provideTestPostgres, startTestPostgres, testPostgresUrl, withDatabase, PG_URL_ENV, type TestPostgres } from './postgres.js';
+export { freshPgDatabase, postgresBinDir, provideTestPostgres, rawQuery, startTestPostgres, testPostgresUrl, withDatabase, PG_URL_ENV, type TestPostgres } from './postgres.js';
+export { TcpBalancer } from './tcp-balancer.js';

@@ -1,8 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 
 /** Where Debian's `postgresql` package puts the server binaries (one folder per major version). */
 const DEBIAN_PG_ROOT = '/usr/lib/postgresql';
@@ -111,4 +113,29 @@ export function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${database}`;
   return u.toString();
+}
+
+/** A fresh, empty database in the run's test cluster; `drop` removes it (and ends its sessions). */
+export async function freshPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const found = testPostgresUrl();
+  if ('skip' in found) throw new Error(found.skip);
+  const name = `sluice_${randomBytes(6).toString('hex')}`;
+  await rawQuery(found.url, `CREATE DATABASE ${name}`);
+  return {
+    url: withDatabase(found.url, name),
+    drop: async () => {
+      await rawQuery(found.url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
+
+/** Run SQL on `url` with a connection of its own (an operator with database access). */
+export async function rawQuery(url: string, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await c.query(sql, params);
+  } finally {
+    await c.end();
+  }
 }
