@@ -1,58 +1,28 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Event, StepDetail } from '@sluice/shared-protocol';
-import { freshPgDatabase, rawQuery, TcpBalancer } from '@sluice/test-kit';
-import { addMachine, followEvents, HttpPlanner, RelayNode, slowFixTask, stopAll, waitUntil } from '../helpers/index.mjs';
-import type { Machine, Planner } from '../helpers/index.mjs';
+import { rawQuery } from '@sluice/test-kit';
+import { followEvents, HttpPlanner, slowFixTask, waitUntil } from '../helpers/index.mjs';
+import type { Planner } from '../helpers/index.mjs';
+import { startReplicaStack, type ReplicaStack } from '../helpers/replica-stack.js';
 
 // Two relay processes on one PostgreSQL database behind a round-robin TCP balancer: the connector's socket lives on
 // replica A, the planner talks to replica B, and A dies by SIGKILL in the middle of a run.
-let dir: string;
-let db: Awaited<ReturnType<typeof freshPgDatabase>>;
-let lb: TcpBalancer;
-let a: RelayNode;
-let b: RelayNode;
-let m: Machine;
+let s: ReplicaStack;
 let planner: Planner;
 
-const replica = (name: string, publicUrl: string) =>
-  new RelayNode(join(dir, name), { heartbeatMs: 1000, env: { SLUICE_RELAY_DB: db.url }, startArgs: ['--public-url', publicUrl] });
-
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sluice-replicas-'));
-  db = await freshPgDatabase();
-  lb = new TcpBalancer([]);
-  await lb.listen();
-  a = replica('relay-a', lb.url);
-  b = replica('relay-b', lb.url);
-  await Promise.all([a.start(), b.start()]);
-  // Only A in rotation while the connector connects, so its socket is on A; then both.
-  lb.targets = [a.port];
-  // The operator's machine knows the relay by the balancer's address only.
-  const front = Object.assign(Object.create(a) as RelayNode, { url: lb.url });
-  m = await addMachine(front, { dir, orgName: 'acme', workspaceId: 'tiny-math', approval: { policy: 'always', remote: true } });
-  lb.targets = [a.port, b.port];
-  planner = await new HttpPlanner(b.url!, m.org.plannerToken).connect();
+  s = await startReplicaStack({ approval: { policy: 'always', remote: true } });
+  planner = await new HttpPlanner(s.b.url!, s.machine.org.plannerToken).connect();
 }, 120_000);
 
 afterAll(async () => {
   await planner?.close();
-  await stopAll([
-    ['connector', m?.connector],
-    ['relay-a', a],
-    ['relay-b', b],
-    ['daemon', m?.daemon],
-  ]);
-  await lb?.close();
-  await db?.drop();
-  rmSync(dir, { recursive: true, force: true });
+  await s?.stop();
 }, 60_000);
 
 async function online(): Promise<boolean> {
   const { instances } = await planner.call('instances.list', {});
-  return instances.some((i) => i.instanceId === m.connector.instanceId && i.online);
+  return instances.some((i) => i.instanceId === s.machine.connector.instanceId && i.online);
 }
 
 describe('two relay replicas on PostgreSQL', () => {
@@ -65,9 +35,9 @@ describe('two relay replicas on PostgreSQL', () => {
       until: (e) => e.type === 'attempt.state_changed' && e.stepId === step.stepId && e.data['to'] === 'running',
     });
 
-    expect(new Set(lb.routed)).toEqual(new Set([a.port]));
+    expect(new Set(s.lb.routed)).toEqual(new Set([s.a.port]));
     // A stays in rotation: the balancer finds it refusing and goes on to B.
-    await a.crash();
+    await s.a.crash();
     await waitUntil(online, { timeoutMs: 30_000, what: 'the connector to come back through the balancer on B' });
 
     // A planner that is unsure its dispatch went through sends it again: the same step, not a second one.
@@ -86,15 +56,15 @@ describe('two relay replicas on PostgreSQL', () => {
     const cursors = seen.map((e) => e.cursor);
     expect(new Set(cursors).size).toBe(cursors.length);
     expect([...cursors].sort((x, y) => x - y)).toEqual(cursors);
-    const local = await m.daemon.verb('events.list', { runId: run.runId, limit: 500 });
+    const local = await s.machine.daemon.verb('events.list', { runId: run.runId, limit: 500 });
     expect(cursors).toEqual(local.events.map((e) => e.cursor).filter((c) => c <= after.cursor));
-    const runDetail = await m.daemon.verb('runs.get', { runId: run.runId });
+    const runDetail = await s.machine.daemon.verb('runs.get', { runId: run.runId });
     expect(runDetail.steps.map((s) => s.stepId)).toEqual([step.stepId]);
 
     // Both replicas wrote to one audit chain: the connector's session on A, then on B.
-    const verify = await b.cliJson(['audit', 'verify']);
+    const verify = await s.b.cliJson(['audit', 'verify']);
     expect(verify).toMatchObject({ ok: true, problems: [] });
-    const connected = await rawQuery(db.url, "SELECT count(*)::int AS n FROM audit WHERE action = 'connector.connected'");
+    const connected = await rawQuery(s.db.url, "SELECT count(*)::int AS n FROM audit WHERE action = 'connector.connected'");
     expect(connected.rows[0]!.n).toBeGreaterThanOrEqual(2);
   }, 120_000);
 });
