@@ -6,14 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTLED_STEP_STATES } from '@sluice/shared-protocol';
 import type { Step } from '@sluice/shared-protocol';
 import { seededRandom } from '@sluice/test-kit';
-import { HttpPlanner, PlannerError, slowFixTask } from '../helpers/index.mjs';
+import { HttpPlanner, slowFixTask } from '../helpers/index.mjs';
 import { startReplicaStack, type ReplicaStack } from '../helpers/replica-stack.js';
+import { NotYet, retrying, sleep } from './retrying.js';
 import { DEFAULT_KILL_ROUNDS, killRoundsTimeoutMs, recoveryChecksTimeoutMs } from './fault-cases.js';
 
 const SEED = Number(process.env.SLUICE_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const ROUNDS = Number(process.env.SLUICE_FAULT_ROUNDS ?? DEFAULT_KILL_ROUNDS);
 const rnd = seededRandom(SEED);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const VICTIMS = ['replica-a', 'replica-b', 'connector', 'daemon'] as const;
 type Victim = (typeof VICTIMS)[number];
@@ -40,24 +40,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.stop();
 }, 60_000);
-
-class NotYet extends Error {}
-
-/** Call until the stack answers (a replica or the connector may be restarting). */
-async function retrying<T>(what: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const retryable = new Set(['INSTANCE_OFFLINE', 'DAEMON_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UNAVAILABLE', 'UPSTREAM_ERROR']);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      const code = err instanceof PlannerError ? err.code : err instanceof NotYet ? 'NOT_YET' : 'FETCH_FAILED';
-      if (err instanceof PlannerError && !retryable.has(code)) throw err;
-      if (Date.now() > deadline) throw new Error(`${what}: still failing (${code}) after ${timeoutMs} ms`);
-      await sleep(150);
-    }
-  }
-}
 
 function node(v: Victim) {
   return v === 'replica-a' ? s.a : v === 'replica-b' ? s.b : v === 'connector' ? s.machine.connector : s.machine.daemon;

@@ -239,6 +239,12 @@ export function describeRelayStore(name: string, makeStore: MakeStore): void {
       expect(await store.revokeOAuthSubject('https://idp', 'alice', 'local:op')).toBe(false);
       expect(await store.isOAuthSubjectRevoked('https://idp', 'alice')).toBe(true);
       expect(await store.isOAuthSubjectRevoked('https://other', 'alice')).toBe(false);
+      const other = await s.reopen();
+      try {
+        expect(await other.isOAuthSubjectRevoked('https://idp', 'alice')).toBe(true);
+      } finally {
+        await other.close();
+      }
       expect(await store.listRevokedOAuthSubjects()).toEqual([{ issuer: 'https://idp', subject: 'alice', revokedAt: clock.now, revokedBy: 'local:op' }]);
       expect(await store.restoreOAuthSubject('https://idp', 'alice')).toBe(true);
       expect(await store.restoreOAuthSubject('https://idp', 'alice')).toBe(false);
