@@ -58,7 +58,7 @@ async function cluster() {
 
 /** @param {{ rounds: number, quick?: boolean }} opts */
 export async function run({ rounds, quick }) {
-  const idleCount = quick ? 400 : 2000;
+  const idleCount = quick ? 400 : 1500;
   const pg = await cluster();
   const db = await freshPgDatabase();
   const procs = [];
