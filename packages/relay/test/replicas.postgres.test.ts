@@ -100,6 +100,12 @@ describe('replicas on one PostgreSQL database', () => {
     }
   });
 
+  it('closes the session on A when the instance is revoked through B (the CLI or the admin API there)', async () => {
+    await b.store.setInstanceState(c.instanceId, 'revoked');
+    await b.relay.live.instanceChanged(c.instanceId);
+    await waitUntil(() => c.closeCode === CLOSE_CODES.revoked, { what: 'A to close the revoked instance session', timeoutMs: 3000 });
+  });
+
   it('dispatches an idempotent step once when the same key arrives on both replicas at once', async () => {
     const runId = (await callVerb(a.url, token, 'runs.open', { workspaceId: 'ws1' })).body.runId as string;
     const input = { runId, executor: 'simulation', task: 't', idempotencyKey: 'same-key' };
