@@ -33,6 +33,7 @@ const MODULES = [
   { name: 'attempt-setup', file: 'scenarios/attempt-setup.mjs', timeoutS: 120, maxRounds: 2, what: 'dispatch → executor started vs raw worktree add; cancel' },
   { name: 'sandbox', file: 'scenarios/sandbox.mjs', timeoutS: 60, maxRounds: 3, what: 'a short child spawned in the sandbox vs unconfined' },
   { name: 'relay', file: 'scenarios/relay.mjs', timeoutS: 90, maxRounds: 2, what: 'relay RSS with 1 000 idle connectors; MCP vs /api/v2' },
+  { name: 'replicas', file: 'scenarios/replicas.mjs', timeoutS: 240, maxRounds: 2, what: 'two relay replicas on PostgreSQL: runs.get forwarded vs one replica, req/s, idle connectors per replica' },
   { name: 'scale-runs', file: 'scenarios/scale-runs.mjs', timeoutS: 90, maxRounds: 1, what: '50 concurrent runs on one daemon, simulation executor' },
   { name: 'artifacts', file: 'scenarios/artifacts.mjs', timeoutS: 40, maxRounds: 2, what: 'daemon artifact store put/get vs raw file write/read' },
   { name: 'ws', file: 'baselines/ws.mjs', timeoutS: 30, maxRounds: 2, what: 'raw ws RTT and pipelined throughput (context)' },

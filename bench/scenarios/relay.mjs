@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { SqliteRelayStore } from '@sluice/relay';
 import { FakeConnector } from '@sluice/test-kit';
 import { buildRequest, latency, throughput } from '../lib/http-load.mjs';
+import { pool } from '../lib/pool.mjs';
 import { cpuMs, rssBytes, startProcess, stopChild } from '../lib/proc.mjs';
 import { figure, nowMs, round, sleep } from '../lib/stats.mjs';
 
@@ -43,20 +44,6 @@ async function connectOne(base, origin, inst, { workspaces = [], answer = false 
   const first = await c.connect();
   if (first.type !== 'welcome') throw new Error(`the relay did not welcome the fake connector: ${JSON.stringify(first)}`);
   return c;
-}
-
-async function pool(items, width, fn) {
-  let i = 0;
-  const out = [];
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (i < items.length) {
-        const k = i++;
-        out[k] = await fn(items[k]);
-      }
-    }),
-  );
-  return out;
 }
 
 /** @param {{ rounds: number, quick?: boolean }} opts */

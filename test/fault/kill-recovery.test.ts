@@ -11,12 +11,12 @@ import type { Step } from '@sluice/shared-protocol';
 import { seededRandom } from '@sluice/test-kit';
 import { HttpPlanner, PlannerError, slowFixTask, startStack, waitUntil } from '../helpers/index.mjs';
 import type { Stack } from '../helpers/index.mjs';
+import { NotYet, retrying, sleep } from './retrying.js';
 import { DEFAULT_KILL_ROUNDS, killRoundsTimeoutMs, recoveryChecksTimeoutMs } from './fault-cases.js';
 
 const SEED = Number(process.env.SLUICE_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const ROUNDS = Number(process.env.SLUICE_FAULT_ROUNDS ?? DEFAULT_KILL_ROUNDS);
 const rnd = seededRandom(SEED);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Victim = 'relay' | 'connector' | 'daemon';
 
@@ -43,25 +43,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 }, 60_000);
-
-/** Thrown by a `retrying` body to ask for another try. */
-class NotYet extends Error {}
-
-/** Call until the stack answers (it may be restarting); transport and availability errors are retried. */
-async function retrying<T>(what: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const retryable = new Set(['INSTANCE_OFFLINE', 'DAEMON_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UNAVAILABLE', 'UPSTREAM_ERROR']);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      const code = err instanceof PlannerError ? err.code : err instanceof NotYet ? 'NOT_YET' : 'FETCH_FAILED';
-      if (err instanceof PlannerError && !retryable.has(code)) throw err;
-      if (Date.now() > deadline) throw new Error(`${what}: still failing (${code}) after ${timeoutMs} ms`);
-      await sleep(150);
-    }
-  }
-}
 
 async function restart(v: Victim): Promise<void> {
   if (v === 'daemon') await stack.daemon.start();

@@ -116,7 +116,7 @@ export class DaemonNode {
   crash(): Promise<ExitInfo | undefined>;
 }
 export class RelayNode {
-  constructor(home: string, opts?: { heartbeatMs?: number; env?: Env; bin?: string });
+  constructor(home: string, opts?: { heartbeatMs?: number; env?: Env; bin?: string; startArgs?: string[] });
   readonly home: string;
   readonly env: Env;
   proc: ManagedProcess | undefined;

@@ -168,6 +168,8 @@ export class RelayNode {
     /** Another build's bin (the compatibility tests run a released relay). */
     this.bin = opts.bin ?? BINS.relay;
     this.env = baseEnv({ SLUICE_RELAY_HOME: home, ...(opts.env ?? {}) });
+    /** More `start` flags (a replica: `--public-url` of the balancer in front). */
+    this.startArgs = opts.startArgs ?? [];
     this.proc = undefined;
     this.port = 0;
     this.url = undefined;
@@ -189,10 +191,12 @@ export class RelayNode {
 
   async startProcess() {
     mkdirSync(this.home, { recursive: true, mode: 0o700 });
-    const args = [this.bin, 'start', '--host', '127.0.0.1', '--port', String(this.port), '--heartbeat-ms', String(this.heartbeatMs)];
+    const args = [this.bin, 'start', '--host', '127.0.0.1', '--port', String(this.port), '--heartbeat-ms', String(this.heartbeatMs), ...this.startArgs];
     this.proc = new ManagedProcess('relay', args, { env: this.env });
     const m = await this.proc.waitForOutput(/^.*"msg":"sluice relay listening".*$/m, { timeoutMs: 20_000 });
-    this.url = JSON.parse(m[0]).origin;
+    const line = JSON.parse(m[0]);
+    // With --public-url the origin is the balancer's; the address is this process's own.
+    this.url = new URL(String(line.address ?? line.origin)).origin;
     this.port = Number(new URL(this.url).port);
     await waitUntil(async () => (await fetch(`${this.url}/healthz`)).ok, { what: 'relay /healthz' });
     return this;

@@ -3,6 +3,8 @@ export type { Relay, RelayDeps } from './api/build-relay.js';
 export { parseRelayConfig, RelayConfigSchema } from './config/relay-config.js';
 export type { RelayConfig, RelayConfigInput } from './config/relay-config.js';
 export { SqliteRelayStore, openDatabase, StoreTooNewError, type SqliteRelayStoreOptions } from './store/sqlite-store.js';
+export { PostgresRelayStore, PG_MIGRATIONS, isPostgresUrl, refusePasswordInUrl, type PostgresRelayStoreOptions } from './store/postgres-store.js';
+export { openRelayStore } from './store/open-store.js';
 export type { RelayStore, OrgRecord, TokenRecord, InstanceRecord, InstanceState, AuditInput, OAuthRecord, OAuthGrantRecord, AdminAccountRecord, AdminSessionRecord } from './store/relay-store.js';
 export { generateSecret, isWellFormedSecret, hashSecret, TOKEN_PREFIX } from './tokens/token-format.js';
 export { RELAY_ERROR_CATALOG, renderErrorsMarkdown } from './errors/catalog.js';

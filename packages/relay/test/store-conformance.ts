@@ -24,8 +24,8 @@ const KEY = 'A'.repeat(43);
 const OTHER_KEY = 'B'.repeat(43);
 
 /**
- * The contract of `RelayStore`, run against one adapter. Every adapter (SQLite today, PostgreSQL later) must pass
- * it unchanged.
+ * The contract of `RelayStore`, run against one adapter. Every adapter (SQLite, PostgreSQL) passes it unchanged;
+ * a second store object on the same data stands for a second process or replica.
  */
 export function describeRelayStore(name: string, makeStore: MakeStore): void {
   describe(`RelayStore contract: ${name}`, () => {
@@ -195,11 +195,57 @@ export function describeRelayStore(name: string, makeStore: MakeStore): void {
       expect(await store.getDispatchAnswer(a.id, 'run_1', 'k', 10_000)).toEqual({ inputHash: 'h2', stepId: 'stp_2' });
     });
 
+    it('lets one caller claim a dispatch key, also across store objects; a stale claim or an expired answer is claimed again', async () => {
+      const a = await store.createOrg('acme');
+      const opts = { ttlMs: 10_000, staleMs: 1000 };
+      const other = await s.reopen();
+      try {
+        const both = await Promise.all([store.claimDispatch(a.id, 'run_1', 'k', 'h1', opts), other.claimDispatch(a.id, 'run_1', 'k', 'h1', opts)]);
+        expect(both.filter((c) => c === true)).toHaveLength(1);
+        expect(both.find((c) => c !== true)).toEqual({ inputHash: 'h1', stepId: null });
+        expect(await store.getDispatchAnswer(a.id, 'run_1', 'k', opts.ttlMs)).toBeUndefined();
+        await store.putDispatchAnswer(a.id, 'run_1', 'k', { inputHash: 'h1', stepId: 'stp_1' }, opts.ttlMs);
+        expect(await other.claimDispatch(a.id, 'run_1', 'k', 'h2', opts)).toEqual({ inputHash: 'h1', stepId: 'stp_1' });
+        clock.now += opts.ttlMs;
+        expect(await other.claimDispatch(a.id, 'run_1', 'k', 'h2', opts)).toBe(true);
+        clock.now += opts.staleMs - 1;
+        expect(await store.claimDispatch(a.id, 'run_1', 'k', 'h3', opts)).toEqual({ inputHash: 'h2', stepId: null });
+        clock.now += 1;
+        expect(await store.claimDispatch(a.id, 'run_1', 'k', 'h3', opts)).toBe(true);
+        await other.releaseDispatch(a.id, 'run_1', 'k', 'h2');
+        expect(await other.claimDispatch(a.id, 'run_1', 'k', 'h4', opts)).toEqual({ inputHash: 'h3', stepId: null });
+        await store.releaseDispatch(a.id, 'run_1', 'k', 'h3');
+        expect(await other.claimDispatch(a.id, 'run_1', 'k', 'h4', opts)).toBe(true);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('spends an enrollment token once when two store objects race for it', async () => {
+      const org = await store.createOrg('acme');
+      const enr = await store.createEnrollmentToken(org.id, 60_000);
+      const other = await s.reopen();
+      try {
+        const hash = hashSecret(enr.secret);
+        const results = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? other : store).enroll(hash, { name: `n${i}`, publicKey: KEY })));
+        expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+        expect(await other.listInstances(org.id)).toHaveLength(1);
+      } finally {
+        await other.close();
+      }
+    });
+
     it('revokes and restores OAuth subjects', async () => {
       expect(await store.revokeOAuthSubject('https://idp', 'alice', 'local:op')).toBe(true);
       expect(await store.revokeOAuthSubject('https://idp', 'alice', 'local:op')).toBe(false);
       expect(await store.isOAuthSubjectRevoked('https://idp', 'alice')).toBe(true);
       expect(await store.isOAuthSubjectRevoked('https://other', 'alice')).toBe(false);
+      const other = await s.reopen();
+      try {
+        expect(await other.isOAuthSubjectRevoked('https://idp', 'alice')).toBe(true);
+      } finally {
+        await other.close();
+      }
       expect(await store.listRevokedOAuthSubjects()).toEqual([{ issuer: 'https://idp', subject: 'alice', revokedAt: clock.now, revokedBy: 'local:op' }]);
       expect(await store.restoreOAuthSubject('https://idp', 'alice')).toBe(true);
       expect(await store.restoreOAuthSubject('https://idp', 'alice')).toBe(false);
@@ -300,6 +346,17 @@ export function describeRelayStore(name: string, makeStore: MakeStore): void {
       }
       await store.appendAudit({ orgId: null, actor: 'system:test', action: 'third', outcome: 'ok' });
       expect(await store.verifyAudit()).toEqual({ ok: true, rows: 3, problems: [] });
+    });
+
+    it('keeps one chain when two store objects append at once', async () => {
+      const other = await s.reopen();
+      try {
+        await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? other : store).appendAudit({ orgId: null, actor: 'system:test', action: 'race', outcome: 'ok', detail: { i } })));
+        await Promise.all([store.flushAudit(), other.flushAudit()]);
+      } finally {
+        await other.close();
+      }
+      expect(await store.verifyAudit()).toEqual({ ok: true, rows: 30, problems: [] });
     });
 
     it('refuses to change an audit row, and a row changed behind its back fails verification', async () => {

@@ -11,3 +11,5 @@ export { requireBubblewrap, requireDebianTool, requireSystemTool } from './syste
 export { makeTestCertificates, type TestCertificates } from './test-ca.js';
 export { ScriptedBrowser, inputValue, type BrowserAnswer } from './scripted-browser.js';
 export { browserSkipReason, CHROMIUM_ARGS, CHROMIUM_PATH, launchHeadlessChromium } from './chromium.js';
+export { freshPgDatabase, postgresBinDir, provideTestPostgres, rawQuery, startTestPostgres, testPostgresUrl, withDatabase, PG_URL_ENV, type TestPostgres } from './postgres.js';
+export { TcpBalancer } from './tcp-balancer.js';

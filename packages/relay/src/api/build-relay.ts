@@ -12,6 +12,11 @@ import { parseRelayConfig } from '../config/relay-config.js';
 import type { RelayConfig, RelayConfigInput } from '../config/relay-config.js';
 import { ConnectorHub } from '../connectors/connector-hub.js';
 import { Dispatcher } from '../routing/dispatcher.js';
+import { ReplicaNotices, INSTANCE_CHANGED_CHANNEL } from '../replicas/replica-notices.js';
+import { PgChallengeLedger } from '../replicas/pg-challenges.js';
+import { ReplicaRouter } from '../replicas/replica-router.js';
+import { localRoutes } from '../routing/instance-routes.js';
+import { PostgresRelayStore } from '../store/postgres-store.js';
 import type { RelayStore } from '../store/relay-store.js';
 import type { RelayContext } from './context.js';
 import { limitRate, mcpResourceUrl, resourceMetadataUrl } from './context.js';
@@ -110,7 +115,10 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   };
   const store = deps.store;
   const refusals = new RefusalAudit(store, config.auditRefusalIntervalMs, now);
-  const hub = new ConnectorHub(store, {
+  // On PostgreSQL this relay is one replica of several: calls route to whichever replica holds the instance.
+  const router = store instanceof PostgresRelayStore ? new ReplicaRouter(store, () => hub, log.child({ component: 'replicas' }), now) : undefined;
+  const hub: ConnectorHub = new ConnectorHub(store, {
+    ...(router ? { presence: router.presence, challengeLedger: new PgChallengeLedger(store as PostgresRelayStore) } : {}),
     auditRefusal: (entry) => refusals.record(entry),
     heartbeatMs: config.heartbeatMs,
     helloTimeoutMs: config.helloTimeoutMs,
@@ -125,9 +133,18 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   const auth = new Authenticator(store, config, () => mcpResourceUrl({ origin }), now, refusals);
   const streams = new StreamGuards(auth, config.streamRecheckMs);
   const live: LiveRelay = {
-    instanceChanged: async (instanceId) => ({ reached: true, closed: await hub.enforceInstanceState(instanceId) }),
+    instanceChanged: async (instanceId) => {
+      if (router) await new ReplicaNotices(store as PostgresRelayStore).instanceChanged(instanceId);
+      return { reached: true, closed: await hub.enforceInstanceState(instanceId) };
+    },
     credentialsRevoked: () => streams.revoked(),
   };
+  if (router && store instanceof PostgresRelayStore) {
+    await router.start();
+    await store.bus.on(INSTANCE_CHANGED_CHANNEL, (instanceId) => void hub.enforceInstanceState(instanceId).catch((err: unknown) => log.warn({ err }, 'enforcing an instance change failed')));
+    store.onCredentialsRevoked(() => streams.revoked());
+  }
+  const routes = router ?? localRoutes(hub);
   // Loaded only when configured: the authorization server library is large, and warns about Node 20 when loaded.
   const oauthServer = config.oauthServer
     ? (await import('../oauth/oauth-server.js')).createOAuthServer({ store, config, refusals, live, now, issuer: origin, resource: () => mcpResourceUrl({ origin }), fetch: deps.clientDocumentFetch ?? {} })
@@ -136,7 +153,7 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
     store,
     hub,
     admin: new AdminService(store, live),
-    dispatcher: new Dispatcher(store, hub, { requestTimeoutMs: config.requestTimeoutMs, maxWaitingCallsPerCaller: config.maxWaitingCallsPerCaller, dispatchAnswerTtlMs: config.dispatchAnswerTtlMs }),
+    dispatcher: new Dispatcher(store, routes, { requestTimeoutMs: config.requestTimeoutMs, maxWaitingCallsPerCaller: config.maxWaitingCallsPerCaller, dispatchAnswerTtlMs: config.dispatchAnswerTtlMs }),
     auth,
     refusals,
     streams,
@@ -178,6 +195,7 @@ export async function buildRelay(deps: RelayDeps, configInput: RelayConfigInput 
   app.server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
   // Before the server waits for open requests: closing sessions fails their in-flight calls (long polls, SSE) at once.
   app.addHook('preClose', (done) => {
+    router?.close();
     hub.close();
     refusals.stop();
     oauthServer?.stop();

@@ -13,6 +13,7 @@ const RETRY_MS = 1000;
 export class AuditLog {
   private queue: RelayAuditFields[] = [];
   private flushScheduled = false;
+  private committing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly port: AuditChainPort<RelayAuditFields>,
@@ -34,9 +35,18 @@ export class AuditLog {
     this.schedule(() => setImmediate(() => this.flushInBackground()));
   }
 
-  /** Commit queued rows now. */
-  async flush(): Promise<void> {
+  /**
+   * Commit queued rows now. Commits of this process run one after another, so a flush also waits for a commit
+   * already under way (its rows were queued before this call): a reader that flushes sees every row queued so far.
+   */
+  flush(): Promise<void> {
     this.flushScheduled = false;
+    const run = this.committing.then(() => this.commitQueued());
+    this.committing = run.catch(() => {});
+    return run;
+  }
+
+  private async commitQueued(): Promise<void> {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];

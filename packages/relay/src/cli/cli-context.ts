@@ -7,7 +7,10 @@ import { AdminService } from '../admin/admin-service.js';
 import type { AdminCaller } from '../admin/admin-service.js';
 import { relaySocketPath, RunningRelay } from '../admin/relay-socket.js';
 import { OAuthAdmin } from '../oauth/oauth-admin.js';
-import { SqliteRelayStore } from '../store/sqlite-store.js';
+import { openRelayStore } from '../store/open-store.js';
+import { PostgresRelayStore } from '../store/postgres-store.js';
+import { ReplicaNotices } from '../replicas/replica-notices.js';
+import type { RelayStore } from '../store/relay-store.js';
 
 /** What the CLI talks to: injected so tests can run it in-process. */
 export interface CliIo {
@@ -46,9 +49,11 @@ export class CliContext {
 
   constructor(readonly io: CliIo) {}
 
+  /** `--db`, else $SLUICE_RELAY_DB (a postgres:// URL without password, or a file), else the default file. */
   dbPath(cmd: Command): string {
     const opts = cmd.optsWithGlobals<GlobalOpts>();
     if (opts.db) return opts.db;
+    if (this.io.env.SLUICE_RELAY_DB) return this.io.env.SLUICE_RELAY_DB;
     const home = this.io.env.SLUICE_RELAY_HOME ?? join(homedir(), '.sluice-relay');
     return join(home, 'relay.db');
   }
@@ -58,8 +63,8 @@ export class CliContext {
     return { actor: operatorActor() };
   }
 
-  async withStore<T>(cmd: Command, fn: (store: SqliteRelayStore) => Promise<T> | T): Promise<T> {
-    const store = new SqliteRelayStore(this.dbPath(cmd));
+  async withStore<T>(cmd: Command, fn: (store: RelayStore) => Promise<T> | T): Promise<T> {
+    const store = await openRelayStore(this.dbPath(cmd));
     try {
       return await fn(store);
     } finally {
@@ -68,15 +73,18 @@ export class CliContext {
   }
 
   /** The admin service over the database, telling the relay running on it (if one does) what changed. */
-  withAdmin<T>(cmd: Command, fn: (admin: AdminService, store: SqliteRelayStore) => Promise<T>): Promise<T> {
-    const running = new RunningRelay(relaySocketPath(this.dbPath(cmd)));
-    return this.withStore(cmd, (store) => fn(new AdminService(store, running), store));
+  withAdmin<T>(cmd: Command, fn: (admin: AdminService, store: RelayStore) => Promise<T>): Promise<T> {
+    return this.withStore(cmd, (store) => fn(new AdminService(store, this.liveRelay(cmd, store)), store));
+  }
+
+  /** Who must hear of a change: the other replicas on PostgreSQL, the relay running on this SQLite file otherwise. */
+  private liveRelay(cmd: Command, store: RelayStore): ReplicaNotices | RunningRelay {
+    return store instanceof PostgresRelayStore ? new ReplicaNotices(store) : new RunningRelay(relaySocketPath(this.dbPath(cmd)));
   }
 
   /** The built-in authorization server's grants, clients and admins, telling a running relay what changed. */
-  withOAuthAdmin<T>(cmd: Command, fn: (admin: OAuthAdmin, store: SqliteRelayStore) => Promise<T>): Promise<T> {
-    const running = new RunningRelay(relaySocketPath(this.dbPath(cmd)));
-    return this.withStore(cmd, (store) => fn(new OAuthAdmin(store, running), store));
+  withOAuthAdmin<T>(cmd: Command, fn: (admin: OAuthAdmin, store: RelayStore) => Promise<T>): Promise<T> {
+    return this.withStore(cmd, (store) => fn(new OAuthAdmin(store, this.liveRelay(cmd, store)), store));
   }
 
   print(cmd: Command, value: unknown, human: () => string): void {

@@ -29,7 +29,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const program = new Command('sluice-relay')
     .description('Sluice relay: orgs, planner tokens, connector enrollment, /api/v2 and /mcp.')
     .version(RELAY_VERSION)
-    .option('--db <file>', 'relay database (default $SLUICE_RELAY_HOME/relay.db, home ~/.sluice-relay)')
+    .option('--db <file|url>', 'relay database: a SQLite file (default $SLUICE_RELAY_DB, else $SLUICE_RELAY_HOME/relay.db, home ~/.sluice-relay) or postgres://user@host/db (password from ~/.pgpass, PGPASSFILE or PGPASSWORD, never in the URL)')
     .option('--json', 'machine-readable output')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

@@ -5,7 +5,8 @@ import { onShutdownSignals } from '@sluice/node-kit';
 import { SluiceError } from '@sluice/shared-protocol';
 import { listenRelaySocket, relaySocketPath } from '../admin/relay-socket.js';
 import type { RelayConfigInput } from '../config/relay-config.js';
-import { SqliteRelayStore } from '../store/sqlite-store.js';
+import { openRelayStore } from '../store/open-store.js';
+import { isPostgresUrl } from '../store/postgres-store.js';
 import type { CliContext } from './cli-context.js';
 import { checkListenSafety, parseDuration } from './listen-guard.js';
 
@@ -59,10 +60,11 @@ async function start(o: StartFlags, cmd: Command, cli: CliContext): Promise<void
   const { buildRelay, createRelayLogger } = await import('../api/build-relay.js');
   const log = createRelayLogger(String(o.logLevel));
   const db = cli.dbPath(cmd);
-  const store = new SqliteRelayStore(db);
+  const store = await openRelayStore(db);
   const relay = await buildRelay({ store, logger: log }, config);
   const address = await relay.app.listen({ host: String(o.host), port: Number(o.port) });
-  const socket = await listenRelaySocket(relaySocketPath(db), relay.live, log);
+  // Replicas on PostgreSQL hear the CLI through NOTIFY; a SQLite relay through a socket next to its file.
+  const socket = isPostgresUrl(db) ? undefined : await listenRelaySocket(relaySocketPath(db), relay.live, log);
   log.info({ address, origin: relay.origin() }, 'sluice relay listening');
   onShutdownSignals({
     running: () => 'closing connector sessions, finishing the requests in flight',

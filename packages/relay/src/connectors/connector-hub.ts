@@ -5,7 +5,7 @@ import { CLOSE_CODES, ERROR_CATALOG, HEADERS, LIMITS, RELAY_PATHS, SluiceError }
 import type { RotateKeyRequest } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
 import type { AuditInput, InstanceRecord, RelayStore } from '../store/relay-store.js';
-import { ChallengeBook } from './challenge-book.js';
+import { ChallengeBook, type ChallengeLedger } from './challenge-book.js';
 import { ConnectorSession } from './connector-session.js';
 import { verifyConnectorAuth, verifyKeyRotation } from './verify-connector-auth.js';
 
@@ -20,6 +20,10 @@ export interface HubOptions {
   log: Logger;
   /** Audit a refused handshake (throttled per reason and source). */
   auditRefusal: (entry: AuditInput) => void;
+  /** Where challenge nonces live (default: this process's memory). */
+  challengeLedger?: ChallengeLedger;
+  /** Told when a session becomes the instance's live one and when it goes (replicas publish where it lives). */
+  presence?: { ready(s: ConnectorSession): void; gone(s: ConnectorSession): void };
 }
 
 /** A live session as admins see it. */
@@ -49,7 +53,7 @@ export class ConnectorHub {
     private readonly store: RelayStore,
     private readonly opts: HubOptions,
   ) {
-    this.challenges = new ChallengeBook(opts.challengeTtlMs, opts.now);
+    this.challenges = new ChallengeBook(opts.challengeTtlMs, opts.now, opts.challengeLedger);
     this.heartbeat = setInterval(() => this.tick(), opts.heartbeatMs);
     this.heartbeat.unref();
   }
@@ -199,6 +203,7 @@ export class ConnectorHub {
     const old = this.sessions.get(s.instanceId);
     this.sessions.set(s.instanceId, s);
     if (old && old !== s) this.replace(old, s);
+    this.opts.presence?.ready(s);
     this.inBackground(this.store.touchInstance(s.instanceId, this.opts.now()), 'recording last-seen failed');
   }
 
@@ -207,7 +212,7 @@ export class ConnectorHub {
    * stolen key. The relay cannot tell which, so it says so loudly on every side: an audit row naming both peers, a
    * warning here, and a close reason the replaced connector logs and shows in its status.
    */
-  private replace(old: ConnectorSession, by: ConnectorSession): void {
+  private replace(old: ConnectorSession, by: { sessionId: string; ip: string | null; orgId: string; instanceId: string }): void {
     const peers = { replacedSessionId: old.sessionId, replacedIp: old.ip, sessionId: by.sessionId, ip: by.ip };
     this.inBackground(
       this.store.appendAudit({ orgId: by.orgId, actor: 'system:relay-connectors', action: 'connector.session_replaced', target: by.instanceId, outcome: 'ok', ip: by.ip, detail: peers }),
@@ -217,9 +222,18 @@ export class ConnectorHub {
     old.close(CLOSE_CODES.replaced, replacedReason(by.ip));
   }
 
+  /** Another replica now holds this instance's live session: close ours, as a replacement on this relay would. */
+  replacedElsewhere(instanceId: string, by: { sessionId: string; ip: string | null }): void {
+    const live = this.sessions.get(instanceId);
+    if (live && live.sessionId !== by.sessionId) this.replace(live, { ...by, orgId: live.orgId, instanceId });
+  }
+
   private onClose(s: ConnectorSession, code: number, reason: string): void {
     this.pendingSessions.delete(s);
-    if (this.sessions.get(s.instanceId) === s) this.sessions.delete(s.instanceId);
+    if (this.sessions.get(s.instanceId) === s) {
+      this.sessions.delete(s.instanceId);
+      this.opts.presence?.gone(s);
+    }
     this.inBackground(this.recordDisconnect(s, code, reason), 'recording a disconnect failed');
   }
 

@@ -36,7 +36,7 @@ export async function verifyInstanceSignature(
   signed: { instanceId: string; nonce: string; timestamp: number; signature: string; payload: string },
   deps: Deps,
 ): Promise<{ ok: true; instance: InstanceRecord } | Refusal> {
-  const nonce = deps.challenges.consume(signed.nonce, signed.instanceId);
+  const nonce = await deps.challenges.consume(signed.nonce, signed.instanceId);
   if (nonce === 'used' || nonce === 'expired') return refusal('SIGNATURE_REPLAYED', signed.instanceId);
   if (nonce !== 'ok') return refusal('AUTH_FAILED', signed.instanceId);
   if (Math.abs(signed.timestamp - deps.now) > deps.clockSkewMs) return refusal('CLOCK_SKEW', signed.instanceId);

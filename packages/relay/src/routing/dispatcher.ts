@@ -3,9 +3,12 @@ import type { Instance, OwnedIdField, VerbIdempotency, VerbName, VerbSpec } from
 import { verbInputHash } from '@sluice/node-kit';
 import type { Principal } from '../auth/principal.js';
 import { mayUseInstance } from '../auth/principal.js';
-import type { ConnectorHub } from '../connectors/connector-hub.js';
 import type { RelayStore } from '../store/relay-store.js';
+import type { InstanceRoutes } from './instance-routes.js';
 import { withinScopes } from './output-scopes.js';
+
+/** How often a call waiting on another relay's claim of its idempotency key looks for the answer. */
+const CLAIM_POLL_MS = 100;
 
 const OWNED_ID = [idPattern('run'), idPattern('step'), idPattern('attempt'), idPattern('gate')];
 
@@ -39,7 +42,7 @@ export class Dispatcher {
 
   constructor(
     private readonly store: RelayStore,
-    private readonly hub: ConnectorHub,
+    private readonly routes: InstanceRoutes,
     private readonly opts: { requestTimeoutMs: number; maxWaitingCallsPerCaller: number; dispatchAnswerTtlMs: number },
   ) {}
 
@@ -81,7 +84,7 @@ export class Dispatcher {
   }
 
   private async forward(principal: Principal, spec: VerbSpec, instanceId: string, input: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
-    const session = this.hub.get(instanceId);
+    const session = await this.routes.find(instanceId);
     if (!session) throw new SluiceError('INSTANCE_OFFLINE');
     const waits = spec.wait ? ((input[spec.wait.field] as number | undefined) ?? spec.wait.defaultMs) : 0;
     const request = (timeoutMs: number) => untilAborted(session.request(spec.name, input, principal.actor, timeoutMs), signal);
@@ -129,15 +132,40 @@ export class Dispatcher {
       if (running.inputHash !== inputHash) throw new SluiceError('IDEMPOTENCY_CONFLICT');
       return await running.answer;
     }
-    const p = send().then(async (output) => {
-      await this.store.putDispatchAnswer(orgId, scopeId, key, { inputHash, stepId: (output as Record<string, string>)[idem.answerField]! }, this.opts.dispatchAnswerTtlMs);
-      return output;
-    });
+    const p = this.claimAndSend(principal, spec, idem, instanceId, scopeId, key, inputHash, send);
     this.inFlightDispatch.set(k, { inputHash, answer: p });
     try {
       return await p;
     } finally {
       this.inFlightDispatch.delete(k);
+    }
+  }
+
+  /**
+   * The key's row in the store is the lock every relay sharing it respects: the claimant sends, any other caller
+   * (another replica) waits for the answer's step id and replays it. A failed send releases the claim.
+   */
+  private async claimAndSend(principal: Principal, spec: VerbSpec, idem: VerbIdempotency, instanceId: string, scopeId: string, key: string, inputHash: string, send: () => Promise<unknown>): Promise<unknown> {
+    const { orgId } = principal;
+    const ttlMs = this.opts.dispatchAnswerTtlMs;
+    const deadline = Date.now() + this.opts.requestTimeoutMs;
+    for (;;) {
+      const claim = await this.store.claimDispatch(orgId, scopeId, key, inputHash, { ttlMs, staleMs: 2 * this.opts.requestTimeoutMs });
+      if (claim === true) {
+        let output: unknown;
+        try {
+          output = await send();
+        } catch (err) {
+          await this.store.releaseDispatch(orgId, scopeId, key, inputHash);
+          throw err;
+        }
+        await this.store.putDispatchAnswer(orgId, scopeId, key, { inputHash, stepId: (output as Record<string, string>)[idem.answerField]! }, ttlMs);
+        return output;
+      }
+      if (claim.inputHash !== inputHash) throw new SluiceError('IDEMPOTENCY_CONFLICT');
+      if (claim.stepId !== null) return this.replay(principal, spec, idem, instanceId, claim.stepId);
+      if (Date.now() > deadline) throw new SluiceError('UPSTREAM_TIMEOUT');
+      await new Promise((r) => setTimeout(r, CLAIM_POLL_MS));
     }
   }
 
@@ -162,14 +190,13 @@ export class Dispatcher {
       const inst = await this.store.getInstance(input.instanceId);
       if (!inst || inst.orgId !== principal.orgId || inst.state === 'revoked' || !mayUseInstance(principal, inst.id)) throw new SluiceError('INSTANCE_NOT_FOUND');
       if (inst.state === 'disabled') throw new SluiceError('INSTANCE_DISABLED');
-      const session = this.hub.get(inst.id);
+      const session = await this.routes.find(inst.id);
       if (!session) throw new SluiceError('INSTANCE_OFFLINE');
       if (workspaceId !== undefined && !session.workspaces.some((w) => w.workspaceId === workspaceId)) throw new SluiceError('WORKSPACE_NOT_FOUND');
       return inst.id;
     }
     // Live sessions only exist for active instances: disabling or revoking closes them.
-    const candidates = this.hub
-      .sessionsOf(principal.orgId)
+    const candidates = (await this.routes.ofOrg(principal.orgId))
       .filter((s) => mayUseInstance(principal, s.instanceId))
       .filter((s) => workspaceId === undefined || s.workspaces.some((w) => w.workspaceId === workspaceId));
     if (candidates.length === 0) throw new SluiceError(workspaceId === undefined ? 'INSTANCE_OFFLINE' : 'WORKSPACE_NOT_FOUND');
@@ -178,10 +205,11 @@ export class Dispatcher {
   }
 
   private async listInstances(principal: Principal): Promise<{ instances: Instance[] }> {
+    const online = new Map((await this.routes.ofOrg(principal.orgId)).map((r) => [r.instanceId, r]));
     const instances = (await this.store.listInstances(principal.orgId))
       .filter((i) => i.state !== 'revoked' && mayUseInstance(principal, i.id))
       .map((i): Instance => {
-        const s = this.hub.get(i.id);
+        const s = online.get(i.id);
         return {
           instanceId: i.id,
           name: i.name,

@@ -49,6 +49,12 @@ export interface DispatchAnswerRecord {
   stepId: string;
 }
 
+/** What holds an idempotency key another caller claimed: its answer's step id once it has one. */
+export interface DispatchClaim {
+  inputHash: string;
+  stepId: string | null;
+}
+
 export interface RevokedOAuthSubject {
   issuer: string;
   subject: string;
@@ -104,7 +110,7 @@ export interface AdminSessionRecord {
 }
 
 /**
- * Everything the relay keeps. SQLite implements it today; the interface is small so a PostgreSQL store can follow.
+ * Everything the relay keeps: SQLite (one process, the default) and PostgreSQL (several replicas) implement it.
  * Every read that a planner can trigger takes the org id, so orgs stay isolated at the store boundary.
  */
 export interface RelayStore {
@@ -141,9 +147,17 @@ export interface RelayStore {
   recordOwner(orgId: string, id: string, instanceId: string): Promise<void>;
   getOwner(orgId: string, id: string): Promise<string | undefined>;
 
-  /** The answer stored for (org, run, key) within the last `ttlMs`; older ones count as absent. */
+  /**
+   * Claim (org, run, key) before sending a dispatch, so two relays (or two calls) never both send it: `true` when
+   * this caller sends; otherwise what holds the key (a finished answer, or a claim in flight with `stepId` null).
+   * Answers older than `ttlMs` and claims older than `staleMs` (their sender died) count as absent.
+   */
+  claimDispatch(orgId: string, runId: string, key: string, inputHash: string, opts: { ttlMs: number; staleMs: number }): Promise<true | DispatchClaim>;
+  /** Drop this caller's claim after its dispatch failed, so a retry may send again. */
+  releaseDispatch(orgId: string, runId: string, key: string, inputHash: string): Promise<void>;
+  /** The answer stored for (org, run, key) within the last `ttlMs`; older ones and claims in flight count as absent. */
   getDispatchAnswer(orgId: string, runId: string, key: string, ttlMs: number): Promise<DispatchAnswerRecord | undefined>;
-  /** Store an answer and delete every answer older than `ttlMs`. */
+  /** Store an answer (completing a claim) and delete every answer older than `ttlMs`. */
   putDispatchAnswer(orgId: string, runId: string, key: string, record: DispatchAnswerRecord, ttlMs: number): Promise<void>;
 
   /** Refuse every token of this OAuth subject from now on; false when it was already revoked. */

@@ -1,11 +1,10 @@
 import type Database from 'better-sqlite3';
 import { StatementCache } from '@sluice/node-kit';
-import { SluiceError } from '@sluice/shared-protocol';
 import type { Scope } from '@sluice/shared-protocol';
 import { AuditLog } from '../audit/audit-log.js';
 import type { AuditRow, AuditVerification } from '../audit/audit-chain.js';
-import { ORG_WIDE_SCOPES } from '../auth/principal.js';
-import type { AdminAccountRecord, AdminSessionRecord, AuditInput, DispatchAnswerRecord, OAuthGrantRecord, OAuthRecord, InstanceRecord, InstanceState, OrgRecord, RelayStore, RevokedOAuthSubject, TokenRecord } from './relay-store.js';
+import { checkTokenInput, requireOrg } from './new-records.js';
+import type { AdminAccountRecord, AdminSessionRecord, AuditInput, DispatchAnswerRecord, DispatchClaim, OAuthGrantRecord, OAuthRecord, InstanceRecord, InstanceState, OrgRecord, RelayStore, RevokedOAuthSubject, TokenRecord } from './relay-store.js';
 import { SqliteAdminAccounts } from './sqlite/admin-accounts.js';
 import { SqliteAuditTable } from './sqlite/audit-table.js';
 import type { SqliteContext } from './sqlite/context.js';
@@ -20,7 +19,7 @@ import { SqliteOrgs } from './sqlite/orgs.js';
 import { SqliteTokens } from './sqlite/tokens.js';
 
 export { openDatabase, StoreTooNewError } from './sqlite/open.js';
-export { TOKEN_CACHE_MS } from './sqlite/tokens.js';
+export { TOKEN_CACHE_MS } from './token-cache.js';
 
 export interface SqliteRelayStoreOptions {
   /** Injectable so tests can expire tokens without sleeping. */
@@ -89,20 +88,8 @@ export class SqliteRelayStore implements RelayStore {
     record: TokenRecord;
     secret: string;
   }> {
-    this.checkReach(input.orgId, input.scopes, input.instanceAllowlist ?? null);
+    await checkTokenInput(input, { org: (id) => this.orgs.get(id), instance: (id) => this.instances.get(id) });
     return this.tokens.create(input);
-  }
-
-  /** What a token or a grant may reach: an existing org, and an allowlist of its instances without org-wide scopes. */
-  private checkReach(orgId: string, scopes: readonly Scope[], allowlist: readonly string[] | null): void {
-    if (!this.orgs.get(orgId)) throw new SluiceError('NOT_FOUND', 'No such org.');
-    const orgWide = scopes.filter((s) => (ORG_WIDE_SCOPES as readonly string[]).includes(s));
-    if (allowlist && orgWide.length > 0) {
-      throw new SluiceError('INVALID_INPUT', `A token limited to some instances cannot have ${orgWide.join(', ')}: it covers the whole org.`);
-    }
-    for (const id of allowlist ?? []) {
-      if (this.instances.get(id)?.orgId !== orgId) throw new SluiceError('INSTANCE_NOT_FOUND', `No instance ${id} in this org.`);
-    }
   }
 
   async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
@@ -126,7 +113,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async createEnrollmentToken(orgId: string, ttlMs: number): Promise<{ id: string; secret: string; expiresAt: number }> {
-    if (!this.orgs.get(orgId)) throw new SluiceError('NOT_FOUND', 'No such org.');
+    await requireOrg((id) => this.orgs.get(id), orgId);
     return this.instances.createEnrollmentToken(orgId, ttlMs);
   }
 
@@ -160,6 +147,14 @@ export class SqliteRelayStore implements RelayStore {
 
   async getOwner(orgId: string, id: string): Promise<string | undefined> {
     return this.owners.get(orgId, id);
+  }
+
+  async claimDispatch(orgId: string, runId: string, key: string, inputHash: string, opts: { ttlMs: number; staleMs: number }): Promise<true | DispatchClaim> {
+    return this.answers.claim(orgId, runId, key, inputHash, opts);
+  }
+
+  async releaseDispatch(orgId: string, runId: string, key: string, inputHash: string): Promise<void> {
+    this.answers.release(orgId, runId, key, inputHash);
   }
 
   async getDispatchAnswer(orgId: string, runId: string, key: string, ttlMs: number): Promise<DispatchAnswerRecord | undefined> {
@@ -223,7 +218,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async createOAuthGrant(input: Omit<OAuthGrantRecord, 'createdAt' | 'revokedAt'>): Promise<OAuthGrantRecord> {
-    this.checkReach(input.orgId, input.scopes, input.instanceAllowlist);
+    await checkTokenInput({ orgId: input.orgId, name: input.clientName, scopes: input.scopes, instanceAllowlist: input.instanceAllowlist }, { org: (id) => this.orgs.get(id), instance: (id) => this.instances.get(id) });
     return this.oauthGrants.create(input);
   }
 
@@ -240,7 +235,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async createAdminAccount(input: Omit<AdminAccountRecord, 'id' | 'createdAt'>): Promise<AdminAccountRecord> {
-    for (const id of input.orgIds) if (!this.orgs.get(id)) throw new SluiceError('NOT_FOUND', `No org ${id}.`);
+    for (const id of input.orgIds) await requireOrg((o) => this.orgs.get(o), id);
     return this.admins.create(input);
   }
 

@@ -1,27 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { newId, SluiceError } from '@sluice/shared-protocol';
-import type { Scope } from '@sluice/shared-protocol';
+import { ADMIN_ACCOUNT_COLUMNS as COLUMNS, adminAccountValues, toAdminAccount as toAccount, type AdminAccountRow as AccountRow } from '../records.js';
 import type { AdminAccountRecord, AdminSessionRecord } from '../relay-store.js';
 import type { SqliteContext } from './context.js';
-
-interface AccountRow {
-  id: string;
-  name: string;
-  password_hash: string;
-  org_ids: string;
-  scopes: string;
-  created_at: number;
-}
-
-const COLUMNS = 'id, name, password_hash, org_ids, scopes, created_at';
-const toAccount = (r: AccountRow): AdminAccountRecord => ({
-  id: r.id,
-  name: r.name,
-  passwordHash: r.password_hash,
-  orgIds: JSON.parse(r.org_ids) as string[],
-  scopes: JSON.parse(r.scopes) as Scope[],
-  createdAt: r.created_at,
-});
 
 /** The `admin_accounts` and `admin_sessions` tables: who may approve OAuth clients, and their sign-ins. */
 export class SqliteAdminAccounts {
@@ -30,7 +11,7 @@ export class SqliteAdminAccounts {
   create(input: Omit<AdminAccountRecord, 'id' | 'createdAt'>): AdminAccountRecord {
     const a: AdminAccountRecord = { ...input, id: newId('admin', (n) => randomBytes(n)), createdAt: this.c.now() };
     try {
-      this.c.stmts.get(`INSERT INTO admin_accounts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`).run(a.id, a.name, a.passwordHash, JSON.stringify(a.orgIds), JSON.stringify(a.scopes), a.createdAt);
+      this.c.stmts.get(`INSERT INTO admin_accounts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`).run(...adminAccountValues(a));
     } catch (err) {
       if (err instanceof Error && /UNIQUE/.test(err.message)) throw new SluiceError('BAD_REQUEST', `An admin named "${a.name}" already exists.`);
       throw err;

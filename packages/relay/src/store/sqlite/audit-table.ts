@@ -1,35 +1,8 @@
 import type Database from 'better-sqlite3';
 import { GENESIS_HASH, type AuditChainPort, type ChainedRow, type ChainHead } from '@sluice/node-kit';
 import { fromChained, verifyAuditRows, type AuditRow, type AuditVerification, type RelayAuditFields } from '../../audit/audit-chain.js';
+import { AUDIT_COLUMNS, auditValues, toAudit, type AuditDbRow } from '../records.js';
 import type { SqliteContext } from './context.js';
-
-interface AuditDbRow {
-  seq: number;
-  at: number;
-  org_id: string | null;
-  actor: string;
-  action: string;
-  target: string | null;
-  outcome: string;
-  ip: string | null;
-  detail: string;
-  prev_hash: string;
-  hash: string;
-}
-
-const toAudit = (r: AuditDbRow): AuditRow => ({
-  seq: r.seq,
-  at: r.at,
-  orgId: r.org_id,
-  actor: r.actor,
-  action: r.action,
-  target: r.target,
-  outcome: r.outcome,
-  ip: r.ip,
-  detail: r.detail,
-  prevHash: r.prev_hash,
-  hash: r.hash,
-});
 
 type Link = (head: ChainHead) => readonly ChainedRow<RelayAuditFields>[];
 
@@ -77,8 +50,6 @@ export class SqliteAuditTable implements AuditChainPort<RelayAuditFields> {
   }
 
   private insert(row: AuditRow): void {
-    this.c.stmts
-      .get('INSERT INTO audit (seq, at, org_id, actor, action, target, outcome, ip, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(row.seq, row.at, row.orgId, row.actor, row.action, row.target, row.outcome, row.ip, row.detail, row.prevHash, row.hash);
+    this.c.stmts.get(`INSERT INTO audit (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...auditValues(row));
   }
 }

@@ -1,42 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { newId } from '@sluice/shared-protocol';
-import { generateSecret, hashSecret } from '../../tokens/token-format.js';
+import { newEnrollmentToken, newInstance } from '../new-records.js';
+import { toInstance, type InstanceRow } from '../records.js';
 import type { InstanceRecord, InstanceState } from '../relay-store.js';
 import type { SqliteContext } from './context.js';
-
-interface InstanceRow {
-  id: string;
-  org_id: string;
-  name: string;
-  public_key: string | null;
-  state: InstanceState;
-  last_seen_at: number | null;
-  created_at: number;
-}
-
-const toInstance = (r: InstanceRow): InstanceRecord => ({
-  id: r.id,
-  orgId: r.org_id,
-  name: r.name,
-  publicKey: r.public_key,
-  state: r.state,
-  lastSeenAt: r.last_seen_at,
-  createdAt: r.created_at,
-});
-
-const rnd = (n: number): Uint8Array => randomBytes(n);
 
 /** The `instances` and `enrollment_tokens` tables: an enrollment token is spent exactly once, on one instance. */
 export class SqliteInstances {
   constructor(private readonly c: SqliteContext) {}
 
   createEnrollmentToken(orgId: string, ttlMs: number): { id: string; secret: string; expiresAt: number } {
-    const secret = generateSecret('enrollment');
-    const id = newId('token', rnd);
-    const createdAt = this.c.now();
-    const expiresAt = createdAt + ttlMs;
-    this.c.stmts.get('INSERT INTO enrollment_tokens (id, org_id, hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?)').run(id, orgId, hashSecret(secret), expiresAt, createdAt);
-    return { id, secret, expiresAt };
+    const t = newEnrollmentToken(this.c.now(), ttlMs);
+    this.c.stmts.get('INSERT INTO enrollment_tokens (id, org_id, hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?)').run(t.id, orgId, t.hash, t.expiresAt, t.createdAt);
+    return { id: t.id, secret: t.secret, expiresAt: t.expiresAt };
   }
 
   enroll(hash: string, input: { name: string; publicKey: string }): InstanceRecord | undefined {
@@ -47,7 +21,7 @@ export class SqliteInstances {
           | { id: string; org_id: string }
           | undefined;
         if (!row) return undefined;
-        const instance: InstanceRecord = { id: newId('instance', rnd), orgId: row.org_id, name: input.name, publicKey: input.publicKey, state: 'active', lastSeenAt: null, createdAt: now };
+        const instance = newInstance(row.org_id, input, now);
         this.c.stmts.get('UPDATE enrollment_tokens SET used_at = ?, instance_id = ? WHERE id = ?').run(now, instance.id, row.id);
         this.c.stmts
           .get('INSERT INTO instances (id, org_id, name, public_key, state, created_at) VALUES (?, ?, ?, ?, ?, ?)')

@@ -1,41 +1,14 @@
-import type { Scope } from '@sluice/shared-protocol';
+import { OAUTH_GRANT_COLUMNS as COLUMNS, newOAuthGrant, oauthGrantValues, toOAuthGrant as toGrant, type OAuthGrantRow as GrantRow } from '../records.js';
 import type { OAuthGrantRecord } from '../relay-store.js';
 import type { SqliteContext } from './context.js';
-
-interface GrantRow {
-  id: string;
-  org_id: string;
-  client_id: string;
-  client_name: string;
-  scopes: string;
-  instance_allowlist: string | null;
-  approved_by: string;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-const COLUMNS = 'id, org_id, client_id, client_name, scopes, instance_allowlist, approved_by, created_at, revoked_at';
-const toGrant = (r: GrantRow): OAuthGrantRecord => ({
-  id: r.id,
-  orgId: r.org_id,
-  clientId: r.client_id,
-  clientName: r.client_name,
-  scopes: JSON.parse(r.scopes) as Scope[],
-  instanceAllowlist: r.instance_allowlist === null ? null : (JSON.parse(r.instance_allowlist) as string[]),
-  approvedBy: r.approved_by,
-  createdAt: r.created_at,
-  revokedAt: r.revoked_at,
-});
 
 /** The `oauth_grants` table: what an org admin approved for a client. */
 export class SqliteOAuthGrants {
   constructor(private readonly c: SqliteContext) {}
 
   create(input: Omit<OAuthGrantRecord, 'createdAt' | 'revokedAt'>): OAuthGrantRecord {
-    const g: OAuthGrantRecord = { ...input, scopes: [...new Set(input.scopes)].sort(), createdAt: this.c.now(), revokedAt: null };
-    this.c.stmts
-      .get(`INSERT INTO oauth_grants (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)`)
-      .run(g.id, g.orgId, g.clientId, g.clientName, JSON.stringify(g.scopes), g.instanceAllowlist === null ? null : JSON.stringify(g.instanceAllowlist), g.approvedBy, g.createdAt);
+    const g = newOAuthGrant(input, this.c.now());
+    this.c.stmts.get(`INSERT INTO oauth_grants (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...oauthGrantValues(g));
     return g;
   }
 

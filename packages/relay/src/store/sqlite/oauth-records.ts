@@ -1,26 +1,6 @@
+import { OAUTH_RECORD_COLUMNS as COLUMNS, toOAuthRecord as toRecord, type OAuthRecordRow as RecordRow } from '../records.js';
 import type { OAuthRecord } from '../relay-store.js';
 import type { SqliteContext } from './context.js';
-
-interface RecordRow {
-  model: string;
-  id_hash: string;
-  payload: string;
-  grant_id: string | null;
-  uid_hash: string | null;
-  expires_at: number | null;
-  consumed_at: number | null;
-}
-
-const COLUMNS = 'model, id_hash, payload, grant_id, uid_hash, expires_at, consumed_at';
-const toRecord = (r: RecordRow): OAuthRecord => ({
-  model: r.model,
-  idHash: r.id_hash,
-  payload: JSON.parse(r.payload) as Record<string, unknown>,
-  grantId: r.grant_id,
-  uidHash: r.uid_hash,
-  expiresAt: r.expires_at,
-  consumedAt: r.consumed_at,
-});
 
 /** The `oauth_records` table: the built-in authorization server's objects, by the hash of their id. */
 export class SqliteOAuthRecords {

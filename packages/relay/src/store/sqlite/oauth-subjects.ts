@@ -1,7 +1,6 @@
+import { toSubject, type SubjectRow } from '../records.js';
 import type { RevokedOAuthSubject } from '../relay-store.js';
 import type { SqliteContext } from './context.js';
-
-type SubjectRow = { issuer: string; subject: string; revoked_at: number; revoked_by: string };
 
 /** The `oauth_revoked_subjects` table. */
 export class SqliteOAuthSubjects {
@@ -21,6 +20,6 @@ export class SqliteOAuthSubjects {
 
   list(): RevokedOAuthSubject[] {
     const rows = this.c.stmts.get('SELECT issuer, subject, revoked_at, revoked_by FROM oauth_revoked_subjects ORDER BY revoked_at, issuer, subject').all() as SubjectRow[];
-    return rows.map((r) => ({ issuer: r.issuer, subject: r.subject, revokedAt: r.revoked_at, revokedBy: r.revoked_by }));
+    return rows.map(toSubject);
   }
 }

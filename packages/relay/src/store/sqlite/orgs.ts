@@ -1,21 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import { newId, SluiceError } from '@sluice/shared-protocol';
+import { newOrg, orgNameTaken } from '../new-records.js';
+import { toOrg, type OrgRow } from '../records.js';
 import type { OrgRecord } from '../relay-store.js';
 import type { SqliteContext } from './context.js';
-
-type OrgRow = { id: string; name: string; created_at: number };
-const toOrg = (r: OrgRow): OrgRecord => ({ id: r.id, name: r.name, createdAt: r.created_at });
 
 /** The `orgs` table. */
 export class SqliteOrgs {
   constructor(private readonly c: SqliteContext) {}
 
   create(name: string): OrgRecord {
-    const org = { id: newId('org', (n) => randomBytes(n)), name, createdAt: this.c.now() };
+    const org = newOrg(name, this.c.now());
     try {
       this.c.stmts.get('INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)').run(org.id, org.name, org.createdAt);
     } catch (err) {
-      if (err instanceof Error && /UNIQUE/.test(err.message)) throw new SluiceError('BAD_REQUEST', `An org named "${name}" already exists.`);
+      if (err instanceof Error && /UNIQUE/.test(err.message)) throw orgNameTaken(name);
       throw err;
     }
     return org;
