@@ -51,6 +51,10 @@ function get(url) {
   for (const [name, port] of Object.entries(plan.direct || {})) out['direct ' + name] = await direct(port);
   for (const [name, port] of Object.entries(plan.proxy || {})) out['proxy ' + name] = await viaProxy(port);
   for (const [name, url] of Object.entries(plan.get || {})) out['get ' + name] = await get(url);
+  if (plan.redirectGit) {
+    try { fs.writeFileSync('.git', 'gitdir: ' + plan.redirectGit + '\n'); out['redirect git'] = 'written'; } catch (e) { out['redirect git'] = 'refused:' + code(e); }
+  }
+  for (const [p, text] of Object.entries(plan.files || {})) fs.writeFileSync(p, text);
   fs.writeFileSync('probes.json', JSON.stringify(out, null, 1) + '\n');
   console.log('probes done');
 })();
@@ -223,6 +227,39 @@ describe.skipIf(skip !== null)('the sandbox around an agent (bubblewrap)', { tim
     const probes = JSON.parse(git(hh.repo, 'show', `${attempt.commit}:probes.json`)) as Record<string, string>;
     expect(probes['read ssh']).toBe('read:FAKE-SSH-KEY');
     expect(eventsOf(hh, runId, attempt.attemptId, 'attempt.sandbox')).toEqual([{ child: 'executor', mode: 'off' }]);
+  });
+
+  /** A git folder of the agent's whose config runs a program (a clean filter) on `git add`; the program leaves a marker. */
+  const evilGitDir = (hh: EngineHarness) => {
+    const dir = join(root, `evil-${Date.now()}`);
+    git(hh.repo, 'init', '-q', '--bare', dir);
+    git(dir, 'config', 'core.bare', 'false');
+    git(dir, 'config', 'filter.evil.clean', `sh -c 'touch ${join(dir, 'FILTER-RAN')}; cat'`);
+    return { dir, marker: join(dir, 'FILTER-RAN') };
+  };
+  const redirectPlan = (dir: string) => ({ redirectGit: dir, files: { '.gitattributes': '* filter=evil\n', 'work.txt': 'the agent wrote this\n' } });
+
+  it("the worktree's .git file is read-only inside: no child points Sluice's git at a folder of its own", async () => {
+    const hh = await start({ executors: { agent: agent({}) }, validations: {} });
+    const evil = evilGitDir(hh);
+    const { attempt } = await dispatch(hh, redirectPlan(evil.dir));
+    const probes = JSON.parse(git(hh.repo, 'show', `${attempt.commit}:probes.json`)) as Record<string, string>;
+    expect(probes['redirect git']).toMatch(/^refused:E(ROFS|BUSY|PERM|ACCES)$/);
+    expect(git(hh.repo, 'show', `${attempt.commit}:work.txt`)).toBe('the agent wrote this');
+    expect(existsSync(evil.marker)).toBe(false);
+  });
+
+  it('unconfined too, the capture uses the git folders the repository recorded, never the ones the .git file names', async () => {
+    const hh = await start({ sandbox: 'off', executors: { agent: agent({}) }, validations: {} });
+    const evil = evilGitDir(hh);
+    const { attempt } = await dispatch(hh, redirectPlan(evil.dir));
+    expect(attempt.state).toBe('succeeded');
+    const probes = JSON.parse(git(hh.repo, 'show', `${attempt.commit}:probes.json`)) as Record<string, string>;
+    expect(probes['redirect git']).toBe('written');
+    // The commit is in the operator's repository, on the attempt branch, and the agent's filter never ran.
+    expect(git(hh.repo, 'show', `${attempt.commit}:work.txt`)).toBe('the agent wrote this');
+    expect(git(hh.repo, 'rev-parse', attempt.branch)).toBe(attempt.commit);
+    expect(existsSync(evil.marker)).toBe(false);
   });
 
   /** A step of the agent with validation `deps`, in a repository that ignores node_modules. */

@@ -1,10 +1,7 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bwrapArgv, gitCommonDir, orderMounts } from '../src/sandbox/bwrap-argv.js';
+import { bwrapArgv, orderMounts } from '../src/sandbox/bwrap-argv.js';
 import { EgressProxy, allows, destinationOf, type Destination } from '../src/sandbox/egress-proxy.js';
 import { defaultHosts } from '../src/sandbox/adapter-defaults.js';
 
@@ -23,20 +20,6 @@ describe('the bwrap argv', () => {
       { kind: 'ro', src: '/nonexistent-sluice', dest: '/x' },
     ]);
     expect(ordered.map((m) => m.dest)).toEqual(['/usr', '/tmp', '/tmp/root']);
-  });
-
-  it("finds the repository's common .git from a linked worktree's .git file", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-gitdir-'));
-    try {
-      mkdirSync(join(dir, 'repo', '.git', 'worktrees', 'w1'), { recursive: true });
-      writeFileSync(join(dir, 'repo', '.git', 'worktrees', 'w1', 'commondir'), '../..\n');
-      mkdirSync(join(dir, 'wt'));
-      writeFileSync(join(dir, 'wt', '.git'), `gitdir: ${join(dir, 'repo', '.git', 'worktrees', 'w1')}\n`);
-      expect(gitCommonDir(join(dir, 'wt'), (p) => readFileSync(p, 'utf8'))).toBe(join(dir, 'repo', '.git'));
-      expect(gitCommonDir(join(dir, 'repo'), (p) => readFileSync(p, 'utf8'))).toBeNull();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
 

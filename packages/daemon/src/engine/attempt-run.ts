@@ -191,6 +191,7 @@ export class AttemptRun {
       tools: this.sandboxTools,
       attemptId: this.a.attemptId,
       worktree: this.wt.path,
+      gitCommonDir: this.wt.commonDir,
       repoPath: this.ws.path,
       deps: this.ws.deps,
       scratchHome: this.scratchHome,

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Attempt, AttemptState } from '@sluice/shared-protocol';
 import type { WorkspaceConfig } from '../config/schema.js';
 import { readRef, runRef } from '../git/refs.js';
-import type { AttemptWorktree, WorktreeManager } from '../git/worktree-manager.js';
+import { worktreeGitDirs, type AttemptWorktree, type WorktreeManager } from '../git/worktree-manager.js';
 import { openApprovalGateIfReady } from '../runs/step-outcome.js';
 import type { AttemptPatch } from '../store/index.js';
 import { attemptBudget, recordCapture, recordOutputFiles } from './capture-artifacts.js';
@@ -65,7 +65,7 @@ async function captureLeftover(ctx: RecoveryContext, a: Attempt, patch: AttemptP
   killLeftoverGroup(join(scratch, 'pid'), path);
   if (!path) return;
   const ids = { runId: a.runId, stepId: a.stepId, attemptId: a.attemptId, budget: attemptBudget(deps.config.current) };
-  const wt: AttemptWorktree = { repoPath: ws.path, attemptId: a.attemptId, path, branch: a.branch, baseCommit: a.baseCommit, commit: null };
+  const wt: AttemptWorktree = { repoPath: ws.path, attemptId: a.attemptId, path, branch: a.branch, baseCommit: a.baseCommit, ...(await worktreeGitDirs(ws.path, path)), commit: null };
   const cap = await mgr.capture(wt, `sluice: attempt ${a.attemptId} (interrupted)`).catch(async (err: unknown) => {
     await mgr.discard(wt);
     throw err;

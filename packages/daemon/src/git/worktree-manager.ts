@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gitText, runGit, runGitRaw, streamGit, type GitStream } from './git-command.js';
 import { gitRefusesPath } from './git-path.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -32,6 +32,14 @@ export interface AttemptWorktree {
   path: string;
   branch: string;
   baseCommit: string;
+  /**
+   * The folders git keeps for this worktree, as the repository records them: its admin folder
+   * (`<repo>/.git/worktrees/<name>`) and the repository's common `.git`. Every git call Sluice makes in the worktree
+   * names them, because the worktree's own `.git` file is writable by whatever ran there: pointed at a folder of the
+   * agent's, it would make Sluice's git run that folder's config (a clean filter runs a program on `git add`).
+   */
+  gitDir: string;
+  commonDir: string;
   /** Set once every change is committed on the attempt branch; only then may the worktree go. */
   commit: string | null;
 }
@@ -115,9 +123,12 @@ export class WorktreeManager {
     const pooled = this.pools.get(repoPath)?.pop();
     if (pooled) {
       try {
-        await runGit(pooled, ['-c', `checkout.workers=${this.workers}`, '-c', 'checkout.thresholdForParallelism=500', 'checkout', '-q', '-f', '-B', branch, baseCommit, '--']);
-        await runGit(pooled, ['clean', '-fdxq']);
-        return { repoPath, attemptId, path: pooled, branch, baseCommit, commit: null };
+        const dirs = await worktreeGitDirs(repoPath, pooled);
+        restoreDotGit(pooled, dirs.gitDir);
+        const env = worktreeGitEnv({ path: pooled, ...dirs });
+        await runGit(pooled, ['-c', `checkout.workers=${this.workers}`, '-c', 'checkout.thresholdForParallelism=500', 'checkout', '-q', '-f', '-B', branch, baseCommit, '--'], { env });
+        await runGit(pooled, ['clean', '-fdxq'], { env });
+        return { repoPath, attemptId, path: pooled, branch, baseCommit, ...dirs, commit: null };
       } catch {
         await this.forceRemove(repoPath, pooled);
       }
@@ -126,8 +137,9 @@ export class WorktreeManager {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const path = join(dir, `wt-${attemptId}`);
     await this.admin.run(repoPath, () => runGit(repoPath, ['worktree', 'add', '-q', '--no-checkout', '-b', branch, path, baseCommit]));
-    await runGit(path, ['-c', `checkout.workers=${this.workers}`, '-c', 'checkout.thresholdForParallelism=500', 'reset', '-q', '--hard', baseCommit]);
-    return { repoPath, attemptId, path, branch, baseCommit, commit: null };
+    const dirs = await worktreeGitDirs(repoPath, path);
+    await runGit(path, ['-c', `checkout.workers=${this.workers}`, '-c', 'checkout.thresholdForParallelism=500', 'reset', '-q', '--hard', baseCommit], { env: worktreeGitEnv({ path, ...dirs }) });
+    return { repoPath, attemptId, path, branch, baseCommit, ...dirs, commit: null };
   }
 
   /**
@@ -135,18 +147,19 @@ export class WorktreeManager {
    * with the Sluice identity, then produce the diff and changed-file list against the base.
    */
   async capture(wt: AttemptWorktree, message: string): Promise<Capture> {
-    const untracked = (await runGit(wt.path, ['ls-files', '-z', '--others', '--exclude-standard'])).toString('utf8').split('\0');
+    const opts = { env: worktreeGitEnv(wt) };
+    const untracked = (await runGit(wt.path, ['ls-files', '-z', '--others', '--exclude-standard'], opts)).toString('utf8').split('\0');
     const refused = untracked.filter((p) => p.length > 0 && gitRefusesPath(p));
     if (refused.length > 0) throw new CapturePathRefusedError(refused);
-    await runGit(wt.path, ['add', '-A', '--', '.']);
-    const staged = await runGitRaw(wt.path, ['diff', '--cached', '--quiet']);
-    if (staged.exitCode === 1) await runGit(wt.path, ['commit', '-q', '--no-verify', '-m', message]);
+    await runGit(wt.path, ['add', '-A', '--', '.'], opts);
+    const staged = await runGitRaw(wt.path, ['diff', '--cached', '--quiet'], opts);
+    if (staged.exitCode === 1) await runGit(wt.path, ['commit', '-q', '--no-verify', '-m', message], opts);
     else if (staged.exitCode !== 0) throw new Error(`git diff --cached failed: ${staged.stderr.trim()}`);
-    const commit = await gitText(wt.path, ['rev-parse', '--verify', 'HEAD^{commit}']);
+    const commit = (await runGit(wt.path, ['rev-parse', '--verify', 'HEAD^{commit}'], opts)).toString('utf8').trim();
     // The agent may have switched branches; the attempt branch must hold the captured commit either way.
-    await runGit(wt.path, ['update-ref', `refs/heads/${wt.branch}`, commit]);
+    await runGit(wt.path, ['update-ref', `refs/heads/${wt.branch}`, commit], opts);
     wt.commit = commit;
-    const raw = (await runGit(wt.path, ['diff', '--name-status', '--no-renames', '-z', wt.baseCommit, commit, '--'])).toString('utf8');
+    const raw = (await runGit(wt.path, ['diff', '--name-status', '--no-renames', '-z', wt.baseCommit, commit, '--'], opts)).toString('utf8');
     const parts = raw.split('\0').filter((p) => p.length > 0);
     const changedFiles: ChangedFile[] = [];
     for (let i = 0; i + 1 < parts.length; i += 2) changedFiles.push({ status: parts[i]!, path: parts[i + 1]! });
@@ -158,7 +171,7 @@ export class WorktreeManager {
   /** Stream the binary diff of a captured attempt against its base (see `streamReviewedDiff`). */
   async diffStream(wt: AttemptWorktree): Promise<GitStream> {
     if (!wt.commit) throw new Error('the attempt is not captured yet');
-    return streamReviewedDiff(wt.path, wt.baseCommit, wt.commit);
+    return streamReviewedDiff(wt.path, wt.baseCommit, wt.commit, wt.gitDir);
   }
 
   /**
@@ -171,7 +184,7 @@ export class WorktreeManager {
     const pool = this.pools.get(wt.repoPath) ?? [];
     if (pool.length < this.poolSize) {
       // Detach so the attempt branch is free to be checked out or deleted by the operator.
-      const r = await runGitRaw(wt.path, ['checkout', '-q', '--detach', wt.commit]);
+      const r = await runGitRaw(wt.path, ['checkout', '-q', '--detach', wt.commit], { env: worktreeGitEnv(wt) });
       if (r.exitCode === 0) {
         pool.push(wt.path);
         this.pools.set(wt.repoPath, pool);
@@ -249,7 +262,7 @@ export class WorktreeManager {
  * Attributes come from the base commit, not from the change: an agent-written `.gitattributes` (`-diff`,
  * `binary`) cannot hide a change from the reviewed diff.
  */
-export async function streamReviewedDiff(cwd: string, baseCommit: string, commit: string): Promise<GitStream> {
+export async function streamReviewedDiff(cwd: string, baseCommit: string, commit: string, knownGitDir?: string): Promise<GitStream> {
   // An index holding the base tree and an empty work tree (also the cwd: git reads attributes below the cwd
   // too): git then finds `.gitattributes` in the base only.
   const scratch = mkdtempSync(join(tmpdir(), 'sluice-diff-'));
@@ -257,8 +270,8 @@ export async function streamReviewedDiff(cwd: string, baseCommit: string, commit
   const env = { GIT_INDEX_FILE: join(scratch, 'index') };
   let gitDir: string;
   try {
-    gitDir = await gitText(cwd, ['rev-parse', '--absolute-git-dir']);
-    await runGit(cwd, ['read-tree', baseCommit], { env });
+    gitDir = knownGitDir ?? (await gitText(cwd, ['rev-parse', '--absolute-git-dir']));
+    await runGit(cwd, ['--git-dir', gitDir, 'read-tree', baseCommit], { env });
     mkdirSync(empty);
   } catch (err) {
     rmSync(scratch, { recursive: true, force: true });
@@ -275,4 +288,37 @@ export async function streamReviewedDiff(cwd: string, baseCommit: string, commit
   );
   done.catch(() => undefined);
   return { ...s, done };
+}
+
+/**
+ * The admin folder of the linked worktree at `path` and the repository's common `.git`, found from the
+ * repository's side (`<common>/worktrees/<name>/gitdir` names each worktree's `.git`), never from the worktree's own
+ * `.git` file.
+ */
+export async function worktreeGitDirs(repoPath: string, path: string): Promise<{ gitDir: string; commonDir: string }> {
+  const commonDir = realpathSync(await gitText(repoPath, ['rev-parse', '--path-format=absolute', '--git-common-dir']));
+  const admin = join(commonDir, 'worktrees');
+  const want = realpathSync(path);
+  for (const name of readdirSync(admin)) {
+    let worktree: string;
+    try {
+      worktree = realpathSync(dirname(readFileSync(join(admin, name, 'gitdir'), 'utf8').trim()));
+    } catch {
+      continue;
+    }
+    if (worktree === want) return { gitDir: join(admin, name), commonDir };
+  }
+  throw new Error(`${path} is not a worktree the repository ${repoPath} knows`);
+}
+
+/** The variables that make git use the worktree's recorded folders whatever its `.git` file now says. */
+export function worktreeGitEnv(wt: Pick<AttemptWorktree, 'path' | 'gitDir'>): Record<string, string> {
+  return { GIT_DIR: wt.gitDir, GIT_WORK_TREE: wt.path };
+}
+
+/** Put back the `.git` file git wrote for a pooled worktree (what the last attempt left there is not trusted). */
+function restoreDotGit(path: string, gitDir: string): void {
+  const dotGit = join(path, '.git');
+  rmSync(dotGit, { recursive: true, force: true });
+  writeFileSync(dotGit, `gitdir: ${gitDir}\n`);
 }

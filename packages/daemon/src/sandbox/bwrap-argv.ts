@@ -1,5 +1,4 @@
 import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import { isInside } from '../git/safe-path.js';
 
 /** One entry of the sandbox's file tree. Paths are the same inside and out unless `dest` says otherwise. */
@@ -91,16 +90,4 @@ export function bwrapArgv(bwrap: string, opts: BwrapOptions, argv: readonly stri
   if (opts.blockFd !== undefined) out.push('--block-fd', String(opts.blockFd));
   out.push('--', ...argv);
   return out;
-}
-
-/** The folder of a repository git needs for a linked worktree: the common `.git` the worktree's `.git` file leads to. */
-export function gitCommonDir(worktree: string, readText: (p: string) => string): string | null {
-  const dotGit = join(worktree, '.git');
-  const st = lstatOrNull(dotGit);
-  if (!st?.isFile()) return null;
-  const m = /^gitdir: (.+)$/m.exec(readText(dotGit));
-  if (!m?.[1]) return null;
-  const admin = m[1].trim();
-  const common = lstatOrNull(join(admin, 'commondir')) ? readText(join(admin, 'commondir')).trim() : '..';
-  return common.startsWith('/') ? common : join(admin, common);
 }

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join } from 'node:path';
 import type { ChildPolicy } from '../config/executor-config.js';
 import { isInside } from '../git/safe-path.js';
 import { spawnSupervised, type ProcessResult, type SpawnSpec, type SupervisedProcess } from '../process/index.js';
 import type { SandboxTools } from './availability.js';
 import { BRIDGE_SCRIPT, SANDBOX_PROXY_PORT, SANDBOX_PROXY_SOCKET } from './bridge-script.js';
-import { bwrapArgv, gitCommonDir, systemMounts, type Mount } from './bwrap-argv.js';
+import { bwrapArgv, systemMounts, type Mount } from './bwrap-argv.js';
 import { ProcessCage } from './cgroup.js';
 import { EgressProxy, type Destination } from './egress-proxy.js';
 
@@ -23,6 +23,8 @@ export interface AttemptSandboxSpec {
   tools: SandboxTools;
   attemptId: string;
   worktree: string;
+  /** The repository's common `.git`, as the repository records it (never read from the worktree's `.git` file). */
+  gitCommonDir: string;
   /** The repository the worktree belongs to: dependency folders are bound from its checkout. */
   repoPath: string;
   deps: readonly string[];
@@ -107,9 +109,11 @@ export class AttemptSandbox {
       if (!isAbsolute(p) || this.protectedRoots().some((r) => isInside(r, p) || isInside(p, r))) continue;
       mounts.push({ kind: 'ro', src: p, dest: p });
     }
-    const common = gitCommonDir(s.worktree, (f) => readFileSync(f, 'utf8'));
-    if (common) mounts.push({ kind: 'ro', src: common, dest: common });
+    // The repository's side of the worktree, read-only, and the worktree's `.git` file too: git inside works from
+    // the folders the repository recorded, and no child can point the worktree at a git folder of its own.
+    mounts.push({ kind: 'ro', src: s.gitCommonDir, dest: s.gitCommonDir });
     mounts.push({ kind: 'rw', src: s.worktree, dest: s.worktree });
+    mounts.push({ kind: 'ro', src: join(s.worktree, '.git'), dest: join(s.worktree, '.git') });
     for (const d of s.deps) mounts.push({ kind: 'ro', src: join(s.repoPath, d), dest: join(s.worktree, d) });
     for (const f of child.readOnly ?? []) mounts.push({ kind: 'ro', src: f, dest: f });
     for (const f of child.writable ?? []) mounts.push({ kind: 'rw', src: f, dest: f });
