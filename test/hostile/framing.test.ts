@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { daemonVerbPath, ERROR_CATALOG, isErrorCode, RELAY_PATHS } from '@sluice/shared-protocol';
+import { daemonVerbPath, ERROR_CATALOG, isErrorCode, RELAY_PATHS, type CatalogEntry } from '@sluice/shared-protocol';
 import { recordCount } from './expect.js';
 import { startServerPair } from './in-process-stack.js';
 import type { ServerPair } from './in-process-stack.js';
@@ -55,12 +55,15 @@ function parseResponses(buf: Buffer): RawResponse[] {
   return out;
 }
 
-/** The catalog code of an answer, or what is wrong with it: its status must be the code's and its body exactly `{code, message}`. */
+/** The catalog code of an answer, or what is wrong with it: its status must be the code's and its body the catalog's error body. */
 function catalogCode(r: RawResponse): string {
   if (!/^application\/json/.test(r.contentType)) return `not JSON (${r.status} ${r.contentType}): ${r.body}`;
   const body = JSON.parse(r.body) as Record<string, unknown>;
   const code = String(body.code);
-  if (Object.keys(body).sort().join() !== 'code,message' || typeof body.message !== 'string') return `not {code, message} (${r.status}): ${r.body}`;
+  const keys = Object.keys(body).filter((k) => k !== 'retryAfterMs').sort().join();
+  const entry: CatalogEntry | undefined = isErrorCode(code) ? ERROR_CATALOG[code] : undefined;
+  const retryable = entry?.retryable === true;
+  if (keys !== 'code,hint,message,retryable' || typeof body.message !== 'string' || typeof body.hint !== 'string' || body.retryable !== retryable) return `not {code, message, hint, retryable} (${r.status}): ${r.body}`;
   if (!isErrorCode(code) || ERROR_CATALOG[code].status !== r.status) return `${r.status} with code ${code}`;
   return code;
 }

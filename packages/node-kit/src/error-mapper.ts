@@ -68,8 +68,8 @@ function send(err: unknown, request: FastifyRequest, reply: FastifyReply, decora
 /** A refusal written straight to a socket the HTTP parser gave up on (a timeout, bad framing, huge headers). */
 function clientErrorResponse(err: NodeJS.ErrnoException): string {
   const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'BAD_REQUEST';
-  const { status, message } = ERROR_CATALOG[code];
-  const body = JSON.stringify({ code, message });
+  const { status } = ERROR_CATALOG[code];
+  const body = JSON.stringify(new SluiceError(code).toBody());
   return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
