@@ -32,7 +32,7 @@ export async function run({ rounds, quick }) {
     await git(['-C', repo, 'worktree', 'add', '-q', '-b', 'bench', worktree, 'HEAD']);
     const scratchHome = path.join(dir, 'scratch', 'home');
     mkdirSync(scratchHome, { recursive: true });
-    const sandbox = new AttemptSandbox({ tools: available.tools, attemptId: 'att_bench', worktree, repoPath: repo, deps: [], scratchHome, operatorHome: null, protectedRoots: [], onDenied: () => undefined });
+    const sandbox = new AttemptSandbox({ tools: available.tools, attemptId: 'att_bench', worktree, gitCommonDir: path.join(repo, '.git'), repoPath: repo, deps: [], scratchHome, operatorHome: null, protectedRoots: [], onDenied: () => undefined });
     const policy = parseConfig({ workspaces: { b: { path: repo, name: 'b', executors: { c: { adapter: 'command', argv: ['x'] } } } } }).workspaces.b.executors.c.policy;
     const spec = (i) => ({ argv: [process.execPath, '-e', '0'], cwd: worktree, env: { PATH: '/usr/bin:/bin', HOME: scratchHome }, stdoutPath: path.join(dir, `o${i}`), stderrPath: path.join(dir, `e${i}`), outputCapBytes: 1 << 20, graceMs: 1000 });
     const timed = async (start) => {
