@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BINS, DaemonNode, HttpPlanner, RelayNode, REPO_ROOT, git, runNode, waitUntil } from './helpers/index.mjs';
@@ -63,6 +63,35 @@ async function freshVersion(dir: string, bin: string, args: string[], env: Recor
 }
 
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+/**
+ * A copy of a migrated database stamped one schema version past this build, as the next release would leave it: every
+ * program must refuse it with the upgrade message and leave the file as it was.
+ */
+function fromTheFuture(migrated: string, to: string): { file: string; bytes: Buffer } {
+  mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
+  const db = new Database(migrated, { readonly: true, fileMustExist: true });
+  try {
+    db.exec(`VACUUM INTO '${to.replaceAll("'", "''")}'`);
+  } finally {
+    db.close();
+  }
+  const next = new Database(to);
+  try {
+    next.pragma(`user_version = ${userVersion(migrated) + 1}`);
+    next.pragma('journal_mode = DELETE');
+  } finally {
+    next.close();
+  }
+  return { file: to, bytes: readFileSync(to) };
+}
+
+async function expectUpgradeRefusal(bin: string, args: string[], env: Record<string, string | undefined>, future: { file: string; bytes: Buffer }, program: string): Promise<void> {
+  const res = await runNode(bin, args, { env });
+  expect(res.code, res.stdout).not.toBe(0);
+  expect(res.stderr).toMatch(new RegExp(`schema version \\d+, newer than this build understands \\(\\d+\\); upgrade ${program}`));
+  expect(readFileSync(future.file).equals(future.bytes)).toBe(true);
+}
 
 let dir: string;
 beforeAll(() => {
@@ -178,6 +207,12 @@ describe(`a daemon home written by ${RELEASE}`, () => {
     expect(verify.ok).toBe(true);
     expect(verify.rows).toBeGreaterThan(manifest.daemon.counts.auditRows);
   });
+  it('is refused, unchanged, once a newer release has written it', async () => {
+    const futureHome = join(dir, 'future-daemon');
+    const future = fromTheFuture(join(home, 'state.db'), join(futureHome, 'state.db'));
+    writeFileSync(join(futureHome, 'config.json'), readFileSync(join(home, 'config.json')), { mode: 0o600 });
+    await expectUpgradeRefusal(BINS.sluice, ['audit', 'verify', '--json'], cliEnv({ SLUICE_HOME: futureHome }), future, 'sluice');
+  });
 });
 
 describe(`a relay database written by ${RELEASE}`, () => {
@@ -231,5 +266,9 @@ describe(`a relay database written by ${RELEASE}`, () => {
     const verify = (await cliJson(BINS.relay, ['audit', 'verify', '--json'], env)) as { ok: boolean; rows: number };
     expect(verify.ok).toBe(true);
     expect(verify.rows).toBeGreaterThan(manifest.relay.counts.auditRows);
+  });
+  it('is refused, unchanged, once a newer release has written it', async () => {
+    const future = fromTheFuture(db, join(dir, 'future-relay/relay.db'));
+    await expectUpgradeRefusal(BINS.relay, ['--db', future.file, 'org', 'list', '--json'], env, future, 'sluice-relay');
   });
 });

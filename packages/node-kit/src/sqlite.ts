@@ -82,9 +82,9 @@ export function openSqlite(file: string, spec: SchemaSpec, opts: OpenSqliteOptio
   try {
     if (fresh && opts.createPrivate && !readonly) chmodSync(file, 0o600);
     db.pragma('busy_timeout = 5000');
-    if (readonly) {
-      checkSchemaVersion(db, spec);
-    } else {
+    // Before any pragma that writes: a database from a newer release is left exactly as it was.
+    checkSchemaVersion(db, spec);
+    if (!readonly) {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
