@@ -207,6 +207,7 @@ describe(`a daemon home written by ${RELEASE}`, () => {
     expect(verify.ok).toBe(true);
     expect(verify.rows).toBeGreaterThan(manifest.daemon.counts.auditRows);
   });
+
   it('is refused, unchanged, once a newer release has written it', async () => {
     const futureHome = join(dir, 'future-daemon');
     const future = fromTheFuture(join(home, 'state.db'), join(futureHome, 'state.db'));
@@ -267,6 +268,7 @@ describe(`a relay database written by ${RELEASE}`, () => {
     expect(verify.ok).toBe(true);
     expect(verify.rows).toBeGreaterThan(manifest.relay.counts.auditRows);
   });
+
   it('is refused, unchanged, once a newer release has written it', async () => {
     const future = fromTheFuture(db, join(dir, 'future-relay/relay.db'));
     await expectUpgradeRefusal(BINS.relay, ['--db', future.file, 'org', 'list', '--json'], env, future, 'sluice-relay');
