@@ -89,7 +89,7 @@ function fromTheFuture(migrated: string, to: string): { file: string; bytes: Buf
 async function expectUpgradeRefusal(bin: string, args: string[], env: Record<string, string | undefined>, future: { file: string; bytes: Buffer }, program: string): Promise<void> {
   const res = await runNode(bin, args, { env });
   expect(res.code, res.stdout).not.toBe(0);
-  expect(res.stderr).toMatch(new RegExp(`schema version \\d+, newer than this build understands \\(\\d+\\); upgrade ${program}`));
+  expect(res.stderr).toMatch(new RegExp(`STORE_TOO_NEW: .*schema version \\d+, newer than this build understands \\(\\d+\\); upgrade ${program}`));
   expect(readFileSync(future.file).equals(future.bytes)).toBe(true);
 }
 

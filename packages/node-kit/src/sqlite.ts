@@ -11,6 +11,9 @@ export interface Migration {
 
 /** The database was written by newer code than this build; refusing it protects what it holds. */
 export class SchemaTooNewError extends Error {
+  /** What the CLIs print before the message (`sluice: STORE_TOO_NEW: …`). */
+  readonly code = 'STORE_TOO_NEW';
+
   constructor(
     readonly what: string,
     readonly found: number,

@@ -16,7 +16,7 @@ export type { CliIo } from './cli-context.js';
 
 function errorLine(err: unknown): string {
   if (err instanceof SluiceError) return `error ${err.code}: ${err.message}`;
-  if (err instanceof StoreTooNewError) return `error STORE_TOO_NEW: ${err.message}`;
+  if (err instanceof StoreTooNewError) return `error ${err.code}: ${err.message}`;
   return `error: ${err instanceof Error ? err.message : String(err)}`;
 }
 
