@@ -10,8 +10,8 @@ import { parsePlist, parseUnitFile, requireSystemdAnalyze, systemdVerify, unitVa
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PROGRAMS = {
-  daemon: { bin: join(ROOT, 'packages/daemon/dist/cli/main.js'), install: ['daemon', 'install-service'], uninstall: ['daemon', 'uninstall-service'], name: 'sluice-daemon', args: ['daemon', 'start'] },
-  connector: { bin: join(ROOT, 'packages/connector/dist/cli/main.js'), install: ['install-service'], uninstall: ['uninstall-service'], name: 'sluice-connector', args: ['run'] },
+  daemon: { bin: join(ROOT, 'packages/daemon/dist/cli/main.js'), install: ['daemon', 'install-service'], uninstall: ['daemon', 'uninstall-service'], name: 'sluice-daemon', short: 'daemon', args: ['daemon', 'start'] },
+  connector: { bin: join(ROOT, 'packages/connector/dist/cli/main.js'), install: ['install-service'], uninstall: ['uninstall-service'], name: 'sluice-connector', short: 'connector', args: ['run'] },
 } as const;
 type Program = keyof typeof PROGRAMS;
 
@@ -84,10 +84,10 @@ describe.each(['daemon', 'connector'] as const)('%s install-service --print', (p
   it('renders a launchd agent: well-formed plist with the paths, the restart policy and the log file', () => {
     const env = freshHome(`${program}-plist`);
     const { path, content } = printed(program, 'launchd', env);
-    expect(path).toBe(join(env.HOME, 'Library', 'LaunchAgents', `dev.sluice.${p.name}.plist`));
+    expect(path).toBe(join(env.HOME, 'Library', 'LaunchAgents', `dev.sluice.${p.short}.plist`));
     const plist = parsePlist(content) as Record<string, PlistValue>;
-    const log = join(env.HOME, 'Library', 'Logs', 'sluice', `${p.name}.log`);
-    expect(plist).toMatchObject({ Label: `dev.sluice.${p.name}`, RunAtLoad: true, KeepAlive: { SuccessfulExit: false }, StandardOutPath: log, StandardErrorPath: log });
+    const log = join(env.HOME, 'Library', 'Logs', 'sluice', `${p.short}.log`);
+    expect(plist).toMatchObject({ Label: `dev.sluice.${p.short}`, RunAtLoad: true, KeepAlive: { SuccessfulExit: false }, StandardOutPath: log, StandardErrorPath: log });
     expect(plist['ProgramArguments']).toEqual([process.execPath, realpathSync(p.bin), ...p.args]);
     expect((plist['EnvironmentVariables'] as Record<string, string>)['SLUICE_HOME']).toBe(env.SLUICE_HOME);
     expect(typeof plist['ThrottleInterval']).toBe('number');

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { SluiceError } from '@sluice/shared-protocol';
-import { launchdLabel, renderLaunchdPlist, renderSystemdUnit, SERVICE_FILE_MARKER, SERVICE_PLATFORMS, type ServiceDescription, type ServicePlatform } from './service-unit.js';
+import { launchdLabel, launchdShortName, renderLaunchdPlist, renderSystemdUnit, SERVICE_FILE_MARKER, SERVICE_PLATFORMS, type ServiceDescription, type ServicePlatform } from './service-unit.js';
 
 /** How install-service and uninstall-service are called. */
 export interface ServiceOptions {
@@ -33,15 +33,15 @@ export function servicePlatform(value: string | undefined, os: NodeJS.Platform =
 
 const homeOf = (env: NodeJS.ProcessEnv): string => (env['HOME'] && env['HOME'].length > 0 ? env['HOME'] : homedir());
 
-/** `$XDG_CONFIG_HOME/systemd/user/<name>.service` (default `~/.config`), or `~/Library/LaunchAgents/dev.sluice.<name>.plist`. */
+/** `$XDG_CONFIG_HOME/systemd/user/<name>.service` (default `~/.config`), or `~/Library/LaunchAgents/<label>.plist`. */
 export function serviceFilePath(platform: ServicePlatform, name: string, env: NodeJS.ProcessEnv): string {
   if (platform === 'launchd') return join(homeOf(env), 'Library', 'LaunchAgents', `${launchdLabel(name)}.plist`);
   const xdg = env['XDG_CONFIG_HOME'];
   return join(xdg && xdg.startsWith('/') ? xdg : join(homeOf(env), '.config'), 'systemd', 'user', `${name}.service`);
 }
 
-/** Where a launchd agent's stdout and stderr go: `~/Library/Logs/sluice/<name>.log`. */
-export const launchdLogFile = (name: string, env: NodeJS.ProcessEnv): string => join(homeOf(env), 'Library', 'Logs', 'sluice', `${name}.log`);
+/** Where a launchd agent's stdout and stderr go: `~/Library/Logs/sluice/daemon.log`, `connector.log`. */
+export const launchdLogFile = (name: string, env: NodeJS.ProcessEnv): string => join(homeOf(env), 'Library', 'Logs', 'sluice', `${launchdShortName(name)}.log`);
 
 /** The file a service would be written to and its content. */
 export function renderServiceFile(d: ServiceDescription, platform: ServicePlatform, env: NodeJS.ProcessEnv): { path: string; content: string } {

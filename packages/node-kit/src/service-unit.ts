@@ -105,8 +105,11 @@ function xmlString(value: string, what: string): string {
   return `<string>${xml(value)}</string>`;
 }
 
-/** The launchd label of a service: `dev.sluice.<name>`. */
-export const launchdLabel = (name: string): string => `dev.sluice.${name}`;
+/** The short name launchd files use: `sluice-daemon` → `daemon`. */
+export const launchdShortName = (name: string): string => name.replace(/^sluice-/, '');
+
+/** The launchd label of a service: `dev.sluice.daemon`, `dev.sluice.connector`. */
+export const launchdLabel = (name: string): string => `dev.sluice.${launchdShortName(name)}`;
 
 /** A launchd agent (`~/Library/LaunchAgents/dev.sluice.<name>.plist`), logging to `logFile`. */
 export function renderLaunchdPlist(d: ServiceDescription, logFile: string): string {
