@@ -168,3 +168,14 @@ describe('the relay system unit example', () => {
     expect(service.has('MemoryDenyWriteExecute')).toBe(false);
   });
 });
+
+describe('the exit codes the units do not restart', () => {
+  it('daemon start with an invalid config.json exits misconfigured (78), which RestartPreventExitStatus names', () => {
+    const env = freshHome('misconfigured');
+    mkdirSync(env.SLUICE_HOME, { recursive: true, mode: 0o700 });
+    writeFileSync(join(env.SLUICE_HOME, 'config.json'), JSON.stringify({ listen: { host: '127.0.0.1', port: 0 }, workspaces: {}, unknownKey: true }), { mode: 0o600 });
+    const r = cli('daemon', ['daemon', 'start'], { ...env, SLUICE_RUNTIME_DIR: join(scratch, 'runtime') });
+    expect(r.stderr).toContain('BAD_REQUEST');
+    expect(r.status).toBe(DAEMON_EXIT_CODES.misconfigured);
+  });
+});
