@@ -1,12 +1,12 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MISCONFIGURED_EXIT_CODES } from '@sluice/connector';
 import { DAEMON_EXIT_CODES } from '@sluice/daemon';
-import { parsePlist, parseUnitFile, requireSystemdAnalyze, systemdVerify, unitValue, unitWords, type PlistValue } from '@sluice/test-kit';
+import { parsePlist, parseUnitFile, requireSystemdAnalyze, systemdVerify, unitValue, unitWords, waitUntil, type PlistValue } from '@sluice/test-kit';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PROGRAMS = {
@@ -177,5 +177,47 @@ describe('the exit codes the units do not restart', () => {
     const r = cli('daemon', ['daemon', 'start'], { ...env, SLUICE_RUNTIME_DIR: join(scratch, 'runtime') });
     expect(r.stderr).toContain('BAD_REQUEST');
     expect(r.status).toBe(DAEMON_EXIT_CODES.misconfigured);
+  });
+});
+
+describe('what the unit runs', () => {
+  it('the daemon unit\'s ExecStart and Environment alone start the daemon, which answers status and drains on SIGTERM', async () => {
+    const env = freshHome('runs');
+    mkdirSync(env.SLUICE_HOME, { recursive: true, mode: 0o700 });
+    writeFileSync(join(env.SLUICE_HOME, 'config.json'), JSON.stringify({ listen: { host: '127.0.0.1', port: 0 }, workspaces: {} }), { mode: 0o600 });
+    const unit = parseUnitFile(printed('daemon', 'systemd', env).content);
+    const [program, ...args] = unitWords(unitValue(unit, 'Service', 'ExecStart'), true);
+    const unitEnv = Object.fromEntries(unit.get('Service')!.get('Environment')!.map((e) => unitWords(e, false)[0]!.split(/=(.*)/s).slice(0, 2)));
+    // What a systemd user manager adds of its own: HOME (and USER, LOGNAME, SHELL, XDG_RUNTIME_DIR, none needed).
+    const child = spawn(program!, args, { env: { ...unitEnv, HOME: env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let logs = '';
+    child.stdout.on('data', (c: Buffer) => (logs += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (logs += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitUntil(() => logs.includes('sluice daemon listening') || child.exitCode !== null, { what: 'the daemon to listen' });
+    expect(logs).toContain('sluice daemon listening');
+    expect(JSON.parse(cli('daemon', ['status', '--json'], { HOME: env.HOME, SLUICE_HOME: env.SLUICE_HOME }).stdout)).toMatchObject({ running: true, pid: child.pid });
+    child.kill(unitValue(unit, 'Service', 'KillSignal') as NodeJS.Signals);
+    expect(await exited).toBe(0);
+  });
+
+  it('with a reachable user manager, install runs daemon-reload and --enable runs enable --now (argv, no shell); a refusal is SERVICE_MANAGER_FAILED', () => {
+    const env = freshHome('manager');
+    const bin = join(scratch, 'fake-systemctl');
+    mkdirSync(bin, { recursive: true });
+    const calls = join(bin, 'calls');
+    writeFileSync(join(bin, 'systemctl'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${calls}'\ncase "$*" in *enable*) [ -n "$REFUSE" ] && { echo 'Access denied' >&2; exit 1; };; esac\nexit 0\n`);
+    chmodSync(join(bin, 'systemctl'), 0o755);
+    const withManager = { ...env, PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}` };
+    const r = cli('connector', ['install-service', '--platform', 'systemd', '--enable', '--json'], withManager);
+    expect(JSON.parse(r.stdout)).toMatchObject({ action: 'installed', ran: ['systemctl --user daemon-reload', 'systemctl --user enable --now sluice-connector.service'], next: [] });
+    expect(readFileSync(calls, 'utf8').split('\n').filter((l) => l !== 'show-environment' && l !== '--user show-environment')).toEqual(['--user daemon-reload', '--user enable --now sluice-connector.service', '']);
+    const refused = cli('daemon', ['daemon', 'install-service', '--platform', 'systemd', '--enable'], { ...withManager, REFUSE: '1' });
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain('SERVICE_MANAGER_FAILED');
+    expect(refused.stderr).toContain('Access denied');
+    rmSync(calls);
+    expect(cli('connector', ['uninstall-service', '--platform', 'systemd'], withManager).status).toBe(0);
+    expect(readFileSync(calls, 'utf8')).toBe('--user show-environment\n--user disable --now sluice-connector.service\n--user daemon-reload\n');
   });
 });
