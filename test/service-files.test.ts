@@ -54,7 +54,9 @@ describe.each(['daemon', 'connector'] as const)('%s install-service --print', (p
 
   it('renders a systemd user unit that systemd-analyze verifies, with every value quoted as systemd reads it', () => {
     const env = freshHome(`${program}-print`);
-    const { path, content } = printed(program, 'systemd', env);
+    // Secrets in the installing shell stay out: the unit names only the variables it needs.
+    const { path, content } = printed(program, 'systemd', { ...env, ANTHROPIC_API_KEY: 'sk-ant-do-not-copy', SLUICE_ENROLLMENT_TOKEN: 'slc_enr_do_not_copy' });
+    expect(content).not.toMatch(/do.not.copy/);
     expect(path).toBe(join(env.XDG_CONFIG_HOME, 'systemd', 'user', `${p.name}.service`));
     expect(existsSync(path)).toBe(false);
     const unit = parseUnitFile(content);
@@ -113,7 +115,8 @@ describe('install-service writes and uninstall-service removes', () => {
     expect(refused.stderr).toContain('SERVICE_FILE_FOREIGN');
     expect(cli(program, [...p.uninstall, '--platform', 'systemd'], env).stderr).toContain('SERVICE_FILE_FOREIGN');
     expect(readFileSync(expected.path, 'utf8')).toBe('[Service]\nExecStart=/bin/true\n');
-    expect(cli(program, [...p.install, '--platform', 'systemd', '--force'], env).status).toBe(0);
+    // Replacing a file: the running service keeps its old settings until restarted, and install says so.
+    expect(JSON.parse(cli(program, [...p.install, '--platform', 'systemd', '--force', '--json'], env).stdout).next).toContain(`systemctl --user restart ${p.name}.service  # if it is running`);
     expect(readFileSync(expected.path, 'utf8')).toBe(expected.content);
 
     const removed = cli(program, [...p.uninstall, '--platform', 'systemd', '--json'], env);

@@ -69,6 +69,7 @@ function managerCommands(platform: ServicePlatform, name: string, path: string, 
       enable: [['systemctl', '--user', 'enable', '--now', unit]],
       disable: [['systemctl', '--user', 'disable', '--now', unit]],
       afterRemoval: [['systemctl', '--user', 'stop', unit], ['systemctl', '--user', 'daemon-reload']],
+      restart: ['systemctl', '--user', 'restart', unit],
       reachable: () => onPath('systemctl', env) && spawnSync('systemctl', ['--user', 'show-environment'], { stdio: 'ignore', env }).status === 0,
     };
   }
@@ -79,6 +80,7 @@ function managerCommands(platform: ServicePlatform, name: string, path: string, 
     enable: [['launchctl', 'bootout', `${target}/${launchdLabel(name)}`], ['launchctl', 'bootstrap', target, path]],
     disable: [['launchctl', 'bootout', `${target}/${launchdLabel(name)}`]],
     afterRemoval: [['launchctl', 'bootout', `${target}/${launchdLabel(name)}`]],
+    restart: null,
     reachable: () => process.platform === 'darwin' && onPath('launchctl', env),
   };
 }
@@ -102,7 +104,8 @@ function run(argv: readonly string[], env: NodeJS.ProcessEnv, ran: string[], may
 export function installService(d: ServiceDescription, o: ServiceOptions): ServiceOutcome {
   const { path, content } = renderServiceFile(d, o.platform, o.env);
   refuseForeign(path, o.force, 'replacing');
-  const unchanged = existsSync(path) && readFileSync(path, 'utf8') === content;
+  const existed = existsSync(path);
+  const unchanged = existed && readFileSync(path, 'utf8') === content;
   if (!unchanged) {
     mkdirSync(dirname(path), { recursive: true });
     const tmp = `${path}.${process.pid}.tmp`;
@@ -117,6 +120,11 @@ export function installService(d: ServiceDescription, o: ServiceOptions): Servic
   if (reachable && m.reload) run(m.reload, o.env, ran);
   if (reachable && o.enable) m.enable.forEach((argv, i) => run(argv, o.env, ran, o.platform === 'launchd' && i === 0));
   const next = reachable && o.enable ? [] : [...(reachable || !m.reload ? [] : [m.reload]), ...m.enable.slice(-1)].map(shown);
+  // A running service keeps the settings it started with: systemd restarts it, launchd must unload it first.
+  if (existed && !unchanged) {
+    if (m.restart) next.push(`${shown(m.restart)}  # if it is running`);
+    else if (!(reachable && o.enable)) next.unshift(`${shown(m.enable[0]!)}  # if it is loaded`);
+  }
   return { action: unchanged ? 'unchanged' : 'installed', platform: o.platform, path, ran, next };
 }
 
