@@ -1,7 +1,7 @@
 export { ConnectorConfig, loadConnectorConfig, saveConnectorConfig, assertPrivateMode } from './config/connector-config.js';
 export { connectorConfigPath, connectorStatePath, sluiceHome } from './config/paths.js';
 export { DaemonClient } from './upstream/daemon-client.js';
-export { EXIT_CODES, ConnectorFailure } from './errors/exit-codes.js';
+export { EXIT_CODES, ConnectorFailure, MISCONFIGURED_EXIT_CODES } from './errors/exit-codes.js';
 export { enroll } from './enroll/enroll.js';
 export { generateIdentity, privateKeyObject, publicKeyOf, signPayload } from './identity/ed25519.js';
 export { checkRelayUrl, isLoopbackHost } from './net/relay-url.js';

@@ -185,7 +185,7 @@ describe('sluice-connector CLI', () => {
 
   it('has --help on every command', async () => {
     t = await TestEnv.start();
-    for (const cmd of ['enroll', 'share', 'unshare', 'discover', 'list', 'status', 'run']) {
+    for (const cmd of ['enroll', 'share', 'unshare', 'discover', 'list', 'status', 'run', 'install-service', 'uninstall-service']) {
       const r = await t.cli([cmd, '--help']);
       expect(r.code, cmd).toBe(0);
       expect(r.out, cmd).toContain(`Usage: sluice-connector ${cmd}`);

@@ -15,3 +15,4 @@ export { createLogger } from './logger.js';
 export { startDaemon, type RunningDaemon } from './daemon.js';
 export { ExecutionEngine, daemonEngine, ENGINE_ACTOR, type DaemonEngine, type EngineContext, type EngineDeps, type EngineOptions } from './engine/index.js';
 export { DAEMON_VERSION } from './version.js';
+export { DAEMON_EXIT_CODES } from './cli/exit-codes.js';

@@ -43,7 +43,7 @@ describe('sluice CLI', () => {
     const top = sluice('--help');
     expect(top.code).toBe(0);
     for (const cmd of ['init', 'daemon', 'status', 'workspace', 'executors', 'runs', 'run', 'events', 'artifact', 'audit', 'db']) expect(top.stdout).toContain(cmd);
-    for (const sub of [['daemon', 'start'], ['workspace', 'add'], ['executors', 'check'], ['db', 'rebuild'], ['events']]) {
+    for (const sub of [['daemon', 'start'], ['daemon', 'install-service'], ['daemon', 'uninstall-service'], ['workspace', 'add'], ['executors', 'check'], ['db', 'rebuild'], ['events']]) {
       const r = sluice(...sub, '--help');
       expect(r.code, sub.join(' ')).toBe(0);
       expect(r.stdout).toContain('Usage:');

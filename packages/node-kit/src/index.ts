@@ -9,3 +9,6 @@ export * from './net.js';
 export * from './operator.js';
 export * from './storage-error.js';
 export * from './refusal-throttle.js';
+export * from './service-unit.js';
+export * from './service-install.js';
+export * from './service-cli.js';

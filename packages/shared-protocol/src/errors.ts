@@ -85,6 +85,10 @@ export const ERROR_CATALOG = {
   CLOCK_SKEW: { status: 401, message: 'The connector clock is too far from the relay clock.', hint: 'Fix the connector machine\'s clock.' },
   ENROLLMENT_TOKEN_INVALID: { status: 401, message: 'The enrollment token is invalid, used or expired.', hint: 'Ask the operator for a new enrollment token.' },
   UNSUPPORTED_PROTOCOL_VERSION: { status: 400, message: 'The protocol version is not supported.', hint: 'Upgrade the connector or relay so both speak a common protocol version.' },
+  // Service files (install-service, uninstall-service; local CLI only)
+  SERVICE_FILE_FOREIGN: { status: 409, message: 'A service file Sluice did not write is in the way.', hint: 'Move the file away, or pass --force to replace (or remove) it.' },
+  SERVICE_MANAGER_FAILED: { status: 500, message: 'The service manager (systemctl, launchctl) refused the command.', hint: 'Read its message; the file is written, so run the command shown by hand once the cause is fixed.' },
+  SERVICE_VALUE_UNSUPPORTED: { status: 400, message: 'A path or value cannot be written into a service file.', hint: 'Use paths without newlines or other control characters (move node, Sluice or SLUICE_HOME), then run install-service again.' },
   // Server
   INTERNAL: { status: 500, message: 'Internal error.', hint: 'Retry once; if it persists, report it to the operator.' },
   UNAVAILABLE: { status: 503, message: 'The service is shutting down or not ready.', hint: 'Retry after retryAfterMs.', retryable: true, retryAfterMs: 5000 },

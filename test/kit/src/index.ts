@@ -13,3 +13,4 @@ export { ScriptedBrowser, inputValue, type BrowserAnswer } from './scripted-brow
 export { browserSkipReason, CHROMIUM_ARGS, CHROMIUM_PATH, launchHeadlessChromium } from './chromium.js';
 export { freshPgDatabase, postgresBinDir, provideTestPostgres, rawQuery, startTestPostgres, testPostgresUrl, withDatabase, PG_URL_ENV, type TestPostgres } from './postgres.js';
 export { TcpBalancer } from './tcp-balancer.js';
+export { parsePlist, parseUnitFile, requireSystemdAnalyze, systemdVerify, unitValue, unitWords, type PlistValue, type UnitFile } from './service-files.js';

@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 import { onShutdownSignals } from '@sluice/node-kit';
 import { runCli } from './program.js';
-
-/** The session already bounds its drain (`drainMs`); this is the outer bound in case the relay does not answer. */
-const DRAIN_TIMEOUT_MS = 10_000;
+import { RUN_DRAIN_TIMEOUT_MS } from './service.js';
 
 const controller = new AbortController();
 const done = runCli(process.argv.slice(2), {
@@ -19,7 +17,7 @@ const removeHandlers = onShutdownSignals({
     controller.abort();
     return done;
   },
-  drainTimeoutMs: DRAIN_TIMEOUT_MS,
+  drainTimeoutMs: RUN_DRAIN_TIMEOUT_MS,
   cancel: async () => undefined,
   log: (line) => process.stderr.write(`sluice-connector: ${line}\n`),
 });

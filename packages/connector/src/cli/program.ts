@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { INSTALL_SERVICE_OPTIONS, installServiceCommand, UNINSTALL_SERVICE_OPTIONS, uninstallServiceCommand, type ServiceFlags } from '@sluice/node-kit';
 import { parseShare, shareEntry, shareReaches, sharedWorkspaceIds, SluiceError } from '@sluice/shared-protocol';
 import { loadConnectorConfig, saveConnectorConfig } from '../config/connector-config.js';
 import type { ConnectorConfig } from '../config/connector-config.js';
@@ -10,6 +12,7 @@ import { rotateKey } from '../enroll/rotate-key.js';
 import { ConnectorFailure, EXIT_CODES } from '../errors/exit-codes.js';
 import { createLogger } from '../logging/logger.js';
 import { runConnector } from '../session/run-loop.js';
+import { CONNECTOR_SERVICE_NAME, connectorService } from './service.js';
 import { collectStatus, renderStatus } from './status.js';
 
 /** What the CLI talks to: injected so tests can run it in-process. */
@@ -150,6 +153,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       print(o.json, report, renderStatus(report));
       exitCode = report.exitCode;
     });
+
+  const install = program
+    .command('install-service')
+    .description('Run the connector as a service: write a systemd user unit (Linux) or a launchd agent (macOS) that runs `sluice-connector run` with this config, SLUICE_HOME and PATH; see docs/SERVICES.md');
+  for (const [flags, help] of INSTALL_SERVICE_OPTIONS) install.option(flags, help);
+  install.action((o: ServiceFlags) => io.out(installServiceCommand((platform) => connectorService(platform, resolve(configPath()), io.env), o, io.env)));
+  const uninstall = program.command('uninstall-service').description('Stop the connector service and remove the file install-service wrote (never a file Sluice did not write, unless --force)');
+  for (const [flags, help] of UNINSTALL_SERVICE_OPTIONS) uninstall.option(flags, help);
+  uninstall.action((o: ServiceFlags) => io.out(uninstallServiceCommand(CONNECTOR_SERVICE_NAME, o, io.env)));
 
   program
     .command('run')

@@ -26,6 +26,18 @@ export const EXIT_CODES = {
 } as const;
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 
+/** The exits of `run` that starting again cannot fix (the config, the enrollment, another session): no service restart. */
+export const MISCONFIGURED_EXIT_CODES: readonly ExitCode[] = [
+  EXIT_CODES.usage,
+  EXIT_CODES.configInvalid,
+  EXIT_CODES.configInsecure,
+  EXIT_CODES.revoked,
+  EXIT_CODES.instanceNotFound,
+  EXIT_CODES.disabled,
+  EXIT_CODES.unsupportedProtocol,
+  EXIT_CODES.replaced,
+];
+
 /** A failure the CLI reports with a stable code, a message for humans and an exit code. */
 export class ConnectorFailure extends Error {
   readonly code: ErrorCode | ConnectorLocalCode;

@@ -11,7 +11,9 @@ import type { CallContext } from '../service/call-context.js';
 import { ConfigHolder } from '../config/config-holder.js';
 import { summarize, WorkspaceService } from '../service/workspace-service.js';
 import { callDaemon, cliHome, daemonFailure, withStore } from './context.js';
+import { DAEMON_EXIT_CODES } from './exit-codes.js';
 import { printJson, printTable } from './output.js';
+import { registerServiceCommands } from './commands-service.js';
 
 /** Workspace changes while no daemon runs: the same service, so they leave the same audit rows in the ledger. */
 function offline<T>(fn: (workspaces: WorkspaceService, ctx: CallContext) => T): Promise<T> {
@@ -55,10 +57,10 @@ function registerDaemonCommands(program: Command): void {
       const [{ startDaemon }, { createLogger }] = await Promise.all([import('../daemon.js'), import('../logger.js')]);
       const logger = createLogger({ level: o.logLevel });
       const port = o.port === undefined ? undefined : Number(o.port);
-      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new SluiceError('BAD_REQUEST', '--port must be 0-65535.');
+      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) misconfigured(new SluiceError('BAD_REQUEST', '--port must be 0-65535.'));
       const worktreePool = Number(o.worktreePool);
-      if (!Number.isInteger(worktreePool) || worktreePool < 0 || worktreePool > 16) throw new SluiceError('BAD_REQUEST', '--worktree-pool must be 0-16.');
-      const running = await startDaemon({ home: cliHome().root, runtimeDir: resolveRuntimeBase(process.env), ...(o.host !== undefined ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}), logger, engineOptions: { worktreePool } });
+      if (!Number.isInteger(worktreePool) || worktreePool < 0 || worktreePool > 16) misconfigured(new SluiceError('BAD_REQUEST', '--worktree-pool must be 0-16.'));
+      const running = await startDaemon({ home: cliHome().root, runtimeDir: resolveRuntimeBase(process.env), ...(o.host !== undefined ? { host: o.host } : {}), ...(port !== undefined ? { port } : {}), logger, engineOptions: { worktreePool } }).catch(misconfigured);
       logger.info({ url: running.url, pid: process.pid, home: running.home.root }, 'sluice daemon listening');
       onShutdownSignals({
         running: () => {
@@ -77,6 +79,13 @@ function registerDaemonCommands(program: Command): void {
         log: (line) => logger.info(line),
       });
     });
+  registerServiceCommands(daemon);
+}
+
+/** A start refused for its config or flags exits `misconfigured`, so a service manager does not restart it in a loop. */
+function misconfigured(err: unknown): never {
+  if (err instanceof SluiceError && err.code === 'BAD_REQUEST') throw Object.assign(err, { exitCode: DAEMON_EXIT_CODES.misconfigured });
+  throw err;
 }
 
 function registerStatusCommand(program: Command): void {

@@ -28,8 +28,8 @@ try {
   if (err instanceof CommanderError) {
     process.exit(err.exitCode);
   }
-  const e = err as Error & { code?: string };
+  const e = err as Error & { code?: string; exitCode?: number };
   const code = typeof e.code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(e.code) ? e.code : 'ERROR';
   process.stderr.write(`sluice: ${code}: ${e.message}\n`);
-  process.exit(1);
+  process.exit(typeof e.exitCode === 'number' ? e.exitCode : 1);
 }
