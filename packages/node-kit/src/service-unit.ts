@@ -4,6 +4,9 @@ import { SluiceError } from '@sluice/shared-protocol';
 export type ServicePlatform = 'systemd' | 'launchd';
 export const SERVICE_PLATFORMS: readonly ServicePlatform[] = ['systemd', 'launchd'];
 
+/** The services Sluice installs on an operator's machine; the connector's unit orders itself after the daemon's. */
+export const SERVICE_NAMES = { daemon: 'sluice-daemon', connector: 'sluice-connector' } as const;
+
 /** What a service runs, independent of the file format; both formats are rendered from this one description. */
 export interface ServiceDescription {
   /** `sluice-daemon`, `sluice-connector`: the unit's name and the agent's label suffix. */

@@ -1,9 +1,9 @@
-import { isSluiceServiceFile, serviceArgv, serviceFilePath, type ServiceDescription, type ServicePlatform } from '@sluice/node-kit';
+import { isSluiceServiceFile, serviceArgv, SERVICE_NAMES, serviceFilePath, type ServiceDescription, type ServicePlatform } from '@sluice/node-kit';
 import { sluiceHome } from '../config/paths.js';
 import { MISCONFIGURED_EXIT_CODES } from '../errors/exit-codes.js';
 
-export const CONNECTOR_SERVICE_NAME = 'sluice-connector';
-const DAEMON_SERVICE_NAME = 'sluice-daemon';
+export const CONNECTOR_SERVICE_NAME = SERVICE_NAMES.connector;
+const DAEMON_SERVICE_NAME = SERVICE_NAMES.daemon;
 
 /** The session bounds its own drain; this is the outer bound `main` gives it after SIGTERM. */
 export const RUN_DRAIN_TIMEOUT_MS = 10_000;

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { INSTALL_SERVICE_OPTIONS, installServiceCommand, serviceArgv, UNINSTALL_SERVICE_OPTIONS, uninstallServiceCommand, formatDuration, type ServiceDescription, type ServiceFlags } from '@sluice/node-kit';
+import { INSTALL_SERVICE_OPTIONS, installServiceCommand, serviceArgv, SERVICE_NAMES, UNINSTALL_SERVICE_OPTIONS, uninstallServiceCommand, formatDuration, type ServiceDescription, type ServiceFlags } from '@sluice/node-kit';
 import { loadConfig } from '../config/load.js';
 import { resolveRuntimeBase } from '../home/runtime-dir.js';
 import { cliHome } from './context.js';
 import { DAEMON_EXIT_CODES } from './exit-codes.js';
 
-export const DAEMON_SERVICE_NAME = 'sluice-daemon';
+export const DAEMON_SERVICE_NAME = SERVICE_NAMES.daemon;
 
 /** Seconds past the drain and the cancel grace before the service manager kills what is left. */
 const STOP_MARGIN_SEC = 30;
