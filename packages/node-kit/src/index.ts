@@ -10,3 +10,4 @@ export * from './operator.js';
 export * from './storage-error.js';
 export * from './refusal-throttle.js';
 export * from './release-info.js';
+export * from './cli-version.js';

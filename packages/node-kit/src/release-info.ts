@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SLUICE_VERSION } from '@sluice/shared-protocol';
 
 /** The one published package; its root holds the two files below. */
 export const RELEASE_PACKAGE_NAME = 'sluice';
@@ -115,24 +116,16 @@ function locate(distDir: string): Layout {
   return { kind: 'none' };
 }
 
-function ownVersion(distDir: string): string {
-  const v = field(readJson(join(distDir, '..', 'package.json')), 'version');
-  return typeof v === 'string' ? v : '0.0.0';
-}
-
 function packagedInfo(root: string, node: string): ReleaseInfo {
   const problems: string[] = [];
-  let version = '0.0.0';
   let commit: string | null = null;
   try {
     const release = readJson(join(root, RELEASE_FILE));
-    const pkgVersion = field(readJson(join(root, 'package.json')), 'version');
-    const v = field(release, 'version');
     const c = field(release, 'commit');
-    version = typeof v === 'string' ? v : typeof pkgVersion === 'string' ? pkgVersion : version;
     if (typeof c === 'string' && RELEASE_COMMIT.test(c)) commit = c;
     else problems.push(`${RELEASE_FILE} has no 40-hex commit`);
-    if (v !== pkgVersion) problems.push(`${RELEASE_FILE} says version ${String(v)}, package.json ${String(pkgVersion)}`);
+    const v = field(release, 'version');
+    if (v !== SLUICE_VERSION) problems.push(`${RELEASE_FILE} says version ${JSON.stringify(v)}, the code is ${SLUICE_VERSION}`);
   } catch (e) {
     problems.push(`${RELEASE_FILE} is unreadable: ${(e as Error).message}`);
   }
@@ -142,19 +135,12 @@ function packagedInfo(root: string, node: string): ReleaseInfo {
   } catch (e) {
     problems.push(`${MANIFEST_FILE} is unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const base = { name: RELEASE_PACKAGE_NAME, version, commit, manifestSha256, packaged: true, node };
-  return problems.length > 0 ? { ...base, problem: problems.join('; ') } : base;
+  const info = { name: RELEASE_PACKAGE_NAME, version: SLUICE_VERSION, commit, manifestSha256, packaged: true, node };
+  return problems.length > 0 ? { ...info, problem: problems.join('; ') } : info;
 }
 
-function cloneInfo(root: string, distDir: string, node: string): ReleaseInfo {
-  let version = ownVersion(distDir);
-  try {
-    const v = field(readJson(join(root, 'package.json')), 'version');
-    if (typeof v === 'string') version = v;
-  } catch {
-    // The clone's root package.json is unreadable: node-kit's own version stands.
-  }
-  const info = (commit: string | null) => ({ name: RELEASE_PACKAGE_NAME, version, commit, manifestSha256: null, packaged: false, node });
+function cloneInfo(root: string, node: string): ReleaseInfo {
+  const info = (commit: string | null) => ({ name: RELEASE_PACKAGE_NAME, version: SLUICE_VERSION, commit, manifestSha256: null, packaged: false, node });
   try {
     return info(readGitHead(root));
   } catch (e) {
@@ -167,8 +153,8 @@ export function releaseInfoFor(distDir: string): ReleaseInfo {
   const node = process.version;
   const layout = locate(distDir);
   if (layout.kind === 'packaged') return packagedInfo(layout.root, node);
-  if (layout.kind === 'clone') return cloneInfo(layout.root, distDir, node);
-  return { name: RELEASE_PACKAGE_NAME, version: ownVersion(distDir), commit: null, manifestSha256: null, packaged: false, node };
+  if (layout.kind === 'clone') return cloneInfo(layout.root, node);
+  return { name: RELEASE_PACKAGE_NAME, version: SLUICE_VERSION, commit: null, manifestSha256: null, packaged: false, node };
 }
 
 const OWN_DIST_DIR = dirname(fileURLToPath(import.meta.url));
