@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SLUICE_VERSION } from '@sluice/shared-protocol';
 import { MANIFEST_FILE, ManifestError, parseManifest, readGitHead, readReleaseInfo, RELEASE_FILE, releaseInfoFor, renderManifest } from '@sluice/node-kit';
-import type { ManifestEntry , answerVersionFlags, verifyInstalledManifest } from '@sluice/node-kit';
+import type { answerVersionFlags, ManifestEntry, verifyInstalledManifest } from '@sluice/node-kit';
 import { git, makeRepo } from '@sluice/test-kit';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
