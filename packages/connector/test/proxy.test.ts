@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliResult } from './helpers/env.js';
 import { TestEnv } from './helpers/env.js';
 import type { FakeSession } from '@sluice/test-kit';
-import { waitUntil } from '@sluice/test-kit';
+import { git, waitUntil } from '@sluice/test-kit';
 
 const RUN = 'run_01JDQ4Z8X9V7T6S5R4Q3P2N1M0';
 
@@ -33,6 +33,8 @@ describe('connector proxy: allowlist before the daemon', () => {
     expect(hello.workspaces[0]!.executors).toEqual(['sim', 'claude']);
     expect(hello.workspaces[0]!.validations).toEqual(['test', 'lint']);
     expect(hello.name).toBe('test-box');
+    // What this connector runs: the commit of this checkout (a clone has no manifest).
+    expect(hello.connectorBuild).toEqual({ commit: git(process.cwd(), 'rev-parse', 'HEAD'), manifestSha256: null });
   });
 
   it('forwards an allowed verb with the daemon token, the actor and the share list, and returns the output', async () => {
