@@ -180,6 +180,9 @@ describe('readReleaseInfo and verify in an installed package', () => {
     writeFileSync(join(kitDir, 'dist/duration.js'), 'export {};\n');
     rmSync(join(pkg, 'README.md'));
     writeFileSync(join(kitDir, 'dist/implant.js'), 'process.exit(0);\n');
+    // A nested node_modules would shadow a dependency for the code beside it: it is walked.
+    mkdirSync(join(kitDir, 'node_modules/zod'), { recursive: true });
+    writeFileSync(join(kitDir, 'node_modules/zod/index.js'), 'export {};\n');
     // npm's own files beside the bundled ones are not shipped and not "extra".
     mkdirSync(join(pkg, 'node_modules/.bin'));
     writeFileSync(join(pkg, 'node_modules/.package-lock.json'), '{}');
@@ -188,7 +191,7 @@ describe('readReleaseInfo and verify in an installed package', () => {
       ok: false,
       missing: ['README.md'],
       changed: ['node_modules/@sluice/node-kit/dist/duration.js'],
-      extra: ['node_modules/@sluice/node-kit/dist/implant.js'],
+      extra: ['node_modules/@sluice/node-kit/dist/implant.js', 'node_modules/@sluice/node-kit/node_modules/zod/index.js'],
     });
     const cli = await importFrom<InstalledCli>(pkg, 'cli-version.js');
     const answer = cli.answerVersionFlags('sluice', ['--version', '--verify']);
