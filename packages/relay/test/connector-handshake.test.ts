@@ -80,7 +80,7 @@ describe('connector enrollment and authenticated upgrade', () => {
     expect(c.frames.filter((f) => f.type === 'welcome')).toHaveLength(1);
     const sessions = async () => ((await (await fetch(`${t.url}/api/v2/admin/sessions`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { sessions: unknown[] }).sessions;
     expect(await sessions()).toMatchObject([{ instanceId: c.instanceId, workspaces: ['ws2', 'ws3'], connectorBuild: null }]);
-    // A 0.2.0 connector says what it runs in its hello; admins see it beside connectorVersion.
+    // A connector that says what it runs in its hello: admins see it beside connectorVersion.
     c.build = { commit: 'c'.repeat(40), manifestSha256: 'd'.repeat(64) };
     c.sendHello();
     await waitUntil(async () => JSON.stringify(await sessions()).includes('c'.repeat(40)), { what: 'the session to show the build' });

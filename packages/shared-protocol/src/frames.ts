@@ -50,7 +50,11 @@ export const HelloFrame = z.strictObject({
   type: z.literal('hello'),
   protocolVersion: ProtocolVersion,
   connectorVersion: z.string().max(64),
-  /** What the connector runs (the git commit and the hash of its installed MANIFEST.sha256); 0.1.0 connectors omit it. */
+  /**
+   * What the connector runs (its git commit and the hash of its installed MANIFEST.sha256). Accepted and shown to
+   * admins; connectors do not send it yet, because a 0.1.0 relay refuses unknown hello keys before it checks the
+   * protocol version, and would then answer INVALID_INPUT instead of UNSUPPORTED_PROTOCOL_VERSION.
+   */
   connectorBuild: ConnectorBuild.optional(),
   name: z.string().max(200).optional(),
   workspaces: z.array(WorkspaceSummary).max(256),

@@ -14,7 +14,6 @@ import {
   parseFrame,
 } from '@sluice/shared-protocol';
 import type { AuthFrame, HelloFrame, RequestFrame, WelcomeFrame, WorkspaceSummary } from '@sluice/shared-protocol';
-import { readReleaseInfo } from '@sluice/node-kit';
 import type { DaemonClient } from '../upstream/daemon-client.js';
 import { signPayload } from '../identity/ed25519.js';
 import { httpJson } from '../net/http-json.js';
@@ -278,12 +277,10 @@ export class RelaySession {
 
   private async sendHello(ws: WebSocket, force: boolean): Promise<void> {
     const workspaces = await this.deps.workspaces();
-    const { commit, manifestSha256 } = readReleaseInfo();
     const hello: HelloFrame = {
       type: 'hello',
       protocolVersion: PROTOCOL_VERSION,
       connectorVersion: CONNECTOR_VERSION,
-      connectorBuild: { commit, manifestSha256 },
       name: this.deps.name,
       workspaces,
     };
