@@ -33,7 +33,7 @@ export interface SessionInfo {
   connectedAt: string;
   ip: string | null;
   connectorVersion: string;
-  /** Null for a connector that does not report it (0.1.0). */
+  /** Null unless the hello carried it (no connector release sends it yet: see HelloFrame). */
   connectorBuild: ConnectorBuild | null;
   protocolVersion: string;
   inFlight: number;
