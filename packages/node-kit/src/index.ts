@@ -12,3 +12,5 @@ export * from './refusal-throttle.js';
 export * from './service-unit.js';
 export * from './service-install.js';
 export * from './service-cli.js';
+export * from './release-info.js';
+export * from './cli-version.js';
