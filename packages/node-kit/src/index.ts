@@ -9,3 +9,5 @@ export * from './net.js';
 export * from './operator.js';
 export * from './storage-error.js';
 export * from './refusal-throttle.js';
+export * from './release-info.js';
+export * from './cli-version.js';

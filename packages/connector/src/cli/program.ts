@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { parseShare, shareEntry, shareReaches, sharedWorkspaceIds, SluiceError } from '@sluice/shared-protocol';
+import { answerVersionFlags, VERSION_OPTION_HELP } from '@sluice/node-kit';
 import { loadConnectorConfig, saveConnectorConfig } from '../config/connector-config.js';
 import type { ConnectorConfig } from '../config/connector-config.js';
 import { connectorConfigPath, connectorStatePath, sluiceHome } from '../config/paths.js';
@@ -10,6 +11,7 @@ import { rotateKey } from '../enroll/rotate-key.js';
 import { ConnectorFailure, EXIT_CODES } from '../errors/exit-codes.js';
 import { createLogger } from '../logging/logger.js';
 import { runConnector } from '../session/run-loop.js';
+import { CONNECTOR_VERSION } from '../session/relay-session.js';
 import { collectStatus, renderStatus } from './status.js';
 
 /** What the CLI talks to: injected so tests can run it in-process. */
@@ -30,9 +32,15 @@ function intEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
 
 /** Run the CLI with `argv` (without node and script) and resolve with the exit code. Never calls process.exit. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const versionAnswer = answerVersionFlags('sluice-connector', argv);
+  if (versionAnswer) {
+    io.out(versionAnswer.text);
+    return versionAnswer.exitCode;
+  }
   let exitCode: number = EXIT_CODES.ok;
   const program = new Command('sluice-connector')
     .description("Sluice connector: the daemon's only remote door. One outbound websocket to a relay, an allowlisted proxy to the local daemon.")
+    .version(CONNECTOR_VERSION, '-V, --version', VERSION_OPTION_HELP)
     .option('--config <path>', 'connector config file (default: $SLUICE_CONNECTOR_CONFIG or $SLUICE_HOME/connector.json)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })

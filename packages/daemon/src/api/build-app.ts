@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { errorMapperOptions, installErrorMapper } from '@sluice/node-kit';
+import { errorMapperOptions, installErrorMapper, readReleaseInfo } from '@sluice/node-kit';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { DaemonConfig } from '../config/schema.js';
 import type { EngineContext } from '../engine/engine-types.js';
@@ -100,7 +100,8 @@ export function buildApp(deps: AppDeps, config: DaemonConfig): FastifyInstance {
     publicRoutes: { isPublic: (method, path) => (method === 'GET' && consoleFiles.isFile(path)) || (method === 'POST' && path === SIGN_IN_PATH) },
   });
 
-  app.get('/healthz', async () => ({ ok: true, version: DAEMON_VERSION }));
+  const { commit, manifestSha256 } = readReleaseInfo();
+  app.get('/healthz', async () => ({ ok: true, version: DAEMON_VERSION, commit, manifestSha256 }));
   registerVerbRoutes(app, verbs);
   const gc = (o: GcOptions) => collectGarbage({ store: deps.store, artifacts: deps.artifacts, config: holder.current, worktreesDir: deps.worktreesDir ?? null, attemptsDir: deps.attemptsDir ?? null }, o);
   registerOperatorRoutes(app, { store: deps.store, workspaces, gc, cwd: deps.cwd ?? process.cwd(), startedAt: new Date().toISOString() });

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { answerVersionFlags, VERSION_OPTION_HELP } from '@sluice/node-kit';
 import { DAEMON_VERSION } from '../version.js';
 import { registerAdminCommands } from './commands-admin.js';
 import { registerConsoleCommands } from './commands-console.js';
@@ -12,7 +13,7 @@ const program = new Command();
 program
   .name('sluice')
   .description('Sluice daemon: the local system of record for runs driven by remote planners')
-  .version(DAEMON_VERSION)
+  .version(DAEMON_VERSION, '-V, --version', VERSION_OPTION_HELP)
   .showHelpAfterError()
   .exitOverride();
 registerAdminCommands(program);
@@ -21,6 +22,12 @@ registerExecCommands(program);
 registerExecutorsCommands(program);
 registerGcCommand(program);
 registerConsoleCommands(program);
+
+const versionAnswer = answerVersionFlags('sluice', process.argv.slice(2));
+if (versionAnswer) {
+  process.stdout.write(versionAnswer.text);
+  process.exit(versionAnswer.exitCode);
+}
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { SluiceError } from '@sluice/shared-protocol';
+import { answerVersionFlags, VERSION_OPTION_HELP } from '@sluice/node-kit';
 import { StoreTooNewError } from '../store/sqlite-store.js';
 import { RELAY_VERSION } from '../version.js';
 import { registerAuditCommand } from './audit-command.js';
@@ -25,10 +26,15 @@ function errorLine(err: unknown): string {
  * `start` resolves once the relay listens, and the relay runs until a signal stops it.
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const versionAnswer = answerVersionFlags('sluice-relay', argv);
+  if (versionAnswer) {
+    io.out(versionAnswer.text);
+    return versionAnswer.exitCode;
+  }
   const cli = new CliContext(io);
   const program = new Command('sluice-relay')
     .description('Sluice relay: orgs, planner tokens, connector enrollment, /api/v2 and /mcp.')
-    .version(RELAY_VERSION)
+    .version(RELAY_VERSION, '-V, --version', VERSION_OPTION_HELP)
     .option('--db <file|url>', 'relay database: a SQLite file (default $SLUICE_RELAY_DB, else $SLUICE_RELAY_HOME/relay.db, home ~/.sluice-relay) or postgres://user@host/db (password from ~/.pgpass, PGPASSFILE or PGPASSWORD, never in the URL)')
     .option('--json', 'machine-readable output')
     .exitOverride()

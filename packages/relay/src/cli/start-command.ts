@@ -39,7 +39,7 @@ function oauthOf(o: StartFlags): Pick<RelayConfigInput, 'oauth' | 'oauthServer'>
 }
 
 /** The flags of `start` as a relay config, refusing plain HTTP on a reachable address. */
-function configOf(o: StartFlags, env: NodeJS.ProcessEnv): RelayConfigInput {
+function configOf(o: StartFlags): RelayConfigInput {
   const tls = tlsOf(o);
   const unsafe = checkListenSafety({ host: String(o.host), tls: tls !== undefined, allowInsecureHttp: o.allowInsecureHttp === true });
   if (unsafe) throw new SluiceError('BAD_REQUEST', unsafe);
@@ -47,7 +47,6 @@ function configOf(o: StartFlags, env: NodeJS.ProcessEnv): RelayConfigInput {
   return {
     heartbeatMs: Number(o.heartbeatMs),
     trustProxy: trust,
-    buildCommit: env.SLUICE_BUILD_COMMIT ?? 'unknown',
     ...(o.publicUrl ? { publicUrl: String(o.publicUrl) } : {}),
     ...(tls ? { tls } : {}),
     ...oauthOf(o),
@@ -55,7 +54,7 @@ function configOf(o: StartFlags, env: NodeJS.ProcessEnv): RelayConfigInput {
 }
 
 async function start(o: StartFlags, cmd: Command, cli: CliContext): Promise<void> {
-  const config = configOf(o, cli.io.env);
+  const config = configOf(o);
   // Loaded here so the admin commands start fast.
   const { buildRelay, createRelayLogger } = await import('../api/build-relay.js');
   const log = createRelayLogger(String(o.logLevel));

@@ -68,7 +68,6 @@ export const RelayConfigSchema = z
     tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
     /** Which proxies may set X-Forwarded-For: false (none), a CIDR/address list, or a hop count. */
     trustProxy: z.union([z.literal(false), z.string().min(1), z.number().int().min(1).max(10)]).default(false),
-    buildCommit: z.string().default('unknown'),
   })
   .refine((c) => !c.oauth || c.oauth.jwksUrl !== undefined || c.oauth.jwks !== undefined, { message: 'oauth needs jwksUrl or jwks', path: ['oauth'] })
   .refine((c) => !(c.oauth && c.oauthServer), { message: 'oauth (an outside issuer) and oauthServer (the built-in one) exclude each other', path: ['oauthServer'] });

@@ -1,12 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { SCOPES } from '@sluice/shared-protocol';
+import { readReleaseInfo } from '@sluice/node-kit';
 import { RELAY_VERSION } from '../../version.js';
 import type { RelayContext } from '../context.js';
 import { mcpResourceUrl } from '../context.js';
 
 /** `/healthz` and the RFC 9728 protected-resource metadata; every other `/.well-known/*` path is a real 404. */
 export function registerPublicRoutes(app: FastifyInstance, ctx: RelayContext): void {
-  app.get('/healthz', { config: { rateLimit: false } }, () => ({ status: 'ok', version: RELAY_VERSION, commit: ctx.config.buildCommit }));
+  const { commit, manifestSha256 } = readReleaseInfo();
+  app.get('/healthz', { config: { rateLimit: false } }, () => ({ status: 'ok', version: RELAY_VERSION, commit, manifestSha256 }));
 
   const metadata = () => ({
     resource: mcpResourceUrl(ctx),
