@@ -176,7 +176,9 @@ export function verifyTarball(tarball) {
 export async function packRelease(opts) {
   const root = readJson(join(ROOT, 'package.json'));
   const version = process.env.SLUICE_VERSION || root.version;
-  if (!EXACT_VERSION.test(version)) throw new Error(`not a version: ${version}`);
+  const built = SHIPPED.map((spec) => readJson(join(ROOT, 'packages', spec.dir, 'package.json'))).filter((p) => p.version !== version);
+  // The code reports its own version (shared-protocol's SLUICE_VERSION): release.json must say the same.
+  if (built.length) throw new Error(`packing ${version}, but ${built.map((p) => `${p.name} is ${p.version}`).join(', ')}: bump the packages first`);
   const release = releaseInfo(version, opts.allowDirty);
   const stage = mkdtempSync(join(tmpdir(), 'sluice-pack-'));
   try {
@@ -221,7 +223,7 @@ Packs the sluice npm package (bins sluice, sluice-relay, sluice-connector) from 
   --allow-dirty    pack a working tree with uncommitted changes (release.json then says "dirty": true)
   --help           this text
 
-SLUICE_VERSION overrides the version (default: the root package.json's).
+SLUICE_VERSION names the version to pack (default: the root package.json's); every package must already have it.
 `;
 
 function parseArgs(argv) {

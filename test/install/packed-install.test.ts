@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findNpmCli, npmEnv, runNpm } from '../../scripts/lib/npm.mjs';
 import { ConnectorNode, DaemonNode, FIX_TASK, followEvents, git, HttpPlanner, installedBins, makeBuggyRepo, REPO_ROOT, RelayNode, runNode, stopAll } from '../helpers/index.mjs';
 
-const INSTALL_TIMEOUT_MS = 600_000;
+const INSTALL_TIMEOUT_MS = 900_000;
 
 /** A stand-in registry for the @sluice scope: it answers nothing and remembers every request. */
 async function recordingRegistry(): Promise<{ url: string; requests: string[]; server: Server }> {
