@@ -2,7 +2,6 @@
 // folder outside the repository (no clone, no repository node_modules, nothing asked of a registry for an @sluice
 // name), then run one dispatched and approved step with nothing but the bins that install put on PATH.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { delimiter, dirname, join, relative, sep } from 'node:path';
 import { requireSystemTool } from '@sluice/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findNpmCli, npmEnv, runNpm } from '../../scripts/lib/npm.mjs';
+import { sha256 } from '../../scripts/lib/tarball.mjs';
 import { ConnectorNode, DaemonNode, FIX_TASK, followEvents, git, HttpPlanner, installedBins, makeBuggyRepo, REPO_ROOT, RelayNode, runNode, stopAll } from '../helpers/index.mjs';
 
 const INSTALL_TIMEOUT_MS = 900_000;
@@ -41,7 +41,6 @@ function walk(dir: string): string[] {
 }
 
 const posix = (p: string) => p.split(sep).join('/');
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 const skip = requireInstallTools();
 
@@ -125,6 +124,10 @@ describe.skipIf(skip !== null)('the packed sluice install', () => {
         ws.approval = { policy: 'always', remote: true };
       });
       await daemon.start();
+      // The console is found through the bundled @sluice/console, not a checkout's build.
+      const ui = await fetch(`${daemon.url}/ui/`);
+      expect(ui.status).toBe(200);
+      expect(await ui.text()).toMatch(/<script[^>]+src="\/ui\/assets\//);
       const [org] = await Promise.all([relay.createOrg('packed'), relay.start()]);
       connector = new ConnectorNode(daemon, { bin: bins.connector, env });
       await connector.enroll(relay.url!, org.enrollToken, 'packed-laptop', ['tiny-math']);
