@@ -184,7 +184,7 @@ export async function packRelease(opts) {
   try {
     const staged = SHIPPED.map((spec) => ({ spec, ...stagePackage(spec, stage) }));
     const stale = staged.reduce((n, s) => n + s.stale, 0);
-    if (stale) process.stderr.write(`pack: left out ${stale} stale dist file(s) whose source is gone (npm run clean && npm run build removes them)\n`);
+    if (stale) process.stderr.write(`pack: left out ${stale} stale dist file(s) whose source is gone (rm -rf packages/*/dist && npm run build removes them)\n`);
     const internals = staged.map((s) => s.pkg);
     writeJson(join(stage, 'package.json'), distributionManifest(root, version, externalDependencies(staged), internals));
     mkdirSync(join(stage, 'bin'));
