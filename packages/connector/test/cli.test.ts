@@ -1,10 +1,10 @@
 import { createPrivateKey } from 'node:crypto';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { CLOSE_CODES } from '@sluice/shared-protocol';
+import { CLOSE_CODES, SLUICE_VERSION } from '@sluice/shared-protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/index.js';
 import { TestEnv } from './helpers/env.js';
-import { waitUntil } from '@sluice/test-kit';
+import { git, waitUntil } from '@sluice/test-kit';
 
 describe('sluice-connector CLI', () => {
   let t: TestEnv | undefined;
@@ -150,13 +150,14 @@ describe('sluice-connector CLI', () => {
     expect(discover.err).not.toContain('`sluice start`');
   });
 
-  it('status explains a down relay', async () => {
+  it('status explains a down relay, and says what this connector runs', async () => {
     t = await TestEnv.start();
     await t.enrollAndShare();
     await t.relay.close();
     const r = await t.cli(['status', '--json']);
     expect(r.code).toBe(EXIT_CODES.relayUnavailable);
     const report = JSON.parse(r.out) as { relayReachable: boolean; daemon: { reachable: boolean }; problems: string[] };
+    expect(report).toMatchObject({ version: SLUICE_VERSION, commit: git(process.cwd(), 'rev-parse', 'HEAD'), manifestSha256: null });
     expect(report.relayReachable).toBe(false);
     expect(report.daemon.reachable).toBe(true);
     expect(report.problems.join('\n')).toMatch(/RELAY_UNAVAILABLE: the relay at http:\/\/127\.0\.0\.1:\d+ is not reachable/);

@@ -33,6 +33,9 @@ describe('connector proxy: allowlist before the daemon', () => {
     expect(hello.workspaces[0]!.executors).toEqual(['sim', 'claude']);
     expect(hello.workspaces[0]!.validations).toEqual(['test', 'lint']);
     expect(hello.name).toBe('test-box');
+    // Not sent: a 0.1.0 relay checks the hello's keys before its protocol version, so it would answer INVALID_INPUT
+    // instead of UNSUPPORTED_PROTOCOL_VERSION (test/compat/old-peers.test.ts).
+    expect(hello).not.toHaveProperty('connectorBuild');
   });
 
   it('forwards an allowed verb with the daemon token, the actor and the share list, and returns the output', async () => {

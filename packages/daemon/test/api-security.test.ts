@@ -3,6 +3,8 @@ import { request as httpRequest } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
+import { SLUICE_VERSION } from '@sluice/shared-protocol';
+import { git } from '@sluice/test-kit';
 import { RefusalAudit } from '../src/api/refusal-audit.js';
 import { createLogger, startDaemon, verifyAuditChain } from '../src/index.js';
 import { leaveDeadSocket, startTestDaemon, tempDir, type Body, type TestDaemon } from './core-fixtures.js';
@@ -33,11 +35,11 @@ function refusals(daemon: TestDaemon) {
 }
 
 describe('the /api/v1 guard', () => {
-  it('serves /healthz without a token', async () => {
+  it('serves /healthz without a token: version, the commit of this checkout, no manifest in a clone', async () => {
     d = await startTestDaemon();
     const res = await fetch(`${d.url}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ ok: true, version: expect.any(String) });
+    expect(await res.json()).toEqual({ ok: true, version: SLUICE_VERSION, commit: git(process.cwd(), 'rev-parse', 'HEAD'), manifestSha256: null });
   });
 
   it.each([

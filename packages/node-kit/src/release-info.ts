@@ -229,8 +229,9 @@ export interface ManifestVerification {
 }
 
 /**
- * Shipped files on disk, as manifest paths. Third-party dependencies that npm installs beside the bundled ones
- * are not shipped: inside node_modules only the bundled `@sluice` packages are walked.
+ * Shipped files on disk, as manifest paths. The third-party packages npm installs in the top `node_modules` beside
+ * the bundled `@sluice` ones are not shipped, so only `node_modules/@sluice` is walked there; a `node_modules`
+ * anywhere else is walked, since a file planted in it would be found by module resolution first.
  */
 function shippedFilesOnDisk(root: string): string[] {
   const out: string[] = [];
@@ -238,8 +239,8 @@ function shippedFilesOnDisk(root: string): string[] {
     for (const entry of readdirSync(join(root, rel), { withFileTypes: true })) {
       const path = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) {
-        if (entry.name === 'node_modules') {
-          if (rel === '' && existsSync(join(root, path, '@sluice'))) walk(`${path}/@sluice`);
+        if (rel === '' && entry.name === 'node_modules') {
+          if (existsSync(join(root, path, '@sluice'))) walk(`${path}/@sluice`);
           continue;
         }
         walk(path);

@@ -2,7 +2,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, RELAY_PATHS, rotateKeySigningPayload } from '@sluice/shared-protocol';
-import { FakeConnector, workspace } from '@sluice/test-kit';
+import { FakeConnector, waitUntil, workspace } from '@sluice/test-kit';
 import { orgWithToken, startRelay, callVerb, connectedConnector } from './helpers.js';
 import type { TestRelay } from './helpers.js';
 
@@ -78,8 +78,13 @@ describe('connector enrollment and authenticated upgrade', () => {
     const ws = (list.body.instances as { workspaces: { workspaceId: string }[] }[])[0]!.workspaces.map((w) => w.workspaceId);
     expect(ws).toEqual(['ws2', 'ws3']);
     expect(c.frames.filter((f) => f.type === 'welcome')).toHaveLength(1);
-    const sessions = (await (await fetch(`${t.url}/api/v2/admin/sessions`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { sessions: { instanceId: string; workspaces: string[] }[] };
-    expect(sessions.sessions).toMatchObject([{ instanceId: c.instanceId, workspaces: ['ws2', 'ws3'] }]);
+    const sessions = async () => ((await (await fetch(`${t.url}/api/v2/admin/sessions`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { sessions: unknown[] }).sessions;
+    expect(await sessions()).toMatchObject([{ instanceId: c.instanceId, workspaces: ['ws2', 'ws3'], connectorBuild: null }]);
+    // A connector that says what it runs in its hello: admins see it beside connectorVersion.
+    c.build = { commit: 'c'.repeat(40), manifestSha256: 'd'.repeat(64) };
+    c.sendHello();
+    await waitUntil(async () => JSON.stringify(await sessions()).includes('c'.repeat(40)), { what: 'the session to show the build' });
+    expect(await sessions()).toMatchObject([{ instanceId: c.instanceId, connectorVersion: '0.1.0-test', connectorBuild: c.build }]);
     const denied = await fetch(`${t.url}/api/v2/admin/sessions`, { headers: { authorization: `Bearer ${reader}` } });
     expect(denied.status).toBe(403);
     c.close();

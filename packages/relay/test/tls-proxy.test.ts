@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { HEADERS, RELAY_PATHS, SLUICE_VERSION } from '@sluice/shared-protocol';
 import { hashSecret as hashOf } from '../src/index.js';
-import { FakeConnector } from '@sluice/test-kit';
+import { FakeConnector, git } from '@sluice/test-kit';
 import { callVerb, orgWithToken, startRelay } from './helpers.js';
 import type { TestRelay } from './helpers.js';
 
@@ -45,7 +45,8 @@ describe('TLS and trusted proxies', () => {
         .on('error', reject)
         .end();
     });
-    expect(JSON.parse(health)).toMatchObject({ status: 'ok', version: SLUICE_VERSION });
+    // The commit of this checkout, read from its git files; a clone has no manifest.
+    expect(JSON.parse(health)).toEqual({ status: 'ok', version: SLUICE_VERSION, commit: git(process.cwd(), 'rev-parse', 'HEAD'), manifestSha256: null });
 
     // Enrollment and challenge over HTTPS, upgrade over WSS: done with node:https and ws directly.
     const orgId = (await t.store.createOrg('acme')).id;

@@ -38,11 +38,24 @@ export const AuthFrame = z.strictObject({
   signature: Ed25519Signature,
 });
 
+/** A connector's build as its hello reports it: null where it does not know (a clone has no manifest). */
+export const ConnectorBuild = z.strictObject({
+  commit: z.string().regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/).nullable(),
+  manifestSha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+});
+export type ConnectorBuild = z.infer<typeof ConnectorBuild>;
+
 /** Connector → relay: what this instance offers. Sent first after the upgrade and again when shares change. */
 export const HelloFrame = z.strictObject({
   type: z.literal('hello'),
   protocolVersion: ProtocolVersion,
   connectorVersion: z.string().max(64),
+  /**
+   * What the connector runs (its git commit and the hash of its installed MANIFEST.sha256). Accepted and shown to
+   * admins; connectors do not send it yet, because a 0.1.0 relay refuses unknown hello keys before it checks the
+   * protocol version, and would then answer INVALID_INPUT instead of UNSUPPORTED_PROTOCOL_VERSION.
+   */
+  connectorBuild: ConnectorBuild.optional(),
   name: z.string().max(200).optional(),
   workspaces: z.array(WorkspaceSummary).max(256),
 });

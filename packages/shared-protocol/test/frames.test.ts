@@ -44,6 +44,16 @@ describe('parseFrame', () => {
     expect(parseFrame('x'.repeat(LIMITS.frameBytes + 1))).toMatchObject({ ok: false, code: 'PAYLOAD_TOO_LARGE' });
     expect(parseFrame('null')).toMatchObject({ ok: false, code: 'INVALID_INPUT' });
   });
+
+  it('takes a hello with or without connectorBuild, and refuses a build that is not a commit and a manifest hash', () => {
+    const hello = (connectorBuild?: unknown) => JSON.stringify({ type: 'hello', protocolVersion: PROTOCOL_VERSION, connectorVersion: '0.2.0', connectorBuild, workspaces: [] });
+    expect(parseFrame(hello())).toMatchObject({ ok: true });
+    expect(parseFrame(hello({ commit: null, manifestSha256: null }))).toMatchObject({ ok: true });
+    expect(parseFrame(hello({ commit: 'a'.repeat(40), manifestSha256: 'b'.repeat(64) }))).toMatchObject({ ok: true });
+    for (const bad of [{ commit: 'HEAD', manifestSha256: null }, { commit: null, manifestSha256: 'B'.repeat(64) }, { commit: null }, 'abc']) {
+      expect(parseFrame(hello(bad)), JSON.stringify(bad)).toMatchObject({ ok: false, code: 'INVALID_INPUT' });
+    }
+  });
 });
 
 describe('protocol version', () => {

@@ -49,6 +49,8 @@ export class FakeConnector {
   /** Offer permessage-deflate (ws's default); the bench turns it off to measure the relay, not zlib. */
   deflate = true;
   handlers: Record<string, Handler> = {};
+  /** Sent as the hello's connectorBuild when set; left out otherwise, as a 0.1.0 connector does. */
+  build: { commit: string | null; manifestSha256: string | null } | undefined;
 
   constructor(
     readonly relayUrl: string,
@@ -151,7 +153,8 @@ export class FakeConnector {
   }
 
   sendHello(protocolVersion = PROTOCOL_VERSION): void {
-    this.ws!.send(JSON.stringify({ type: 'hello', protocolVersion, connectorVersion: '0.1.0-test', workspaces: this.workspaces }));
+    const build = this.build ? { connectorBuild: this.build } : {};
+    this.ws!.send(JSON.stringify({ type: 'hello', protocolVersion, connectorVersion: '0.1.0-test', ...build, workspaces: this.workspaces }));
   }
 
   private async answer(f: RequestFrame): Promise<void> {

@@ -1,5 +1,6 @@
 import { RELAY_PATHS, shareReaches, sharedWorkspaceIds } from '@sluice/shared-protocol';
 import { readFileSync } from 'node:fs';
+import { readReleaseInfo } from '@sluice/node-kit';
 import { loadConnectorConfig } from '../config/connector-config.js';
 import { sluiceHome } from '../config/paths.js';
 import { DaemonClient, START_DAEMON_HINT } from '../upstream/daemon-client.js';
@@ -12,6 +13,10 @@ import type { ConnectorState } from '../state/state-file.js';
 
 /** Everything `status` found, with the problems a new user should fix, in order. */
 export interface StatusReport {
+  /** What this connector runs: the same facts as `--version --json`. */
+  version: string;
+  commit: string | null;
+  manifestSha256: string | null;
   config: string;
   instanceId: string | null;
   relay: string | null;
@@ -29,7 +34,11 @@ export interface StatusReport {
 
 /** Check the config, the running connector (via its state file), the daemon and the relay. */
 export async function collectStatus(configPath: string, statePath: string, env: NodeJS.ProcessEnv): Promise<StatusReport> {
+  const { version, commit, manifestSha256 } = readReleaseInfo();
   const report: StatusReport = {
+    version,
+    commit,
+    manifestSha256,
     config: configPath,
     instanceId: null,
     relay: null,
@@ -120,6 +129,7 @@ export async function collectStatus(configPath: string, statePath: string, env: 
 /** Human-readable status. */
 export function renderStatus(r: StatusReport): string {
   const lines = [
+    `version:    ${r.version} (commit ${r.commit ?? 'unknown'}${r.manifestSha256 ? `, manifest ${r.manifestSha256}` : ''})`,
     `config:     ${r.config}`,
     `instance:   ${r.instanceId ?? '-'}`,
     `relay:      ${r.relay ?? '-'}${r.relayReachable === null ? '' : r.relayReachable ? ' (reachable)' : ' (NOT reachable)'}`,

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CLOSE_CODES, ERROR_CATALOG, HEADERS, LIMITS, RELAY_PATHS, SluiceError } from '@sluice/shared-protocol';
-import type { RotateKeyRequest } from '@sluice/shared-protocol';
+import type { ConnectorBuild, RotateKeyRequest } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
 import type { AuditInput, InstanceRecord, RelayStore } from '../store/relay-store.js';
 import { ChallengeBook, type ChallengeLedger } from './challenge-book.js';
@@ -33,6 +33,8 @@ export interface SessionInfo {
   connectedAt: string;
   ip: string | null;
   connectorVersion: string;
+  /** Null for a connector that does not report it (0.1.0). */
+  connectorBuild: ConnectorBuild | null;
   protocolVersion: string;
   inFlight: number;
   workspaces: string[];
@@ -82,6 +84,7 @@ export class ConnectorHub {
         connectedAt: new Date(s.connectedAt).toISOString(),
         ip: s.ip,
         connectorVersion: s.connectorVersion,
+        connectorBuild: s.connectorBuild,
         protocolVersion: s.protocolVersion,
         inFlight: s.inFlight,
         workspaces: s.workspaces.map((w) => w.workspaceId),

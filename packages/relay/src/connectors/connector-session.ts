@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES, ERROR_CATALOG, isErrorCode, LIMITS, negotiateProtocolVersion, parseFrame, SluiceError } from '@sluice/shared-protocol';
-import type { ErrorBody, Frame, HelloFrame, WorkspaceSummary } from '@sluice/shared-protocol';
+import type { ConnectorBuild, ErrorBody, Frame, HelloFrame, WorkspaceSummary } from '@sluice/shared-protocol';
 import type { Logger } from 'pino';
 
 /** Outcome of one request: the connector's answer, already checked for shape. */
@@ -30,6 +30,7 @@ export class ConnectorSession {
   state: SessionState = 'awaiting_hello';
   workspaces: WorkspaceSummary[] = [];
   connectorVersion = '';
+  connectorBuild: ConnectorBuild | null = null;
   protocolVersion = '';
   missedPings = 0;
   private readonly pending = new Map<string, Pending>();
@@ -152,6 +153,7 @@ export class ConnectorSession {
     clearTimeout(this.helloTimer);
     this.protocolVersion = version;
     this.connectorVersion = f.connectorVersion;
+    this.connectorBuild = f.connectorBuild ?? null;
     this.workspaces = f.workspaces;
     this.state = 'ready';
     if (first) this.sendFrame({ type: 'welcome', protocolVersion: version, instanceId: this.instanceId, heartbeatMs: this.opts.heartbeatMs });
