@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, relative, sep } from 'node:path';
+import { basename, delimiter, dirname, join, relative, sep } from 'node:path';
 import { requireSystemTool } from '@sluice/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findNpmCli, npmEnv, runNpm } from '../../scripts/lib/npm.mjs';
@@ -99,13 +99,19 @@ describe.skipIf(skip !== null)('the packed sluice install', () => {
     expect(check.status).toBe(0);
   });
 
+  it('passes its own check (sluice --version --verify: nothing missing, changed or extra)', async () => {
+    const res = await runNode(bins.sluice, ['--version', '--verify', '--json'], { cwd: dir, env: { ...process.env, NODE_PATH: undefined } });
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ ok: true, missing: [], changed: [], extra: [] });
+  });
+
   it('reports its version, the commit it was packed from and the manifest hash', async () => {
     const manifestSha256 = sha256(readFileSync(join(pkgDir, 'MANIFEST.sha256')));
     const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     for (const bin of Object.values(bins)) {
       const res = await runNode(bin, ['--version', '--json'], { cwd: dir, env: { ...process.env, NODE_PATH: undefined } });
       expect(res.code, res.stderr).toBe(0);
-      expect(JSON.parse(res.stdout)).toMatchObject({ name: 'sluice', version, commit: packedFrom, manifestSha256, packaged: true });
+      expect(JSON.parse(res.stdout)).toMatchObject({ name: basename(bin), version, commit: packedFrom, manifestSha256, packaged: true });
     }
   });
 
