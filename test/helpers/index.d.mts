@@ -95,6 +95,7 @@ export interface DaemonConfigFile {
 
 export const REPO_ROOT: string;
 export const BINS: { sluice: string; relay: string; connector: string };
+export function installedBins(prefix: string): { sluice: string; relay: string; connector: string };
 export const PLANNER_SCOPES: readonly string[];
 
 export class DaemonNode {

@@ -19,6 +19,11 @@ export const BINS = {
   connector: join(REPO_ROOT, 'packages/connector/dist/cli/main.js'),
 };
 
+/** The bins `npm install -g --prefix <prefix>` puts on PATH: the packed-install test runs the stack from them. */
+export function installedBins(prefix) {
+  return { sluice: join(prefix, 'bin/sluice'), relay: join(prefix, 'bin/sluice-relay'), connector: join(prefix, 'bin/sluice-connector') };
+}
+
 /** Every planner scope; the demo planner gets them all except `admin`. */
 export { PLANNER_SCOPES };
 

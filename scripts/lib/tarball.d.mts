@@ -1,0 +1,2 @@
+export function readTarball(file: string): Map<string, Buffer>;
+export function sha256(bytes: Buffer): string;
