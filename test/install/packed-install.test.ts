@@ -3,7 +3,7 @@
 // name), then run one dispatched and approved step with nothing but the bins that install put on PATH.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, relative, sep } from 'node:path';
 import { requireSystemTool } from '@sluice/test-kit';
@@ -12,7 +12,7 @@ import { findNpmCli, npmEnv, runNpm } from '../../scripts/lib/npm.mjs';
 import { sha256 } from '../../scripts/lib/tarball.mjs';
 import { ConnectorNode, DaemonNode, FIX_TASK, followEvents, git, HttpPlanner, installedBins, makeBuggyRepo, REPO_ROOT, RelayNode, runNode, stopAll } from '../helpers/index.mjs';
 
-// better-sqlite3 compiles from source: about 2.5 CPU minutes, far longer on a busy machine.
+// Without the prebuilt mirror better-sqlite3 compiles from source: about 2.5 CPU minutes, far longer on a busy machine.
 const INSTALL_TIMEOUT_MS = 1_500_000;
 
 /** A stand-in registry for the @sluice scope: it answers nothing and remembers every request. */
@@ -25,6 +25,35 @@ async function recordingRegistry(): Promise<{ url: string; requests: string[]; s
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   return { url: `http://127.0.0.1:${port}/`, requests, server };
+}
+
+/**
+ * better-sqlite3's install script downloads a prebuilt binary from GitHub and compiles from source only when that
+ * fails (minutes of CPU on a 2-core machine). GitHub is the outside world, so when the checkout's own build loads in
+ * this Node, a loopback mirror serves that build in the shape prebuild-install downloads; under a Node the checkout was
+ * not built for (the Node 22 pass of `.ci/run`), there is no mirror and the install compiles from source.
+ */
+async function prebuiltMirror(workDir: string): Promise<{ env: Record<string, string>; path: string; requests: string[]; server: Server } | null> {
+  const probe = spawnSync(process.execPath, ['-e', "new (require('better-sqlite3'))(':memory:').close()"], { cwd: REPO_ROOT, encoding: 'utf8' });
+  if (probe.status !== 0) return null;
+  const moduleDir = join(REPO_ROOT, 'node_modules/better-sqlite3');
+  const { version } = JSON.parse(readFileSync(join(moduleDir, 'package.json'), 'utf8')) as { version: string };
+  const stage = join(workDir, 'prebuilt');
+  mkdirSync(join(stage, 'build/Release'), { recursive: true });
+  copyFileSync(join(moduleDir, 'build/Release/better_sqlite3.node'), join(stage, 'build/Release/better_sqlite3.node'));
+  const archive = join(workDir, 'prebuilt.tar.gz');
+  execFileSync('tar', ['-C', stage, '-czf', archive, 'build/Release/better_sqlite3.node']);
+  const body = readFileSync(archive);
+  const path = `/v${version}/better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    if (req.url === path) res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': body.length }).end(body);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { env: { npm_config_better_sqlite3_binary_host: `http://127.0.0.1:${port}` }, path, requests, server };
 }
 
 /** npm and a C++ toolchain (better-sqlite3 compiles at install when no prebuilt binary fits): fail naming them. */
@@ -51,6 +80,7 @@ describe.skipIf(skip !== null)('the packed sluice install', () => {
   const pkgDir = join(prefix, 'lib/node_modules/sluice');
   const bins = installedBins(prefix);
   let registry: Awaited<ReturnType<typeof recordingRegistry>>;
+  let mirror: Awaited<ReturnType<typeof prebuiltMirror>> = null;
   let tarball = '';
   let packedFrom = '';
 
@@ -62,17 +92,27 @@ describe.skipIf(skip !== null)('the packed sluice install', () => {
     tarball = packed.stdout.trim();
     const away = join(dir, 'elsewhere');
     mkdirSync(away);
-    const env = npmEnv({ NODE_PATH: undefined });
+    mirror = await prebuiltMirror(dir);
+    const env = npmEnv({ NODE_PATH: undefined, ...mirror?.env });
     await runNpm(['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', `--@sluice:registry=${registry.url}`, tarball], { cwd: away, env });
   }, INSTALL_TIMEOUT_MS);
 
   afterAll(async () => {
     await new Promise((resolve) => registry?.server.close(resolve));
+    await new Promise((resolve) => (mirror ? mirror.server.close(resolve) : resolve(undefined)));
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('asks no registry for an @sluice name (nothing of ours can be swapped for a stranger\'s package)', () => {
     expect(registry.requests).toEqual([]);
+  });
+
+  it("gets better-sqlite3 from the prebuilt mirror when the checkout's build fits this Node, else compiles it", () => {
+    if (mirror) expect(mirror.requests).toEqual([mirror.path]);
+    const built = join(pkgDir, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node');
+    expect(statSync(built).isFile()).toBe(true);
+    const load = spawnSync(process.execPath, ['-e', "new (require('better-sqlite3'))(':memory:').close()"], { cwd: pkgDir, encoding: 'utf8' });
+    expect(load.status, load.stderr).toBe(0);
   });
 
   it('puts the three bins on <prefix>/bin, keeps every file inside the prefix and ships no sources or maps', () => {
