@@ -2,7 +2,7 @@
 // later need Node 22): install it in a scratch folder and name it, e.g.
 //   npm i --prefix /tmp/conf @modelcontextprotocol/conformance@0.1.13
 //   CONFORMANCE=/tmp/conf/node_modules/@modelcontextprotocol/conformance/dist/index.js node scripts/mcp-conformance.mjs
-// (for 0.1.16 also set CONFORMANCE_NODE to a Node 22 binary, e.g. from the npm package node@22).
+// (for 0.1.16 run this under Node 22 or 24, or set CONFORMANCE_NODE="$(node scripts/install-node.mjs 24)/bin/node").
 // The suite has no header option, so a loopback proxy in front of the relay adds the planner bearer.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -20,6 +20,9 @@ const rnd = seededRandom(SEED);
 
 type Victim = 'relay' | 'connector' | 'daemon';
 
+/** When a relay takes over a dispatch key claimed by a dead one: twice the default request timeout (30 s). */
+const DISPATCH_CLAIM_TAKEOVER_MS = 2 * 30_000;
+
 /** Each process is killed ROUNDS/3 times, in a seeded order. */
 function victims(): Victim[] {
   const list: Victim[] = [];
@@ -84,8 +87,10 @@ describe(`kill -9 at random points (seed ${SEED})`, () => {
       console.log(`round ${round}: killed the ${victim} ${killAfter} ms after dispatch`);
       const firstOutcome = await first;
       await restart(victim);
-      // The planner does not know whether its dispatch landed: it retries with the same key.
-      const step = await retrying('steps.dispatch (retry)', () => planner.call('steps.dispatch', input));
+      // The planner does not know whether its dispatch landed: it retries with the same key. A relay killed after
+      // claiming the key and before the answer leaves a claim the next relay takes over only once it is older than
+      // twice the request timeout (docs/RELAY.md), so the retries must outlast that.
+      const step = await retrying('steps.dispatch (retry)', () => planner.call('steps.dispatch', input), DISPATCH_CLAIM_TAKEOVER_MS + 30_000);
       if (!(firstOutcome instanceof Error)) expect((firstOutcome as Step).stepId).toBe(step.stepId);
       dispatched.push({ runId: run.runId, key: input.idempotencyKey, stepId: step.stepId, attempts });
       const settled = await retrying('steps.wait', async () => {

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { git, requireBubblewrap } from '@sluice/test-kit';
 import { sandboxAvailability, sandboxWarnings } from '../src/sandbox/index.js';
@@ -118,7 +118,9 @@ describe.skipIf(skip !== null)('the sandbox around an agent (bubblewrap)', { tim
   const start = async (workspace: Record<string, unknown>) => {
     h = new EngineHarness({ workspace });
     writeFileSync(join(h.home, 'daemon.token'), 'FAKE-DAEMON-TOKEN\n');
-    const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: fakeHome, LANG: 'C.UTF-8', SLUICE_CONNECTOR_CONFIG: join(root, 'connector', 'connector.json') };
+    // The Node running the tests is the fake agent's interpreter (its shebang): on PATH, the sandbox binds it, as it
+    // binds an operator's Node from nvm or a release cache.
+    const env = { PATH: `${bin}:${dirname(process.execPath)}:/usr/bin:/bin`, HOME: fakeHome, LANG: 'C.UTF-8', SLUICE_CONNECTOR_CONFIG: join(root, 'connector', 'connector.json') };
     await h.start({ env });
     return h;
   };
