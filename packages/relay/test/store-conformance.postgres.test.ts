@@ -1,5 +1,6 @@
+import { expect } from 'vitest';
 import { PostgresRelayStore } from '../src/index.js';
-import { freshPgDatabase, rawQuery } from '@sluice/test-kit';
+import { freshPgDatabase, rawQuery, waitUntil } from '@sluice/test-kit';
 import { describeRelayStore } from './store-conformance.js';
 
 describeRelayStore('PostgreSQL', async (clock) => {
@@ -29,6 +30,18 @@ describeRelayStore('PostgreSQL', async (clock) => {
       } catch (err) {
         return err;
       }
+    },
+    holdClaim: async (orgId, runId, key, inputHash) => {
+      const replica = await open();
+      expect(await replica.claimDispatch(orgId, runId, key, inputHash, { ttlMs: 10_000, staleMs: 60_000 })).toBe(true);
+      return {
+        end: async () => {
+          await replica.close();
+          // The server drops a closed client's row from pg_stat_activity a moment after the socket closes.
+          const gone = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'sluice-relay/${replica.replicaId}'`;
+          await waitUntil(async () => ((await rawQuery(db.url, gone)).rows[0] as { n: number }).n === 0 || undefined, { what: 'the closed replica to leave pg_stat_activity' });
+        },
+      };
     },
     cleanup: async () => {
       await store.close();

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteRelayStore } from '../src/index.js';
@@ -38,6 +40,22 @@ describeRelayStore('SQLite', async (clock) => {
       } catch (err) {
         return err;
       }
+    },
+    holdClaim: async (orgId, runId, key, inputHash) => {
+      // Another relay process on this file: a child that lives until `end` kills it.
+      const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+      await once(child, 'spawn');
+      const raw = new Database(file);
+      raw
+        .prepare("INSERT OR REPLACE INTO dispatch_answers (org_id, run_id, idem_key, input_hash, step_id, created_at, claimed_by) VALUES (?, ?, ?, ?, '', ?, ?)")
+        .run(orgId, runId, key, inputHash, clock.now, JSON.stringify({ host: hostname(), pid: child.pid, boot: 'another-process' }));
+      raw.close();
+      return {
+        end: async () => {
+          child.kill('SIGKILL');
+          if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+        },
+      };
     },
     cleanup: async () => {
       await store.close();

@@ -15,6 +15,8 @@ export interface StoreUnderTest {
   tamperAuditRow(seq: number): Promise<void>;
   /** Try to change an audit row with the store's own connection; resolves to the error. */
   updateAuditRow(seq: number): Promise<unknown>;
+  /** Leave a dispatch claim held by another live process or replica; `end` makes that holder go away (as kill -9 would). */
+  holdClaim(orgId: string, runId: string, key: string, inputHash: string): Promise<{ end(): Promise<void> }>;
   cleanup(): Promise<void>;
 }
 
@@ -193,6 +195,16 @@ export function describeRelayStore(name: string, makeStore: MakeStore): void {
       expect(await store.getDispatchAnswer(a.id, 'run_1', 'k', 10_000)).toBeUndefined();
       await store.putDispatchAnswer(a.id, 'run_1', 'k', { inputHash: 'h2', stepId: 'stp_2' }, 10_000);
       expect(await store.getDispatchAnswer(a.id, 'run_1', 'k', 10_000)).toEqual({ inputHash: 'h2', stepId: 'stp_2' });
+    });
+
+    it('takes over at once a dispatch claim whose holder is gone, never one whose holder lives', async () => {
+      const a = await store.createOrg('acme');
+      const opts = { ttlMs: 10_000, staleMs: 60_000 };
+      const holder = await s.holdClaim(a.id, 'run_1', 'k', 'h1');
+      expect(await store.claimDispatch(a.id, 'run_1', 'k', 'h1', opts)).toEqual({ inputHash: 'h1', stepId: null });
+      await holder.end();
+      expect(await store.claimDispatch(a.id, 'run_1', 'k', 'h1', opts)).toBe(true);
+      expect(await store.claimDispatch(a.id, 'run_1', 'k', 'h1', opts)).toEqual({ inputHash: 'h1', stepId: null });
     });
 
     it('lets one caller claim a dispatch key, also across store objects; a stale claim or an expired answer is claimed again', async () => {

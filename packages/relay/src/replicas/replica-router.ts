@@ -5,6 +5,7 @@ import type { ConnectorHub } from '../connectors/connector-hub.js';
 import type { ConnectorSession, UpstreamAnswer } from '../connectors/connector-session.js';
 import type { InstanceRoute, InstanceRoutes } from '../routing/instance-routes.js';
 import type { PostgresRelayStore } from '../store/postgres-store.js';
+import { replicaAliveSql, replicaApplicationName } from '../store/postgres/context.js';
 
 /** Every replica hears which replica now holds an instance's session, and closes an older one of its own. */
 export const TAKEOVER_CHANNEL = 'sluice_session_takeover';
@@ -12,7 +13,7 @@ export const TAKEOVER_CHANNEL = 'sluice_session_takeover';
 const SWEEP_MS = 1000;
 
 const channelOf = (replicaId: string): string => `sluice_r_${replicaId.replace(/^rep_/, '')}`;
-const appNameOf = (replicaId: string): string => `sluice-relay/${replicaId}`;
+const appNameOf = replicaApplicationName;
 
 /** What a forwarded call carries, and what comes back: the connector's answer, or the error the request failed with. */
 interface ForwardedRequest {
@@ -30,8 +31,7 @@ interface Waiting {
   timer: NodeJS.Timeout;
 }
 
-/** A replica is alive while its LISTEN connection is: the server ends it when the process dies, even by SIGKILL. */
-const ALIVE = `EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = current_database() AND a.application_name = 'sluice-relay/' || p.replica_id)`;
+const ALIVE = replicaAliveSql('p.replica_id');
 
 /**
  * Routes across replicas sharing one PostgreSQL database. `instance_presence` says which replica holds each live

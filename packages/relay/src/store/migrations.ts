@@ -78,4 +78,9 @@ export const MIGRATIONS: readonly Migration[] = [
         hash TEXT PRIMARY KEY, admin_id TEXT NOT NULL REFERENCES admin_accounts(id), expires_at INTEGER NOT NULL);
     `,
   },
+  {
+    version: 5,
+    name: 'a dispatch claim names the process that holds it',
+    up: 'ALTER TABLE dispatch_answers ADD COLUMN claimed_by TEXT;',
+  },
 ];

@@ -7,7 +7,7 @@ import { checkTokenInput, requireOrg, type TokenInput } from './new-records.js';
 import { PgAdminAccounts } from './postgres/admin-accounts.js';
 import { PgAuditTable } from './postgres/audit-table.js';
 import { PgBus } from './postgres/bus.js';
-import type { PgContext } from './postgres/context.js';
+import { replicaApplicationName, type PgContext } from './postgres/context.js';
 import { PgInstances } from './postgres/instances.js';
 import { PG_MIGRATIONS } from './postgres/migrations.js';
 import { PgOAuthGrants } from './postgres/oauth-grants.js';
@@ -72,7 +72,7 @@ export class PostgresRelayStore implements RelayStore {
     this.tokens = new PgTokens(c);
     this.instances = new PgInstances(c);
     this.owners = new PgIdOwners(c);
-    this.answers = new PgDispatchAnswers(c);
+    this.answers = new PgDispatchAnswers(c, this.replicaId);
     this.subjects = new PgOAuthSubjects(c);
     this.oauthRecords = new PgOAuthRecords(c);
     this.oauthGrants = new PgOAuthGrants(c);
@@ -80,7 +80,7 @@ export class PostgresRelayStore implements RelayStore {
     this.auditTable = new PgAuditTable(c);
     const onError = opts.onAuditError ?? rethrow;
     this.auditLog = new AuditLog(this.auditTable, now, onError);
-    this.bus = new PgBus(url, `sluice-relay/${this.replicaId}`, pool, () => {});
+    this.bus = new PgBus(url, replicaApplicationName(this.replicaId), pool, () => {});
   }
 
   /** Connect, migrate (refusing a newer schema) and start listening. No password in `url`: see refusePasswordInUrl. */

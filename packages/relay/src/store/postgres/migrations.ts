@@ -79,4 +79,9 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         hash TEXT PRIMARY KEY, admin_id TEXT NOT NULL REFERENCES admin_accounts(id), expires_at BIGINT NOT NULL);
     `,
   },
+  {
+    version: 3,
+    name: 'a dispatch claim names the replica that holds it',
+    up: 'ALTER TABLE dispatch_answers ADD COLUMN claimed_by TEXT;',
+  },
 ];

@@ -1,5 +1,5 @@
 import type { DispatchAnswerRecord, DispatchClaim } from '../relay-store.js';
-import type { PgContext } from './context.js';
+import { replicaAliveSql, type PgContext } from './context.js';
 
 /** The `id_owners` table: which instance answers for a run, step or attempt id, per org. Owners never change. */
 export class PgIdOwners {
@@ -30,9 +30,16 @@ export class PgIdOwners {
   }
 }
 
-/** The `dispatch_answers` table; a claim in flight has a NULL step id. Its primary key is the cross-replica lock. */
+/**
+ * The `dispatch_answers` table; a claim in flight has a NULL step id. Its primary key is the cross-replica lock. A
+ * claim names the replica that holds it, so one left by a dead replica is taken over at once rather than when it is
+ * stale (a resend is safe: the daemon's own `(run, key)` check answers it with the step it already made).
+ */
 export class PgDispatchAnswers {
-  constructor(private readonly c: PgContext) {}
+  constructor(
+    private readonly c: PgContext,
+    private readonly replicaId: string,
+  ) {}
 
   async get(orgId: string, runId: string, key: string, ttlMs: number): Promise<DispatchAnswerRecord | undefined> {
     const r = (
@@ -47,10 +54,11 @@ export class PgDispatchAnswers {
   async claim(orgId: string, runId: string, key: string, inputHash: string, opts: { ttlMs: number; staleMs: number }): Promise<true | DispatchClaim> {
     const now = this.c.now();
     const won = await this.c.pool.query(
-      `INSERT INTO dispatch_answers AS d (org_id, run_id, idem_key, input_hash, step_id, created_at) VALUES ($1, $2, $3, $4, NULL, $5)
-       ON CONFLICT (org_id, run_id, idem_key) DO UPDATE SET input_hash = EXCLUDED.input_hash, step_id = NULL, created_at = EXCLUDED.created_at
-       WHERE (d.step_id IS NOT NULL AND d.created_at <= $6) OR (d.step_id IS NULL AND d.created_at <= $7)`,
-      [orgId, runId, key, inputHash, now, now - opts.ttlMs, now - opts.staleMs],
+      `INSERT INTO dispatch_answers AS d (org_id, run_id, idem_key, input_hash, step_id, created_at, claimed_by) VALUES ($1, $2, $3, $4, NULL, $5, $8)
+       ON CONFLICT (org_id, run_id, idem_key) DO UPDATE SET input_hash = EXCLUDED.input_hash, step_id = NULL, created_at = EXCLUDED.created_at, claimed_by = EXCLUDED.claimed_by
+       WHERE (d.step_id IS NOT NULL AND d.created_at <= $6)
+          OR (d.step_id IS NULL AND (d.created_at <= $7 OR (d.claimed_by IS NOT NULL AND d.claimed_by <> $8 AND NOT ${replicaAliveSql('d.claimed_by')})))`,
+      [orgId, runId, key, inputHash, now, now - opts.ttlMs, now - opts.staleMs, this.replicaId],
     );
     if (won.rowCount === 1) return true;
     const r = (await this.c.pool.query<{ input_hash: string; step_id: string | null }>('SELECT input_hash, step_id FROM dispatch_answers WHERE org_id = $1 AND run_id = $2 AND idem_key = $3', [orgId, runId, key])).rows[0];
