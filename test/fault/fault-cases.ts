@@ -8,12 +8,6 @@ export const DEFAULT_KILL_ROUNDS = 6;
 export function killRoundsTimeoutMs(rounds: number): number {
   return Math.max(240_000, 60_000 + rounds * 40_000);
 }
-/**
- * How long a planner's retry of a dispatch with its key may take after a kill: a relay killed after claiming the key
- * and before storing the answer leaves a claim the next relay takes over only once it is older than twice the request
- * timeout (30 s by default; docs/RELAY.md), plus time for the resent dispatch itself.
- */
-export const DISPATCH_RETRY_MS = 2 * 30_000 + 30_000;
 /** Time the checks after the kills may take: one `runs.close` per round, then the ledger and audit checks. */
 export function recoveryChecksTimeoutMs(rounds: number): number {
   return 60_000 + rounds * 2_000;

@@ -12,7 +12,7 @@ import { seededRandom } from '@sluice/test-kit';
 import { HttpPlanner, PlannerError, slowFixTask, startStack, waitUntil } from '../helpers/index.mjs';
 import type { Stack } from '../helpers/index.mjs';
 import { NotYet, retrying, sleep } from './retrying.js';
-import { DEFAULT_KILL_ROUNDS, DISPATCH_RETRY_MS, killRoundsTimeoutMs, recoveryChecksTimeoutMs } from './fault-cases.js';
+import { DEFAULT_KILL_ROUNDS, killRoundsTimeoutMs, recoveryChecksTimeoutMs } from './fault-cases.js';
 
 const SEED = Number(process.env.SLUICE_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const ROUNDS = Number(process.env.SLUICE_FAULT_ROUNDS ?? DEFAULT_KILL_ROUNDS);
@@ -85,7 +85,7 @@ describe(`kill -9 at random points (seed ${SEED})`, () => {
       const firstOutcome = await first;
       await restart(victim);
       // The planner does not know whether its dispatch landed: it retries with the same key.
-      const step = await retrying('steps.dispatch (retry)', () => planner.call('steps.dispatch', input), DISPATCH_RETRY_MS);
+      const step = await retrying('steps.dispatch (retry)', () => planner.call('steps.dispatch', input));
       if (!(firstOutcome instanceof Error)) expect((firstOutcome as Step).stepId).toBe(step.stepId);
       dispatched.push({ runId: run.runId, key: input.idempotencyKey, stepId: step.stepId, attempts });
       const settled = await retrying('steps.wait', async () => {

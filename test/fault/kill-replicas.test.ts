@@ -9,7 +9,7 @@ import { seededRandom } from '@sluice/test-kit';
 import { HttpPlanner, slowFixTask } from '../helpers/index.mjs';
 import { startReplicaStack, type ReplicaStack } from '../helpers/replica-stack.js';
 import { NotYet, retrying, sleep } from './retrying.js';
-import { DEFAULT_KILL_ROUNDS, DISPATCH_RETRY_MS, killRoundsTimeoutMs, recoveryChecksTimeoutMs } from './fault-cases.js';
+import { DEFAULT_KILL_ROUNDS, killRoundsTimeoutMs, recoveryChecksTimeoutMs } from './fault-cases.js';
 
 const SEED = Number(process.env.SLUICE_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const ROUNDS = Number(process.env.SLUICE_FAULT_ROUNDS ?? DEFAULT_KILL_ROUNDS);
@@ -68,7 +68,7 @@ describe(`kill -9 of replicas, connector and daemon (seed ${SEED})`, () => {
       console.log(`round ${round}: killed ${victim} ${killAfter} ms after dispatch`);
       const firstOutcome = await first;
       await restart(victim);
-      const step = await retrying('steps.dispatch (retry)', () => planner.call('steps.dispatch', input), DISPATCH_RETRY_MS);
+      const step = await retrying('steps.dispatch (retry)', () => planner.call('steps.dispatch', input));
       if (!(firstOutcome instanceof Error)) expect((firstOutcome as Step).stepId).toBe(step.stepId);
       dispatched.push({ runId: run.runId, stepId: step.stepId });
       const settled = await retrying(
