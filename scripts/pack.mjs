@@ -10,7 +10,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MANIFEST_FILE, RELEASE_FILE, parseManifest, renderManifest } from '@sluice/node-kit';
+import { MANIFEST_FILE, RELEASE_FILE, diffManifest, parseManifest, renderManifest } from '@sluice/node-kit';
 import { runNpm } from './lib/npm.mjs';
 import { readTarball, sha256 } from './lib/tarball.mjs';
 
@@ -159,10 +159,7 @@ export function verifyTarball(tarball) {
   const manifest = files.get(MANIFEST_FILE);
   if (!manifest) throw new Error(`${tarball} holds no ${MANIFEST_FILE}`);
   const entries = parseManifest(manifest.toString('utf8'));
-  const listed = new Set(entries.map((e) => e.path));
-  const unlisted = [...files.keys()].filter((p) => p !== MANIFEST_FILE && !listed.has(p));
-  const missing = entries.filter((e) => !files.has(e.path)).map((e) => e.path);
-  const changed = entries.filter((e) => files.has(e.path) && sha256(files.get(e.path)) !== e.sha256).map((e) => e.path);
+  const { missing, changed, extra: unlisted } = diffManifest(entries, files.keys(), (path) => (files.has(path) ? sha256(files.get(path)) : undefined));
   if (unlisted.length || missing.length || changed.length) {
     throw new Error(`${tarball} does not match its manifest: unlisted ${unlisted.join(', ') || '-'}; missing ${missing.join(', ') || '-'}; changed ${changed.join(', ') || '-'}`);
   }

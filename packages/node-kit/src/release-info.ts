@@ -253,27 +253,48 @@ function shippedFilesOnDisk(root: string): string[] {
   return out.sort();
 }
 
+/** What differs between a manifest and the files at hand. */
+export interface ManifestDifference {
+  readonly missing: string[];
+  readonly changed: string[];
+  readonly extra: string[];
+}
+
+/**
+ * Compares a manifest with a set of files, wherever they are (a folder, a tarball in memory): `present` lists the
+ * files there, `hashOf` gives a file's sha256, or undefined when it is not there. The manifest itself is never extra.
+ */
+export function diffManifest(entries: readonly ManifestEntry[], present: Iterable<string>, hashOf: (path: string) => string | undefined): ManifestDifference {
+  const missing: string[] = [];
+  const changed: string[] = [];
+  for (const e of entries) {
+    const hash = hashOf(e.path);
+    if (hash === undefined) missing.push(e.path);
+    else if (hash !== e.sha256) changed.push(e.path);
+  }
+  const listed = new Set(entries.map((e) => e.path));
+  const extra = [...present].filter((p) => p !== MANIFEST_FILE && !listed.has(p));
+  return { missing, changed, extra };
+}
+
 /** Re-hashes every file `<root>/MANIFEST.sha256` lists and names the missing, changed and extra ones. */
 export function verifyManifest(root: string): ManifestVerification {
   const bytes = readFileSync(join(root, MANIFEST_FILE));
   const entries = parseManifest(bytes.toString('utf8'));
-  const missing: string[] = [];
-  const changed: string[] = [];
-  for (const e of entries) {
-    const file = join(root, ...e.path.split('/'));
+  const hashOnDisk = (path: string): string | undefined => {
+    const file = join(root, ...path.split('/'));
     let st;
     try {
       st = lstatSync(file);
     } catch {
-      missing.push(e.path);
-      continue;
+      return undefined;
     }
-    if (!st.isFile() || hashBytes(readFileSync(file)) !== e.sha256) changed.push(e.path);
-  }
-  const listed = new Set(entries.map((e) => e.path));
-  const extra = shippedFilesOnDisk(root).filter((p) => !listed.has(p));
-  const ok = missing.length === 0 && changed.length === 0 && extra.length === 0;
-  return { root, manifestSha256: hashBytes(bytes), checked: entries.length, missing, changed, extra, ok };
+    // Not a regular file (a symlink, a folder): never equal to a listed hash, so it counts as changed.
+    return st.isFile() ? hashBytes(readFileSync(file)) : '';
+  };
+  const diff = diffManifest(entries, shippedFilesOnDisk(root), hashOnDisk);
+  const ok = diff.missing.length === 0 && diff.changed.length === 0 && diff.extra.length === 0;
+  return { root, manifestSha256: hashBytes(bytes), checked: entries.length, ...diff, ok };
 }
 
 /** The installed package's root, or an error saying why there is none to verify (a clone, say). */
