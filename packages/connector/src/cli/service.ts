@@ -15,7 +15,9 @@ const STOP_TIMEOUT_SEC = Math.ceil(RUN_DRAIN_TIMEOUT_MS / 1000) + 20;
  * unit when that one is installed (the connector also waits for a daemon that starts later: it retries).
  */
 export function connectorService(platform: ServicePlatform, configPath: string, env: NodeJS.ProcessEnv): ServiceDescription {
-  const withDaemon = platform === 'systemd' && isSluiceServiceFile(serviceFilePath(platform, DAEMON_SERVICE_NAME, env));
+  // launchd has no ordering between agents; the connector's retries cover a daemon that starts later there.
+  const orders = platform === 'systemd';
+  const withDaemon = orders && isSluiceServiceFile(serviceFilePath(platform, DAEMON_SERVICE_NAME, env));
   return {
     name: CONNECTOR_SERVICE_NAME,
     description: "Sluice connector: the daemon's only remote door (one outbound websocket to the relay)",
@@ -27,7 +29,7 @@ export function connectorService(platform: ServicePlatform, configPath: string, 
     after: withDaemon ? [DAEMON_SERVICE_NAME] : [],
     notes: [
       `The private key stays in ${configPath} (mode 600); only its path is here.`,
-      ...(withDaemon ? [] : ['No sluice-daemon unit was installed when this was written: re-run install-service after `sluice daemon install-service` to order the two.']),
+      ...(!orders || withDaemon ? [] : ['No sluice-daemon unit was installed when this was written: re-run install-service after `sluice daemon install-service` to order the two.']),
     ],
   };
 }
